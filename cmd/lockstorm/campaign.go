@@ -1,0 +1,151 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lockstorm/lockstorm/harness/campaign"
+	"github.com/lockstorm/lockstorm/harness/store"
+)
+
+func newCampaignCmd() *cobra.Command {
+	var storeDir, shard string
+	var parallel int
+	var quiet, smoke, print bool
+	c := &cobra.Command{
+		Use:   "campaign [FILE]",
+		Short: "Run a matrix of target × workload × nemesis cells with expectations (default: the embedded campaign)",
+		Long: `campaign runs every cell of a campaign file (docs/campaigns.md) and writes
+store/campaigns/<timestamp>/ with index.html, results.json and junit.xml.
+With no FILE it runs the campaign embedded in the binary, which shows each
+claim of the distributed-lock chapter.
+
+Exit codes: 0 every expectation met; 1 a safe cell found a violation; 2 an
+unsafe cell did not reproduce, or a result was unknown; 3 bad campaign file;
+4 infrastructure failure.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := "default"
+			if smoke {
+				name = "smoke"
+			}
+			if print {
+				b, err := campaign.EmbeddedSource(name)
+				if err != nil {
+					return err
+				}
+				_, err = cmd.OutOrStdout().Write(b)
+				return err
+			}
+			f, err := loadCampaign(args, smoke)
+			if err != nil {
+				return err
+			}
+			cells := f.Expand()
+			if shard != "" {
+				i, n, err := campaign.ParseShard(shard)
+				if err != nil {
+					return usageErr("%v", err)
+				}
+				cells, _ = campaign.Shard(cells, i, n)
+			}
+			opts := campaign.Options{StoreDir: storeDir, Parallel: parallel, Shard: shard}
+			if !quiet && isTerminal(cmd.ErrOrStderr()) {
+				opts.Progress = newBarProgress(cmd.ErrOrStderr())
+			} else if !quiet {
+				opts.Progress = &lineProgress{w: cmd.ErrOrStderr()}
+			}
+			res, runErr := campaign.Run(cmd.Context(), f.Name, cells, f.Parallel, opts)
+			printCampaign(cmd, res, storeDir)
+			if runErr != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "lockstorm: %v\n", runErr)
+			}
+			if res.ExitCode != 0 {
+				return &exitError{code: res.ExitCode, err: fmt.Errorf("campaign exit %d", res.ExitCode)}
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&storeDir, "store", store.DefaultDir, "store directory for run output")
+	f.StringVar(&shard, "shard", "", "run only shard i/n of the cells (e.g. 1/2), for fanning out over CI runners")
+	f.IntVar(&parallel, "parallel", 0, "cells to run at once (0: the file's setting)")
+	f.BoolVar(&quiet, "quiet", false, "no progress display; print only the summary")
+	f.BoolVar(&smoke, "smoke", false, "run the short embedded smoke campaign that CI runs")
+	f.BoolVar(&print, "print", false, "print the embedded campaign file and exit")
+	return c
+}
+
+func loadCampaign(args []string, smoke bool) (*campaign.File, error) {
+	if len(args) == 0 {
+		if smoke {
+			return campaign.Smoke()
+		}
+		return campaign.Default()
+	}
+	b, err := os.ReadFile(args[0])
+	if err != nil {
+		return nil, usageErr("campaign: %v", err)
+	}
+	f, err := campaign.Parse(b, args[0])
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	return f, nil
+}
+
+func printCampaign(cmd *cobra.Command, res store.CampaignResult, storeDir string) {
+	w := cmd.OutOrStdout()
+	met := 0
+	for _, c := range res.Cells {
+		mark := "ok  "
+		if c.Met {
+			met++
+		} else {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "%s %-34s %-8s %s\n", mark, c.Name, c.Status, c.Outcome)
+	}
+	fmt.Fprintf(w, "%d of %d cells met their expectation in %s\n", met, len(res.Cells), res.Duration.Round(1e9))
+	if res.ID != "" {
+		fmt.Fprintf(w, "report: %s\n", filepath.Join(storeDir, store.CampaignsDir, res.ID, store.IndexFile))
+	}
+}
+
+// newReportCmd groups commands that work on results already in a store.
+func newReportCmd() *cobra.Command {
+	r := &cobra.Command{Use: "report", Short: "Work with results already in a store"}
+	r.AddCommand(newMergeCmd())
+	return r
+}
+
+func newMergeCmd() *cobra.Command {
+	var storeDir string
+	c := &cobra.Command{
+		Use:   "merge DIR...",
+		Short: "Merge shard campaign results (campaign directories or results.json files) into one campaign",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, dir, err := campaign.Merge(storeDir, args)
+			if err != nil {
+				if errors.Is(err, campaign.ErrBadFile) {
+					return &exitError{code: exitUsage, err: err}
+				}
+				return err
+			}
+			printCampaign(cmd, res, storeDir)
+			fmt.Fprintf(cmd.OutOrStdout(), "merged %d shards into %s\n", len(args), strings.TrimSuffix(dir, "/"))
+			if res.ExitCode != 0 {
+				return &exitError{code: res.ExitCode, err: fmt.Errorf("campaign exit %d", res.ExitCode)}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&storeDir, "store", store.DefaultDir, "store to write the merged campaign into")
+	return c
+}

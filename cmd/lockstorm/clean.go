@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lockstorm/lockstorm/harness"
+	"github.com/lockstorm/lockstorm/harness/runtime"
+)
+
+func newCleanCmd() *cobra.Command {
+	var all bool
+	c := &cobra.Command{
+		Use:   "clean",
+		Short: "Remove the containers and networks that killed runs left behind",
+		Long: `clean removes every container and network labelled by a lockstorm run whose
+process is gone. With --all it also removes those of runs that are still going.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			d, err := runtime.NewDocker(ctx, nil)
+			if err != nil {
+				return fmt.Errorf("%w: %v", harness.ErrInfrastructure, err)
+			}
+			defer d.Close()
+			var n runtime.Reaped
+			if all {
+				n, err = d.Reap(ctx, nil)
+			} else {
+				n, err = harness.ReapOrphans(ctx, d)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %d containers and %d networks\n", n.Containers, n.Networks)
+			if err != nil {
+				return fmt.Errorf("%w: %v", harness.ErrInfrastructure, err)
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&all, "all", false, "also remove the containers of runs that are still going")
+	return c
+}

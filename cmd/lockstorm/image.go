@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lockstorm/lockstorm/harness"
+	"github.com/lockstorm/lockstorm/harness/image"
+	"github.com/lockstorm/lockstorm/harness/runtime"
+)
+
+func newImageCmd() *cobra.Command {
+	img := &cobra.Command{
+		Use:   "image",
+		Short: "Manage the node image that every target runs in",
+	}
+	var force bool
+	build := &cobra.Command{
+		Use:   "build",
+		Short: "Build the node image from Debian packages (no registry needed); a no-op when it is current",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			d, err := runtime.NewDocker(ctx, nil)
+			if err != nil {
+				return fmt.Errorf("%w: %v", harness.ErrInfrastructure, err)
+			}
+			defer d.Close()
+			start := time.Now()
+			tag, err := image.Ensure(ctx, d.Client(), image.Options{Progress: cmd.ErrOrStderr(), Force: force})
+			if err != nil {
+				return fmt.Errorf("%w: %v", harness.ErrInfrastructure, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s ready in %s\n", tag, time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+	build.Flags().BoolVar(&force, "force", false, "rebuild even when the image is current")
+	img.AddCommand(build)
+	return img
+}

@@ -1,0 +1,107 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lockstorm/lockstorm/harness/store"
+)
+
+// teeHandler sends every record to both handlers (the run log and the
+// console), each filtering by its own level.
+type teeHandler struct{ a, b slog.Handler }
+
+func (t teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return t.a.Enabled(ctx, l) || t.b.Enabled(ctx, l)
+}
+
+func (t teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	var err error
+	if t.a.Enabled(ctx, r.Level) {
+		err = t.a.Handle(ctx, r.Clone())
+	}
+	if t.b.Enabled(ctx, r.Level) {
+		if e := t.b.Handle(ctx, r.Clone()); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+func (t teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return teeHandler{t.a.WithAttrs(as), t.b.WithAttrs(as)}
+}
+
+func (t teeHandler) WithGroup(name string) slog.Handler {
+	return teeHandler{t.a.WithGroup(name), t.b.WithGroup(name)}
+}
+
+func joinNames(names []string) string { return strings.Join(names, ",") }
+
+// ReproduceCommand returns the lockstorm command line that runs rc again
+// with the same seed, and so the same fault schedule.
+func ReproduceCommand(rc store.RunConfig) string {
+	nem := joinNames(rc.Nemeses)
+	if nem == "" {
+		nem = "none"
+	}
+	parts := []string{
+		"lockstorm run",
+		"--target " + rc.Target,
+		"--workload " + rc.Workload,
+		"--nemesis " + nem,
+		"--time-limit " + fmtDur(rc.TimeLimit),
+		fmt.Sprintf("--concurrency %d", rc.Concurrency),
+		fmt.Sprintf("--rate %g", rc.Rate),
+	}
+	if len(rc.Nemeses) > 0 {
+		parts = append(parts, "--nemesis-interval "+fmtDur(rc.NemesisInterval))
+	}
+	parts = append(parts,
+		fmt.Sprintf("--nodes %d", rc.Nodes),
+		"--ttl "+fmtDur(rc.TTL),
+		"--hold "+fmtDur(rc.Hold),
+		fmt.Sprintf("--keys %d", rc.Keys),
+	)
+	if rc.Fencing {
+		parts = append(parts, "--fencing")
+	}
+	var opts []string
+	for k, v := range rc.Options {
+		opts = append(opts, "--opt "+shellQuote(k+"="+v))
+	}
+	sort.Strings(opts)
+	parts = append(parts, opts...)
+	parts = append(parts, fmt.Sprintf("--seed %d", rc.Seed))
+	return strings.Join(parts, " ")
+}
+
+func fmtDur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	safe := true
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.=/:,+", c)) {
+			safe = false
+			break
+		}
+	}
+	if safe && s != "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

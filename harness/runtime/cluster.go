@@ -1,0 +1,202 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+)
+
+// dockerCluster is the Cluster of one run on Docker. Its fields are set
+// by Start and never change afterwards.
+type dockerCluster struct {
+	cli   *client.Client
+	log   *slog.Logger
+	runID string
+	netID string
+	nodes []NodeInfo
+	ids   map[string]string // node name -> container id
+}
+
+var _ Cluster = (*dockerCluster)(nil)
+
+func (c *dockerCluster) RunID() string { return c.runID }
+
+func (c *dockerCluster) Nodes() []NodeInfo { return slices.Clone(c.nodes) }
+
+// id returns the container id of node.
+func (c *dockerCluster) id(node string) (string, error) {
+	id, ok := c.ids[node]
+	if !ok {
+		return "", fmt.Errorf("%w: %q in run %s", ErrUnknownNode, node, c.runID)
+	}
+	return id, nil
+}
+
+// state returns the container state of node.
+func (c *dockerCluster) state(ctx context.Context, id string) (*container.State, error) {
+	info, err := c.cli.ContainerInspect(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if info.State == nil {
+		return nil, errors.New("container has no state")
+	}
+	return info.State, nil
+}
+
+func (c *dockerCluster) Pause(ctx context.Context, node string) error {
+	id, err := c.id(node)
+	if err != nil {
+		return err
+	}
+	if err := c.cli.ContainerPause(ctx, id); err != nil {
+		if st, serr := c.state(ctx, id); serr == nil && st.Paused {
+			return nil
+		}
+		return fmt.Errorf("pause %s: %w", node, err)
+	}
+	c.log.Debug("paused", "node", node)
+	return nil
+}
+
+func (c *dockerCluster) Unpause(ctx context.Context, node string) error {
+	id, err := c.id(node)
+	if err != nil {
+		return err
+	}
+	if err := c.cli.ContainerUnpause(ctx, id); err != nil {
+		if st, serr := c.state(ctx, id); serr == nil && !st.Paused {
+			return nil
+		}
+		return fmt.Errorf("unpause %s: %w", node, err)
+	}
+	c.log.Debug("unpaused", "node", node)
+	return nil
+}
+
+func (c *dockerCluster) Kill(ctx context.Context, node string) error {
+	id, err := c.id(node)
+	if err != nil {
+		return err
+	}
+	if err := c.cli.ContainerKill(ctx, id, "KILL"); err != nil {
+		if st, serr := c.state(ctx, id); serr == nil && !st.Running {
+			return nil
+		}
+		return fmt.Errorf("kill %s: %w", node, err)
+	}
+	// The kill is asynchronous: wait until the container has stopped.
+	waitC, errC := c.cli.ContainerWait(ctx, id, container.WaitConditionNotRunning)
+	select {
+	case <-waitC:
+	case err := <-errC:
+		return fmt.Errorf("kill %s: wait for stop: %w", node, err)
+	}
+	c.log.Debug("killed", "node", node)
+	return nil
+}
+
+func (c *dockerCluster) Restart(ctx context.Context, node string) error {
+	id, err := c.id(node)
+	if err != nil {
+		return err
+	}
+	// Starting a running container is a no-op for the daemon.
+	if err := c.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return fmt.Errorf("restart %s: %w", node, err)
+	}
+	c.log.Debug("restarted", "node", node)
+	return nil
+}
+
+func (c *dockerCluster) Teardown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+	defer cancel()
+	r, err := removeLabelled(ctx, c.cli, c.log, []string{LabelRun + "=" + c.runID})
+	if err != nil {
+		return fmt.Errorf("teardown %s: %w", c.runID, err)
+	}
+	if r.Containers > 0 || r.Networks > 0 {
+		c.log.Info("cluster removed", "containers", r.Containers, "networks", r.Networks)
+	}
+	return nil
+}
+
+// removeLabelled force-removes every container, then every network, that
+// carries all the given label filters ("key" or "key=value"). Objects that
+// vanish meanwhile are not errors.
+func removeLabelled(ctx context.Context, cli *client.Client, log *slog.Logger, labels []string) (Reaped, error) {
+	var r Reaped
+	args := filters.NewArgs()
+	for _, l := range labels {
+		args.Add("label", l)
+	}
+	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
+	if err != nil {
+		return r, fmt.Errorf("list containers: %w", err)
+	}
+	var mu sync.Mutex
+	err = parallel(cs, func(s container.Summary) error {
+		err := cli.ContainerRemove(ctx, s.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("remove container %s: %w", s.ID[:12], err)
+		}
+		if err == nil {
+			log.Debug("container removed", "names", s.Names)
+			mu.Lock()
+			r.Containers++
+			mu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
+	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: args})
+	if err != nil {
+		return r, fmt.Errorf("list networks: %w", err)
+	}
+	for _, n := range ns {
+		removed, err := removeNetwork(ctx, cli, n.ID)
+		if err != nil {
+			return r, fmt.Errorf("remove network %s: %w", n.Name, err)
+		}
+		if removed {
+			log.Debug("network removed", "name", n.Name)
+			r.Networks++
+		}
+	}
+	return r, nil
+}
+
+// removeNetwork removes a network, retrying for a while if endpoints of
+// just-removed containers are still being released. It reports whether it
+// removed the network (false if it was already gone).
+func removeNetwork(ctx context.Context, cli *client.Client, id string) (bool, error) {
+	for attempt := 1; ; attempt++ {
+		err := cli.NetworkRemove(ctx, id)
+		switch {
+		case err == nil:
+			return true, nil
+		case cerrdefs.IsNotFound(err):
+			return false, nil
+		case attempt >= 20 || ctx.Err() != nil:
+			return false, err
+		}
+		select {
+		case <-ctx.Done():
+			return false, errors.Join(err, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

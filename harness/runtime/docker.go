@@ -1,0 +1,262 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+)
+
+// teardownTimeout bounds Teardown and the cleanup after a failed Start.
+const teardownTimeout = 2 * time.Minute
+
+// subnetAttempts bounds how often Start picks a new subnet after the
+// daemon reports an overlap (another run may take a subnet concurrently).
+const subnetAttempts = 10
+
+// Docker is the Runtime that runs every node as a container on the local
+// Docker daemon. It is safe for concurrent use.
+type Docker struct {
+	cli *client.Client
+	log *slog.Logger
+}
+
+var _ Runtime = (*Docker)(nil)
+
+// NewDocker connects to the daemon named by the environment (DOCKER_HOST
+// and friends, else the local socket), negotiates the API version and
+// pings it. An unreachable daemon gives an error wrapping ErrNoDocker. log
+// receives messages from Reap; nil discards them.
+func NewDocker(ctx context.Context, log *slog.Logger) (*Docker, error) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w: %w", ErrNoDocker, err)
+	}
+	if _, err := cli.Ping(ctx); err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("ping docker: %w: %w", ErrNoDocker, err)
+	}
+	return &Docker{cli: cli, log: orDiscard(log)}, nil
+}
+
+// Client returns the underlying Docker client, for code that needs more
+// than the Runtime interface, such as building the node image.
+func (d *Docker) Client() *client.Client { return d.cli }
+
+// Close closes the connection to the daemon.
+func (d *Docker) Close() error { return d.cli.Close() }
+
+func orDiscard(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return log
+}
+
+// NetworkName returns the name of the Docker network of a run.
+func NetworkName(runID string) string { return "lockstorm-" + runID }
+
+// ContainerName returns the name of the Docker container of a run's node.
+func ContainerName(runID, node string) string { return "lockstorm-" + runID + "-" + node }
+
+// Start creates the run's network and nodes and starts all nodes at once.
+// It returns when every container runs. If anything fails, or ctx ends,
+// it removes what it created before returning the error.
+func (d *Docker) Start(ctx context.Context, spec Spec) (Cluster, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	log := orDiscard(spec.Log).With("run", spec.RunID)
+	if _, err := d.cli.ImageInspect(ctx, spec.Image); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("start cluster: %w: %s", ErrNoImage, spec.Image)
+		}
+		return nil, fmt.Errorf("inspect image %s: %w", spec.Image, err)
+	}
+	c := &dockerCluster{cli: d.cli, log: log, runID: spec.RunID, ids: map[string]string{}}
+	if err := c.start(ctx, spec); err != nil {
+		// Without our network nothing of this run exists (or the name
+		// belongs to another run with the same id, which we must not
+		// touch). With it, the run id is ours and everything labelled
+		// with it goes.
+		if c.netID != "" {
+			if terr := c.Teardown(ctx); terr != nil {
+				err = errors.Join(err, fmt.Errorf("clean up after failed start: %w", terr))
+			}
+		}
+		return nil, fmt.Errorf("start cluster %s: %w", spec.RunID, err)
+	}
+	return c, nil
+}
+
+func (c *dockerCluster) start(ctx context.Context, spec Spec) error {
+	t0 := time.Now()
+	labels := map[string]string{LabelRun: spec.RunID}
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
+	subnet, err := c.createNetwork(ctx, labels)
+	if err != nil {
+		return err
+	}
+	c.log.Debug("network ready", "since_start", time.Since(t0).Round(time.Millisecond))
+	for i := 1; i <= spec.Nodes; i++ {
+		c.nodes = append(c.nodes, NodeInfo{Name: NodeName(i), IP: nodeIP(subnet, i).String()})
+	}
+	hosts := make([]string, len(c.nodes))
+	for i, n := range c.nodes {
+		hosts[i] = n.Name + ":" + n.IP
+	}
+	var mu sync.Mutex
+	err = parallel(c.nodes, func(n NodeInfo) error {
+		id, err := c.createNode(ctx, spec, n, labels, hosts)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		c.ids[n.Name] = id
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.log.Debug("containers created", "since_start", time.Since(t0).Round(time.Millisecond))
+	err = parallel(c.nodes, func(n NodeInfo) error {
+		if err := c.cli.ContainerStart(ctx, c.ids[n.Name], container.StartOptions{}); err != nil {
+			return fmt.Errorf("start %s: %w", n.Name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.log.Info("cluster up", "nodes", spec.Nodes, "subnet", subnet, "took", time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
+// createNetwork creates the run's internal bridge network on a free /24,
+// picking another subnet when the daemon reports an overlap.
+func (c *dockerCluster) createNetwork(ctx context.Context, labels map[string]string) (netip.Prefix, error) {
+	name := NetworkName(c.runID)
+	var tried []netip.Prefix
+	for attempt := 1; ; attempt++ {
+		used, err := usedPrefixes(ctx, c.cli)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		subnet, err := pickSubnet(c.runID, append(used, tried...))
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("create network %s: %w", name, err)
+		}
+		resp, err := c.cli.NetworkCreate(ctx, name, network.CreateOptions{
+			Driver:   "bridge",
+			Internal: true,
+			Labels:   labels,
+			IPAM: &network.IPAM{Config: []network.IPAMConfig{{
+				Subnet:  subnet.String(),
+				Gateway: gatewayIP(subnet).String(),
+			}}},
+		})
+		if err == nil {
+			c.netID = resp.ID
+			c.log.Debug("network created", "name", name, "subnet", subnet, "attempt", attempt)
+			return subnet, nil
+		}
+		if !strings.Contains(err.Error(), "overlaps") || attempt == subnetAttempts {
+			return netip.Prefix{}, fmt.Errorf("create network %s on %s: %w", name, subnet, err)
+		}
+		c.log.Debug("subnet taken, trying another", "subnet", subnet, "err", err)
+		tried = append(tried, subnet)
+	}
+}
+
+// usedPrefixes lists the IPv4 subnets of every Docker network and of the
+// host's interfaces and routes.
+func usedPrefixes(ctx context.Context, cli *client.Client) ([]netip.Prefix, error) {
+	nets, err := cli.NetworkList(ctx, network.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list networks: %w", err)
+	}
+	used := hostPrefixes()
+	for _, n := range nets {
+		for _, cfg := range n.IPAM.Config {
+			if p, err := netip.ParsePrefix(cfg.Subnet); err == nil && p.Addr().Is4() {
+				used = append(used, p.Masked())
+			}
+		}
+	}
+	return used, nil
+}
+
+func (c *dockerCluster) createNode(ctx context.Context, spec Spec, n NodeInfo, labels map[string]string, hosts []string) (string, error) {
+	nodeLabels := map[string]string{LabelNode: n.Name}
+	for k, v := range labels {
+		nodeLabels[k] = v
+	}
+	netName := NetworkName(c.runID)
+	resp, err := c.cli.ContainerCreate(ctx,
+		&container.Config{
+			Hostname: n.Name,
+			Image:    spec.Image,
+			Env:      spec.Env,
+			Labels:   nodeLabels,
+		},
+		&container.HostConfig{
+			NetworkMode: container.NetworkMode(netName),
+			CapAdd:      []string{"NET_ADMIN"},
+			ExtraHosts:  hosts,
+		},
+		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+			netName: {
+				IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: n.IP},
+				Aliases:    []string{n.Name},
+			},
+		}},
+		nil, ContainerName(c.runID, n.Name))
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", n.Name, err)
+	}
+	return resp.ID, nil
+}
+
+// parallel calls f on every item at once and joins the errors.
+func parallel[T any](items []T, f func(T) error) error {
+	errs := make([]error, len(items))
+	var wg sync.WaitGroup
+	for i, it := range items {
+		wg.Go(func() { errs[i] = f(it) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Reap removes every container and network labelled LabelRun that also
+// carries every label in match: containers first, by force, then networks.
+func (d *Docker) Reap(ctx context.Context, match map[string]string) (Reaped, error) {
+	r, err := removeLabelled(ctx, d.cli, d.log, labelFilters(match))
+	if err != nil {
+		return r, fmt.Errorf("reap: %w", err)
+	}
+	d.log.Info("reaped", "containers", r.Containers, "networks", r.Networks)
+	return r, nil
+}
+
+// labelFilters returns Docker label filters for LabelRun (any value) plus
+// each key=value of match.
+func labelFilters(match map[string]string) []string {
+	out := []string{LabelRun}
+	for k, v := range match {
+		out = append(out, k+"="+v)
+	}
+	return out
+}

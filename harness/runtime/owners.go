@@ -1,0 +1,39 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+)
+
+// LabelValues returns the distinct values of label over every container and
+// network that carries LabelRun and label, sorted. The harness labels runs
+// with the PID of their process and reaps only those whose process is gone.
+func (d *Docker) LabelValues(ctx context.Context, label string) ([]string, error) {
+	args := filters.NewArgs(filters.Arg("label", LabelRun), filters.Arg("label", label))
+	seen := map[string]bool{}
+	cs, err := d.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	for _, c := range cs {
+		seen[c.Labels[label]] = true
+	}
+	ns, err := d.cli.NetworkList(ctx, network.ListOptions{Filters: args})
+	if err != nil {
+		return nil, fmt.Errorf("list networks: %w", err)
+	}
+	for _, n := range ns {
+		seen[n.Labels[label]] = true
+	}
+	out := make([]string, 0, len(seen))
+	for v := range seen {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out, nil
+}

@@ -1,0 +1,200 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+)
+
+// Labels that the runtime puts on everything it creates.
+const (
+	// LabelRun carries the run id on every container and network of a run.
+	LabelRun = "lockstorm.run"
+	// LabelNode carries the node name ("n1") on every node container.
+	LabelNode = "lockstorm.node"
+)
+
+// MaxNodes is the largest number of nodes one run may have.
+const MaxNodes = 200
+
+// Sentinel errors that callers test with errors.Is.
+var (
+	// ErrNoDocker means that the Docker daemon cannot be reached.
+	ErrNoDocker = errors.New("docker daemon unreachable")
+	// ErrNoImage means that the node image is not present locally.
+	ErrNoImage = errors.New("node image not found")
+	// ErrBadSpec means that a Spec failed validation.
+	ErrBadSpec = errors.New("invalid cluster spec")
+	// ErrUnknownNode means that a node name is not one of the cluster's nodes.
+	ErrUnknownNode = errors.New("unknown node")
+	// ErrNoSuchPath means that CopyFrom found nothing at the given path.
+	ErrNoSuchPath = errors.New("no such path on node")
+	// ErrUnsafePath means that an archive entry would land outside the
+	// destination directory.
+	ErrUnsafePath = errors.New("unsafe path in archive")
+)
+
+// A Spec describes the nodes of one run.
+type Spec struct {
+	// RunID names the run. It appears in container and network names, so
+	// it is limited to letters, digits, '_', '.' and '-' (at most 64, and
+	// starting with a letter or digit).
+	RunID string
+	// Image is the node image, for example "lockstorm-node:latest". It
+	// must be present locally: nothing is pulled.
+	Image string
+	// Nodes is the number of nodes, named n1..nN.
+	Nodes int
+	// Env holds extra environment variables ("KEY=value") for every node;
+	// commands run with Exec inherit them.
+	Env []string
+	// Labels holds extra labels for the containers and the network, for
+	// example to group the runs of a campaign so that Reap can match them.
+	// The keys LabelRun and LabelNode are reserved.
+	Labels map[string]string
+	// Log receives progress messages; nil discards them.
+	Log *slog.Logger
+}
+
+var runIDPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+
+// Validate reports the first problem with s, wrapped in ErrBadSpec.
+func (s Spec) Validate() error {
+	switch {
+	case !runIDPattern.MatchString(s.RunID):
+		return fmt.Errorf("%w: run id %q must match %s", ErrBadSpec, s.RunID, runIDPattern)
+	case s.Image == "":
+		return fmt.Errorf("%w: no image", ErrBadSpec)
+	case s.Nodes < 1 || s.Nodes > MaxNodes:
+		return fmt.Errorf("%w: %d nodes, want 1..%d", ErrBadSpec, s.Nodes, MaxNodes)
+	}
+	for _, kv := range s.Env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return fmt.Errorf("%w: env entry %q is not KEY=value", ErrBadSpec, kv)
+		}
+	}
+	for k := range s.Labels {
+		if k == LabelRun || k == LabelNode {
+			return fmt.Errorf("%w: label %q is reserved", ErrBadSpec, k)
+		}
+	}
+	return nil
+}
+
+// NodeName returns the name of the i-th node, counting from 1: "n1", "n2"...
+func NodeName(i int) string { return fmt.Sprintf("n%d", i) }
+
+// A NodeInfo names one node and says where the harness reaches it.
+type NodeInfo struct {
+	// Name is the node's name and host name, "n1".."nN".
+	Name string
+	// IP is the node's fixed IPv4 address on the run's private network.
+	// It stays the same across Kill and Restart.
+	IP string
+}
+
+// ExecOptions adjusts how Exec runs a command.
+type ExecOptions struct {
+	// Env holds extra environment variables ("KEY=value").
+	Env []string
+	// Detach starts the command in the background and returns at once,
+	// with an empty ExecResult. Its output is discarded.
+	Detach bool
+	// User runs the command as this user (name or uid[:gid]); empty means
+	// the image's user.
+	User string
+	// Stdin is fed to the command's standard input, which is then closed.
+	// It cannot be combined with Detach.
+	Stdin []byte
+}
+
+// An ExecResult is what a finished command left behind.
+type ExecResult struct {
+	// Stdout and Stderr hold everything the command wrote.
+	Stdout, Stderr string
+	// ExitCode is the command's exit status. Docker reports 126 when the
+	// command cannot be run and 127 when it is not found.
+	ExitCode int
+}
+
+// Err returns nil if the command exited with status 0, and otherwise an
+// error naming the status and the end of its standard error.
+func (r ExecResult) Err() error {
+	if r.ExitCode == 0 {
+		return nil
+	}
+	msg := strings.TrimSpace(r.Stderr)
+	if len(msg) > 512 {
+		msg = "..." + msg[len(msg)-512:]
+	}
+	return fmt.Errorf("exit status %d: %s", r.ExitCode, msg)
+}
+
+// Reaped counts what Reap removed.
+type Reaped struct {
+	// Containers is the number of containers removed.
+	Containers int
+	// Networks is the number of networks removed.
+	Networks int
+}
+
+// A Runtime starts clusters and removes what crashed runs left behind.
+// Implementations are safe for concurrent use.
+type Runtime interface {
+	// Start creates and starts the nodes of spec and returns when every
+	// node runs and accepts Exec. On error it removes whatever it created.
+	Start(ctx context.Context, spec Spec) (Cluster, error)
+	// Reap removes every container and network that carries LabelRun and
+	// also every label in match (nil matches all runs). Containers are
+	// removed by force, networks after them. It returns what it removed.
+	// Reaping all runs also ends runs that are still going.
+	Reap(ctx context.Context, match map[string]string) (Reaped, error)
+	// Close releases the runtime's connections. Clusters it started stay up.
+	Close() error
+}
+
+// A Cluster is the set of nodes of one run. Its methods are safe for
+// concurrent use. Node arguments are node names ("n1"); an unknown name
+// gives ErrUnknownNode.
+type Cluster interface {
+	// RunID returns the id of the run that the cluster belongs to.
+	RunID() string
+	// Nodes lists the nodes in order n1..nN.
+	Nodes() []NodeInfo
+	// Exec runs cmd (no shell) on node and waits for it, unless
+	// opts.Detach is set. A non-zero exit status is not an error: it is in
+	// the result (see ExecResult.Err). If ctx ends first, Exec returns
+	// ctx's error at once; the command may go on running on the node.
+	// Exec waits until the command's output is closed, so a command that
+	// leaves background processes holding it open keeps Exec waiting:
+	// start servers with opts.Detach. Exec fails while the node is
+	// paused or killed.
+	Exec(ctx context.Context, node string, cmd []string, opts ExecOptions) (ExecResult, error)
+	// Pause freezes every process of node (docker pause). Its network
+	// stays up: connections are accepted by the kernel but never served.
+	// Pausing a paused node does nothing.
+	Pause(ctx context.Context, node string) error
+	// Unpause thaws a paused node. Unpausing a running node does nothing.
+	Unpause(ctx context.Context, node string) error
+	// Kill sends SIGKILL to every process of node and returns once the
+	// node has stopped. Killing a stopped node does nothing.
+	Kill(ctx context.Context, node string) error
+	// Restart starts a killed node again, with the same IP and file
+	// system but none of the processes that Exec started. Restarting a
+	// running node does nothing.
+	Restart(ctx context.Context, node string) error
+	// CopyFrom copies the file or directory at path on node into hostDir,
+	// as hostDir/<base name of path>, creating hostDir if needed. Regular
+	// files and directories are copied; symbolic links and special files
+	// are skipped. An archive entry that would land outside hostDir stops
+	// the copy with ErrUnsafePath. It works on killed nodes too.
+	CopyFrom(ctx context.Context, node, path, hostDir string) error
+	// Teardown removes every node and the network of the run. It is
+	// idempotent, tolerates nodes that are already gone, and ignores the
+	// cancellation of ctx (it has its own time limit), so that it works
+	// after Ctrl-C.
+	Teardown(ctx context.Context) error
+}

@@ -1,0 +1,183 @@
+package runtime
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSpecValidate(t *testing.T) {
+	ok := Spec{RunID: "redis-mutex-20260101T000000", Image: "img", Nodes: 5, Env: []string{"A=b"}}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("valid spec: %v", err)
+	}
+	bad := map[string]func(*Spec){
+		"empty run id":       func(s *Spec) { s.RunID = "" },
+		"slash in run id":    func(s *Spec) { s.RunID = "a/b" },
+		"leading dash":       func(s *Spec) { s.RunID = "-a" },
+		"too long run id":    func(s *Spec) { s.RunID = strings.Repeat("a", 65) },
+		"no image":           func(s *Spec) { s.Image = "" },
+		"zero nodes":         func(s *Spec) { s.Nodes = 0 },
+		"too many nodes":     func(s *Spec) { s.Nodes = MaxNodes + 1 },
+		"env without equals": func(s *Spec) { s.Env = []string{"A"} },
+		"reserved label":     func(s *Spec) { s.Labels = map[string]string{LabelRun: "x"} },
+	}
+	for name, mutate := range bad {
+		s := ok
+		mutate(&s)
+		if err := s.Validate(); !errors.Is(err, ErrBadSpec) {
+			t.Errorf("%s: Validate() = %v, want ErrBadSpec", name, err)
+		}
+	}
+}
+
+func TestPickSubnetSkipsUsedPrefixes(t *testing.T) {
+	first, err := pickSubnet("run", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Bits() != 24 || !subnetPools[0].Contains(first.Addr()) {
+		t.Fatalf("pickSubnet = %s, want a /24 of %s", first, subnetPools[0])
+	}
+	second, err := pickSubnet("run", []netip.Prefix{first})
+	if err != nil || second == first {
+		t.Fatalf("with %s used, pickSubnet = %s, %v", first, second, err)
+	}
+	// A route covering the whole first pool moves the pick to the second.
+	third, err := pickSubnet("run", []netip.Prefix{subnetPools[0]})
+	if err != nil || !subnetPools[1].Contains(third.Addr()) {
+		t.Fatalf("with %s used, pickSubnet = %s, %v", subnetPools[0], third, err)
+	}
+	if _, err := pickSubnet("run", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}); !errors.Is(err, errNoSubnet) {
+		t.Fatalf("with 10.0.0.0/8 used, pickSubnet err = %v, want errNoSubnet", err)
+	}
+}
+
+func TestNodeAddresses(t *testing.T) {
+	p := netip.MustParsePrefix("10.213.7.0/24")
+	if got := nodeIP(p, 1).String(); got != "10.213.7.11" {
+		t.Errorf("nodeIP(n1) = %s", got)
+	}
+	if got := nodeIP(p, MaxNodes).String(); got != "10.213.7.210" {
+		t.Errorf("nodeIP(n%d) = %s", MaxNodes, got)
+	}
+	if got := gatewayIP(p).String(); got != "10.213.7.1" {
+		t.Errorf("gatewayIP = %s", got)
+	}
+}
+
+func TestParseRoutes(t *testing.T) {
+	// Two lines as Linux prints them: the default route and 172.17.0.0/16.
+	const table = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n" +
+		"eth0\t00000000\t0100A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n" +
+		"docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n"
+	got, err := parseRoutes(strings.NewReader(table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("172.17.0.0/16")}
+	if len(got) != 1 || got[0] != want[0] {
+		t.Fatalf("parseRoutes = %v, want %v", got, want)
+	}
+}
+
+func TestExecResultErr(t *testing.T) {
+	if err := (ExecResult{Stderr: "noise"}).Err(); err != nil {
+		t.Errorf("exit 0: Err() = %v", err)
+	}
+	err := (ExecResult{ExitCode: 2, Stderr: "boom\n"}).Err()
+	if err == nil || err.Error() != "exit status 2: boom" {
+		t.Errorf("exit 2: Err() = %v", err)
+	}
+}
+
+type tarEntry struct {
+	name, body, link string
+	typ              byte
+}
+
+func makeTar(t *testing.T, entries ...tarEntry) *bytes.Buffer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: 0o644, Size: int64(len(e.body)), Linkname: e.link}
+		if e.typ != tar.TypeReg {
+			h.Size = 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if e.typ == tar.TypeReg {
+			if _, err := tw.Write([]byte(e.body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &buf
+}
+
+func TestExtractTarWritesFilesAndSkipsLinks(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	buf := makeTar(t,
+		tarEntry{name: "logs/", typ: tar.TypeDir},
+		tarEntry{name: "logs/a.log", body: "alpha", typ: tar.TypeReg},
+		tarEntry{name: "logs/deep/b.log", body: "beta", typ: tar.TypeReg},
+		tarEntry{name: "logs/link", link: "/etc", typ: tar.TypeSymlink},
+		tarEntry{name: "logs/link/passwd", body: "evil", typ: tar.TypeReg},
+	)
+	if err := extractTar(buf, dir, orDiscard(nil)); err != nil {
+		t.Fatalf("extractTar: %v", err)
+	}
+	assertFile(t, filepath.Join(dir, "logs/a.log"), "alpha")
+	assertFile(t, filepath.Join(dir, "logs/deep/b.log"), "beta")
+	// The link was skipped, so the file behind it landed in a plain directory.
+	if fi, err := os.Lstat(filepath.Join(dir, "logs/link")); err != nil || !fi.IsDir() {
+		t.Fatalf("logs/link: %v, %v; want a plain directory", fi, err)
+	}
+	assertFile(t, filepath.Join(dir, "logs/link/passwd"), "evil")
+}
+
+func TestExtractTarRejectsPathTraversal(t *testing.T) {
+	for _, name := range []string{"../escape", "a/../../escape", "/abs/escape"} {
+		base := t.TempDir()
+		dir := filepath.Join(base, "out")
+		buf := makeTar(t, tarEntry{name: name, body: "x", typ: tar.TypeReg})
+		if err := extractTar(buf, dir, orDiscard(nil)); !errors.Is(err, ErrUnsafePath) {
+			t.Errorf("%q: extractTar = %v, want ErrUnsafePath", name, err)
+		}
+		if _, err := os.Stat(filepath.Join(base, "escape")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%q: a file landed outside the destination", name)
+		}
+	}
+}
+
+func TestExtractTarDoesNotFollowExistingLinks(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "out")
+	outside := filepath.Join(base, "outside")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(outside, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "logs")); err != nil {
+		t.Fatal(err)
+	}
+	buf := makeTar(t, tarEntry{name: "logs/a.log", body: "x", typ: tar.TypeReg})
+	if err := extractTar(buf, dir, orDiscard(nil)); err == nil {
+		t.Error("extractTar wrote through a link that leaves the destination")
+	}
+	if _, err := os.Stat(filepath.Join(outside, "a.log")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a file landed outside the destination")
+	}
+}

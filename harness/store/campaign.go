@@ -1,0 +1,81 @@
+package store
+
+import (
+	"time"
+
+	"github.com/lockstorm/lockstorm/checker"
+)
+
+// Expectation is what a campaign cell is expected to show.
+type Expectation string
+
+// The three expectations of a campaign cell.
+const (
+	// ExpectSafe: no run of the cell may find a violation.
+	ExpectSafe Expectation = "safe"
+	// ExpectUnsafe: the cell reproduces a known failure, so some run should
+	// find a violation.
+	ExpectUnsafe Expectation = "unsafe"
+	// ExpectExplore: no expectation; the outcome is only reported.
+	ExpectExplore Expectation = "explore"
+)
+
+// CellRun is one run of a campaign cell, as listed in the campaign's
+// results.json.
+type CellRun struct {
+	// Dir is the run directory relative to the store root.
+	Dir            string         `json:"dir"`
+	Seed           int64          `json:"seed"`
+	Status         checker.Status `json:"status"`
+	Summary        string         `json:"summary"`
+	FirstViolation int64          `json:"first_violation"`
+	Ops            int            `json:"ops"`
+	Indeterminate  int            `json:"indeterminate"`
+	Duration       time.Duration  `json:"duration"`
+	Error          string         `json:"error,omitempty"`
+}
+
+// CellResult is the outcome of one cell over its repeats.
+type CellResult struct {
+	// Name is unique in the campaign, e.g. "etcd-mutex-pause".
+	Name string `json:"name"`
+	// Index is the cell's position in the whole campaign, so that shards
+	// merge back in order.
+	Index       int         `json:"index"`
+	Target      string      `json:"target"`
+	Workload    string      `json:"workload"`
+	Nemesis     string      `json:"nemesis"`
+	Variant     string      `json:"variant,omitempty"`
+	Expect      Expectation `json:"expect"`
+	Description string      `json:"description,omitempty"`
+	Runs        []CellRun   `json:"runs"`
+	// Status is the worst verdict over the runs.
+	Status checker.Status `json:"status"`
+	// Met says whether the expectation held; Outcome explains in words.
+	Met     bool   `json:"met"`
+	Outcome string `json:"outcome"`
+	// DetectionRate is the share of runs that found a violation.
+	DetectionRate float64 `json:"detection_rate"`
+	// Time to first violation over the runs that found one, in ns; -1 when
+	// none did.
+	TTFVMedian int64 `json:"ttfv_median"`
+	TTFVMin    int64 `json:"ttfv_min"`
+	TTFVMax    int64 `json:"ttfv_max"`
+	// Throughput is client ops completed per second, averaged over runs.
+	Throughput float64 `json:"throughput"`
+	// Indeterminate is the number of info ops over all runs.
+	Indeterminate int `json:"indeterminate"`
+}
+
+// CampaignResult is the content of a campaign's results.json.
+type CampaignResult struct {
+	Name     string        `json:"name"`
+	ID       string        `json:"id"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration"`
+	// Shard is "i/n" when only a slice of the cells ran.
+	Shard string       `json:"shard,omitempty"`
+	Cells []CellResult `json:"cells"`
+	// ExitCode is what the campaign command exits with.
+	ExitCode int `json:"exit_code"`
+}

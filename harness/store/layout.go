@@ -1,0 +1,158 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// File names inside a run directory (DESIGN.md, "Store layout").
+const (
+	HistoryFile         = "history.jsonl"
+	ResultsFile         = "results.json"
+	IndexFile           = "index.html"
+	LinearizabilityFile = "linearizability.html"
+	LogFile             = "run.log"
+	NodesDir            = "nodes"
+	CampaignsDir        = "campaigns"
+	LatestLink          = "latest"
+)
+
+// DefaultDir is the store used when --store is not given.
+const DefaultDir = "store"
+
+// TimestampFormat names run and campaign directories; it sorts in time
+// order and is safe in file names.
+const TimestampFormat = "20060102T150405.000"
+
+// CellName returns "<target>-<workload>-<nemesis>" with the nemeses joined by
+// "+", or "none" when there are none.
+func CellName(target, workload string, nemeses []string) string {
+	n := strings.Join(nemeses, "+")
+	if n == "" {
+		n = "none"
+	}
+	return target + "-" + workload + "-" + n
+}
+
+// NewRunDir creates store/<cell>/<timestamp>/ and returns its path and id.
+// If the timestamp is taken (two runs in one millisecond), a suffix is added.
+func NewRunDir(root, cell string, now time.Time) (dir, id string, err error) {
+	base := now.UTC().Format(TimestampFormat)
+	for i := 0; i < 100; i++ {
+		id = base
+		if i > 0 {
+			id = fmt.Sprintf("%s-%d", base, i)
+		}
+		dir = filepath.Join(root, cell, id)
+		if err = os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return "", "", fmt.Errorf("create store: %w", err)
+		}
+		err = os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, id, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", "", fmt.Errorf("create run directory: %w", err)
+		}
+	}
+	return "", "", fmt.Errorf("create run directory under %s: %w", cell, err)
+}
+
+// UpdateLatest points store/latest at the run directory dir (given as a
+// path under root). It replaces the link atomically.
+func UpdateLatest(root, dir string) error {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil {
+		return fmt.Errorf("latest link: %w", err)
+	}
+	tmp := filepath.Join(root, fmt.Sprintf(".latest-%d", os.Getpid()))
+	_ = os.Remove(tmp)
+	if err := os.Symlink(rel, tmp); err != nil {
+		return fmt.Errorf("latest link: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(root, LatestLink)); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("latest link: %w", err)
+	}
+	return nil
+}
+
+// WriteJSON writes v as indented JSON to path, through a temporary file so
+// that readers never see half a file.
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// ReadRunResult reads the results.json of a run directory.
+func ReadRunResult(dir string) (RunResult, error) {
+	var r RunResult
+	b, err := os.ReadFile(filepath.Join(dir, ResultsFile))
+	if err != nil {
+		return r, fmt.Errorf("read results: %w", err)
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, fmt.Errorf("%s: %w", filepath.Join(dir, ResultsFile), err)
+	}
+	return r, nil
+}
+
+// RunEntry is one run found in a store.
+type RunEntry struct {
+	// Dir is the run directory relative to the store root.
+	Dir    string
+	Result RunResult
+}
+
+// ListRuns returns the runs under root that have a results.json, newest
+// first. Unreadable runs are skipped.
+func ListRuns(root string) ([]RunEntry, error) {
+	cells, err := os.ReadDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("list store: %w", err)
+	}
+	var out []RunEntry
+	for _, c := range cells {
+		if !c.IsDir() || c.Name() == CampaignsDir || strings.HasPrefix(c.Name(), ".") {
+			continue
+		}
+		runs, err := os.ReadDir(filepath.Join(root, c.Name()))
+		if err != nil {
+			continue
+		}
+		for _, r := range runs {
+			if !r.IsDir() {
+				continue
+			}
+			rel := filepath.Join(c.Name(), r.Name())
+			res, err := ReadRunResult(filepath.Join(root, rel))
+			if err != nil {
+				continue
+			}
+			out = append(out, RunEntry{Dir: rel, Result: res})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Result.Started.Equal(out[j].Result.Started) {
+			return out[i].Result.Started.After(out[j].Result.Started)
+		}
+		return out[i].Dir > out[j].Dir
+	})
+	return out, nil
+}

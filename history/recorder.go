@@ -1,0 +1,193 @@
+package history
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync"
+	"time"
+)
+
+// FlushInterval is the longest that a recorded op stays only in memory.
+const FlushInterval = 500 * time.Millisecond
+
+// A Recorder appends ops to a history as they happen and streams them to a
+// writer. It assigns indexes and times from one monotonic clock, validates
+// every op with the same rules as the reader, keeps the ops in memory for the
+// checkers, and flushes buffered lines at least every FlushInterval and on
+// Close, so that a run that crashes keeps what happened up to the crash.
+//
+// A Recorder is safe for concurrent use.
+type Recorder struct {
+	mu      sync.Mutex
+	start   time.Time
+	w       *bufio.Writer
+	sync    func() error
+	closeFn func() error
+	v       *Validator
+	ops     History
+	err     error
+	done    chan struct{}
+	closed  bool
+	stopped sync.WaitGroup
+}
+
+// NewRecorder returns a recorder that writes to w, with time 0 at start.
+// sync, if not nil, is called after each flush (for example os.File.Sync).
+func NewRecorder(w io.Writer, start time.Time) *Recorder {
+	r := &Recorder{
+		start: start,
+		w:     bufio.NewWriterSize(w, 64<<10),
+		v:     NewValidator("history"),
+		done:  make(chan struct{}),
+	}
+	r.stopped.Add(1)
+	go r.flushLoop()
+	return r
+}
+
+// CreateFile creates path and returns a recorder streaming to it. Close
+// closes the file.
+func CreateFile(path string, start time.Time) (*Recorder, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create history: %w", err)
+	}
+	r := NewRecorder(f, start)
+	r.v.name = path
+	r.closeFn = f.Close
+	return r, nil
+}
+
+func (r *Recorder) flushLoop() {
+	defer r.stopped.Done()
+	t := time.NewTicker(FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.done:
+			return
+		case <-t.C:
+			r.mu.Lock()
+			r.flushLocked()
+			r.mu.Unlock()
+		}
+	}
+}
+
+func (r *Recorder) flushLocked() {
+	if r.err != nil {
+		return
+	}
+	if err := r.w.Flush(); err != nil {
+		r.err = fmt.Errorf("flush history: %w", err)
+	}
+}
+
+// Now returns the current time of the history, in nanoseconds since start.
+func (r *Recorder) Now() int64 { return int64(time.Since(r.start)) }
+
+// Record stamps op with the next index and the current time, validates it,
+// appends it, and returns the stamped op. An op that breaks the format is a
+// bug in the harness, so it is reported as an error and not written.
+func (r *Recorder) Record(op Op) (Op, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return op, fmt.Errorf("record %s: recorder closed", op.F)
+	}
+	op.Index = len(r.ops)
+	op.Time = int64(time.Since(r.start))
+	if op.Time < r.v.lastTime { // time.Since is monotonic; guard anyway
+		op.Time = r.v.lastTime
+	}
+	r.v.line++
+	if err := r.v.Check(op); err != nil {
+		return op, fmt.Errorf("record: %w", err)
+	}
+	r.ops = append(r.ops, op)
+	if r.err == nil {
+		b, err := json.Marshal(op)
+		if err != nil {
+			r.err = fmt.Errorf("encode op: %w", err)
+		} else {
+			b = append(b, '\n')
+			if _, err := r.w.Write(b); err != nil {
+				r.err = fmt.Errorf("write history: %w", err)
+			}
+		}
+	}
+	return op, nil
+}
+
+// History returns a copy of the ops recorded so far.
+func (r *Recorder) History() History {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append(History(nil), r.ops...)
+}
+
+// Len returns how many ops have been recorded.
+func (r *Recorder) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ops)
+}
+
+// Flush writes buffered ops out now.
+func (r *Recorder) Flush() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flushLocked()
+	return r.err
+}
+
+// Close flushes, stops the flusher and closes the file. It is idempotent.
+// Invokes still outstanding at Close count as info by the rules of the
+// format.
+func (r *Recorder) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		err := r.err
+		r.mu.Unlock()
+		return err
+	}
+	r.closed = true
+	close(r.done)
+	r.flushLocked()
+	err := r.err
+	r.mu.Unlock()
+	r.stopped.Wait()
+	if r.closeFn != nil {
+		if cerr := r.closeFn(); cerr != nil && err == nil {
+			err = fmt.Errorf("close history: %w", cerr)
+		}
+	}
+	return err
+}
+
+// Outstanding returns the pending invokes, by process, in process order.
+func (r *Recorder) Outstanding() []Op {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pending := map[int]Op{}
+	for _, op := range r.ops {
+		if op.IsNemesis() {
+			continue
+		}
+		if op.Type == Invoke {
+			pending[op.Process] = op
+		} else {
+			delete(pending, op.Process)
+		}
+	}
+	var out []Op
+	for _, op := range pending {
+		out = append(out, op)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Process < out[j].Process })
+	return out
+}

@@ -1,0 +1,134 @@
+package nemesis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/nemesis/schedule"
+)
+
+// A Runner applies a schedule during a run and records every fault's start
+// and stop in the history as ops of process -1: "start-<nemesis>" once the
+// fault is in effect, "stop-<nemesis>" once it is healed.
+type Runner struct {
+	Env      *Env
+	Recorder *history.Recorder
+	Nemeses  []Nemesis
+	Schedule schedule.Schedule
+}
+
+// faultValue is the value of a start or stop op.
+type faultValue struct {
+	Mode    string            `json:"mode,omitempty"`
+	Targets []string          `json:"targets,omitempty"`
+	Params  map[string]string `json:"params,omitempty"`
+	Details any               `json:"details,omitempty"`
+}
+
+// Run applies the schedule, with offsets counted from begin, until the
+// schedule is done or ctx ends. A fault that is active when ctx ends is
+// healed before Run returns. Errors of single faults are recorded in the
+// history and do not stop the run; Run returns them joined.
+func (r *Runner) Run(ctx context.Context, begin time.Time) error {
+	byName := map[string]Nemesis{}
+	for _, n := range r.Nemeses {
+		byName[n.Name()] = n
+	}
+	var errs []error
+	for _, ev := range r.Schedule.Events {
+		n, ok := byName[ev.Nemesis]
+		if !ok {
+			errs = append(errs, fmt.Errorf("schedule names nemesis %q that is not in the run", ev.Nemesis))
+			continue
+		}
+		if !sleepUntil(ctx, begin.Add(ev.Start)) {
+			break
+		}
+		if err := r.apply(ctx, n, ev); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// apply injects one event, waits out its duration, and heals it. The heal
+// runs even when ctx ends during the fault.
+func (r *Runner) apply(ctx context.Context, n Nemesis, ev schedule.Event) error {
+	injectCtx, cancel := context.WithTimeout(ctx, ev.Duration+30*time.Second)
+	details, err := n.Inject(injectCtx, r.Env, ev)
+	cancel()
+	val := faultValue{Mode: ev.Mode, Targets: ev.Targets, Params: ev.Params, Details: details}
+	if err != nil {
+		r.record("start-"+n.Name(), val, err)
+		// Undo whatever part of the fault did take effect.
+		healCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_, herr := n.Heal(healCtx, r.Env, ev)
+		cancel()
+		if herr != nil {
+			r.Env.Log.Warn("heal after failed inject", "nemesis", n.Name(), "err", herr)
+		}
+		return fmt.Errorf("inject %s: %w", n.Name(), err)
+	}
+	r.record("start-"+n.Name(), val, nil)
+	sleepUntil(ctx, time.Now().Add(ev.Duration))
+	healCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ev.Duration+30*time.Second)
+	details, err = n.Heal(healCtx, r.Env, ev)
+	cancel()
+	r.record("stop-"+n.Name(), faultValue{Mode: ev.Mode, Targets: ev.Targets, Details: details}, err)
+	if err != nil {
+		return fmt.Errorf("heal %s: %w", n.Name(), err)
+	}
+	return nil
+}
+
+// HealAll tears every nemesis of the run down, whatever state it is in, and
+// records one "heal-all" op. It is used at the end of every run, also after
+// errors.
+func (r *Runner) HealAll(ctx context.Context) error {
+	var errs []error
+	for _, n := range r.Nemeses {
+		if err := n.Teardown(ctx, r.Env); err != nil {
+			errs = append(errs, fmt.Errorf("teardown %s: %w", n.Name(), err))
+		}
+	}
+	err := errors.Join(errs...)
+	if len(r.Nemeses) > 0 {
+		r.record("heal-all", nil, err)
+	}
+	return err
+}
+
+func (r *Runner) record(f string, val any, err error) {
+	op := history.Op{Process: history.NemesisProcess, Type: history.Info, F: f}
+	if val != nil {
+		if b, merr := json.Marshal(val); merr == nil && string(b) != "{}" {
+			op.Value = b
+		}
+	}
+	if err != nil {
+		op.Error = err.Error()
+	}
+	if _, rerr := r.Recorder.Record(op); rerr != nil {
+		r.Env.Log.Error("record nemesis op", "f", f, "err", rerr)
+	}
+}
+
+// sleepUntil waits until t; it returns false if ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}

@@ -1,0 +1,250 @@
+package workloads
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand"
+	"sync"
+	"time"
+
+	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/targets"
+)
+
+// A worker is one client slot of a workload. It owns one process id at a
+// time: after an indeterminate op the process is retired and the slot goes
+// on as process id + concurrency, as in Jepsen.
+type worker struct {
+	env     *Env
+	slot    int
+	process int
+	client  targets.Client
+	rng     *rand.Rand
+	tick    time.Duration
+	next    time.Time
+}
+
+// runWorkers starts cfg.Concurrency workers running body until ctx is done,
+// waits for them, and closes their clients. body is one iteration; it
+// returns an error only for a harness failure that should end the run.
+func runWorkers(ctx context.Context, env *Env, body func(*worker) error) error {
+	cfg := env.Config
+	n := cfg.Concurrency
+	if n < 1 {
+		n = 1
+	}
+	var tick time.Duration
+	if cfg.Rate > 0 {
+		tick = time.Duration(float64(n) / cfg.Rate * float64(time.Second))
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		w := &worker{
+			env:     env,
+			slot:    i,
+			process: i,
+			rng:     rand.New(rand.NewSource(cfg.Seed*1000003 + int64(i))),
+			tick:    tick,
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer w.closeClient()
+			for ctx.Err() == nil {
+				if !w.pace(ctx) {
+					return
+				}
+				if err := w.ensureClient(); err != nil {
+					errs[w.slot] = err
+					return
+				}
+				if err := body(w); err != nil {
+					errs[w.slot] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// pace waits for the worker's next turn under the rate limit, with jitter.
+// It returns false when ctx ends first.
+func (w *worker) pace(ctx context.Context) bool {
+	if w.tick <= 0 {
+		return ctx.Err() == nil
+	}
+	now := time.Now()
+	if w.next.IsZero() {
+		// Spread the workers' first attempts over one tick.
+		w.next = now.Add(time.Duration(w.rng.Int63n(int64(w.tick))))
+	}
+	if d := w.next.Sub(now); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	jitter := time.Duration(w.rng.Int63n(int64(w.tick)/2+1)) - w.tick/4
+	w.next = w.next.Add(w.tick + jitter)
+	if behind := time.Since(w.next); behind > w.tick {
+		w.next = time.Now() // do not burst to catch up
+	}
+	return true
+}
+
+func (w *worker) ensureClient() error {
+	if w.client != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), w.opTimeout())
+	defer cancel()
+	c, err := w.env.Target.NewClient(ctx, w.process)
+	if err != nil {
+		return fmt.Errorf("client for process %d: %w", w.process, err)
+	}
+	w.client = c
+	return nil
+}
+
+func (w *worker) closeClient() {
+	if w.client != nil {
+		_ = w.client.Close()
+		w.client = nil
+	}
+}
+
+// retire ends the worker's current process after an indeterminate op.
+func (w *worker) retire() {
+	w.closeClient()
+	n := w.env.Config.Concurrency
+	if n < 1 {
+		n = 1
+	}
+	w.process += n
+}
+
+func (w *worker) opTimeout() time.Duration {
+	if d := w.env.Config.OpTimeout; d > 0 {
+		return d
+	}
+	return 10 * time.Second
+}
+
+// record appends op for the worker's process. A recorder error means the
+// harness broke its own format: that is a bug, so it panics.
+func (w *worker) record(op history.Op) history.Op {
+	op.Process = w.process
+	out, err := w.env.Recorder.Record(op)
+	if err != nil {
+		panic(fmt.Sprintf("lockstorm: %v", err))
+	}
+	return out
+}
+
+// acquire takes the lock on key, recording the invoke and completion. ok is
+// true when the lock is held. After an indeterminate result the worker has
+// already been retired.
+func (w *worker) acquire(key string) (targets.Grant, bool) {
+	ttl := int64(w.env.Config.TTL)
+	w.record(history.Op{Type: history.Invoke, F: history.FAcquire, Key: key, TTL: ttl, Node: w.client.Node()})
+	ctx, cancel := context.WithTimeout(context.Background(), w.opTimeout())
+	g, err := w.client.Acquire(ctx, key)
+	cancel()
+	switch {
+	case err == nil:
+		w.record(history.Op{Type: history.Ok, F: history.FAcquire, Key: key, TTL: ttl, Token: g.Token, Node: w.client.Node()})
+		return g, true
+	case errors.Is(err, targets.ErrNotAcquired):
+		w.record(history.Op{Type: history.Fail, F: history.FAcquire, Key: key, TTL: ttl, Node: w.client.Node(), Error: err.Error()})
+	default:
+		w.record(history.Op{Type: history.Info, F: history.FAcquire, Key: key, TTL: ttl, Node: w.client.Node(), Error: err.Error()})
+		w.retire()
+	}
+	return targets.Grant{}, false
+}
+
+// release gives key back, recording the invoke and completion. It returns
+// false when the worker was retired.
+func (w *worker) release(key string) bool {
+	w.record(history.Op{Type: history.Invoke, F: history.FRelease, Key: key, Node: w.client.Node()})
+	ctx, cancel := context.WithTimeout(context.Background(), w.opTimeout())
+	err := w.client.Release(ctx, key)
+	cancel()
+	switch {
+	case err == nil:
+		w.record(history.Op{Type: history.Ok, F: history.FRelease, Key: key, Node: w.client.Node()})
+	case errors.Is(err, targets.ErrNotHeld):
+		w.record(history.Op{Type: history.Fail, F: history.FRelease, Key: key, Node: w.client.Node(), Error: err.Error()})
+	default:
+		w.record(history.Op{Type: history.Info, F: history.FRelease, Key: key, Node: w.client.Node(), Error: err.Error()})
+		w.retire()
+		return false
+	}
+	return true
+}
+
+// crash abandons the worker's session while it holds key, as a crashed
+// client would: a release invoke completed by info, then a new process.
+func (w *worker) crash(key string) {
+	w.record(history.Op{Type: history.Invoke, F: history.FRelease, Key: key, Node: w.client.Node()})
+	w.client.Abandon()
+	w.record(history.Op{Type: history.Info, F: history.FRelease, Key: key, Node: w.client.Node(), Error: "client crashed"})
+	w.client = nil // abandoned: never closed, so nothing is released
+	w.retire()
+}
+
+// afterAcquire applies an armed client fault. It returns false when the
+// holder crashed and must not go on.
+func (w *worker) afterAcquire(key string) bool {
+	a := w.env.Faults.AfterAcquire(w.process, key)
+	if a.Crash {
+		w.crash(key)
+		return false
+	}
+	if a.Stall > 0 {
+		time.Sleep(a.Stall)
+		a.Done()
+	}
+	return true
+}
+
+// read records a read of the trusted resource.
+func (w *worker) read(res *Resource, key string) int64 {
+	w.record(history.Op{Type: history.Invoke, F: history.FRead, Key: key})
+	v := res.Read(key)
+	w.record(history.Op{Type: history.Ok, F: history.FRead, Key: key, Value: jsonInt(v)})
+	return v
+}
+
+// write records a write of v to the trusted resource with the holder's
+// token. A fenced resource may reject it; that is recorded as a fail.
+func (w *worker) write(res *Resource, key string, token *int64, v int64) bool {
+	w.record(history.Op{Type: history.Invoke, F: history.FWrite, Key: key, Token: token, Value: jsonInt(v)})
+	if err := res.Write(key, token, v); err != nil {
+		w.record(history.Op{Type: history.Fail, F: history.FWrite, Key: key, Token: token, Value: jsonInt(v), Error: err.Error()})
+		return false
+	}
+	w.record(history.Op{Type: history.Ok, F: history.FWrite, Key: key, Token: token, Value: jsonInt(v)})
+	return true
+}
+
+func jsonInt(v int64) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// sleep waits d; the critical section is not cut short by the end of the
+// run, so that holders finish what they started.
+func sleep(d time.Duration) {
+	if d > 0 {
+		time.Sleep(d)
+	}
+}

@@ -1,0 +1,50 @@
+package workloads
+
+import (
+	"context"
+
+	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/history"
+)
+
+// Mutex is the plain lock loop: each client acquires a random key, reads a
+// register of the trusted resource, works for the hold time, writes the
+// register back incremented with its fencing token, and releases. The lock
+// checkers judge it; a lost increment in the register is what a broken lock
+// does to data.
+type Mutex struct{}
+
+// Name implements Workload.
+func (Mutex) Name() string { return "mutex" }
+
+// Description implements Workload.
+func (Mutex) Description() string {
+	return "acquire, read-modify-write a shared register, release: the plain mutual-exclusion loop"
+}
+
+// Keys implements Workload.
+func (Mutex) Keys(cfg Config) []string { return LockKeys(cfg.Keys) }
+
+// Checkers implements Workload: the lock checkers cover the mutex loop.
+func (Mutex) Checkers(Config) []func(history.History) checker.Result { return nil }
+
+// Run implements Workload.
+func (m Mutex) Run(ctx context.Context, env *Env) error {
+	keys := m.Keys(env.Config)
+	res := NewResource(env.Config.Fencing)
+	return runWorkers(ctx, env, func(w *worker) error {
+		key := keys[w.rng.Intn(len(keys))]
+		g, ok := w.acquire(key)
+		if !ok {
+			return nil
+		}
+		if !w.afterAcquire(key) {
+			return nil
+		}
+		v := w.read(res, key)
+		sleep(env.Config.Hold)
+		w.write(res, key, g.Token, v+1)
+		w.release(key)
+		return nil
+	})
+}
