@@ -1,0 +1,214 @@
+package campaign
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lockstorm/lockstorm/harness"
+	"github.com/lockstorm/lockstorm/harness/store"
+)
+
+// A Cell is one fully resolved cell of a campaign: what to run, how often,
+// with which seeds, and what to expect.
+type Cell struct {
+	Name     string
+	Target   string
+	Workload string
+	Nemeses  []string
+	Expect   store.Expectation
+	Claim    string
+	Seeds    []int64
+	Judge    []string
+	// Config is the run configuration; its seed is set per repeat.
+	Config harness.Config
+	Line   int
+	// Index is the cell's position in the whole campaign.
+	Index int
+}
+
+// NemesisName returns the cell's nemeses joined by "+", or "none".
+func (c Cell) NemesisName() string {
+	if len(c.Nemeses) == 0 {
+		return "none"
+	}
+	return strings.Join(c.Nemeses, "+")
+}
+
+// Expand resolves the file into cells, in file order: first the cells, then
+// each matrix in target, workload, nemesis order. Settings inherit from the
+// defaults, then the matrix, then the cell.
+func (f *File) Expand() []Cell {
+	var out []Cell
+	for _, c := range f.Cells {
+		s := merge(f.Defaults, c.Settings)
+		out = append(out, f.cell(c.Name, c.Target, c.Workload, c.Nemesis, c.Expect, c.Claim, s, c.line))
+	}
+	for _, m := range f.Matrix {
+		s := merge(f.Defaults, m.Settings)
+		for _, t := range m.Targets {
+			for _, w := range m.Workloads {
+				for _, n := range orNone(m.Nemeses) {
+					out = append(out, f.cell("", t, w, n, m.Expect, m.Claim, s, m.line))
+				}
+			}
+		}
+	}
+	for i := range out {
+		out[i].Index = i
+	}
+	return out
+}
+
+func (f *File) cell(name, target, workload, nem string, expect store.Expectation, claim string, s Settings, line int) Cell {
+	if workload == "" {
+		workload = "mutex"
+	}
+	if expect == "" {
+		expect = store.ExpectExplore
+	}
+	nemeses := []string{}
+	for _, n := range strings.FieldsFunc(nem, func(r rune) bool { return r == ',' || r == '+' }) {
+		if n = strings.TrimSpace(n); n != "" && n != "none" {
+			nemeses = append(nemeses, n)
+		}
+	}
+	if name == "" {
+		name = store.CellName(target, workload, nemeses)
+	}
+	cfg := harness.DefaultConfig()
+	cfg.Run.Target, cfg.Run.Workload, cfg.Run.Nemeses = target, workload, nemeses
+	cfg.Run.TimeLimit = 30 * time.Second
+	apply(&cfg, s)
+	repeats := 1
+	if s.Repeats != nil {
+		repeats = *s.Repeats
+	}
+	seeds := append([]int64(nil), s.Seeds...)
+	for i := len(seeds); i < repeats; i++ {
+		seeds = append(seeds, int64(i+1))
+	}
+	return Cell{
+		Name: name, Target: target, Workload: workload, Nemeses: nemeses,
+		Expect: expect, Claim: claim, Seeds: seeds[:max(repeats, len(s.Seeds))],
+		Judge: s.Judge, Config: cfg, Line: line,
+	}
+}
+
+// merge returns base with every field that over sets replaced.
+func merge(base, over Settings) Settings {
+	out := base
+	if over.TimeLimit != nil {
+		out.TimeLimit = over.TimeLimit
+	}
+	if over.Concurrency != nil {
+		out.Concurrency = over.Concurrency
+	}
+	if over.Rate != nil {
+		out.Rate = over.Rate
+	}
+	if over.NemesisInterval != nil {
+		out.NemesisInterval = over.NemesisInterval
+	}
+	if over.Nodes != nil {
+		out.Nodes = over.Nodes
+	}
+	if over.TTL != nil {
+		out.TTL = over.TTL
+	}
+	if over.Wait != nil {
+		out.Wait = over.Wait
+	}
+	if over.Hold != nil {
+		out.Hold = over.Hold
+	}
+	if over.Keys != nil {
+		out.Keys = over.Keys
+	}
+	if over.Fencing != nil {
+		out.Fencing = over.Fencing
+	}
+	if over.Repeats != nil {
+		out.Repeats = over.Repeats
+	}
+	if over.Seeds != nil {
+		out.Seeds = over.Seeds
+	}
+	if over.Judge != nil {
+		out.Judge = over.Judge
+	}
+	if len(over.Options) > 0 {
+		opts := map[string]string{}
+		for k, v := range base.Options {
+			opts[k] = v
+		}
+		for k, v := range over.Options {
+			opts[k] = v
+		}
+		out.Options = opts
+	}
+	return out
+}
+
+// apply writes the settings that are set into cfg.
+func apply(cfg *harness.Config, s Settings) {
+	r := &cfg.Run
+	if s.TimeLimit != nil {
+		r.TimeLimit = time.Duration(*s.TimeLimit)
+	}
+	if s.Concurrency != nil {
+		r.Concurrency = *s.Concurrency
+	}
+	if s.Rate != nil {
+		r.Rate = *s.Rate
+	}
+	if s.NemesisInterval != nil {
+		r.NemesisInterval = time.Duration(*s.NemesisInterval)
+	}
+	if s.Nodes != nil {
+		r.Nodes = *s.Nodes
+	}
+	if s.TTL != nil {
+		r.TTL = time.Duration(*s.TTL)
+	}
+	if s.Wait != nil {
+		cfg.Wait = time.Duration(*s.Wait)
+	}
+	if s.Hold != nil {
+		r.Hold = time.Duration(*s.Hold)
+	}
+	if s.Keys != nil {
+		r.Keys = *s.Keys
+	}
+	if s.Fencing != nil {
+		r.Fencing = *s.Fencing
+	}
+	r.Options = map[string]string{}
+	for k, v := range s.Options {
+		r.Options[k] = v
+	}
+}
+
+// Shard returns the cells of shard i of n (1-based): every n-th cell,
+// starting at the i-th. Each cell lands in exactly one shard, and the same
+// file always gives the same slices.
+func Shard(cells []Cell, i, n int) ([]Cell, error) {
+	if n < 1 || i < 1 || i > n {
+		return nil, fmt.Errorf("shard %d/%d: want 1 <= i <= n", i, n)
+	}
+	var out []Cell
+	for k, c := range cells {
+		if k%n == i-1 {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// ParseShard parses "i/n".
+func ParseShard(s string) (i, n int, err error) {
+	if _, err := fmt.Sscanf(s, "%d/%d", &i, &n); err != nil || n < 1 || i < 1 || i > n {
+		return 0, 0, fmt.Errorf("--shard %q: want i/n with 1 <= i <= n, e.g. 1/2", s)
+	}
+	return i, n, nil
+}

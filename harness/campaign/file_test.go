@@ -1,0 +1,198 @@
+package campaign
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/harness/store"
+)
+
+const good = `name: t
+defaults:
+  time-limit: 7s
+  ttl: 1s
+  options: {a: "1"}
+cells:
+  - name: one
+    target: inmemory
+    nodes: 3
+    expect: unsafe
+    options: {b: "2"}
+  - target: inmemory
+    nemesis: client-pause
+    seeds: [5, 9]
+matrix:
+  - targets: [inmemory]
+    workloads: [mutex]
+    nemeses: [none, client-crash]
+    repeats: 2
+    expect: explore
+`
+
+func TestParseExpandsCellsAndMatrixWithInheritance(t *testing.T) {
+	f, err := Parse([]byte(good), "good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := f.Expand()
+	var names []string
+	for _, c := range cells {
+		names = append(names, c.Name)
+	}
+	want := "one inmemory-mutex-client-pause inmemory-mutex-none inmemory-mutex-client-crash"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("cells = %s, want %s", got, want)
+	}
+	one := cells[0]
+	if one.Config.Run.TimeLimit != 7*time.Second || one.Config.Run.TTL != time.Second || one.Config.Run.Nodes != 3 {
+		t.Errorf("cell one did not inherit: %+v", one.Config.Run)
+	}
+	if one.Config.Run.Options["a"] != "1" || one.Config.Run.Options["b"] != "2" {
+		t.Errorf("options not merged: %v", one.Config.Run.Options)
+	}
+	if one.Expect != store.ExpectUnsafe || cells[1].Expect != store.ExpectExplore {
+		t.Errorf("expectations: %s, %s", one.Expect, cells[1].Expect)
+	}
+	if s := cells[1].Seeds; len(s) != 2 || s[0] != 5 || s[1] != 9 {
+		t.Errorf("seeds = %v, want [5 9]", s)
+	}
+	if s := cells[2].Seeds; len(s) != 2 || s[0] != 1 || s[1] != 2 {
+		t.Errorf("repeats 2 gave seeds %v, want [1 2]", s)
+	}
+	for i, c := range cells {
+		if c.Index != i {
+			t.Errorf("cell %s has index %d, want %d", c.Name, c.Index, i)
+		}
+	}
+}
+
+func TestParseNamesFieldAndLineOfMistakes(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"typo in a field", "name: x\ncells:\n  - target: inmemory\n    time-limt: 5s\n", `bad.yaml:4: unknown field "time-limt"`},
+		{"unknown target", "name: x\ncells:\n  - name: a\n    target: redix\n", `bad.yaml:3: cell "a": target: unknown target "redix" (valid: `},
+		{"unknown nemesis", "name: x\ncells:\n  - target: inmemory\n    nemesis: pauze\n", `bad.yaml:3: cell "": nemesis: unknown nemesis "pauze"`},
+		{"bad expectation", "name: x\ncells:\n  - target: inmemory\n    expect: maybe\n", `expect: "maybe" is not one of safe, unsafe, explore`},
+		{"bad duration", "name: x\ncells:\n  - target: inmemory\n    ttl: soon\n", `bad.yaml:4: "soon" is not a duration`},
+		{"duplicate names", "name: x\ncells:\n  - target: inmemory\n  - target: inmemory\n", `bad.yaml:4: cell name "inmemory-mutex-none" is used twice (first at line 3)`},
+		{"nothing to run", "name: x\n", "nothing to run"},
+		{"matrix typo", "name: x\nmatrix:\n  - targets: [inmemory]\n    workloads: [mutx]\n", `bad.yaml:3: matrix: workload: unknown workload "mutx"`},
+		{"unknown judge", "name: x\ncells:\n  - target: inmemory\n    judge: [fencin]\n", `judge: unknown checker "fencin"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.in), "bad.yaml")
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !errors.Is(err, ErrBadFile) {
+				t.Errorf("%v does not wrap ErrBadFile", err)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestEmbeddedCampaignsParse(t *testing.T) {
+	for _, load := range []func() (*File, error){Default, Smoke} {
+		f, err := load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Expand()) == 0 {
+			t.Errorf("campaign %s has no cells", f.Name)
+		}
+	}
+}
+
+func TestShardsPartitionTheCells(t *testing.T) {
+	f, err := Parse([]byte(good), "good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := f.Expand()
+	seen := map[string]int{}
+	for i := 1; i <= 3; i++ {
+		part, err := Shard(cells, i, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _ := Shard(cells, i, 3)
+		for k := range part {
+			seen[part[k].Name]++
+			if again[k].Name != part[k].Name {
+				t.Errorf("shard %d/3 is not deterministic", i)
+			}
+		}
+	}
+	for _, c := range cells {
+		if seen[c.Name] != 1 {
+			t.Errorf("cell %s is in %d shards, want 1", c.Name, seen[c.Name])
+		}
+	}
+	if _, _, err := ParseShard("3/2"); err == nil {
+		t.Error("ParseShard accepted 3/2")
+	}
+}
+
+func TestSummarizeAndExitCodes(t *testing.T) {
+	run := func(s checker.Status, ttfv int64) store.CellRun {
+		return store.CellRun{Status: s, FirstViolation: ttfv, Ops: 100, Duration: 10 * time.Second}
+	}
+	cases := []struct {
+		name   string
+		expect store.Expectation
+		runs   []store.CellRun
+		met    bool
+		code   int
+	}{
+		{"safe and valid", store.ExpectSafe, []store.CellRun{run(checker.Valid, -1)}, true, ExitMet},
+		{"safe but violated", store.ExpectSafe, []store.CellRun{run(checker.Valid, -1), run(checker.Invalid, 5)}, false, ExitViolated},
+		{"safe but unknown", store.ExpectSafe, []store.CellRun{run(checker.Unknown, -1)}, false, ExitUnmet},
+		{"unsafe reproduced once", store.ExpectUnsafe, []store.CellRun{run(checker.Valid, -1), run(checker.Invalid, 3e9)}, true, ExitMet},
+		{"unsafe not reproduced", store.ExpectUnsafe, []store.CellRun{run(checker.Valid, -1)}, false, ExitUnmet},
+		{"explore anything", store.ExpectExplore, []store.CellRun{run(checker.Invalid, 1)}, true, ExitMet},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cr := store.CellResult{Name: c.name, Expect: c.expect, Runs: c.runs}
+			Summarize(&cr)
+			if cr.Met != c.met {
+				t.Errorf("met = %v (%s), want %v", cr.Met, cr.Outcome, c.met)
+			}
+			if got := ExitCode([]store.CellResult{cr}, false); got != c.code {
+				t.Errorf("exit code %d, want %d", got, c.code)
+			}
+		})
+	}
+	cr := store.CellResult{Expect: store.ExpectUnsafe, Runs: []store.CellRun{run(checker.Invalid, 3e9), run(checker.Invalid, 1e9), run(checker.Valid, -1), run(checker.Invalid, 2e9)}}
+	Summarize(&cr)
+	if cr.DetectionRate != 0.75 || cr.TTFVMin != 1e9 || cr.TTFVMax != 3e9 || cr.TTFVMedian != 2e9 {
+		t.Errorf("stats: rate %v ttfv %d/%d/%d", cr.DetectionRate, cr.TTFVMin, cr.TTFVMedian, cr.TTFVMax)
+	}
+	if ExitCode([]store.CellResult{{Met: true}}, true) != ExitInfraFail {
+		t.Error("an infrastructure failure with all expectations met must exit 4")
+	}
+}
+
+func TestJUnitHasOneCasePerCellAndFailsUnmet(t *testing.T) {
+	res := store.CampaignResult{Name: "t", Cells: []store.CellResult{
+		{Name: "a", Target: "redis", Met: true, Expect: store.ExpectSafe, Status: checker.Valid},
+		{Name: "b<&>", Target: "etcd", Met: false, Expect: store.ExpectSafe, Status: checker.Invalid, Outcome: "expected safe, but 1 of 1 runs found a violation"},
+	}}
+	b, err := JUnit(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	if strings.Count(s, "<testcase ") != 2 || strings.Count(s, "<failure ") != 1 {
+		t.Errorf("junit:\n%s", s)
+	}
+	if !strings.Contains(s, `type="violation"`) || !strings.Contains(s, "b&lt;&amp;&gt;") {
+		t.Errorf("junit does not mark or escape the failing cell:\n%s", s)
+	}
+}

@@ -1,0 +1,62 @@
+package campaign
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/lockstorm/lockstorm/harness/store"
+)
+
+// Merge combines the results.json of campaign shards into one campaign
+// written under store/campaigns/<timestamp>/. Cells are merged by name (the
+// runs of a cell that appears in several shards are pooled), and keep the
+// order of the whole campaign. Run directories stay where they are: shard
+// stores must be copied into root for the links to work.
+func Merge(root string, shardDirs []string) (store.CampaignResult, string, error) {
+	var out store.CampaignResult
+	index := map[string]int{}
+	var earliest time.Time
+	for _, d := range shardDirs {
+		path := d
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			path = filepath.Join(d, store.ResultsFile)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return out, "", fmt.Errorf("%w: read shard: %v", ErrBadFile, err)
+		}
+		var c store.CampaignResult
+		if err := json.Unmarshal(b, &c); err != nil {
+			return out, "", fmt.Errorf("%w: %s: %v", ErrBadFile, path, err)
+		}
+		if out.Name == "" {
+			out.Name = c.Name
+		}
+		if earliest.IsZero() || c.Started.Before(earliest) {
+			earliest = c.Started
+		}
+		out.Duration += c.Duration
+		for _, cell := range c.Cells {
+			if i, ok := index[cell.Name]; ok {
+				out.Cells[i].Runs = append(out.Cells[i].Runs, cell.Runs...)
+				continue
+			}
+			index[cell.Name] = len(out.Cells)
+			out.Cells = append(out.Cells, cell)
+		}
+	}
+	sort.SliceStable(out.Cells, func(a, b int) bool { return out.Cells[a].Index < out.Cells[b].Index })
+	for i := range out.Cells {
+		sort.SliceStable(out.Cells[i].Runs, func(a, b int) bool { return out.Cells[i].Runs[a].Seed < out.Cells[i].Runs[b].Seed })
+		Summarize(&out.Cells[i])
+	}
+	out.Started = earliest
+	out.ExitCode = ExitCode(out.Cells, false)
+	dir, err := writeCampaign(root, time.Now(), out)
+	out.ID = filepath.Base(dir)
+	return out, dir, err
+}

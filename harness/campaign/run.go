@@ -1,0 +1,266 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/harness"
+	"github.com/lockstorm/lockstorm/harness/store"
+)
+
+// Exit codes of a campaign (DESIGN.md and docs/campaigns.md).
+const (
+	ExitMet       = 0 // every expectation met
+	ExitViolated  = 1 // a safe cell found a violation
+	ExitUnmet     = 2 // an unsafe cell did not reproduce, or a result is unknown
+	ExitBadFile   = 3
+	ExitInfraFail = 4
+)
+
+// Options say where and how a campaign runs.
+type Options struct {
+	StoreDir string
+	// Parallel overrides the file's parallel setting when > 0.
+	Parallel int
+	// Progress is told about every cell's phases; nil for none.
+	Progress Progress
+	// Shard is "i/n" when only a slice of the cells runs.
+	Shard string
+}
+
+// Progress receives what a live display or a log needs.
+type Progress interface {
+	Start(total int)
+	CellStart(cell Cell, run, runs int)
+	Phase(cell Cell, phase string)
+	CellDone(cell Cell, res store.RunResult)
+	Finish()
+	// Log writes a line of the run's console output; nil-safe writers
+	// may drop it.
+	Log() io.Writer
+}
+
+// Run runs cells and writes the campaign directory: results.json,
+// index.html and junit.xml under store/campaigns/<id>/. It returns the
+// result, whose ExitCode says whether every expectation was met.
+func Run(ctx context.Context, name string, cells []Cell, parallel int, opts Options) (store.CampaignResult, error) {
+	began := time.Now()
+	if opts.StoreDir == "" {
+		opts.StoreDir = store.DefaultDir
+	}
+	if opts.Parallel > 0 {
+		parallel = opts.Parallel
+	}
+	if parallel < 1 {
+		parallel = 1
+	}
+	res := store.CampaignResult{Name: name, Started: began, Shard: opts.Shard}
+	res.Cells = make([]store.CellResult, len(cells))
+	total := 0
+	for _, c := range cells {
+		total += len(c.Seeds)
+	}
+	if opts.Progress != nil {
+		opts.Progress.Start(total)
+	}
+	campaignID := began.UTC().Format(store.TimestampFormat)
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var infraErrs []error
+	for i, c := range cells {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cr, err := runCell(ctx, c, campaignID, opts, sem)
+			mu.Lock()
+			res.Cells[i] = cr
+			if err != nil {
+				infraErrs = append(infraErrs, err)
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if opts.Progress != nil {
+		opts.Progress.Finish()
+	}
+	res.Duration = time.Since(began)
+	res.ExitCode = ExitCode(res.Cells, len(infraErrs) > 0 || ctx.Err() != nil)
+	dir, err := writeCampaign(opts.StoreDir, began, res)
+	res.ID = filepath.Base(dir)
+	if err != nil {
+		return res, err
+	}
+	return res, errors.Join(infraErrs...)
+}
+
+// runCell runs every seed of one cell, each run holding a slot of sem.
+func runCell(ctx context.Context, c Cell, campaignID string, opts Options, sem chan struct{}) (store.CellResult, error) {
+	cr := store.CellResult{
+		Name: c.Name, Index: c.Index, Target: c.Target, Workload: c.Workload, Nemesis: c.NemesisName(),
+		Expect: c.Expect, Description: c.Claim,
+	}
+	var errs []error
+	for k, seed := range c.Seeds {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		cfg := c.Config
+		cfg.Run.Seed = seed
+		cfg.StoreDir = opts.StoreDir
+		cfg.Labels = map[string]string{"lockstorm.campaign": campaignID}
+		if opts.Progress != nil {
+			opts.Progress.CellStart(c, k+1, len(c.Seeds))
+			cfg.Phase = func(p string) { opts.Progress.Phase(c, p) }
+			cfg.Console = opts.Progress.Log()
+		}
+		rr, err := harness.Execute(ctx, cfg)
+		<-sem
+		if rr.ID != "" {
+			judged := judge(rr, c.Judge)
+			cr.Runs = append(cr.Runs, store.CellRun{
+				Dir: filepath.Join(rr.Cell, rr.ID), Seed: rr.Config.Seed, Status: judged,
+				Summary: rr.Summary, FirstViolation: rr.FirstViolation, Ops: rr.Ops,
+				Indeterminate: indeterminate(rr), Duration: rr.Duration, Error: rr.Error,
+			})
+			if opts.Progress != nil {
+				opts.Progress.CellDone(c, rr)
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cell %s seed %d: %w", c.Name, seed, err))
+		}
+	}
+	Summarize(&cr)
+	return cr, errors.Join(errs...)
+}
+
+// judge returns the verdict of a run over the checkers the cell judges by.
+func judge(rr store.RunResult, only []string) checker.Status {
+	if len(only) == 0 {
+		return rr.Status
+	}
+	want := map[string]bool{}
+	for _, j := range only {
+		want[j] = true
+	}
+	var sts []checker.Status
+	for _, r := range rr.Results {
+		if want[r.Checker] {
+			sts = append(sts, r.Status)
+		}
+	}
+	s := checker.Merge(sts...)
+	if rr.Error != "" && s == checker.Valid {
+		s = checker.Unknown
+	}
+	return s
+}
+
+// indeterminate counts the info completions of client ops in a run, from
+// the stats checker's details.
+func indeterminate(rr store.RunResult) int {
+	for _, r := range rr.Results {
+		if r.Checker == "stats" {
+			return statsInfo(r.Details)
+		}
+	}
+	return 0
+}
+
+// Summarize computes a cell's verdict, statistics and whether its
+// expectation held, from its runs.
+func Summarize(cr *store.CellResult) {
+	var sts []checker.Status
+	var ttfv []int64
+	violations := 0
+	var ops int
+	var secs float64
+	cr.Indeterminate = 0
+	for _, r := range cr.Runs {
+		sts = append(sts, r.Status)
+		if r.Status == checker.Invalid {
+			violations++
+			if r.FirstViolation >= 0 {
+				ttfv = append(ttfv, r.FirstViolation)
+			}
+		}
+		ops += r.Ops
+		secs += r.Duration.Seconds()
+		cr.Indeterminate += r.Indeterminate
+	}
+	cr.Status = checker.Merge(sts...)
+	if len(cr.Runs) == 0 {
+		cr.Status = checker.Unknown
+	}
+	if len(cr.Runs) > 0 {
+		cr.DetectionRate = float64(violations) / float64(len(cr.Runs))
+	}
+	if secs > 0 {
+		cr.Throughput = float64(ops) / secs
+	}
+	cr.TTFVMedian, cr.TTFVMin, cr.TTFVMax = -1, -1, -1
+	if len(ttfv) > 0 {
+		sort.Slice(ttfv, func(i, j int) bool { return ttfv[i] < ttfv[j] })
+		cr.TTFVMin, cr.TTFVMax = ttfv[0], ttfv[len(ttfv)-1]
+		cr.TTFVMedian = ttfv[len(ttfv)/2]
+	}
+	cr.Met, cr.Outcome = expectation(cr, violations)
+}
+
+func expectation(cr *store.CellResult, violations int) (bool, string) {
+	n := len(cr.Runs)
+	unknown := 0
+	for _, r := range cr.Runs {
+		if r.Status == checker.Unknown {
+			unknown++
+		}
+	}
+	switch {
+	case n == 0:
+		return false, "no run finished"
+	case cr.Expect == store.ExpectSafe && violations > 0:
+		return false, fmt.Sprintf("expected safe, but %d of %d runs found a violation", violations, n)
+	case cr.Expect == store.ExpectSafe && unknown > 0:
+		return false, fmt.Sprintf("expected safe, but %d of %d runs were undecided", unknown, n)
+	case cr.Expect == store.ExpectSafe:
+		return true, fmt.Sprintf("safe, as expected, in %d of %d runs", n, n)
+	case cr.Expect == store.ExpectUnsafe && violations > 0:
+		return true, fmt.Sprintf("reproduced in %d of %d runs, as expected", violations, n)
+	case cr.Expect == store.ExpectUnsafe:
+		return false, fmt.Sprintf("expected a violation, but none of %d runs found one", n)
+	}
+	return true, fmt.Sprintf("explored: %d of %d runs found a violation", violations, n)
+}
+
+// ExitCode is the campaign's exit code: 1 if a safe cell was violated,
+// else 4 if the infrastructure failed, else 2 if an unsafe cell did not
+// reproduce or a result was unknown, else 0.
+func ExitCode(cells []store.CellResult, infraFailed bool) int {
+	unmet := false
+	for _, c := range cells {
+		if c.Met {
+			continue
+		}
+		if c.Expect == store.ExpectSafe && c.Status == checker.Invalid {
+			return ExitViolated
+		}
+		unmet = true
+	}
+	switch {
+	case infraFailed:
+		return ExitInfraFail
+	case unmet:
+		return ExitUnmet
+	}
+	return ExitMet
+}

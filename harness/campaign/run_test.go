@@ -1,0 +1,104 @@
+package campaign
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/harness/store"
+)
+
+// inmemoryCampaign runs in process: no Docker needed.
+const inmemoryCampaign = `name: inmemory
+defaults:
+  time-limit: 2s
+  rate: 100
+cells:
+  - name: across-machines
+    target: inmemory
+    nodes: 3
+    expect: unsafe
+  - name: one-machine
+    target: inmemory
+    nodes: 1
+    expect: safe
+  - name: one-machine-crash
+    target: inmemory
+    nodes: 1
+    nemesis: client-crash
+    nemesis-interval: 1s
+    expect: unsafe
+    judge: [liveness]
+`
+
+func TestCampaignOfInMemoryCellsMeetsExpectations(t *testing.T) {
+	f, err := Parse([]byte(inmemoryCampaign), "inmemory.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	res, err := Run(context.Background(), f.Name, f.Expand(), 1, Options{StoreDir: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Cells {
+		if !c.Met {
+			t.Errorf("cell %s: %s (status %s)", c.Name, c.Outcome, c.Status)
+		}
+	}
+	if res.ExitCode != ExitMet {
+		t.Errorf("exit code %d", res.ExitCode)
+	}
+	if res.Cells[0].Status != checker.Invalid || res.Cells[1].Status != checker.Valid {
+		t.Errorf("verdicts: %s, %s", res.Cells[0].Status, res.Cells[1].Status)
+	}
+	dir := filepath.Join(root, store.CampaignsDir, res.ID)
+	for _, name := range []string{store.ResultsFile, store.IndexFile, JUnitFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("campaign file missing: %v", err)
+		}
+	}
+	for _, r := range res.Cells[0].Runs {
+		if _, err := os.Stat(filepath.Join(root, r.Dir, store.HistoryFile)); err != nil {
+			t.Errorf("run link %s is broken: %v", r.Dir, err)
+		}
+	}
+}
+
+func TestShardsMergeIntoTheWholeCampaign(t *testing.T) {
+	f, err := Parse([]byte(inmemoryCampaign), "inmemory.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	cells := f.Expand()
+	var dirs []string
+	for i := 1; i <= 2; i++ {
+		part, _ := Shard(cells, i, 2)
+		res, err := Run(context.Background(), f.Name, part, 1, Options{StoreDir: root, Shard: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, filepath.Join(root, store.CampaignsDir, res.ID))
+	}
+	merged, _, err := Merge(root, dirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(merged.Cells) != len(cells) {
+		t.Fatalf("merged %d cells, want %d", len(merged.Cells), len(cells))
+	}
+	for i, c := range merged.Cells {
+		if c.Name != cells[i].Name {
+			t.Errorf("merged cell %d is %s, want %s (campaign order)", i, c.Name, cells[i].Name)
+		}
+		if len(c.Runs) != len(cells[i].Seeds) {
+			t.Errorf("cell %s has %d runs, want %d", c.Name, len(c.Runs), len(cells[i].Seeds))
+		}
+	}
+	if merged.ExitCode != ExitMet {
+		t.Errorf("merged exit code %d", merged.ExitCode)
+	}
+}

@@ -1,0 +1,215 @@
+package reports
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/harness/store"
+)
+
+// campaignPage is the data of the campaign template.
+type campaignPage struct {
+	C           store.CampaignResult
+	Class, Word string
+	Headline    string
+	Meta        []kv
+	Groups      []matrixGroup
+	Runs        []runRow
+	Common
+}
+
+type matrixGroup struct {
+	Workload string
+	Nemeses  []string
+	Rows     []matrixRow
+}
+
+type matrixRow struct {
+	Label string
+	Cells [][]cellView // one slot per nemesis column; usually one cell each
+}
+
+type cellView struct {
+	Name, Class, Word, Expect, Outcome, Description string
+	Met                                             bool
+	Runs                                            int
+	Detection, TTFV                                 string
+	RunLinks                                        []runLink
+}
+
+type runLink struct {
+	Label, Class string
+	Href         template.URL
+}
+
+type runRow struct {
+	Cell, Target, Workload, Nemesis, Expect string
+	Seed                                    int64
+	Class, Word, Summary, Error             string
+	FirstViolation, Duration                string
+	Ops, Indeterminate                      int
+	Href                                    template.URL
+}
+
+// WriteCampaign writes a campaign's index.html: a matrix of targets by
+// nemeses for each workload, every cell with its verdict colour, whether
+// its expectation was met, its run count, detection rate and median time to
+// first violation, and a filterable table of every run. The page is meant
+// to live at store/campaigns/<id>/index.html, so run links go up two levels.
+func WriteCampaign(w io.Writer, c store.CampaignResult) error {
+	p := buildCampaign(c)
+	if err := pages.ExecuteTemplate(w, "campaign.html", p); err != nil {
+		return fmt.Errorf("render campaign page: %w", err)
+	}
+	return nil
+}
+
+func buildCampaign(c store.CampaignResult) *campaignPage {
+	p := &campaignPage{C: c, Common: common()}
+	met := 0
+	var statuses []checker.Status
+	for _, cell := range c.Cells {
+		if cell.Met {
+			met++
+		}
+		statuses = append(statuses, cell.Status)
+	}
+	switch {
+	case len(c.Cells) == 0:
+		p.Class, p.Word, p.Headline = "unknown", "Empty", "The campaign has no cells."
+	case met == len(c.Cells):
+		p.Class, p.Word = "valid", "Met"
+		p.Headline = fmt.Sprintf("All %d cells met their expectation.", len(c.Cells))
+	default:
+		p.Class, p.Word = "invalid", "Not met"
+		p.Headline = fmt.Sprintf("%d of %d cells did not meet their expectation.", len(c.Cells)-met, len(c.Cells))
+	}
+	if len(c.Cells) > 0 && met == len(c.Cells) && checker.Merge(statuses...) == checker.Unknown {
+		p.Class = "unknown"
+	}
+	p.Meta = []kv{{"campaign", c.Name}, {"id", c.ID}, {"cells", fmt.Sprint(len(c.Cells))}, {"exit code", fmt.Sprint(c.ExitCode)}}
+	if !c.Started.IsZero() {
+		p.Meta = append(p.Meta, kv{"started", c.Started.UTC().Format(time.RFC3339)})
+	}
+	if c.Duration > 0 {
+		p.Meta = append(p.Meta, kv{"duration", c.Duration.Round(time.Second).String()})
+	}
+	if c.Shard != "" {
+		p.Meta = append(p.Meta, kv{"shard", c.Shard})
+	}
+	p.Groups = matrix(c.Cells)
+	for _, cell := range c.Cells {
+		for _, r := range cell.Runs {
+			p.Runs = append(p.Runs, runRow{Cell: cell.Name, Target: cell.Target, Workload: cell.Workload,
+				Nemesis: cell.Nemesis, Expect: string(cell.Expect), Seed: r.Seed, Class: statusClass(r.Status),
+				Word: statusWord(r.Status), Summary: r.Summary, Error: r.Error, FirstViolation: ttfv(r.FirstViolation),
+				Duration: r.Duration.Round(time.Millisecond).String(), Ops: r.Ops, Indeterminate: r.Indeterminate,
+				Href: runHref(r.Dir)})
+		}
+	}
+	return p
+}
+
+// matrix groups cells by workload, with one row per target (and variant)
+// and one column per nemesis, in order of first appearance.
+func matrix(cells []store.CellResult) []matrixGroup {
+	var groups []matrixGroup
+	gi := map[string]int{}
+	for _, c := range cells {
+		i, ok := gi[c.Workload]
+		if !ok {
+			i = len(groups)
+			gi[c.Workload] = i
+			groups = append(groups, matrixGroup{Workload: c.Workload})
+		}
+		g := &groups[i]
+		col := indexOrAppend(&g.Nemeses, c.Nemesis)
+		label := c.Target
+		if c.Variant != "" {
+			label += " (" + c.Variant + ")"
+		}
+		row := -1
+		for j := range g.Rows {
+			if g.Rows[j].Label == label {
+				row = j
+			}
+		}
+		if row < 0 {
+			row = len(g.Rows)
+			g.Rows = append(g.Rows, matrixRow{Label: label})
+		}
+		r := &g.Rows[row]
+		for len(r.Cells) <= col {
+			r.Cells = append(r.Cells, nil)
+		}
+		r.Cells[col] = append(r.Cells[col], cellOf(c))
+	}
+	for gi := range groups {
+		for ri := range groups[gi].Rows {
+			r := &groups[gi].Rows[ri]
+			for len(r.Cells) < len(groups[gi].Nemeses) {
+				r.Cells = append(r.Cells, nil)
+			}
+		}
+	}
+	return groups
+}
+
+func indexOrAppend(s *[]string, v string) int {
+	for i, x := range *s {
+		if x == v {
+			return i
+		}
+	}
+	*s = append(*s, v)
+	return len(*s) - 1
+}
+
+func cellOf(c store.CellResult) cellView {
+	v := cellView{Name: c.Name, Class: statusClass(c.Status), Word: statusWord(c.Status), Expect: string(c.Expect),
+		Outcome: c.Outcome, Description: c.Description, Met: c.Met, Runs: len(c.Runs),
+		Detection: pct(c.DetectionRate), TTFV: ttfv(c.TTFVMedian)}
+	runs := append([]store.CellRun(nil), c.Runs...)
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Status == checker.Invalid && runs[j].Status != checker.Invalid })
+	for i, r := range runs {
+		if i == 8 {
+			v.RunLinks = append(v.RunLinks, runLink{Label: "…", Href: "#runs"})
+			break
+		}
+		v.RunLinks = append(v.RunLinks, runLink{Label: fmt.Sprintf("seed %d", r.Seed), Class: statusClass(r.Status), Href: runHref(r.Dir)})
+	}
+	return v
+}
+
+// runHref links a run directory (relative to the store root) from a
+// campaign page two levels below the root. A directory that would leave the
+// store gets no link.
+func runHref(dir string) template.URL {
+	d := path.Clean(strings.ReplaceAll(dir, `\`, "/"))
+	if dir == "" || d == "." || strings.HasPrefix(d, "/") || d == ".." || strings.HasPrefix(d, "../") {
+		return ""
+	}
+	parts := strings.Split(d, "/")
+	for i, s := range parts {
+		parts[i] = url.PathEscape(s)
+	}
+	return template.URL("../../" + strings.Join(parts, "/") + "/index.html")
+}
+
+// pct renders a share as a percentage.
+func pct(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }
+
+// ttfv renders a time to first violation; negative means none.
+func ttfv(ns int64) string {
+	if ns < 0 {
+		return "–"
+	}
+	return fmtNs(ns)
+}

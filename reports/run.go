@@ -1,0 +1,269 @@
+// Package reports renders what people read: a run's index.html with its
+// verdict, anomalies, timeline and plots; a campaign's matrix; the
+// linearizability page; and a read-only HTTP browser over a store.
+//
+// Every page is self-contained: styles and scripts are embedded, nothing is
+// fetched from the network, and every value that comes from a history, a
+// log, a config or a checker is escaped.
+package reports
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/history"
+)
+
+// runPage is the data of the run template.
+type runPage struct {
+	Res         store.RunResult
+	Class, Word string
+	Meta        []kv
+	Config      []kv
+	Checkers    []checkerView
+	Fencing     *fencingView
+	Stats       []kv
+	Schedule    []eventView
+	Legend      []legendItem
+	Overview    template.HTML
+	Lanes       int
+	Focus       []focusView
+	FocusCapped int
+	Latency     template.HTML
+	Throughput  template.HTML
+	BucketWord  string
+	HasHistory  bool
+	Common
+}
+
+type checkerView struct {
+	Name, Class, Word, Summary string
+	Millis                     int64
+	Anomalies                  []anomalyView
+	Hidden                     int // anomalies the checker counted but did not list
+	Details                    []kv
+}
+
+type anomalyView struct {
+	N                       int
+	Kind, Title, Meaning    string
+	Explanation, Key, Procs string
+	When, Ops               string
+	Faults                  []string
+	FocusID                 string
+}
+
+type fencingView struct {
+	Rejected, Accepted int64
+	Other              []kv
+}
+
+type eventView struct {
+	Nemesis, Mode, Targets, Start, Duration, End, Params string
+	Colour                                               template.CSS
+}
+
+type legendItem struct {
+	Name   string
+	Colour template.CSS
+}
+
+type focusView struct {
+	ID, Anchor, Kind, Key, Window string
+	N                             int
+	SVG                           template.HTML
+}
+
+// WriteRun writes a run's index.html: the verdict, every checker's result
+// with each anomaly in words, the fencing counts, the timeline with a focus
+// window per anomaly, latency and throughput plots, the fault schedule,
+// stats, notes and the command that reproduces the run. h may be empty when
+// the history could not be read; the page then says so.
+func WriteRun(w io.Writer, res store.RunResult, h history.History) error {
+	p := buildRun(res, h)
+	if err := pages.ExecuteTemplate(w, "run.html", p); err != nil {
+		return fmt.Errorf("render run page: %w", err)
+	}
+	return nil
+}
+
+func buildRun(res store.RunResult, h history.History) *runPage {
+	p := &runPage{Res: res, Class: statusClass(res.Status), Word: statusWord(res.Status), Common: common()}
+	p.Meta = []kv{{"cell", res.Cell}, {"run", res.ID}, {"seed", fmt.Sprint(res.Config.Seed)}, {"ops", fmt.Sprint(res.Ops)}}
+	if !res.Started.IsZero() {
+		p.Meta = append(p.Meta, kv{"started", res.Started.UTC().Format(time.RFC3339)})
+	}
+	if res.Duration > 0 {
+		p.Meta = append(p.Meta, kv{"duration", res.Duration.Round(time.Millisecond).String()})
+	}
+	p.Config = configRows(res.Config)
+	anomalies := 0
+	for _, r := range res.Results {
+		anomalies += max(r.AnomalyCount, len(r.Anomalies))
+	}
+	if res.Status == checker.Invalid || anomalies > 0 {
+		p.Meta = append(p.Meta, kv{"anomalies", fmt.Sprint(anomalies)})
+	}
+	if res.FirstViolation >= 0 && res.Status == checker.Invalid {
+		p.Meta = append(p.Meta, kv{"first violation", fmtNs(res.FirstViolation)})
+	}
+
+	var markers []marker
+	for _, r := range res.Results {
+		cv := checkerView{Name: r.Checker, Class: statusClass(r.Status), Word: statusWord(r.Status),
+			Summary: r.Summary, Millis: r.Millis}
+		cv.Hidden = max(r.AnomalyCount-len(r.Anomalies), 0)
+		for _, a := range r.Anomalies {
+			n := len(markers) + 1
+			av := anomalyView{N: n, Kind: a.Kind, Title: kindTitle(a.Kind), Meaning: kindMeaning(a.Kind),
+				Explanation: a.Explanation, Key: a.Key, Procs: procNames(a.Processes),
+				When: fmt.Sprintf("%s – %s", fmtNs(a.Start), fmtNs(a.End)), Ops: opList(a.Ops), Faults: a.Faults}
+			if n <= maxFocus && len(h) > 0 {
+				av.FocusID = fmt.Sprintf("focus-%d", n)
+			}
+			cv.Anomalies = append(cv.Anomalies, av)
+			markers = append(markers, marker{n: n, kind: kindTitle(a.Kind), key: a.Key, procs: a.Processes, start: a.Start, end: max(a.End, a.Start),
+				title: fmt.Sprintf("anomaly %d: %s on key %s", n, kindTitle(a.Kind), a.Key)})
+		}
+		switch r.Checker {
+		case "stats":
+			p.Stats = detailRows(r.Details)
+		case "fencing":
+			p.Fencing = fencing(r)
+			cv.Details = detailRows(r.Details)
+		default:
+			cv.Details = detailRows(r.Details)
+		}
+		p.Checkers = append(p.Checkers, cv)
+	}
+
+	d := derive(h)
+	colours := faultColours(d.faults)
+	for _, e := range res.Schedule.Events {
+		if _, ok := colours[e.Nemesis]; !ok {
+			colours[e.Nemesis] = palette[len(colours)%len(palette)]
+		}
+	}
+	p.Schedule = scheduleRows(res, colours)
+	names := make([]string, 0, len(colours))
+	for n := range colours {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p.Legend = append(p.Legend, legendItem{Name: n, Colour: template.CSS("background:" + colours[n])})
+	}
+
+	if len(h) == 0 {
+		return p
+	}
+	p.HasHistory = true
+	for _, m := range markers {
+		d.end = max(d.end, m.end)
+	}
+	ov := view{id: "timeline-overview", t0: 0, t1: d.end, lanes: d.overviewLanes()}
+	switch n := len(ov.lanes); {
+	case n <= 8:
+		ov.laneH = 26
+	case n <= 16:
+		ov.laneH = 20
+	default:
+		ov.laneH = 14
+	}
+	if len(markers) > maxMarkers {
+		ov.markers = markers[:maxMarkers]
+	} else {
+		ov.markers = markers
+	}
+	p.Lanes = len(ov.lanes)
+	p.Overview = d.draw(ov, colours).html()
+	for i, m := range markers {
+		if i >= maxFocus {
+			p.FocusCapped = len(markers) - maxFocus
+			break
+		}
+		id := fmt.Sprintf("focus-%d", m.n)
+		fv := d.focusView(id+"-svg", m)
+		p.Focus = append(p.Focus, focusView{ID: id, Anchor: fmt.Sprintf("anomaly-%d", m.n), N: m.n,
+			Kind: m.kind, Key: m.key, Window: fmt.Sprintf("%s – %s", fmtNs(fv.t0), fmtNs(fv.t1)), SVG: d.draw(fv, colours).html()})
+	}
+	p.Latency = d.latencyPlot(colours).html()
+	tp, bw := d.throughputPlot(colours)
+	p.Throughput = tp.html()
+	p.BucketWord = time.Duration(bw).String()
+	return p
+}
+
+// fencing reads the stale-write counts of the fencing checker.
+func fencing(r checker.Result) *fencingView {
+	f := &fencingView{}
+	f.Rejected, _ = detailInt(r.Details, "stale_rejected")
+	f.Accepted, _ = detailInt(r.Details, "stale_accepted")
+	for _, row := range detailRows(r.Details) {
+		if row.K != "stale rejected" && row.K != "stale accepted" {
+			f.Other = append(f.Other, row)
+		}
+	}
+	return f
+}
+
+func configRows(c store.RunConfig) []kv {
+	rows := []kv{
+		{"target", c.Target}, {"workload", c.Workload}, {"nemeses", strings.Join(c.Nemeses, ", ")},
+		{"seed", fmt.Sprint(c.Seed)}, {"time limit", c.TimeLimit.String()},
+		{"concurrency", fmt.Sprint(c.Concurrency)}, {"rate", fmt.Sprintf("%g ops/s", c.Rate)},
+		{"nemesis interval", c.NemesisInterval.String()}, {"nodes", fmt.Sprint(c.Nodes)},
+		{"ttl", c.TTL.String()}, {"hold", c.Hold.String()}, {"keys", fmt.Sprint(c.Keys)},
+		{"fencing", fmt.Sprint(c.Fencing)},
+	}
+	opts := make([]string, 0, len(c.Options))
+	for k := range c.Options {
+		opts = append(opts, k)
+	}
+	sort.Strings(opts)
+	for _, k := range opts {
+		rows = append(rows, kv{k, c.Options[k]})
+	}
+	return rows
+}
+
+func scheduleRows(res store.RunResult, colours map[string]string) []eventView {
+	var rows []eventView
+	for _, e := range res.Schedule.Events {
+		params := make([]string, 0, len(e.Params))
+		for k, v := range e.Params {
+			params = append(params, k+"="+v)
+		}
+		sort.Strings(params)
+		rows = append(rows, eventView{Nemesis: e.Nemesis, Mode: e.Mode, Targets: strings.Join(e.Targets, ", "),
+			Start: e.Start.String(), Duration: e.Duration.String(), End: e.End().String(),
+			Params: strings.Join(params, " "), Colour: template.CSS("background:" + colours[e.Nemesis])})
+	}
+	return rows
+}
+
+func procNames(ps []int) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = fmt.Sprintf("p%d", p)
+	}
+	return strings.Join(s, ", ")
+}
+
+func opList(ops []int) string {
+	s := make([]string, 0, len(ops))
+	for i, o := range ops {
+		if i == 12 {
+			s = append(s, fmt.Sprintf("… (%d in all)", len(ops)))
+			break
+		}
+		s = append(s, fmt.Sprintf("#%d", o))
+	}
+	return strings.Join(s, " ")
+}

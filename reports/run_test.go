@@ -1,0 +1,222 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/history"
+)
+
+var update = flag.Bool("update", false, "rewrite the files in testdata/ from the test builders")
+
+func renderRun(t *testing.T, res store.RunResult, h history.History) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteRun(&buf, res, h); err != nil {
+		t.Fatalf("WriteRun: %v", err)
+	}
+	return buf.String()
+}
+
+// overviewSVG cuts the overview timeline out of a page.
+func overviewSVG(t *testing.T, page string) string {
+	t.Helper()
+	i := strings.Index(page, `<svg id="timeline-overview"`)
+	if i < 0 {
+		t.Fatal("no overview timeline in the page")
+	}
+	j := strings.Index(page[i:], "</svg>")
+	return page[i : i+j]
+}
+
+func TestRunPageShowsOverlapUnderFault(t *testing.T) {
+	h := overlapHistory("lock-a", true)
+	page := renderRun(t, runResult("lock-a", true), h)
+	for _, want := range []string{
+		`data-status="invalid"`,
+		"Two clients held lock-a at once",
+		"Holder outlived its lease",
+		"only fencing tokens protect against this",
+		`id="anomaly-1"`,
+		`href="#focus-1"`,
+		`id="focus-1"`,
+		`<span class="tag">partition</span>`,
+		"lockstorm run --target redis --workload mutex --nemesis partition --seed 42",
+		`data-count="stale-rejected">1<`,
+		`data-count="stale-accepted">0<`,
+		"Clock faults do not apply to this target.",
+		"redis.fsync",
+		"latency p50 ms",
+		`id="latency"`,
+		`id="throughput"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("run page lacks %q", want)
+		}
+	}
+	ov := overviewSVG(t, page)
+	if n := strings.Count(ov, "data-lane="); n != 4 {
+		t.Errorf("overview has %d lanes, want 4 (processes 0..3)", n)
+	}
+	if !strings.Contains(ov, `class="hold red"`) || !strings.Contains(ov, `class="overlap"`) {
+		t.Error("overview does not draw the overlapping holds in red")
+	}
+	if !strings.Contains(ov, `data-fault="partition"`) {
+		t.Error("overview does not shade the partition")
+	}
+	if !strings.Contains(ov, `href="#anomaly-1"`) {
+		t.Error("overview has no marker linking to the anomaly")
+	}
+	// The focus window shows the two holders, red, under the partition.
+	i := strings.Index(page, `id="focus-1-svg"`)
+	focus := page[i : i+strings.Index(page[i:], "</svg>")]
+	for _, want := range []string{`class="hold red"`, `data-fault="partition"`, ">p0<", ">p1<", `class="anomaly-span"`} {
+		if !strings.Contains(focus, want) {
+			t.Errorf("focus window lacks %q", want)
+		}
+	}
+}
+
+func TestRunPageValidHasNoRed(t *testing.T) {
+	page := renderRun(t, runResult("lock-a", false), overlapHistory("lock-a", false))
+	if !strings.Contains(page, `data-status="valid"`) {
+		t.Error("valid run not shown as valid")
+	}
+	for _, bad := range []string{`hold red`, `class="overlap"`, `id="anomaly-`, `id="focus-`} {
+		if strings.Contains(page, bad) {
+			t.Errorf("valid run page contains %q", bad)
+		}
+	}
+	if n := strings.Count(overviewSVG(t, page), "data-lane="); n != 4 {
+		t.Errorf("overview has %d lanes, want 4", n)
+	}
+}
+
+var (
+	hrefRe = regexp.MustCompile(`href="#([^"]+)"`)
+	idRe   = regexp.MustCompile(`id="([^"]+)"`)
+)
+
+// assertAnchorsResolve checks that every in-page link has its target.
+func assertAnchorsResolve(t *testing.T, page string) {
+	t.Helper()
+	ids := map[string]bool{}
+	for _, m := range idRe.FindAllStringSubmatch(page, -1) {
+		ids[m[1]] = true
+	}
+	links := hrefRe.FindAllStringSubmatch(page, -1)
+	if len(links) == 0 {
+		t.Fatal("no in-page links at all")
+	}
+	for _, m := range links {
+		if !ids[m[1]] {
+			t.Errorf("link #%s has no target", m[1])
+		}
+	}
+}
+
+func TestRunPageAnchorsResolve(t *testing.T) {
+	assertAnchorsResolve(t, renderRun(t, runResult("lock-a", true), overlapHistory("lock-a", true)))
+	h := synthetic(20000, 8, 3)
+	assertAnchorsResolve(t, renderRun(t, syntheticResult(h, 30), h))
+}
+
+func TestRunPageWithoutHistory(t *testing.T) {
+	page := renderRun(t, runResult("lock-a", true), nil)
+	if !strings.Contains(page, "No history is available") {
+		t.Error("page does not say the history is missing")
+	}
+	if strings.Contains(page, `href="#focus-`) {
+		t.Error("page links to focus windows it cannot draw")
+	}
+	assertAnchorsResolve(t, page)
+}
+
+func TestUnknownVerdictIsAmber(t *testing.T) {
+	res := runResult("lock-a", false)
+	res.Status = "unknown"
+	res.Error = "node n2 did not start"
+	page := renderRun(t, res, overlapHistory("lock-a", false))
+	if !strings.Contains(page, `class="banner unknown"`) || !strings.Contains(page, "node n2 did not start") {
+		t.Error("unknown verdict or infrastructure error not shown")
+	}
+}
+
+func TestManyProcessesArePacked(t *testing.T) {
+	h := synthetic(20000, 60, 9) // 60 clients: more than maxLanes
+	page := renderRun(t, syntheticResult(h, 2), h)
+	n := strings.Count(overviewSVG(t, page), "data-lane=")
+	if n == 0 || n > maxLanes {
+		t.Errorf("overview has %d lanes, want 1..%d", n, maxLanes)
+	}
+}
+
+// TestTestdataRendersAsRecorded replays the recorded runs in testdata/:
+// each directory holds a history.jsonl and results.json, and its name ends
+// in the verdict the page must show.
+func TestTestdataRendersAsRecorded(t *testing.T) {
+	if *update {
+		for name, overlap := range map[string]bool{"overlap-under-partition-invalid": true, "sequential-holds-valid": false} {
+			writeTestdata(t, name, overlapHistory("lock-a", overlap), runResult("lock-a", overlap))
+		}
+	}
+	dirs, _ := filepath.Glob("testdata/*-*")
+	if len(dirs) < 2 {
+		t.Fatalf("want at least 2 recorded runs in testdata, found %d", len(dirs))
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			h, res := readTestdata(t, dir)
+			page := renderRun(t, res, h)
+			want := dir[strings.LastIndex(dir, "-")+1:]
+			if !strings.Contains(page, `data-status="`+want+`"`) {
+				t.Errorf("page does not show verdict %s", want)
+			}
+			assertAnchorsResolve(t, page)
+		})
+	}
+}
+
+func readTestdata(t *testing.T, dir string) (history.History, store.RunResult) {
+	t.Helper()
+	h, err := history.ReadFile(filepath.Join(dir, "history.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res store.RunResult
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatalf("%s: %v", dir, err)
+	}
+	return h, res
+}
+
+func writeTestdata(t *testing.T, name string, h history.History, res store.RunResult) {
+	t.Helper()
+	dir := filepath.Join("testdata", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	for _, o := range h {
+		line, _ := json.Marshal(o)
+		buf.Write(append(line, '\n'))
+	}
+	raw, _ := json.MarshalIndent(res, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "history.jsonl"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(raw, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,147 @@
+package reports
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lockstorm/lockstorm/harness/store"
+)
+
+// maxResultsJSON bounds how much of a results.json the index reads.
+const maxResultsJSON = 64 << 20
+
+// runEntry is one run in the store index.
+type runEntry struct {
+	Cell, ID, Class, Word, Summary, Started, Href string
+	Ops                                           int
+	started                                       time.Time
+}
+
+// campaignEntry is one campaign in the store index.
+type campaignEntry struct {
+	Name, ID, Started, Href, Class string
+	Cells, Met                     int
+	started                        time.Time
+}
+
+type indexPage struct {
+	Dir       string
+	Latest    string
+	Runs      []runEntry
+	Campaigns []campaignEntry
+	Common
+}
+
+// serveIndex lists the runs (store/<cell>/<timestamp>/results.json) newest
+// first, and the campaigns (store/campaigns/<id>/results.json).
+func (s *server) serveIndex(w http.ResponseWriter, r *http.Request) {
+	p := indexPage{Dir: s.dir, Common: common()}
+	root, err := os.OpenRoot(s.dir)
+	if err != nil {
+		http.Error(w, "the store cannot be opened", http.StatusNotFound)
+		return
+	}
+	defer root.Close()
+	if fi, err := root.Stat("latest"); err == nil && fi.IsDir() {
+		p.Latest = "latest/"
+	}
+	cells, _ := readDirNames(root, ".")
+	for _, cell := range cells {
+		if cell == "campaigns" || cell == "latest" || strings.HasPrefix(cell, ".") {
+			continue
+		}
+		runs, _ := readDirNames(root, cell)
+		for _, id := range runs {
+			var res store.RunResult
+			if readJSON(root, cell+"/"+id+"/results.json", &res) != nil {
+				continue
+			}
+			p.Runs = append(p.Runs, runEntry{Cell: cell, ID: id, Class: statusClass(res.Status),
+				Word: statusWord(res.Status), Summary: res.Summary, Ops: res.Ops, started: res.Started,
+				Started: stamp(res.Started), Href: escapeSeg(cell) + "/" + escapeSeg(id) + "/"})
+		}
+	}
+	sort.SliceStable(p.Runs, func(i, j int) bool {
+		a, b := p.Runs[i], p.Runs[j]
+		if !a.started.Equal(b.started) {
+			return a.started.After(b.started)
+		}
+		return a.ID > b.ID
+	})
+	camps, _ := readDirNames(root, "campaigns")
+	for _, id := range camps {
+		var c store.CampaignResult
+		if readJSON(root, "campaigns/"+id+"/results.json", &c) != nil {
+			continue
+		}
+		e := campaignEntry{Name: c.Name, ID: id, Started: stamp(c.Started), started: c.Started,
+			Href: "campaigns/" + escapeSeg(id) + "/", Cells: len(c.Cells)}
+		for _, cell := range c.Cells {
+			if cell.Met {
+				e.Met++
+			}
+		}
+		e.Class = "valid"
+		if e.Met < e.Cells {
+			e.Class = "invalid"
+		}
+		p.Campaigns = append(p.Campaigns, e)
+	}
+	sort.SliceStable(p.Campaigns, func(i, j int) bool {
+		if !p.Campaigns[i].started.Equal(p.Campaigns[j].started) {
+			return p.Campaigns[i].started.After(p.Campaigns[j].started)
+		}
+		return p.Campaigns[i].ID > p.Campaigns[j].ID
+	})
+	s.render(w, r, "index.html", p)
+}
+
+// readDirNames lists the sub-directories of dir inside root.
+func readDirNames(root *os.Root, dir string) ([]string, error) {
+	f, err := root.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer f.Close()
+	ents, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	var names []string
+	for _, e := range ents {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// readJSON decodes a bounded JSON file inside root.
+func readJSON(root *os.Root, name string, v any) error {
+	f, err := root.Open(name)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", name, err)
+	}
+	defer f.Close()
+	if err := json.NewDecoder(io.LimitReader(f, maxResultsJSON)).Decode(v); err != nil {
+		return fmt.Errorf("decode %s: %w", name, err)
+	}
+	return nil
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.DateTime)
+}
+
+// escapeSeg escapes one path segment for a link.
+func escapeSeg(s string) string { return url.PathEscape(s) }
