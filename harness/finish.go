@@ -50,7 +50,7 @@ func (r *run) finish(err error) {
 func Judge(res *store.RunResult, h history.History, budget time.Duration) {
 	opts := checker.Options{Budget: budget}
 	if w, err := workloads.Lookup(res.Config.Workload); err == nil {
-		wcfg := workloads.Config{Keys: res.Config.Keys, Fencing: res.Config.Fencing, Extra: res.Config.Options}
+		wcfg := workloads.Config{Keys: res.Config.Keys, Fencing: res.Config.Fencing, Variant: res.Config.Variant, Extra: res.Config.Options}
 		opts.Extra = w.Checkers(wcfg)
 	}
 	rep := checker.Check(h, opts)

@@ -40,6 +40,15 @@ func (t teeHandler) WithGroup(name string) slog.Handler {
 	return teeHandler{t.a.WithGroup(name), t.b.WithGroup(name)}
 }
 
+// WorkloadLabel names the workload with its variant, e.g.
+// "payment-idempotency-key", for cell and directory names.
+func WorkloadLabel(rc store.RunConfig) string {
+	if rc.Variant == "" {
+		return rc.Workload
+	}
+	return rc.Workload + "-" + rc.Variant
+}
+
 func joinNames(names []string) string { return strings.Join(names, ",") }
 
 // ReproduceCommand returns the lockstorm command line that runs rc again
@@ -53,11 +62,16 @@ func ReproduceCommand(rc store.RunConfig) string {
 		"lockstorm run",
 		"--target " + rc.Target,
 		"--workload " + rc.Workload,
-		"--nemesis " + nem,
-		"--time-limit " + fmtDur(rc.TimeLimit),
+	}
+	if rc.Variant != "" {
+		parts = append(parts, "--variant "+shellQuote(rc.Variant))
+	}
+	parts = append(parts,
+		"--nemesis "+nem,
+		"--time-limit "+fmtDur(rc.TimeLimit),
 		fmt.Sprintf("--concurrency %d", rc.Concurrency),
 		fmt.Sprintf("--rate %g", rc.Rate),
-	}
+	)
 	if len(rc.Nemeses) > 0 {
 		parts = append(parts, "--nemesis-interval "+fmtDur(rc.NemesisInterval))
 	}

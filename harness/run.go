@@ -108,7 +108,7 @@ func (r *run) resolve() error {
 // open creates the run directory, the log and the history.
 func (r *run) open() error {
 	rc := r.cfg.Run
-	cell := store.CellName(rc.Target, rc.Workload, rc.Nemeses)
+	cell := store.CellName(rc.Target, WorkloadLabel(rc), rc.Nemeses)
 	dir, id, err := store.NewRunDir(r.cfg.StoreDir, cell, r.began)
 	if err != nil {
 		return err
@@ -252,7 +252,7 @@ func (r *run) workloadConfig() workloads.Config {
 	return workloads.Config{
 		Concurrency: rc.Concurrency, Rate: rc.Rate, Hold: rc.Hold, Keys: rc.Keys,
 		TTL: r.target.Lease(), OpTimeout: r.cfg.OpTimeout, Fencing: rc.Fencing,
-		Seed: rc.Seed, Extra: rc.Options,
+		Seed: rc.Seed, Variant: rc.Variant, Extra: rc.Options,
 	}
 }
 

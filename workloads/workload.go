@@ -41,6 +41,8 @@ type Config struct {
 	Fencing bool
 	// Seed drives every random choice of the workload.
 	Seed int64
+	// Variant selects the workload's variant ("" for its default).
+	Variant string
 	// Extra holds workload-specific settings from --opt name=value.
 	Extra map[string]string
 }
@@ -74,6 +76,10 @@ type Workload interface {
 func All() []Workload {
 	return []Workload{
 		Mutex{},
+		Inventory{},
+		Payment{},
+		ScheduledJobs{},
+		LeaderElection{},
 	}
 }
 

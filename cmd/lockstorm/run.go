@@ -53,6 +53,7 @@ func newRunCmd() *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&cfg.Run.Target, "target", "", "lock implementation to test (see `lockstorm targets`)")
 	f.StringVar(&cfg.Run.Workload, "workload", cfg.Run.Workload, "what the clients do (see `lockstorm workloads`)")
+	f.StringVar(&cfg.Run.Variant, "variant", "", "workload variant, e.g. lock or idempotency-key for payment (see `lockstorm workloads`)")
 	f.StringVar(&nemeses, "nemesis", "none", "comma-separated faults to inject (see `lockstorm nemeses`), or none")
 	f.DurationVar(&cfg.Run.TimeLimit, "time-limit", cfg.Run.TimeLimit, "how long the workload runs")
 	f.IntVar(&cfg.Run.Concurrency, "concurrency", cfg.Run.Concurrency, "number of client workers")

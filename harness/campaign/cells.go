@@ -42,7 +42,14 @@ func (f *File) Expand() []Cell {
 	var out []Cell
 	for _, c := range f.Cells {
 		s := merge(f.Defaults, c.Settings)
-		out = append(out, f.cell(c.Name, c.Target, c.Workload, c.Nemesis, c.Expect, c.Claim, s, c.line))
+		cell := f.cell(c.Name, c.Target, c.Workload, c.Nemesis, c.Expect, c.Claim, s, c.line)
+		if c.Variant != "" {
+			cell.Config.Run.Variant = c.Variant
+			if c.Name == "" {
+				cell.Name = store.CellName(cell.Target, harness.WorkloadLabel(cell.Config.Run), cell.Nemeses)
+			}
+		}
+		out = append(out, cell)
 	}
 	for _, m := range f.Matrix {
 		s := merge(f.Defaults, m.Settings)

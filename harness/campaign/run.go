@@ -106,6 +106,7 @@ func Run(ctx context.Context, name string, cells []Cell, parallel int, opts Opti
 func runCell(ctx context.Context, c Cell, campaignID string, opts Options, sem chan struct{}) (store.CellResult, error) {
 	cr := store.CellResult{
 		Name: c.Name, Index: c.Index, Target: c.Target, Workload: c.Workload, Nemesis: c.NemesisName(),
+		Variant: c.Config.Run.Variant,
 		Expect: c.Expect, Description: c.Claim,
 	}
 	var errs []error

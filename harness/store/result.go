@@ -13,19 +13,22 @@ import (
 // RunConfig is what a run was asked to do. It is recorded in results.json so
 // that the run can be reproduced from its report.
 type RunConfig struct {
-	Target          string            `json:"target"`
-	Workload        string            `json:"workload"`
-	Nemeses         []string          `json:"nemeses"`
-	TimeLimit       time.Duration     `json:"time_limit"`
-	Concurrency     int               `json:"concurrency"`
-	Rate            float64           `json:"rate"`
-	NemesisInterval time.Duration     `json:"nemesis_interval"`
-	Seed            int64             `json:"seed"`
-	Nodes           int               `json:"nodes"`
-	TTL             time.Duration     `json:"ttl"`
-	Hold            time.Duration     `json:"hold"`
-	Keys            int               `json:"keys"`
-	Fencing         bool              `json:"fencing"`
+	Target   string `json:"target"`
+	Workload string `json:"workload"`
+	// Variant selects a workload's variant, e.g. "idempotency-key" for
+	// the payment workload; "" is the workload's default.
+	Variant         string        `json:"variant,omitempty"`
+	Nemeses         []string      `json:"nemeses"`
+	TimeLimit       time.Duration `json:"time_limit"`
+	Concurrency     int           `json:"concurrency"`
+	Rate            float64       `json:"rate"`
+	NemesisInterval time.Duration `json:"nemesis_interval"`
+	Seed            int64         `json:"seed"`
+	Nodes           int           `json:"nodes"`
+	TTL             time.Duration `json:"ttl"`
+	Hold            time.Duration `json:"hold"`
+	Keys            int           `json:"keys"`
+	Fencing         bool          `json:"fencing"`
 	// Options are target-, workload- and nemesis-specific settings given as
 	// name=value, e.g. "kill.restart-delay=0s" or "redlock.quorum=3".
 	Options map[string]string `json:"options,omitempty"`
