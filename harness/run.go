@@ -176,6 +176,9 @@ func (r *run) execute(ctx context.Context) error {
 	}
 	if err := r.target.Setup(ctx, env); err != nil {
 		done()
+		if errors.Is(err, targets.ErrBadOption) {
+			return fmt.Errorf("%w: %v", ErrBadConfig, err)
+		}
 		return fmt.Errorf("%w: set up %s: %v", ErrInfrastructure, rc.Target, err)
 	}
 	done()

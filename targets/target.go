@@ -26,6 +26,10 @@ var ErrNotAcquired = errors.New("lock not acquired")
 // lease had run out). The workload records a fail.
 var ErrNotHeld = errors.New("lock not held")
 
+// ErrBadOption is wrapped by Setup errors about a bad --opt value, so that
+// the run exits with a usage error (3) rather than an infrastructure one.
+var ErrBadOption = errors.New("bad target option")
+
 // ErrUnknownTarget is wrapped by Lookup for a name that is not registered.
 var ErrUnknownTarget = errors.New("unknown target")
 
