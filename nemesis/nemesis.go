@@ -91,6 +91,10 @@ type Nemesis interface {
 // list, so it is tested with no other change.
 func All() []Nemesis {
 	return []Nemesis{
+		Partition{},
+		Pause{},
+		Kill{},
+		Clock{},
 		ClientPause{},
 		ClientCrash{},
 	}

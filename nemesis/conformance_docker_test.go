@@ -1,0 +1,343 @@
+package nemesis_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lockstorm/lockstorm/nemesis"
+	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/workloads"
+)
+
+// conformanceNodes is the cluster size: five nodes take every partition
+// shape, Jepsen's ring included.
+const conformanceNodes = 5
+
+// fakeHolderProcess is the process number of the fake lock holder that
+// takes the client faults.
+const fakeHolderProcess = 7
+
+// variants are option sets tried for a nemesis besides each of its modes.
+var variants = map[string][]map[string]string{
+	"kill":  {{"kill.restart-delay": "2s", "kill.mode": "minority"}},
+	"clock": {{"clock.mode": "bump", "clock.direction": "backward"}},
+}
+
+// baseOpts keep the client faults short.
+var baseOpts = map[string]string{"client-pause.stall": "1500ms"}
+
+// An injection is one measured Inject.
+type injection struct {
+	name    string
+	inject  time.Duration
+	observe time.Duration
+	heal    time.Duration
+}
+
+// TestDockerNemesisConformance applies every nemesis in nemesis.All, in
+// each of its modes, to a real five-node cluster running redis-server, and
+// checks from outside that the fault is in effect after Inject and that
+// nothing is left after Heal and after Teardown. A nemesis is tested with
+// no change here once it is listed in All and implements nemesis.Observer.
+func TestDockerNemesisConformance(t *testing.T) {
+	cl := dockerCluster(t, conformanceNodes)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	var nodes []string
+	for _, n := range cl.Nodes() {
+		nodes = append(nodes, n.Name)
+	}
+	tgt := &conformanceTarget{}
+	if err := tgt.Setup(ctx, &targets.Env{Cluster: cl, Nodes: nodes}); err != nil {
+		t.Fatalf("set up redis servers: %v", err)
+	}
+	faults := workloads.NewClientFaults()
+	stopHolder := runFakeHolder(faults)
+	defer stopHolder()
+	env := &nemesis.Env{
+		Cluster: cl, Target: tgt, Nodes: nodes, Faults: faults,
+		TTL: tgt.Lease(), Log: testLogger(t),
+	}
+	var measured []injection
+	for _, nem := range nemesis.All() {
+		t.Run(nem.Name(), func(t *testing.T) {
+			obs, ok := nem.(nemesis.Observer)
+			if !ok {
+				t.Fatalf("nemesis %s does not implement nemesis.Observer: add Observe (is the fault in effect, seen from the nodes?) "+
+					"and Clean (is nothing of it left?) so that this test can check it", nem.Name())
+			}
+			if err := nem.Applicable(env); err != nil {
+				t.Fatalf("not applicable to a 5-node redis cluster with every optional interface: %v", err)
+			}
+			for _, opts := range optionSets(nem) {
+				label := optsLabel(nem.Name(), opts)
+				t.Run(label, func(t *testing.T) {
+					env.Opts = opts
+					m := exercise(ctx, t, env, nem, obs, opts)
+					m.name = nem.Name() + " " + label
+					measured = append(measured, m)
+				})
+			}
+		})
+	}
+	t.Run("teardown", func(t *testing.T) {
+		for _, nem := range nemesis.All() {
+			if err := nem.Teardown(ctx, env); err != nil {
+				t.Errorf("teardown %s: %v", nem.Name(), err)
+			}
+		}
+		if err := nothingLeft(ctx, env, true); err != nil {
+			t.Error(err)
+		}
+	})
+	var b strings.Builder
+	fmt.Fprintf(&b, "time to effect on %d nodes (Inject), then Observe and Heal:\n", conformanceNodes)
+	for _, m := range measured {
+		fmt.Fprintf(&b, "  %-40s inject %7.1f ms  observe %7.1f ms  heal %7.1f ms\n", m.name,
+			ms(m.inject), ms(m.observe), ms(m.heal))
+	}
+	t.Log(b.String())
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// optionSets lists the option sets to try a nemesis with: each of its
+// modes, then its variants.
+func optionSets(nem nemesis.Nemesis) []map[string]string {
+	var sets []map[string]string
+	with := func(extra map[string]string) map[string]string {
+		o := maps.Clone(baseOpts)
+		maps.Copy(o, extra)
+		return o
+	}
+	if m, ok := nem.(nemesis.Moder); ok {
+		for _, mode := range m.Modes() {
+			sets = append(sets, with(map[string]string{nem.Name() + ".mode": mode}))
+		}
+	} else {
+		sets = append(sets, with(nil))
+	}
+	for _, v := range variants[nem.Name()] {
+		sets = append(sets, with(v))
+	}
+	return sets
+}
+
+func optsLabel(name string, opts map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(opts)) {
+		if _, base := baseOpts[k]; !base {
+			parts = append(parts, strings.TrimPrefix(k, name+".")+"="+opts[k])
+		}
+	}
+	if len(parts) == 0 {
+		return "default"
+	}
+	return strings.Join(parts, ",")
+}
+
+// exercise plans one event, injects it, observes it, heals it, and checks
+// that nothing is left.
+func exercise(ctx context.Context, t *testing.T, env *nemesis.Env, nem nemesis.Nemesis, obs nemesis.Observer, opts map[string]string) injection {
+	s, err := schedule.Generate(schedule.Config{
+		Seed: 20160208, Interval: 10 * time.Second, TimeLimit: time.Minute,
+		Nodes: env.Nodes, TTL: env.TTL, Opts: opts,
+	}, []schedule.Planner{nem})
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	ev := s.Events[0]
+	t.Logf("event: mode=%s targets=%v duration=%s params=%v", ev.Mode, ev.Targets, ev.Duration, ev.Params)
+	var m injection
+	begin := time.Now()
+	details, err := nem.Inject(ctx, env, ev)
+	m.inject = time.Since(begin)
+	if err != nil {
+		_, _ = nem.Heal(ctx, env, ev)
+		t.Fatalf("inject: %v", err)
+	}
+	t.Logf("inject took %s: %v", m.inject, details)
+	begin = time.Now()
+	oerr := obs.Observe(ctx, env, ev, details)
+	if oerr == nil {
+		oerr = extraCheck(ctx, env, ev, details)
+	}
+	m.observe = time.Since(begin)
+	begin = time.Now()
+	_, herr := nem.Heal(ctx, env, ev)
+	m.heal = time.Since(begin)
+	if oerr != nil {
+		t.Errorf("fault not in effect after inject: %v", oerr)
+	}
+	if herr != nil {
+		t.Fatalf("heal: %v", herr)
+	}
+	if err := obs.Clean(ctx, env); err != nil {
+		t.Errorf("%s's Clean after heal: %v", nem.Name(), err)
+	}
+	if err := nothingLeft(ctx, env, false); err != nil {
+		t.Errorf("after heal: %v", err)
+	}
+	return m
+}
+
+// extraCheck looks at a fault through what the servers themselves show,
+// where this test knows how: redis answers across a partition, redis TIME
+// under a clock shift, and the victim of a client fault.
+func extraCheck(ctx context.Context, env *nemesis.Env, ev schedule.Event, details any) error {
+	switch ev.Nemesis {
+	case "partition":
+		g, err := nemesis.Grudge(ev)
+		if err != nil {
+			return err
+		}
+		ips := map[string]string{}
+		for _, n := range env.Cluster.Nodes() {
+			ips[n.Name] = n.IP
+		}
+		// One pair is enough here: Observe has probed every pair.
+		for _, a := range slices.Sorted(maps.Keys(g)) {
+			b := g[a][0]
+			out, err := targets.Sh(ctx, env.Cluster, b, "timeout 2 redis-cli -h "+ips[a]+" ping || true")
+			if err != nil {
+				return err
+			}
+			if strings.Contains(out, "PONG") {
+				return fmt.Errorf("redis on %s answered %s across the partition", a, b)
+			}
+			break
+		}
+	case "clock":
+		off, _ := time.ParseDuration(ev.Params["offset"])
+		for _, node := range ev.Targets {
+			out, err := targets.Sh(ctx, env.Cluster, node, "redis-cli TIME | head -1; date +%s")
+			if err != nil {
+				return err
+			}
+			f := strings.Fields(out)
+			if len(f) != 2 {
+				return fmt.Errorf("redis TIME on %s: %q", node, out)
+			}
+			rt, _ := strconv.ParseInt(f[0], 10, 64)
+			now, _ := strconv.ParseInt(f[1], 10, 64)
+			shift := time.Duration(rt-now) * time.Second
+			want := off
+			if ev.Mode == "strobe" && (shift < 0) != (off < 0) {
+				want = -off
+			}
+			if d := shift - want; d < -2*time.Second || d > 2*time.Second {
+				return fmt.Errorf("redis TIME on %s is %s off the real time, want %s", node, shift, want)
+			}
+		}
+	case "client-pause", "client-crash":
+		if p := details.(map[string]any)["process"]; p != fakeHolderProcess {
+			return fmt.Errorf("victim %v, want the fake holder %d", p, fakeHolderProcess)
+		}
+	}
+	return nil
+}
+
+// nothingLeft checks every kind of trace a fault could leave, for every
+// nemesis at once: iptables rules (after a heal, empty LOCKSTORM-* chains
+// and the jumps to them may stay; after Teardown, nothing but the default
+// policies), stopped server processes, servers that do not run, and
+// shifted clocks.
+func nothingLeft(ctx context.Context, env *nemesis.Env, tornDown bool) error {
+	var mu sync.Mutex
+	var problems []string
+	var wg sync.WaitGroup
+	for _, node := range env.Nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := targets.Sh(ctx, env.Cluster, node, `iptables -w -S; echo ---
+for p in $(pgrep -x redis-server); do echo "pid $p $(sed 's/.*) //' /proc/$p/stat | cut -d' ' -f1)"; done; echo ---
+lockstorm-clock get`)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", node, err))
+				return
+			}
+			parts := strings.Split(out, "---\n")
+			if len(parts) != 3 {
+				problems = append(problems, fmt.Sprintf("%s: cannot read %q", node, out))
+				return
+			}
+			for _, line := range strings.Split(strings.TrimSpace(parts[0]), "\n") {
+				switch {
+				case strings.HasPrefix(line, "-P "):
+				case !tornDown && emptyChainLine(line):
+				default:
+					problems = append(problems, fmt.Sprintf("%s: iptables rule left: %s", node, line))
+				}
+			}
+			procs := strings.TrimSpace(parts[1])
+			if procs == "" {
+				problems = append(problems, node+": redis-server does not run")
+			}
+			for _, line := range strings.Split(procs, "\n") {
+				if strings.HasSuffix(line, " T") {
+					problems = append(problems, fmt.Sprintf("%s: redis-server stopped: %s", node, line))
+				}
+			}
+			if off := strings.TrimSpace(parts[2]); off != "0" {
+				problems = append(problems, fmt.Sprintf("%s: clock offset %s ns", node, off))
+			}
+		}()
+	}
+	wg.Wait()
+	if len(problems) > 0 {
+		slices.Sort(problems)
+		return fmt.Errorf("left behind:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+// emptyChainLine reports whether an iptables -S line only declares a
+// nemesis chain (LOCKSTORM-*) or jumps to one: what a healed but not yet
+// torn-down network nemesis may leave.
+func emptyChainLine(line string) bool {
+	f := strings.Fields(line)
+	switch {
+	case len(f) == 2 && f[0] == "-N":
+		return strings.HasPrefix(f[1], "LOCKSTORM-")
+	case len(f) == 4 && f[0] == "-A" && (f[1] == "INPUT" || f[1] == "OUTPUT") && f[2] == "-j":
+		return strings.HasPrefix(f[3], "LOCKSTORM-")
+	}
+	return false
+}
+
+// runFakeHolder plays a lock holder that acquires all the time, so that
+// armed client faults find a victim: it stalls or abandons as told.
+func runFakeHolder(f *workloads.ClientFaults) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			a := f.AfterAcquire(fakeHolderProcess, "conformance-key")
+			if a.Stall > 0 {
+				time.Sleep(a.Stall)
+				a.Done()
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}

@@ -1,0 +1,138 @@
+package nemesis_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lockstorm/lockstorm/harness/image"
+	"github.com/lockstorm/lockstorm/harness/runtime"
+	"github.com/lockstorm/lockstorm/targets"
+)
+
+// conformanceTarget runs a real, independent redis-server on every node,
+// started with the clock shim, so that every nemesis has real server
+// processes to act on. It names n1 as its primary. It hands out no
+// clients: the conformance test watches the nodes, not locks.
+type conformanceTarget struct {
+	cluster runtime.Cluster
+	nodes   []string
+}
+
+const redisPort = 6379
+
+func (*conformanceTarget) Name() string { return "conformance-redis" }
+func (*conformanceTarget) Description() string {
+	return "one plain redis-server per node, for nemesis tests"
+}
+func (*conformanceTarget) DefaultNodes() int { return 5 }
+func (*conformanceTarget) Lease() time.Duration {
+	return time.Second
+}
+
+func (c *conformanceTarget) Setup(ctx context.Context, env *targets.Env) error {
+	c.cluster, c.nodes = env.Cluster, env.Nodes
+	for _, n := range c.nodes {
+		if err := c.StartServer(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (*conformanceTarget) NewClient(context.Context, int) (targets.Client, error) {
+	return nil, errors.New("the conformance target has no clients")
+}
+
+func (*conformanceTarget) Teardown(context.Context) error { return nil }
+
+// ServerProcess implements targets.Servers.
+func (*conformanceTarget) ServerProcess(string) string { return "redis-server" }
+
+// StartServer implements targets.Servers: it starts redis-server without
+// persistence and waits until it answers PING.
+func (c *conformanceTarget) StartServer(ctx context.Context, node string) error {
+	err := targets.StartDaemon(ctx, c.cluster, node, targets.Daemon{
+		Name: "redis-server",
+		Cmd:  fmt.Sprintf("redis-server --port %d --bind 0.0.0.0 --protected-mode no --save '' --appendonly no", redisPort),
+		Shim: true,
+	})
+	if err != nil {
+		return err
+	}
+	return targets.WaitFor(ctx, 15*time.Second, 50*time.Millisecond, func(ctx context.Context) error {
+		out, err := targets.Sh(ctx, c.cluster, node, fmt.Sprintf("redis-cli -p %d ping", redisPort))
+		if err == nil && strings.TrimSpace(out) != "PONG" {
+			err = fmt.Errorf("ping answered %q", out)
+		}
+		return err
+	})
+}
+
+// Primaries implements targets.Primaries.
+func (c *conformanceTarget) Primaries(context.Context) ([]string, error) {
+	return c.nodes[:1], nil
+}
+
+// ClockShimmed implements targets.ClockShimmed.
+func (*conformanceTarget) ClockShimmed() bool { return true }
+
+// dockerCluster starts n nodes of the node image for one test, and removes
+// them when the test ends. It skips the test in -short mode or without a
+// Docker socket.
+func dockerCluster(t *testing.T, n int) runtime.Cluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping Docker test in -short mode")
+	}
+	if os.Getenv("DOCKER_HOST") == "" {
+		if _, err := os.Stat("/var/run/docker.sock"); errors.Is(err, os.ErrNotExist) {
+			t.Skip("skipping: Docker socket /var/run/docker.sock is absent and DOCKER_HOST is unset")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	d, err := runtime.NewDocker(ctx, nil)
+	if err != nil {
+		t.Fatalf("docker: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	tag, err := image.Ensure(ctx, d.Client(), image.Options{})
+	if err != nil {
+		t.Fatalf("node image: %v", err)
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	cl, err := d.Start(ctx, runtime.Spec{
+		RunID: "nemtest-" + hex.EncodeToString(b[:]), Image: tag, Nodes: n,
+		Labels: map[string]string{"lockstorm.test": "nemesis"},
+	})
+	if err != nil {
+		t.Fatalf("start cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := cl.Teardown(context.Background()); err != nil {
+			t.Errorf("teardown cluster: %v", err)
+		}
+	})
+	return cl
+}
+
+// testLogger sends the nemeses' log lines to the test log.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}

@@ -1,0 +1,349 @@
+package nemesis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/lockstorm/lockstorm/nemesis/schedule"
+)
+
+// PartitionChain is the iptables chain, in the filter table of every node,
+// that holds the partition's rules. It is jumped to from INPUT, so a node
+// drops packets from the peers it holds a grudge against. Only peer node
+// addresses are ever dropped: the harness's clients reach the nodes from
+// the Docker bridge gateway, which stays connected, as Jepsen's control
+// node does.
+const PartitionChain = "LOCKSTORM-PART"
+
+// The partition modes.
+const (
+	partOne          = "one"
+	partHalves       = "halves"
+	partRandomHalves = "random-halves"
+	partRing         = "majorities-ring"
+	partBridge       = "bridge"
+	partOneWay       = "one-way"
+)
+
+var partitionModes = []string{partOne, partHalves, partRandomHalves, partRing, partBridge, partOneWay}
+
+// Partition cuts the network between nodes with iptables inside the node
+// containers, in the shapes of Jepsen's partition nemeses. Plan draws the
+// shape and computes the grudge, the peers each node drops packets from,
+// into the event's "grudge" parameter; Inject looks the addresses up and
+// installs each node's rules atomically with iptables-restore.
+//
+// Modes (option partition.mode, a mode or a comma list to draw from; by
+// default every mode the cluster is big enough for):
+//   - one: one node is cut off from all others.
+//   - halves: n1..n(N/2) against the rest.
+//   - random-halves: a random split into a smaller and a larger half.
+//   - majorities-ring: nodes in a random ring each see only their
+//     neighbours, a majority, and no two see the same majority (4+ nodes).
+//   - bridge: two halves that cannot talk, joined by one node that sees
+//     both (3+ nodes).
+//   - one-way: node A drops packets from B while B still receives from A.
+//
+// The fault lasts partition.duration if given, else half to all of the
+// generator's window, and at least 1.5×TTL+1s when the window allows.
+type Partition struct{}
+
+// Name implements Nemesis.
+func (Partition) Name() string { return "partition" }
+
+// Description implements Nemesis.
+func (Partition) Description() string {
+	return "cut the network between nodes with iptables (one, halves, random-halves, majorities-ring, bridge, one-way)"
+}
+
+// Modes implements Moder.
+func (Partition) Modes() []string { return slices.Clone(partitionModes) }
+
+// partitionModesFor lists the modes a cluster of n nodes can take.
+func partitionModesFor(n int) []string {
+	var out []string
+	for _, m := range partitionModes {
+		if partitionMinNodes(m) <= n {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func partitionMinNodes(mode string) int {
+	switch mode {
+	case partRing:
+		return 4
+	case partBridge:
+		return 3
+	}
+	return 2
+}
+
+// Plan draws a shape and computes its grudge.
+func (Partition) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, error) {
+	n := len(p.Nodes)
+	if n < 2 {
+		return schedule.Event{}, fmt.Errorf("partition needs at least 2 nodes, the run has %d", n)
+	}
+	mode, err := drawMode(rng, p.Opts, "partition", partitionModes, partitionModesFor(n))
+	if err != nil {
+		return schedule.Event{}, err
+	}
+	if need := partitionMinNodes(mode); n < need {
+		return schedule.Event{}, fmt.Errorf("partition mode %s needs at least %d nodes, the run has %d", mode, need, n)
+	}
+	g := planGrudge(rng, mode, p.Nodes)
+	d, err := drawDuration(rng, p, "partition")
+	if err != nil {
+		return schedule.Event{}, err
+	}
+	var hit []string
+	for _, node := range p.Nodes {
+		if len(g[node]) > 0 {
+			hit = append(hit, node)
+		}
+	}
+	return schedule.Event{
+		Mode: mode, Targets: hit, Duration: d,
+		Params: map[string]string{"grudge": formatGrudge(g, p.Nodes)},
+	}, nil
+}
+
+// planGrudge computes, for each node, the peers it drops packets from.
+func planGrudge(rng *rand.Rand, mode string, nodes []string) map[string][]string {
+	g := map[string][]string{}
+	cut := func(a, b []string) {
+		for _, x := range a {
+			g[x] = append(g[x], b...)
+		}
+		for _, y := range b {
+			g[y] = append(g[y], a...)
+		}
+	}
+	switch mode {
+	case partOne:
+		v := nodes[rng.Intn(len(nodes))]
+		cut([]string{v}, slices.DeleteFunc(slices.Clone(nodes), func(s string) bool { return s == v }))
+	case partHalves:
+		cut(nodes[:len(nodes)/2], nodes[len(nodes)/2:])
+	case partRandomHalves:
+		s := shuffled(rng, nodes)
+		cut(s[:len(s)/2], s[len(s)/2:])
+	case partRing:
+		// Each node sees its k nearest neighbours on either side, which
+		// with itself make a majority; 2k+1 < n keeps the views distinct.
+		s := shuffled(rng, nodes)
+		n := len(s)
+		k := (n/2 + 1) / 2
+		for i, x := range s {
+			for j, y := range s {
+				d := (j - i + n) % n
+				if d > k && d < n-k {
+					g[x] = append(g[x], y)
+				}
+			}
+		}
+	case partBridge:
+		s := shuffled(rng, nodes)
+		rest := s[1:]
+		cut(rest[:len(rest)/2], rest[len(rest)/2:])
+	case partOneWay:
+		pair := pickNodes(rng, nodes, 2)
+		if rng.Intn(2) == 1 {
+			pair[0], pair[1] = pair[1], pair[0]
+		}
+		g[pair[0]] = []string{pair[1]}
+	}
+	for k, v := range g {
+		g[k] = inNodeOrder(v, nodes)
+	}
+	return g
+}
+
+// formatGrudge writes a grudge as "n1:n2,n3;n2:n1", in node order.
+func formatGrudge(g map[string][]string, nodes []string) string {
+	var parts []string
+	for _, n := range nodes {
+		if len(g[n]) > 0 {
+			parts = append(parts, n+":"+strings.Join(g[n], ","))
+		}
+	}
+	return strings.Join(parts, ";")
+}
+
+// Grudge reads back the grudge of a partition event: for each node, the
+// peers whose packets it drops. Nodes that drop nothing are absent.
+func Grudge(ev schedule.Event) (map[string][]string, error) {
+	g := map[string][]string{}
+	s := ev.Params["grudge"]
+	if s == "" {
+		return g, nil
+	}
+	for _, part := range strings.Split(s, ";") {
+		node, peers, ok := strings.Cut(part, ":")
+		if !ok || node == "" || peers == "" {
+			return nil, fmt.Errorf("bad grudge entry %q", part)
+		}
+		g[node] = strings.Split(peers, ",")
+	}
+	return g, nil
+}
+
+// Applicable implements Nemesis: a partition needs containers and at
+// least two of them.
+func (p Partition) Applicable(env *Env) error {
+	if err := needsCluster(p.Name(), env); err != nil {
+		return err
+	}
+	if len(env.Nodes) < 2 {
+		return fmt.Errorf("%w: partition needs at least 2 nodes, the run has %d", ErrNotApplicable, len(env.Nodes))
+	}
+	return nil
+}
+
+// Inject installs every node's rules, the empty set for nodes without a
+// grudge, and checks them.
+func (Partition) Inject(ctx context.Context, env *Env, ev schedule.Event) (any, error) {
+	g, err := Grudge(ev)
+	if err != nil {
+		return nil, err
+	}
+	ips := nodeIPs(env.Cluster)
+	drops := map[string][]string{}
+	for node, peers := range g {
+		if _, ok := ips[node]; !ok {
+			return nil, fmt.Errorf("partition %s: unknown node %s", ev.Mode, node)
+		}
+		for _, p := range peers {
+			ip, ok := ips[p]
+			if !ok {
+				return nil, fmt.Errorf("partition %s: unknown node %s", ev.Mode, p)
+			}
+			drops[node] = append(drops[node], ip)
+		}
+	}
+	err = onNodes(env.Nodes, func(node string) error {
+		return setDrops(ctx, env, node, drops[node])
+	})
+	if err != nil {
+		return nil, fmt.Errorf("partition %s: %w", ev.Mode, err)
+	}
+	return map[string]any{"drops": drops}, nil
+}
+
+// Heal empties the chain on every node and checks that it is empty.
+func (Partition) Heal(ctx context.Context, env *Env, ev schedule.Event) (any, error) {
+	err := onNodes(env.Nodes, func(node string) error {
+		return setDrops(ctx, env, node, nil)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("heal partition: %w", err)
+	}
+	return nil, nil
+}
+
+// Teardown unhooks and deletes the chain on every node.
+func (Partition) Teardown(ctx context.Context, env *Env) error {
+	if env.Cluster == nil {
+		return nil
+	}
+	const body = `while iptables -w -D INPUT -j "$1" 2>/dev/null; do :; done
+iptables -w -F "$1" 2>/dev/null || true
+iptables -w -X "$1" 2>/dev/null || true
+if iptables -w -S "$1" >/dev/null 2>&1; then echo "chain $1 is still there" >&2; exit 1; fi`
+	return onNodes(env.Nodes, func(node string) error {
+		_, err := script(ctx, env.Cluster, node, body, nil, PartitionChain)
+		return err
+	})
+}
+
+// setDrops replaces the chain on node with one DROP rule per source IP, in
+// one iptables-restore transaction, hooks it into INPUT if needed, and
+// checks the rules that are in place afterwards.
+func setDrops(ctx context.Context, env *Env, node string, ips []string) error {
+	var rules strings.Builder
+	fmt.Fprintf(&rules, "*filter\n:%s - [0:0]\n", PartitionChain)
+	for _, ip := range ips {
+		fmt.Fprintf(&rules, "-A %s -s %s/32 -j DROP\n", PartitionChain, ip)
+	}
+	rules.WriteString("COMMIT\n")
+	// Declaring the chain in the ruleset empties it, so the restore
+	// replaces its rules at once; the jump from INPUT is added only once.
+	const body = `set -e
+iptables -w -C INPUT -j "$1" 2>/dev/null || { iptables -w -N "$1" 2>/dev/null || true; iptables -w -I INPUT 1 -j "$1"; }
+iptables-restore -w --noflush
+iptables -w -S "$1"`
+	out, err := script(ctx, env.Cluster, node, body, []byte(rules.String()), PartitionChain)
+	if err != nil {
+		return fmt.Errorf("set rules: %w", err)
+	}
+	got := chainDrops(out)
+	want := slices.Clone(ips)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("on %s: chain %s drops %v after restore, want %v", node, PartitionChain, got, want)
+	}
+	return nil
+}
+
+// chainDrops reads the source addresses of the DROP rules in the output of
+// iptables -S, sorted. Any other rule in the chain is returned whole, so
+// that it fails a comparison.
+func chainDrops(out string) []string {
+	var got []string
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "-A" || f[1] != PartitionChain {
+			continue
+		}
+		if len(f) == 6 && f[2] == "-s" && f[4] == "-j" && f[5] == "DROP" {
+			got = append(got, strings.TrimSuffix(f[3], "/32"))
+		} else {
+			got = append(got, strings.Join(f[2:], " "))
+		}
+	}
+	sort.Strings(got)
+	return got
+}
+
+// Observe implements Observer: a node that holds a grudge against a peer
+// cannot open a connection to it nor take one from it, every other pair
+// connects, and the harness reaches every node.
+func (Partition) Observe(ctx context.Context, env *Env, ev schedule.Event, _ any) error {
+	g, err := Grudge(ev)
+	if err != nil {
+		return err
+	}
+	want := map[[2]string]bool{}
+	for node, peers := range g {
+		for _, p := range peers {
+			want[[2]string{node, p}] = true
+			want[[2]string{p, node}] = true
+		}
+	}
+	return checkReach(ctx, env, want)
+}
+
+// Clean implements Observer: the chain holds no rule on any node and every
+// node reaches every other.
+func (Partition) Clean(ctx context.Context, env *Env) error {
+	var errs []error
+	err := onNodes(env.Nodes, func(node string) error {
+		out, err := script(ctx, env.Cluster, node, `iptables -w -S "$1" 2>/dev/null || true`, nil, PartitionChain)
+		if err != nil {
+			return err
+		}
+		if d := chainDrops(out); len(d) > 0 {
+			return fmt.Errorf("on %s: chain %s still holds %v", node, PartitionChain, d)
+		}
+		return nil
+	})
+	errs = append(errs, err, checkReach(ctx, env, nil))
+	return errors.Join(errs...)
+}

@@ -1,0 +1,233 @@
+package nemesis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/targets"
+)
+
+// Pause stops the target's server processes with SIGSTOP and resumes them
+// with SIGCONT, as Jepsen's pause nemesis does: the process keeps its
+// sockets and its memory, the kernel still accepts connections for it, and
+// it answers nothing until resumed, like a long GC pause or a VM stall on
+// the server side. Unlike docker pause, only the server stops; the node's
+// other processes (and Exec) keep working.
+//
+// Modes (option pause.mode, a mode or a comma list to draw from): one,
+// minority, majority, all, and primaries (the nodes the target names as
+// primaries when the fault starts). primaries is drawn only when the
+// option names it, because a plan is drawn without knowing the target.
+//
+// The pause lasts pause.duration if given, else half to all of the
+// generator's window. A pause shorter than the lease shows nothing, so when
+// the run has a TTL the pause lasts at least 1.5×TTL+1s, as far as the
+// window allows.
+type Pause struct{}
+
+// Name implements Nemesis.
+func (Pause) Name() string { return "pause" }
+
+// Description implements Nemesis.
+func (Pause) Description() string {
+	return "stop server processes with SIGSTOP for longer than the lease, then SIGCONT (one, minority, majority, all, primaries)"
+}
+
+// Modes implements Moder.
+func (Pause) Modes() []string { return slices.Clone(nodeModes) }
+
+// Plan draws the mode, the nodes and the length of the pause.
+func (Pause) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, error) {
+	return planNodeFault(rng, p, "pause")
+}
+
+// planNodeFault draws a node-set mode, its nodes and a duration.
+func planNodeFault(rng *rand.Rand, p schedule.PlanParams, name string) (schedule.Event, error) {
+	mode, err := drawMode(rng, p.Opts, name, nodeModes, drawnNodeModes)
+	if err != nil {
+		return schedule.Event{}, err
+	}
+	if mode != modePrimaries && len(p.Nodes) == 0 {
+		return schedule.Event{}, fmt.Errorf("%s %s: the run has no nodes", name, mode)
+	}
+	nodes, err := pickByMode(rng, mode, p.Nodes)
+	if err != nil {
+		return schedule.Event{}, err
+	}
+	d, err := drawDuration(rng, p, name)
+	if err != nil {
+		return schedule.Event{}, err
+	}
+	return schedule.Event{Mode: mode, Targets: nodes, Duration: d}, nil
+}
+
+// Applicable implements Nemesis: the target must name its server
+// processes.
+func (p Pause) Applicable(env *Env) error {
+	if err := needsCluster(p.Name(), env); err != nil {
+		return err
+	}
+	if _, err := servers(p.Name(), env); err != nil {
+		return err
+	}
+	return checkPrimariesOpt(p.Name(), env)
+}
+
+// pausedProcs is what Inject keeps for Heal and Observe: node → PIDs
+// stopped there.
+type pausedProcs map[string][]string
+
+// Inject stops the server processes on the event's nodes and returns once
+// every thread of each is stopped.
+func (p Pause) Inject(ctx context.Context, env *Env, ev schedule.Event) (any, error) {
+	s, err := servers(p.Name(), env)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := resolveNodes(ctx, env, ev.Mode, ev.Targets)
+	if err != nil {
+		return nil, fmt.Errorf("pause %s: %w", ev.Mode, err)
+	}
+	const body = procStates + `pids=$(pgrep -x -- "$1") || { echo "no $1 process" >&2; exit 3; }
+kill -STOP $pids
+i=0
+while :; do
+  out=$(states $pids)
+  if [ -n "$out" ] && ! echo "$out" | grep -qv ' [TZ]$'; then echo "$out"; exit 0; fi
+  i=$((i+1))
+  if [ $i -ge 200 ]; then echo "not stopped after 2s: $out" >&2; exit 4; fi
+  sleep 0.01
+done`
+	paused := pausedProcs{}
+	var mu sync.Mutex
+	err = onNodes(nodes, func(node string) error {
+		out, err := script(ctx, env.Cluster, node, body, nil, s.ServerProcess(node))
+		pids := slices.Sorted(maps.Keys(parseStates(out)))
+		mu.Lock()
+		defer mu.Unlock()
+		// Every node is kept, even one that failed, so that Heal resumes
+		// it.
+		paused[node] = pids
+		return err
+	})
+	env.stash(ev, paused)
+	if err != nil {
+		return nil, fmt.Errorf("pause %s: %w", ev.Mode, err)
+	}
+	return map[string]any{"nodes": nodes, "pids": paused}, nil
+}
+
+// Heal resumes the server processes on the event's nodes.
+func (p Pause) Heal(ctx context.Context, env *Env, ev schedule.Event) (any, error) {
+	nodes := ev.Targets
+	if v, ok := env.take(ev); ok {
+		nodes = nil
+		for n := range v.(pausedProcs) {
+			nodes = append(nodes, n)
+		}
+		nodes = inNodeOrder(nodes, env.Nodes)
+	}
+	if len(nodes) == 0 {
+		nodes = env.Nodes
+	}
+	if err := resumeServers(ctx, env, nodes); err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	return nil, nil
+}
+
+// Teardown resumes every stopped server process on every node.
+func (p Pause) Teardown(ctx context.Context, env *Env) error {
+	if env.Cluster == nil {
+		return nil
+	}
+	if _, ok := env.Target.(targets.Servers); !ok {
+		return nil
+	}
+	return resumeServers(ctx, env, env.Nodes)
+}
+
+// resumeServers sends SIGCONT to the server processes on nodes and checks
+// that none of them is stopped afterwards.
+func resumeServers(ctx context.Context, env *Env, nodes []string) error {
+	s, err := servers("pause", env)
+	if err != nil {
+		return err
+	}
+	const body = procStates + `pids=$(pgrep -x -- "$1") || exit 0
+kill -CONT $pids
+i=0
+while states $pids | grep -q ' T$'; do
+  i=$((i+1))
+  if [ $i -ge 200 ]; then echo "still stopped after 2s: $(states $pids)" >&2; exit 4; fi
+  sleep 0.01
+done`
+	return onNodes(nodes, func(node string) error {
+		_, err := script(ctx, env.Cluster, node, body, nil, s.ServerProcess(node))
+		return err
+	})
+}
+
+// Observe implements Observer: every process that Inject stopped is in
+// state T (all its threads), as /proc shows it.
+func (p Pause) Observe(ctx context.Context, env *Env, ev schedule.Event, _ any) error {
+	v, ok := env.peek(ev)
+	if !ok {
+		return fmt.Errorf("no record of the pause of %v", ev.Targets)
+	}
+	paused := v.(pausedProcs)
+	if len(paused) == 0 {
+		return errors.New("the pause stopped no process")
+	}
+	var nodes []string
+	for n := range paused {
+		nodes = append(nodes, n)
+	}
+	return onNodes(nodes, func(node string) error {
+		out, err := script(ctx, env.Cluster, node, procStates+`states "$@"`, nil, paused[node]...)
+		if err != nil {
+			return err
+		}
+		st := parseStates(out)
+		if len(paused[node]) == 0 {
+			return fmt.Errorf("on %s: no process was stopped", node)
+		}
+		for _, pid := range paused[node] {
+			if st[pid] != "T" {
+				return fmt.Errorf("on %s: process %s is in state %q, want T", node, pid, st[pid])
+			}
+		}
+		return nil
+	})
+}
+
+// Clean implements Observer: no server process is stopped on any node.
+func (p Pause) Clean(ctx context.Context, env *Env) error {
+	s, err := servers(p.Name(), env)
+	if err != nil {
+		return err
+	}
+	return onNodes(env.Nodes, func(node string) error {
+		out, err := script(ctx, env.Cluster, node, procStates+`states $(pgrep -x -- "$1")`, nil, s.ServerProcess(node))
+		if err != nil {
+			return err
+		}
+		var stopped []string
+		for pid, st := range parseStates(out) {
+			if st == "T" {
+				stopped = append(stopped, pid)
+			}
+		}
+		if len(stopped) > 0 {
+			return fmt.Errorf("on %s: %s process(es) %s still stopped", node, s.ServerProcess(node), strings.Join(stopped, " "))
+		}
+		return nil
+	})
+}

@@ -1,0 +1,380 @@
+package nemesis_test
+
+import (
+	"fmt"
+	"math/rand"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lockstorm/lockstorm/nemesis"
+	"github.com/lockstorm/lockstorm/nemesis/schedule"
+)
+
+func nodeNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("n%d", i+1)
+	}
+	return out
+}
+
+func params(n int, opts map[string]string) schedule.PlanParams {
+	return schedule.PlanParams{Start: 5 * time.Second, MaxDuration: 6 * time.Second, Nodes: nodeNames(n), TTL: 2 * time.Second, Opts: opts}
+}
+
+func TestSameSeedGivesSameSchedule(t *testing.T) {
+	cfg := schedule.Config{Seed: 42, Interval: 10 * time.Second, TimeLimit: 5 * time.Minute, Nodes: nodeNames(5), TTL: 2 * time.Second}
+	a, err := schedule.Generate(cfg, nemesis.Planners(nemesis.All()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := schedule.Generate(cfg, nemesis.Planners(nemesis.All()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("same seed, different schedules:\n%+v\n%+v", a, b)
+	}
+	if len(a.Events) < 20 {
+		t.Fatalf("got %d events in 5 minutes at a 10s interval", len(a.Events))
+	}
+	cfg.Seed = 43
+	c, err := schedule.Generate(cfg, nemesis.Planners(nemesis.All()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(a.Events, c.Events) {
+		t.Fatal("seeds 42 and 43 gave the same schedule")
+	}
+}
+
+// views returns, for each node, the sorted set of nodes it exchanges
+// packets with both ways (itself included).
+func views(g map[string][]string, nodes []string) map[string]string {
+	out := map[string]string{}
+	for _, a := range nodes {
+		var v []string
+		for _, b := range nodes {
+			if !slices.Contains(g[a], b) && !slices.Contains(g[b], a) {
+				v = append(v, b)
+			}
+		}
+		out[a] = strings.Join(v, ",")
+	}
+	return out
+}
+
+func symmetric(g map[string][]string) bool {
+	for a, peers := range g {
+		for _, b := range peers {
+			if !slices.Contains(g[b], a) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func TestPartitionShapes(t *testing.T) {
+	for _, n := range []int{3, 5} {
+		nodes := nodeNames(n)
+		for _, mode := range (nemesis.Partition{}).Modes() {
+			if mode == "majorities-ring" && n < 4 {
+				continue
+			}
+			for seed := int64(0); seed < 20; seed++ {
+				name := fmt.Sprintf("%d-nodes/%s/seed-%d", n, mode, seed)
+				ev, err := nemesis.Partition{}.Plan(rand.New(rand.NewSource(seed)), params(n, map[string]string{"partition.mode": mode}))
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				g, err := nemesis.Grudge(ev)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				checkShape(t, name, mode, g, nodes)
+				var hit []string
+				for _, node := range nodes {
+					if len(g[node]) > 0 {
+						hit = append(hit, node)
+					}
+				}
+				if !slices.Equal(ev.Targets, hit) {
+					t.Errorf("%s: targets %v, want the nodes with rules %v", name, ev.Targets, hit)
+				}
+			}
+		}
+	}
+}
+
+func checkShape(t *testing.T, name, mode string, g map[string][]string, nodes []string) {
+	t.Helper()
+	n := len(nodes)
+	v := views(g, nodes)
+	sizes := map[int]int{}
+	for _, node := range nodes {
+		sizes[strings.Count(v[node], ",")+1]++
+	}
+	if mode != "one-way" && !symmetric(g) {
+		t.Errorf("%s: grudge %v is not symmetric", name, g)
+	}
+	switch mode {
+	case "one":
+		// One node sees only itself; the others see all but it.
+		if sizes[1] != 1 || sizes[n-1] != n-1 {
+			t.Errorf("%s: view sizes %v, want one node alone: %v", name, sizes, v)
+		}
+	case "halves", "random-halves":
+		if sizes[n/2] < n/2 || sizes[n-n/2] < n-n/2 || len(sizes) > 2 {
+			t.Errorf("%s: view sizes %v, want halves of %d and %d: %v", name, sizes, n/2, n-n/2, v)
+		}
+		if mode == "halves" && v[nodes[0]] != strings.Join(nodes[:n/2], ",") {
+			t.Errorf("%s: n1 sees %s, want the first half", name, v[nodes[0]])
+		}
+	case "majorities-ring":
+		seen := map[string]bool{}
+		for _, node := range nodes {
+			if c := strings.Count(v[node], ",") + 1; c < n/2+1 {
+				t.Errorf("%s: %s sees %s, not a majority", name, node, v[node])
+			}
+			if seen[v[node]] {
+				t.Errorf("%s: two nodes see the same majority %s", name, v[node])
+			}
+			seen[v[node]] = true
+		}
+	case "bridge":
+		var bridges []string
+		for _, node := range nodes {
+			if len(g[node]) == 0 {
+				bridges = append(bridges, node)
+			}
+		}
+		if len(bridges) != 1 || v[bridges[0]] != strings.Join(nodes, ",") {
+			t.Fatalf("%s: want one bridge node that sees all, got %v (views %v)", name, bridges, v)
+		}
+		for _, node := range nodes {
+			if node != bridges[0] && !strings.Contains(v[node], bridges[0]) {
+				t.Errorf("%s: %s does not see the bridge", name, node)
+			}
+			if len(g[node]) > 0 && len(g[node]) != (n-1)-(n-1)/2 && len(g[node]) != (n-1)/2 {
+				t.Errorf("%s: %s drops %v, want the other half", name, node, g[node])
+			}
+		}
+	case "one-way":
+		if len(g) != 1 {
+			t.Fatalf("%s: %d nodes drop packets, want 1: %v", name, len(g), g)
+		}
+		for a, peers := range g {
+			if len(peers) != 1 || peers[0] == a {
+				t.Errorf("%s: %s drops %v, want one peer", name, a, peers)
+			}
+		}
+	default:
+		t.Fatalf("%s: no check for mode", name)
+	}
+}
+
+func TestPartitionRingOnFiveNodesIsJepsensRing(t *testing.T) {
+	ev, err := nemesis.Partition{}.Plan(rand.New(rand.NewSource(1)), params(5, map[string]string{"partition.mode": "majorities-ring"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := nemesis.Grudge(ev)
+	for node, peers := range g {
+		if len(peers) != 2 {
+			t.Errorf("%s drops %v, want exactly its two non-neighbours", node, peers)
+		}
+	}
+}
+
+func TestPartitionDrawsOnlyShapesTheClusterAllows(t *testing.T) {
+	seen := map[string]bool{}
+	for seed := int64(0); seed < 200; seed++ {
+		ev, err := nemesis.Partition{}.Plan(rand.New(rand.NewSource(seed)), params(3, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[ev.Mode] = true
+	}
+	want := map[string]bool{"one": true, "halves": true, "random-halves": true, "bridge": true, "one-way": true}
+	if !reflect.DeepEqual(seen, want) {
+		t.Fatalf("3 nodes drew modes %v, want %v", seen, want)
+	}
+	_, err := nemesis.Partition{}.Plan(rand.New(rand.NewSource(1)), params(3, map[string]string{"partition.mode": "majorities-ring"}))
+	if err == nil || !strings.Contains(err.Error(), "at least 4 nodes") {
+		t.Fatalf("ring on 3 nodes: err %v, want a 4-node minimum", err)
+	}
+	_, err = nemesis.Partition{}.Plan(rand.New(rand.NewSource(1)), params(3, map[string]string{"partition.mode": "thirds"}))
+	if err == nil || !strings.Contains(err.Error(), "unknown mode") {
+		t.Fatalf("unknown mode: err %v", err)
+	}
+}
+
+func TestPauseAndKillModeSizes(t *testing.T) {
+	want := map[int]map[string]int{
+		3: {"one": 1, "minority": 1, "majority": 2, "all": 3, "primaries": 0},
+		5: {"one": 1, "minority": 2, "majority": 3, "all": 5, "primaries": 0},
+		1: {"one": 1, "minority": 1, "majority": 1, "all": 1, "primaries": 0},
+	}
+	for _, nem := range []nemesis.Nemesis{nemesis.Pause{}, nemesis.Kill{}} {
+		for n, sizes := range want {
+			for mode, size := range sizes {
+				ev, err := nem.Plan(rand.New(rand.NewSource(7)), params(n, map[string]string{nem.Name() + ".mode": mode}))
+				if err != nil {
+					t.Fatalf("%s %s on %d nodes: %v", nem.Name(), mode, n, err)
+				}
+				if ev.Mode != mode || len(ev.Targets) != size {
+					t.Errorf("%s %s on %d nodes: mode %s targets %v, want %d nodes", nem.Name(), mode, n, ev.Mode, ev.Targets, size)
+				}
+				if !sort.StringsAreSorted(ev.Targets) {
+					t.Errorf("%s %s: targets %v not in node order", nem.Name(), mode, ev.Targets)
+				}
+			}
+		}
+	}
+}
+
+func TestPauseDrawsPrimariesOnlyWhenAsked(t *testing.T) {
+	for seed := int64(0); seed < 200; seed++ {
+		ev, err := nemesis.Pause{}.Plan(rand.New(rand.NewSource(seed)), params(5, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Mode == "primaries" {
+			t.Fatalf("seed %d drew primaries without pause.mode asking for it", seed)
+		}
+	}
+}
+
+func TestPauseOutlastsTheLeaseWhenTheWindowAllows(t *testing.T) {
+	for seed := int64(0); seed < 100; seed++ {
+		p := params(3, nil) // TTL 2s, window 6s: at least 4s.
+		ev, err := nemesis.Pause{}.Plan(rand.New(rand.NewSource(seed)), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Duration < 4*time.Second || ev.Duration > p.MaxDuration {
+			t.Fatalf("seed %d: pause of %s, want 4s..6s", seed, ev.Duration)
+		}
+		p.TTL = 10 * time.Second // The floor of 16s does not fit: the window wins.
+		ev, err = nemesis.Pause{}.Plan(rand.New(rand.NewSource(seed)), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Duration != p.MaxDuration {
+			t.Fatalf("seed %d: pause of %s with a long TTL, want the whole window %s", seed, ev.Duration, p.MaxDuration)
+		}
+	}
+	ev, err := nemesis.Pause{}.Plan(rand.New(rand.NewSource(1)), params(3, map[string]string{"pause.duration": "750ms"}))
+	if err != nil || ev.Duration != 750*time.Millisecond {
+		t.Fatalf("pause.duration=750ms: %s, %v", ev.Duration, err)
+	}
+}
+
+func TestKillEventLastsTheRestartDelay(t *testing.T) {
+	ev, err := nemesis.Kill{}.Plan(rand.New(rand.NewSource(1)), params(3, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Params["restart-delay"] != "0s" || ev.Duration != 2*time.Second {
+		t.Fatalf("default kill: delay %q, duration %s; want 0s and one TTL", ev.Params["restart-delay"], ev.Duration)
+	}
+	ev, err = nemesis.Kill{}.Plan(rand.New(rand.NewSource(1)), params(3, map[string]string{"kill.restart-delay": "9s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Params["restart-delay"] != "9s" || ev.Duration != 9*time.Second {
+		t.Fatalf("kill.restart-delay=9s: delay %q, duration %s", ev.Params["restart-delay"], ev.Duration)
+	}
+	if _, err := (nemesis.Kill{}).Plan(rand.New(rand.NewSource(1)), params(3, map[string]string{"kill.restart-delay": "-1s"})); err == nil {
+		t.Fatal("a negative restart delay was accepted")
+	}
+}
+
+func TestClockBumpsForwardPastTheLeaseOnAMinority(t *testing.T) {
+	for seed := int64(0); seed < 100; seed++ {
+		ev, err := nemesis.Clock{}.Plan(rand.New(rand.NewSource(seed)), params(5, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Mode != "bump" && ev.Mode != "strobe" {
+			t.Fatalf("seed %d drew mode %s by default", seed, ev.Mode)
+		}
+		off, err := time.ParseDuration(ev.Params["offset"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if off < 4*time.Second || off > nemesis.DefaultClockMaxOffset {
+			t.Fatalf("seed %d: offset %s, want forward, 2×TTL..%s", seed, off, nemesis.DefaultClockMaxOffset)
+		}
+		if len(ev.Targets) < 1 || len(ev.Targets) > 2 {
+			t.Fatalf("seed %d: clock fault on %v, want one node or a minority of 5", seed, ev.Targets)
+		}
+	}
+	ev, err := nemesis.Clock{}.Plan(rand.New(rand.NewSource(3)), params(3, map[string]string{
+		"clock.mode": "strobe", "clock.direction": "backward", "clock.max-offset": "5s", "clock.strobe-period": "50ms"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, _ := time.ParseDuration(ev.Params["offset"])
+	if ev.Mode != "strobe" || off > -4*time.Second || off < -5*time.Second || ev.Params["period"] != "50ms" {
+		t.Fatalf("backward strobe: %+v", ev)
+	}
+	ev, err = nemesis.Clock{}.Plan(rand.New(rand.NewSource(3)), params(3, map[string]string{"clock.mode": "reset"}))
+	if err != nil || ev.Params["offset"] != "0s" || len(ev.Targets) != 3 {
+		t.Fatalf("reset: %+v, %v", ev, err)
+	}
+	if _, err := (nemesis.Clock{}).Plan(rand.New(rand.NewSource(3)), params(3, map[string]string{"clock.direction": "sideways"})); err == nil {
+		t.Fatal("clock.direction=sideways was accepted")
+	}
+}
+
+// The client faults keep their plans, whatever other nemeses are in the
+// schedule next to them.
+func TestClientFaultsUnaffected(t *testing.T) {
+	cfg := schedule.Config{Seed: 9, Interval: 10 * time.Second, TimeLimit: 2 * time.Minute, Nodes: nodeNames(3), TTL: 2 * time.Second}
+	s, err := schedule.Generate(cfg, nemesis.Planners(nemesis.All()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ev := range s.Events {
+		switch ev.Nemesis {
+		case "client-pause":
+			n++
+			if ev.Params["stall"] != "4s" || ev.Duration != 4*time.Second || len(ev.Targets) != 0 {
+				t.Errorf("client-pause event %+v, want a 4s stall (2×TTL) on no node", ev)
+			}
+		case "client-crash":
+			n++
+			if ev.Duration != 2*time.Second || len(ev.Targets) != 0 {
+				t.Errorf("client-crash event %+v, want one TTL on no node", ev)
+			}
+		}
+	}
+	if n < 2 {
+		t.Fatalf("only %d client fault events in %v", n, s.Events)
+	}
+}
+
+func TestEveryNemesisIsListedOnceWithADescription(t *testing.T) {
+	seen := map[string]bool{}
+	for _, n := range nemesis.All() {
+		if seen[n.Name()] {
+			t.Errorf("%s listed twice", n.Name())
+		}
+		seen[n.Name()] = true
+		if n.Description() == "" || strings.HasSuffix(n.Description(), ".") {
+			t.Errorf("%s: description %q should be one line without a full stop", n.Name(), n.Description())
+		}
+	}
+	for _, want := range []string{"partition", "pause", "kill", "clock", "client-pause", "client-crash"} {
+		if !seen[want] {
+			t.Errorf("%s is not in All()", want)
+		}
+	}
+}
