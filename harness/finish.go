@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"fmt"
@@ -92,7 +93,7 @@ func summarize(res *store.RunResult, rep checker.Report) string {
 	}
 	switch {
 	case res.Status == checker.Invalid && first != nil:
-		return fmt.Sprintf("%d anomalies found. The first: %s", count, first.Explanation)
+		return fmt.Sprintf("%d anomalies found. The first: %s%s", count, first.Explanation, fencingVerdict(rep))
 	case res.Status == checker.Invalid:
 		return "The history is invalid."
 	case res.Error != "":
@@ -106,6 +107,25 @@ func summarize(res *store.RunResult, rep checker.Report) string {
 		return "Undecided."
 	}
 	return fmt.Sprintf("No anomaly in %d operations: every checker found the history valid.", res.Ops)
+}
+
+// fencingVerdict adds, for a run whose lock broke, whether fencing kept the
+// data safe: the difference between "the lock broke" and "the data broke".
+func fencingVerdict(rep checker.Report) string {
+	for _, rr := range rep.Results {
+		if rr.Checker != "fencing" || len(rr.Details) == 0 {
+			continue
+		}
+		var d checker.FencingDetails
+		if json.Unmarshal(rr.Details, &d) != nil || d.StaleRejected+d.StaleAccepted == 0 {
+			return ""
+		}
+		if d.StaleAccepted == 0 {
+			return fmt.Sprintf(" Fencing rejected all %d stale writes, so the data stayed safe.", d.StaleRejected)
+		}
+		return fmt.Sprintf(" %d stale writes got through to the data (%d rejected by fencing).", d.StaleAccepted, d.StaleRejected)
+	}
+	return ""
 }
 
 // summaryOrder lists the checkers of rep, most readable first.

@@ -95,7 +95,17 @@ func (Clock) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, error)
 	default:
 		return schedule.Event{}, fmt.Errorf("option clock.direction=%q: want forward, backward or both", dir)
 	}
-	nodes := pickNodes(rng, p.Nodes, 1+rng.Intn(minority(len(p.Nodes))))
+	// By default one to a minority of nodes jump: Redlock's majority should
+	// ride that out. clock.nodes=majority (or one, minority, all) fixes the
+	// set, e.g. to show what a jump on a majority does to Redlock.
+	var nodes []string
+	if set := p.Opts["clock.nodes"]; set != "" {
+		if nodes, err = pickByMode(rng, set, p.Nodes); err != nil || set == modePrimaries {
+			return schedule.Event{}, fmt.Errorf("option clock.nodes=%q: want one, minority, majority or all", set)
+		}
+	} else {
+		nodes = pickNodes(rng, p.Nodes, 1+rng.Intn(minority(len(p.Nodes))))
+	}
 	lo := min(max(2*p.TTL, time.Second), maxOff)
 	off := (lo + time.Duration(rng.Int63n(int64(maxOff-lo)+1))).Truncate(time.Millisecond)
 	if dir == "backward" || dir == "both" && rng.Intn(2) == 1 {

@@ -1,0 +1,119 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// PostgresAdvisory locks with PostgreSQL's session-level advisory locks:
+// pg_try_advisory_lock on a 64-bit hash of the key, retried until the wait
+// runs out, and pg_advisory_unlock. The lock lives exactly as long as the
+// client's session (its TCP connection): it never expires while the session
+// lives, and it vanishes, without the holder being told, when the server
+// ends the session (a crash of the server, a connection it found dead).
+// Advisory locks carry no fencing token.
+type PostgresAdvisory struct {
+	pgServer
+	wait time.Duration
+}
+
+// NewPostgresAdvisory returns the postgres-advisory target.
+func NewPostgresAdvisory() *PostgresAdvisory { return &PostgresAdvisory{} }
+
+// Name implements Target.
+func (*PostgresAdvisory) Name() string { return "postgres-advisory" }
+
+// Description implements Target.
+func (*PostgresAdvisory) Description() string {
+	return "PostgreSQL 15 session advisory locks (pg_try_advisory_lock): no expiry, freed when the session ends, no token"
+}
+
+// DefaultNodes implements Target: one server.
+func (*PostgresAdvisory) DefaultNodes() int { return 1 }
+
+// Setup starts the server on the first node; advisory locks need no schema.
+func (a *PostgresAdvisory) Setup(ctx context.Context, env *Env) error {
+	a.wait = env.Opts.Wait
+	return a.setup(ctx, env, "")
+}
+
+// Lease implements Target: an advisory lock has no expiry; it ends with
+// the session.
+func (*PostgresAdvisory) Lease() time.Duration { return 0 }
+
+// HasTokens implements Fencer: advisory locks have no token. (A sequence
+// read in the same session could number grants, but nothing in the lock
+// would tie that number to the lock's life.)
+func (*PostgresAdvisory) HasTokens() bool { return false }
+
+// NewClient returns a client with its own session, spread over nothing:
+// every client talks to the one server.
+func (a *PostgresAdvisory) NewClient(_ context.Context, process int) (Client, error) {
+	if a.addr == "" {
+		return nil, fmt.Errorf("postgres-advisory: not set up")
+	}
+	return &pgAdvisoryClient{
+		conn: &pgConn{srv: &a.pgServer, app: fmt.Sprintf("lockstorm-p%d", process)},
+		node: a.node,
+		wait: a.wait,
+	}, nil
+}
+
+// Teardown implements Target: the clients close their own sessions.
+func (*PostgresAdvisory) Teardown(context.Context) error { return nil }
+
+// pgAdvisoryKey maps a lock name to the bigint that names its advisory lock.
+func pgAdvisoryKey(key string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("lockstorm:" + key))
+	return int64(h.Sum64())
+}
+
+type pgAdvisoryClient struct {
+	conn *pgConn
+	node string
+	wait time.Duration
+}
+
+// Acquire tries pg_try_advisory_lock until it returns true or the wait runs
+// out. A session that dies is replaced between attempts: it held no lock
+// that this client could still count on.
+func (c *pgAdvisoryClient) Acquire(ctx context.Context, key string) (Grant, error) {
+	id := pgAdvisoryKey(key)
+	return pgAcquire(ctx, c.conn, key, c.wait, func(ctx context.Context, conn *pgx.Conn) (Grant, bool, error) {
+		var got bool
+		err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", id).Scan(&got)
+		return Grant{}, got, err
+	})
+}
+
+// Release calls pg_advisory_unlock in the session that took the lock. If
+// that session is gone, the server drops the lock when it notices, at a
+// moment nobody knows: indeterminate.
+func (c *pgAdvisoryClient) Release(ctx context.Context, key string) error {
+	conn := c.conn.current()
+	if conn == nil {
+		return fmt.Errorf("release %s: session lost, the server frees its locks when it notices", key)
+	}
+	var released bool
+	err := conn.QueryRow(ctx, "SELECT pg_advisory_unlock($1)", pgAdvisoryKey(key)).Scan(&released)
+	if err != nil {
+		return fmt.Errorf("release %s: %w", key, err)
+	}
+	if !released {
+		return fmt.Errorf("release %s: %w (pg_advisory_unlock returned false)", key, ErrNotHeld)
+	}
+	return nil
+}
+
+func (c *pgAdvisoryClient) Node() string { return c.node }
+
+// Abandon drops the TCP connection without unlocking.
+func (c *pgAdvisoryClient) Abandon() { c.conn.abandon() }
+
+// Close ends the session, which also frees its locks.
+func (c *pgAdvisoryClient) Close() error { return c.conn.close() }

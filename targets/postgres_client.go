@@ -1,0 +1,154 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// errPgAbandoned is returned by a PostgreSQL client used after Abandon.
+var errPgAbandoned = errors.New("postgres client abandoned")
+
+// pgConn is the one connection of a PostgreSQL client process. It connects
+// lazily, so that a client can be made while the server is down, and
+// connects again when its connection has been closed by an error.
+type pgConn struct {
+	srv  *pgServer
+	app  string
+	mu   sync.Mutex // guards conn and abandoned, not the use of conn
+	conn *pgx.Conn
+	// abandoned is set by Abandon: the client has "crashed".
+	abandoned bool
+}
+
+// get returns an open connection, connecting if there is none; a connect
+// may take until deadline, but at least a second. Connecting changes no
+// lock, so its errors are certain failures (see pgNoEffect).
+func (p *pgConn) get(ctx context.Context, deadline time.Time) (*pgx.Conn, error) {
+	p.mu.Lock()
+	if p.abandoned {
+		p.mu.Unlock()
+		return nil, errPgAbandoned
+	}
+	if p.conn != nil && !p.conn.IsClosed() {
+		c := p.conn
+		p.mu.Unlock()
+		return c, nil
+	}
+	p.conn = nil
+	p.mu.Unlock()
+	if earliest := time.Now().Add(time.Second); deadline.Before(earliest) {
+		deadline = earliest
+	}
+	cctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	c, err := p.srv.connect(cctx, pgDatabase, p.app)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.abandoned {
+		c.PgConn().Conn().Close()
+		return nil, errPgAbandoned
+	}
+	p.conn = c
+	return c, nil
+}
+
+// current returns the open connection, or nil if there is none.
+func (p *pgConn) current() *pgx.Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.abandoned || p.conn == nil || p.conn.IsClosed() {
+		return nil
+	}
+	return p.conn
+}
+
+// abandon closes the TCP connection under the client, without a word to the
+// server: no unlock, no Terminate message. The server ends the backend when
+// it reads end-of-file (at once, on a clean close) or, across a partition,
+// when TCP keepalive gives up.
+func (p *pgConn) abandon() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.abandoned = true
+	if p.conn != nil {
+		_ = p.conn.PgConn().Conn().Close()
+	}
+}
+
+// close ends the session politely.
+func (p *pgConn) close() error {
+	p.mu.Lock()
+	c := p.conn
+	p.conn = nil
+	p.abandoned = true
+	p.mu.Unlock()
+	if c == nil || c.IsClosed() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return c.Close(ctx)
+}
+
+// pgAttempt is one try at a lock: got reports a grant; a nil error with
+// got false means the lock was busy.
+type pgAttempt func(ctx context.Context, conn *pgx.Conn) (g Grant, got bool, err error)
+
+// pgAcquire retries try with backoff until it grants, until wait has
+// passed (ErrNotAcquired), or until an attempt ends in a way that may have
+// taken the lock (an error that is not ErrNotAcquired: indeterminate).
+// Attempts that certainly had no effect (busy, no connection, an ERROR from
+// the server) are retried.
+func pgAcquire(ctx context.Context, p *pgConn, key string, wait time.Duration, try pgAttempt) (Grant, error) {
+	deadline := time.Now().Add(wait)
+	backoff := 2 * time.Millisecond
+	var last error
+	for {
+		conn, err := p.get(ctx, deadline)
+		if errors.Is(err, errPgAbandoned) {
+			return Grant{}, fmt.Errorf("acquire %s: %w", key, err)
+		}
+		if err == nil {
+			var g Grant
+			var got bool
+			g, got, err = try(ctx, conn)
+			switch {
+			case err == nil && got:
+				return g, nil
+			case err != nil && !pgNoEffect(err):
+				return Grant{}, fmt.Errorf("acquire %s: %w", key, err)
+			}
+		}
+		last = err
+		if !time.Now().Before(deadline) {
+			return Grant{}, pgNotAcquired(key, wait, last)
+		}
+		sleep := backoff/2 + rand.N(backoff/2+1)
+		if rest := time.Until(deadline); sleep > rest {
+			sleep = rest
+		}
+		if !pgSleep(ctx, sleep) {
+			// Nothing is pending: the last attempt certainly had no effect.
+			return Grant{}, pgNotAcquired(key, wait, errors.Join(last, ctx.Err()))
+		}
+		if backoff < 100*time.Millisecond {
+			backoff *= 2
+		}
+	}
+}
+
+func pgNotAcquired(key string, wait time.Duration, last error) error {
+	if last != nil {
+		return fmt.Errorf("acquire %s: %w within %s (last error: %v)", key, ErrNotAcquired, wait, last)
+	}
+	return fmt.Errorf("acquire %s: %w: busy for %s", key, ErrNotAcquired, wait)
+}
