@@ -6,5 +6,13 @@ package targets
 func All() []Target {
 	return []Target{
 		NewInMemory(),
+		NewEtcd(),
+		NewZookeeper(),
+		NewRedis(),
+		NewRedlock(),
+		NewSentinel(),
+		NewPostgresAdvisory(),
+		NewPostgresRow(),
+		NewPostgresRowExpiry(),
 	}
 }

@@ -1,0 +1,366 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/lockstorm/lockstorm/harness/runtime"
+)
+
+// Paths and ports of the etcd target inside a node.
+const (
+	etcdBin        = "/usr/bin/etcd"
+	etcdDataDir    = "/var/lib/lockstorm-etcd"
+	etcdLog        = "/var/log/lockstorm-etcd.log"
+	etcdClientPort = 2379
+	etcdPeerPort   = 2380
+	// etcdLockPrefix is the key prefix under which every lock lives; the
+	// mutex of lock key k uses the prefix etcdLockPrefix+k.
+	etcdLockPrefix = "/lockstorm/"
+)
+
+// Etcd runs an etcd 3.4 cluster (Debian's etcd-server) with static
+// bootstrap, one member per node, and locks through the official Go
+// client's concurrency package: a session (a lease kept alive in the
+// background) per client and a concurrency.Mutex per lock key. The fencing
+// token is the create revision of the client's key under the lock prefix,
+// which etcd makes strictly increasing across grants.
+//
+// etcd is written in Go and reads the clock through the vDSO, not through
+// libc, so the clock shim cannot shift it: Etcd does not implement
+// ClockShimmed, and clock faults are reported as not applicable.
+type Etcd struct {
+	cluster   runtime.Cluster
+	nodes     []string
+	ips       map[string]string
+	log       *slog.Logger
+	ttlSec    int64
+	lease     time.Duration
+	wait      time.Duration
+	heartbeat time.Duration
+	election  time.Duration
+	token     string
+	tryLock   bool // option etcd.acquire=trylock
+
+	mu    sync.Mutex
+	admin *clientv3.Client // all endpoints; Status and health only
+}
+
+// NewEtcd returns the etcd target.
+func NewEtcd() *Etcd { return &Etcd{} }
+
+// Name implements Target.
+func (*Etcd) Name() string { return "etcd" }
+
+// Description implements Target.
+func (*Etcd) Description() string {
+	return "etcd 3.4 cluster, concurrency.Mutex on a leased session per client; token = key create revision"
+}
+
+// DefaultNodes implements Target: three members, the smallest cluster
+// that survives the loss of one.
+func (*Etcd) DefaultNodes() int { return 3 }
+
+// HasTokens implements Fencer: every grant carries its key's create
+// revision.
+func (*Etcd) HasTokens() bool { return true }
+
+// Lease implements Target: the session lease TTL that the servers granted
+// in Setup (the --ttl rounded up to whole seconds, and never below the
+// servers' minimum lease TTL). Before Setup it is the rounded TTL.
+func (e *Etcd) Lease() time.Duration {
+	if e.lease > 0 {
+		return e.lease
+	}
+	return time.Duration(e.ttlSec) * time.Second
+}
+
+// etcdTTLSeconds rounds a requested TTL up to whole seconds, at least one;
+// zero means the default of two seconds.
+func etcdTTLSeconds(ttl time.Duration) int64 {
+	if ttl <= 0 {
+		ttl = 2 * time.Second
+	}
+	s := int64((ttl + time.Second - 1) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return s
+}
+
+// Setup starts one etcd member per node, waits until every member answers
+// a linearizable read through the same leader, and measures the lease TTL
+// the cluster grants.
+func (e *Etcd) Setup(ctx context.Context, env *Env) error {
+	if env.Cluster == nil || len(env.Nodes) == 0 {
+		return fmt.Errorf("etcd: no cluster nodes")
+	}
+	e.cluster, e.nodes, e.log = env.Cluster, env.Nodes, env.Log
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	e.ttlSec = etcdTTLSeconds(env.Opts.TTL)
+	e.wait = env.Opts.Wait
+	if e.wait <= 0 {
+		e.wait = time.Second
+	}
+	var err error
+	if e.heartbeat, err = etcdDurationOpt(env.Opts.Extra, "etcd.heartbeat", 100*time.Millisecond); err != nil {
+		return err
+	}
+	if e.election, err = etcdDurationOpt(env.Opts.Extra, "etcd.election", time.Second); err != nil {
+		return err
+	}
+	switch a := env.Opts.Extra["etcd.acquire"]; a {
+	case "", "lock":
+		e.tryLock = false
+	case "trylock":
+		e.tryLock = true
+	default:
+		return fmt.Errorf("etcd: option etcd.acquire=%q: want lock or trylock", a)
+	}
+	if e.election < 5*e.heartbeat {
+		return fmt.Errorf("etcd: option etcd.election=%s must be at least 5 x etcd.heartbeat=%s", e.election, e.heartbeat)
+	}
+	e.ips = map[string]string{}
+	for _, n := range env.Cluster.Nodes() {
+		e.ips[n.Name] = n.IP
+	}
+	for _, n := range e.nodes {
+		if e.ips[n] == "" {
+			return fmt.Errorf("etcd: %w: %s", runtime.ErrUnknownNode, n)
+		}
+	}
+	e.token = "lockstorm-" + env.Cluster.RunID()
+	for _, n := range e.nodes {
+		if err := e.start(ctx, n, "new"); err != nil {
+			return err
+		}
+	}
+	admin, err := clientv3.New(e.clientConfig(e.endpoints(e.nodes...)...))
+	if err != nil {
+		return fmt.Errorf("etcd: admin client: %w", err)
+	}
+	e.mu.Lock()
+	e.admin = admin
+	e.mu.Unlock()
+	if err := WaitFor(ctx, 60*time.Second, 250*time.Millisecond, e.healthy); err != nil {
+		return fmt.Errorf("etcd: cluster not healthy: %w", err)
+	}
+	return WaitFor(ctx, 20*time.Second, 250*time.Millisecond, e.measureLease)
+}
+
+// start runs etcd on node; state is "new" at bootstrap and "existing" on a
+// restart (the data directory then decides, and the flag is ignored).
+func (e *Etcd) start(ctx context.Context, node, state string) error {
+	var peers []string
+	for _, n := range e.nodes {
+		peers = append(peers, fmt.Sprintf("%s=http://%s:%d", n, e.ips[n], etcdPeerPort))
+	}
+	ip := e.ips[node]
+	args := []string{
+		etcdBin,
+		"--name", node,
+		"--data-dir", etcdDataDir,
+		"--initial-advertise-peer-urls", fmt.Sprintf("http://%s:%d", ip, etcdPeerPort),
+		"--listen-peer-urls", fmt.Sprintf("http://0.0.0.0:%d", etcdPeerPort),
+		"--listen-client-urls", fmt.Sprintf("http://0.0.0.0:%d", etcdClientPort),
+		"--advertise-client-urls", fmt.Sprintf("http://%s:%d", ip, etcdClientPort),
+		"--initial-cluster", strings.Join(peers, ","),
+		"--initial-cluster-state", state,
+		"--initial-cluster-token", e.token,
+		"--heartbeat-interval", fmt.Sprint(e.heartbeat.Milliseconds()),
+		"--election-timeout", fmt.Sprint(e.election.Milliseconds()),
+		"--logger", "zap", "--log-outputs", "stderr",
+	}
+	return StartDaemon(ctx, e.cluster, node, Daemon{Name: "etcd", Cmd: strings.Join(args, " "), Log: etcdLog})
+}
+
+// healthy checks that every member reports the same leader and serves a
+// linearizable read.
+func (e *Etcd) healthy(ctx context.Context) error {
+	admin := e.adminClient()
+	if admin == nil {
+		return errors.New("etcd: not set up")
+	}
+	var leader uint64
+	for _, n := range e.nodes {
+		ep := e.endpoints(n)[0]
+		st, err := admin.Status(ctx, ep)
+		if err != nil {
+			return fmt.Errorf("status of %s: %w", n, err)
+		}
+		if st.Leader == 0 {
+			return fmt.Errorf("%s has no leader", n)
+		}
+		if leader != 0 && st.Leader != leader {
+			return fmt.Errorf("members disagree on the leader (%x, %x)", leader, st.Leader)
+		}
+		leader = st.Leader
+		if err := e.readVia(ctx, n); err != nil {
+			return fmt.Errorf("read through %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// readVia does a linearizable read through node alone.
+func (e *Etcd) readVia(ctx context.Context, node string) error {
+	c, err := clientv3.New(e.clientConfig(e.endpoints(node)...))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.Get(ctx, "/lockstorm-health")
+	return err
+}
+
+// measureLease grants and revokes one lease of the session TTL, and keeps
+// the TTL the servers granted: etcd raises TTLs below its minimum
+// (1.5 election timeouts, rounded up to a second).
+func (e *Etcd) measureLease(ctx context.Context) error {
+	admin := e.adminClient()
+	resp, err := admin.Grant(ctx, e.ttlSec)
+	if err != nil {
+		return fmt.Errorf("grant a probe lease: %w", err)
+	}
+	if _, err := admin.Revoke(ctx, resp.ID); err != nil {
+		e.log.Debug("etcd: revoke probe lease", "err", err)
+	}
+	if resp.TTL < e.ttlSec {
+		return fmt.Errorf("etcd granted a %ds lease for %ds", resp.TTL, e.ttlSec)
+	}
+	e.ttlSec = resp.TTL
+	e.lease = time.Duration(resp.TTL) * time.Second
+	e.log.Info("etcd lease", "ttl", e.lease)
+	return nil
+}
+
+func (e *Etcd) adminClient() *clientv3.Client {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.admin
+}
+
+// endpoints returns the client URLs of nodes.
+func (e *Etcd) endpoints(nodes ...string) []string {
+	var out []string
+	for _, n := range nodes {
+		out = append(out, fmt.Sprintf("http://%s:%d", e.ips[n], etcdClientPort))
+	}
+	return out
+}
+
+// clientConfig is the client configuration for endpoints: no blocking
+// dial (a client of a dead node is created at once and fails per call),
+// no endpoint sync (a client stays with its node), TCP keepalives so that a
+// silent peer is noticed.
+func (e *Etcd) clientConfig(endpoints ...string) clientv3.Config {
+	return clientv3.Config{
+		Endpoints:            endpoints,
+		DialKeepAliveTime:    2 * time.Second,
+		DialKeepAliveTimeout: 2 * time.Second,
+		Logger:               zap.NewNop(),
+	}
+}
+
+// NewClient returns a client of one member, chosen round-robin, so that a
+// fault of that member affects it.
+func (e *Etcd) NewClient(_ context.Context, process int) (Client, error) {
+	node := NodeFor(e.nodes, process)
+	cli, err := clientv3.New(e.clientConfig(e.endpoints(node)...))
+	if err != nil {
+		return nil, fmt.Errorf("etcd client of %s: %w", node, err)
+	}
+	return &etcdClient{t: e, node: node, cli: cli, held: map[string]string{}}, nil
+}
+
+// Teardown closes the admin client.
+func (e *Etcd) Teardown(context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.admin != nil {
+		err := e.admin.Close()
+		e.admin = nil
+		return err
+	}
+	return nil
+}
+
+// ServerProcess implements Servers.
+func (*Etcd) ServerProcess(string) string { return "etcd" }
+
+// StartServer implements Servers: it starts the member again on its data
+// directory and waits until it answers a status request.
+func (e *Etcd) StartServer(ctx context.Context, node string) error {
+	if err := e.start(ctx, node, "existing"); err != nil {
+		return err
+	}
+	admin := e.adminClient()
+	if admin == nil {
+		return errors.New("etcd: not set up")
+	}
+	return WaitFor(ctx, 20*time.Second, 200*time.Millisecond, func(ctx context.Context) error {
+		_, err := admin.Status(ctx, e.endpoints(node)[0])
+		return err
+	})
+}
+
+// Primaries implements Primaries: the members that report themselves as
+// the leader. Members that do not answer within a second are skipped.
+func (e *Etcd) Primaries(ctx context.Context) ([]string, error) {
+	admin := e.adminClient()
+	if admin == nil {
+		return nil, errors.New("etcd: not set up")
+	}
+	var out []string
+	var errs []error
+	for _, n := range e.nodes {
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		st, err := admin.Status(sctx, e.endpoints(n)[0])
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("status of %s: %w", n, err))
+			continue
+		}
+		if st.Header != nil && st.Leader != 0 && st.Header.MemberId == st.Leader {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	if len(out) == 0 && len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// LogPaths implements LogCollector.
+func (e *Etcd) LogPaths() map[string][]string {
+	out := map[string][]string{}
+	for _, n := range e.nodes {
+		out[n] = []string{etcdLog}
+	}
+	return out
+}
+
+// etcdDurationOpt reads a duration option, with a default.
+func etcdDurationOpt(opts map[string]string, name string, def time.Duration) (time.Duration, error) {
+	s, ok := opts[name]
+	if !ok || s == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("etcd: option %s=%q: want a positive duration such as 100ms", name, s)
+	}
+	return d, nil
+}

@@ -1,0 +1,311 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+)
+
+// etcdClient locks through one etcd member with the concurrency package:
+// Mutex.Lock bounded by the wait budget (see lock), or, with option
+// etcd.acquire=trylock, Mutex.TryLock retried (see tryLock).
+//
+// Before the first attempt, Acquire renews the session lease once
+// (KeepAliveOnce), or grants a new one when it has expired, so that the
+// lease of a grant runs at least the TTL from after the acquire began,
+// which is what Lease promises.
+type etcdClient struct {
+	t    *Etcd
+	node string
+	cli  *clientv3.Client
+
+	mu   sync.Mutex
+	sess *concurrency.Session
+	// held maps a lock key to this client's key under its prefix.
+	held map[string]string
+	done bool
+}
+
+// errEtcdClientDone is returned by a client that was closed or abandoned.
+var errEtcdClientDone = errors.New("etcd client closed")
+
+func (c *etcdClient) Acquire(ctx context.Context, key string) (Grant, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return Grant{}, fmt.Errorf("%w: %w", ErrNotAcquired, errEtcdClientDone)
+	}
+	if _, ok := c.held[key]; ok {
+		return Grant{}, fmt.Errorf("etcd: %s already holds %s", c.node, key)
+	}
+	deadline := time.Now().Add(c.t.wait)
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	sess, err := c.session(wctx)
+	cancel()
+	if err != nil {
+		// Nothing was written under the lock prefix: certainly not taken.
+		return Grant{}, fmt.Errorf("%w: etcd session on %s: %v", ErrNotAcquired, c.node, err)
+	}
+	m := concurrency.NewMutex(sess, etcdLockPrefix+key)
+	if c.t.tryLock {
+		return c.tryLock(ctx, m, key, deadline)
+	}
+	return c.lock(ctx, m, key, deadline)
+}
+
+// lock takes the lock with Mutex.Lock, which queues our key and waits for
+// the keys before it. When the wait budget ends, Lock deletes our key with
+// an error it drops; Unlock marks a successful delete by clearing the
+// mutex's key, so m.Key() tells a definite failure from an unknown one.
+// Lock's clean-up runs without a deadline, so lock returns at ctx's end
+// and leaves it to finish.
+func (c *etcdClient) lock(ctx context.Context, m *concurrency.Mutex, key string, deadline time.Time) (Grant, error) {
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- m.Lock(wctx) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		c.dropSessionAfter(done)
+		return Grant{}, fmt.Errorf("etcd lock %s on %s: %w", key, c.node, ctx.Err())
+	}
+	switch {
+	case err == nil:
+		tok := etcdCreateRevision(m)
+		c.held[key] = m.Key()
+		return Grant{Token: &tok}, nil
+	case m.Key() == "\x00":
+		// Lock's clean-up deleted our key: certainly not held.
+		if errors.Is(err, context.DeadlineExceeded) {
+			return Grant{}, fmt.Errorf("%w: %s busy for %s (client on %s)", ErrNotAcquired, key, c.t.wait, c.node)
+		}
+		return Grant{}, fmt.Errorf("%w: %s: %v, and the waiter key was removed (client on %s)", ErrNotAcquired, key, err, c.node)
+	case errors.Is(err, concurrency.ErrSessionExpired), errors.Is(err, rpctypes.ErrLeaseNotFound):
+		// Our key went with the lease, or the put was refused as a whole.
+		c.dropSession()
+		return Grant{}, fmt.Errorf("%w: etcd session on %s expired: %v", ErrNotAcquired, c.node, err)
+	default:
+		// The put may have happened and our key may still be queued.
+		c.dropSession()
+		return Grant{}, fmt.Errorf("etcd lock %s on %s: %w", key, c.node, err)
+	}
+}
+
+// etcdCreateRevision returns the create revision of the mutex's key, the
+// fencing token, as the mutex recorded it when it queued the key: IsOwner
+// is a comparison of the key's create revision with that number. (The
+// mutex's Header is that of a later read when Lock had to wait.)
+func etcdCreateRevision(m *concurrency.Mutex) int64 {
+	cmp := pb.Compare(m.IsOwner())
+	return cmp.GetCreateRevision()
+}
+
+// tryLock takes the lock with Mutex.TryLock, retried until the wait budget
+// ends (option etcd.acquire=trylock). TryLock puts our key and, when an
+// older key holds the lock, deletes it again before it returns ErrLocked:
+// a definite failure that leaves nothing behind. Between attempts it
+// watches the holder's key. It is not fair: waiters race at each release.
+func (c *etcdClient) tryLock(ctx context.Context, m *concurrency.Mutex, key string, deadline time.Time) (Grant, error) {
+	for attempts := 1; ; attempts++ {
+		err := m.TryLock(ctx)
+		switch {
+		case err == nil:
+			tok := etcdCreateRevision(m)
+			c.held[key] = m.Key()
+			return Grant{Token: &tok}, nil
+		case errors.Is(err, concurrency.ErrLocked):
+			// Definite: someone else holds it, and our key is deleted.
+		case errors.Is(err, rpctypes.ErrLeaseNotFound):
+			// The transaction was refused as a whole: nothing was put.
+			c.dropSession()
+			return Grant{}, fmt.Errorf("%w: etcd session on %s expired: %v", ErrNotAcquired, c.node, err)
+		default:
+			// The put (or the delete after ErrLocked) may or may not have
+			// happened; a key of ours may sit in the queue.
+			c.dropSession()
+			return Grant{}, fmt.Errorf("etcd try-lock %s on %s: %w", key, c.node, err)
+		}
+		if !time.Now().Before(deadline) {
+			return Grant{}, fmt.Errorf("%w: %s busy for %s (%d attempts on %s)", ErrNotAcquired, key, c.t.wait, attempts, c.node)
+		}
+		c.waitOwner(ctx, etcdLockPrefix+key+"/", deadline)
+		if ctx.Err() != nil {
+			return Grant{}, fmt.Errorf("%w: %s busy until the call ended (%d attempts on %s)", ErrNotAcquired, key, attempts, c.node)
+		}
+	}
+}
+
+// waitOwner waits until the key that holds the lock under pfx is deleted
+// (released, or gone with its lease), or until deadline: the wait of
+// Mutex.Lock, but for the current holder only. Any error ends the wait
+// early; the caller then simply tries again.
+func (c *etcdClient) waitOwner(ctx context.Context, pfx string, deadline time.Time) {
+	defer etcdSleep(ctx, 2*time.Millisecond) // no hot loop if the calls fail fast
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	resp, err := c.cli.Get(wctx, pfx, clientv3.WithFirstCreate()...)
+	if err != nil || len(resp.Kvs) == 0 {
+		return
+	}
+	owner := string(resp.Kvs[0].Key)
+	wch := c.cli.Watch(clientv3.WithRequireLeader(wctx), owner,
+		clientv3.WithRev(resp.Header.Revision+1), clientv3.WithFilterPut())
+	for wr := range wch {
+		if wr.Err() != nil || len(wr.Events) > 0 {
+			return
+		}
+	}
+}
+
+// session returns a live session whose lease was renewed just now, or a
+// new one.
+func (c *etcdClient) session(ctx context.Context) (*concurrency.Session, error) {
+	if c.sess != nil {
+		select {
+		case <-c.sess.Done():
+			// The background keepalive gave up; the lease may be gone.
+			c.sess = nil
+		default:
+			_, err := c.cli.KeepAliveOnce(ctx, c.sess.Lease())
+			switch {
+			case err == nil:
+				return c.sess, nil
+			case errors.Is(err, rpctypes.ErrLeaseNotFound):
+				c.sess.Orphan()
+				c.sess = nil
+			default:
+				return nil, fmt.Errorf("renew lease: %w", err)
+			}
+		}
+	}
+	resp, err := c.cli.Grant(ctx, c.t.ttlSec)
+	if err != nil {
+		return nil, fmt.Errorf("grant lease: %w", err)
+	}
+	s, err := concurrency.NewSession(c.cli, concurrency.WithTTL(int(c.t.ttlSec)), concurrency.WithLease(resp.ID))
+	if err != nil {
+		return nil, fmt.Errorf("new session: %w", err)
+	}
+	c.sess = s
+	return s, nil
+}
+
+// dropSessionAfter drops the session once the call that reports on done
+// has returned.
+func (c *etcdClient) dropSessionAfter(done <-chan error) {
+	s := c.sess
+	c.sess = nil
+	if s == nil {
+		return
+	}
+	go func() {
+		<-done
+		s.Orphan()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, _ = c.cli.Revoke(ctx, s.Lease())
+	}()
+}
+
+// dropSession stops using the session after an indeterminate call and
+// revokes its lease in the background, which frees any key of ours that
+// may have been left behind. The next Acquire starts a new session, whose
+// keys have new names.
+func (c *etcdClient) dropSession() {
+	s := c.sess
+	c.sess = nil
+	if s == nil {
+		return
+	}
+	s.Orphan()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, _ = c.cli.Revoke(ctx, s.Lease())
+	}()
+}
+
+// Release deletes the client's key. The deletion count tells a release
+// from a key that the lease's expiry had already removed; the client
+// library retries a delete only when it was never sent, so the count is
+// reliable.
+func (c *etcdClient) Release(ctx context.Context, key string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	myKey, ok := c.held[key]
+	if !ok {
+		return fmt.Errorf("%w: %s does not hold %s", ErrNotHeld, c.node, key)
+	}
+	delete(c.held, key)
+	if c.done {
+		return fmt.Errorf("release %s: %w", key, errEtcdClientDone)
+	}
+	resp, err := c.cli.Delete(ctx, myKey)
+	if err != nil {
+		c.dropSession()
+		return fmt.Errorf("etcd unlock %s on %s: %w", key, c.node, err)
+	}
+	if resp.Deleted == 0 {
+		return fmt.Errorf("%w: the session lease of %s expired before the release", ErrNotHeld, key)
+	}
+	return nil
+}
+
+func (c *etcdClient) Node() string { return c.node }
+
+// Abandon stops the session's keepalives without revoking the lease and
+// closes the connection, so that the client's keys stay until the lease
+// expires.
+func (c *etcdClient) Abandon() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return
+	}
+	c.done = true
+	if c.sess != nil {
+		c.sess.Orphan()
+		c.sess = nil
+	}
+	_ = c.cli.Close()
+}
+
+// Close revokes the session lease, which frees whatever the client holds,
+// and closes the connection.
+func (c *etcdClient) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return nil
+	}
+	c.done = true
+	if c.sess != nil {
+		c.sess.Orphan()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, _ = c.cli.Revoke(ctx, c.sess.Lease())
+		cancel()
+		c.sess = nil
+	}
+	return c.cli.Close()
+}
+
+// etcdSleep waits d or until ctx ends; it reports whether d passed.
+func etcdSleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

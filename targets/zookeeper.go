@@ -1,0 +1,434 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/lockstorm/lockstorm/harness/runtime"
+)
+
+// Paths and ports of the ZooKeeper target inside a node.
+const (
+	zkConfDir    = "/etc/lockstorm-zk"
+	zkConf       = zkConfDir + "/zoo.cfg"
+	zkDataDir    = "/var/lib/lockstorm-zk"
+	zkLog        = "/var/log/lockstorm-zookeeper.log"
+	zkClientPort = 2181
+	zkQuorumPort = 2888
+	zkElectPort  = 3888
+	// zkLockRoot is the parent of every lock's znode: the lock on key k
+	// queues its children under zkLockRoot/k.
+	zkLockRoot = "/lockstorm"
+	// zkClasspath is Debian's server classpath (CLASSPATH in
+	// /etc/zookeeper/conf/environment: the conf directory for
+	// log4j.properties, and zookeeper.jar, whose manifest names its
+	// dependencies), plus the slf4j binding to log4j so that the server
+	// logs at all (without it slf4j falls back to a no-op logger).
+	zkClasspath = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:" +
+		"/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar"
+)
+
+// Zookeeper runs a ZooKeeper 3.8 ensemble (Debian's zookeeper package on
+// the JRE), one server per node, and locks with the lock recipe of
+// go-zookeeper/zk: an ephemeral sequential znode per waiter under the
+// lock's znode, the lowest sequence number holds the lock, and each waiter
+// watches its predecessor. The fencing token is the holder's sequence
+// number, which the parent's child counter makes strictly increasing. A
+// grant lasts as long as the client's session: the negotiated session
+// timeout after the servers last heard from the client.
+type Zookeeper struct {
+	cluster  runtime.Cluster
+	nodes    []string
+	ips      map[string]string
+	log      *slog.Logger
+	tick     time.Duration
+	asked    time.Duration // the session timeout clients ask for
+	session  time.Duration // the timeout the servers negotiate
+	wait     time.Duration
+	maxLimit time.Duration
+}
+
+// NewZookeeper returns the ZooKeeper target.
+func NewZookeeper() *Zookeeper { return &Zookeeper{} }
+
+// Name implements Target.
+func (*Zookeeper) Name() string { return "zookeeper" }
+
+// Description implements Target.
+func (*Zookeeper) Description() string {
+	return "ZooKeeper 3.8 ensemble, ephemeral sequential lock recipe (go-zookeeper); token = znode sequence number"
+}
+
+// DefaultNodes implements Target: three servers, the smallest ensemble
+// that survives the loss of one.
+func (*Zookeeper) DefaultNodes() int { return 3 }
+
+// HasTokens implements Fencer: every grant carries its znode's sequence
+// number.
+func (*Zookeeper) HasTokens() bool { return true }
+
+// Lease implements Target: the session timeout that the servers
+// negotiated in Setup. A client's lock znodes live until its session
+// expires, that long after the servers last heard from it.
+func (z *Zookeeper) Lease() time.Duration {
+	if z.session > 0 {
+		return z.session
+	}
+	return z.clamp(z.asked)
+}
+
+// ClockShimmed implements ClockShimmed: the servers run with the shim
+// preloaded, and the JVM reads the clock through libc's clock_gettime,
+// which the shim shifts (the Docker test checks a znode's ctime). ZooKeeper
+// times sessions and elections with System.nanoTime (CLOCK_MONOTONIC),
+// which the shim shifts only on request; the wall clock stamps znodes.
+func (*Zookeeper) ClockShimmed() bool { return true }
+
+// clamp is the session timeout the servers grant for a request of d: ZK
+// bounds it to [minSessionTimeout, maxSessionTimeout] of zoo.cfg.
+func (z *Zookeeper) clamp(d time.Duration) time.Duration {
+	if min := 2 * z.tick; d < min {
+		d = min
+	}
+	if z.maxLimit > 0 && d > z.maxLimit {
+		d = z.maxLimit
+	}
+	return d
+}
+
+// Setup writes each server's zoo.cfg and myid, starts the servers, and
+// waits until there is one leader, every server serves, and a session
+// can create the lock root. It reads the negotiated session timeout from
+// the server.
+func (z *Zookeeper) Setup(ctx context.Context, env *Env) error {
+	if env.Cluster == nil || len(env.Nodes) == 0 {
+		return fmt.Errorf("zookeeper: no cluster nodes")
+	}
+	if len(env.Nodes) > 255 {
+		return fmt.Errorf("zookeeper: %d nodes, at most 255", len(env.Nodes))
+	}
+	z.cluster, z.nodes, z.log = env.Cluster, env.Nodes, env.Log
+	if z.log == nil {
+		z.log = slog.New(slog.DiscardHandler)
+	}
+	z.wait = env.Opts.Wait
+	if z.wait <= 0 {
+		z.wait = time.Second
+	}
+	var err error
+	if z.tick, err = zkDurationOpt(env.Opts.Extra, "zookeeper.tick", 200*time.Millisecond); err != nil {
+		return err
+	}
+	if z.tick%time.Millisecond != 0 {
+		return fmt.Errorf("zookeeper: option zookeeper.tick=%s must be whole milliseconds", z.tick)
+	}
+	def := env.Opts.TTL
+	if def <= 0 {
+		def = 2 * time.Second
+	}
+	if z.asked, err = zkDurationOpt(env.Opts.Extra, "zookeeper.session-timeout", def); err != nil {
+		return err
+	}
+	z.maxLimit = 20 * z.tick
+	if z.asked > z.maxLimit {
+		z.maxLimit = z.asked.Truncate(time.Millisecond)
+	}
+	z.ips = map[string]string{}
+	for _, n := range env.Cluster.Nodes() {
+		z.ips[n.Name] = n.IP
+	}
+	for _, n := range z.nodes {
+		if z.ips[n] == "" {
+			return fmt.Errorf("zookeeper: %w: %s", runtime.ErrUnknownNode, n)
+		}
+	}
+	cfg := z.config()
+	for i, n := range z.nodes {
+		script := fmt.Sprintf("mkdir -p %s %s && cat > %s && echo %d > %s/myid", zkConfDir, zkDataDir, zkConf, i+1, zkDataDir)
+		res, err := z.cluster.Exec(ctx, n, []string{"sh", "-c", script}, runtime.ExecOptions{Stdin: []byte(cfg)})
+		if err == nil {
+			err = res.Err()
+		}
+		if err != nil {
+			return fmt.Errorf("zookeeper: write config on %s: %w", n, err)
+		}
+	}
+	for _, n := range z.nodes {
+		if err := z.start(ctx, n); err != nil {
+			return err
+		}
+	}
+	if err := WaitFor(ctx, 90*time.Second, 250*time.Millisecond, z.healthy); err != nil {
+		return fmt.Errorf("zookeeper: ensemble not healthy: %w", err)
+	}
+	return WaitFor(ctx, 30*time.Second, 250*time.Millisecond, z.prepare)
+}
+
+// config is the zoo.cfg of every server. The limits are counted in ticks:
+// followers connect and sync within 5 s and keep up within 2 s.
+func (z *Zookeeper) config() string {
+	ticks := func(d time.Duration) int {
+		n := int((d + z.tick - 1) / z.tick)
+		if n < 2 {
+			n = 2
+		}
+		return n
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "tickTime=%d\n", z.tick.Milliseconds())
+	fmt.Fprintf(&b, "initLimit=%d\nsyncLimit=%d\n", ticks(5*time.Second), ticks(2*time.Second))
+	fmt.Fprintf(&b, "dataDir=%s\nclientPort=%d\n", zkDataDir, zkClientPort)
+	fmt.Fprintf(&b, "minSessionTimeout=%d\nmaxSessionTimeout=%d\n", (2 * z.tick).Milliseconds(), z.maxLimit.Milliseconds())
+	b.WriteString("4lw.commands.whitelist=*\nadmin.enableServer=false\n")
+	for i, n := range z.nodes {
+		fmt.Fprintf(&b, "server.%d=%s:%d:%d\n", i+1, z.ips[n], zkQuorumPort, zkElectPort)
+	}
+	return b.String()
+}
+
+// start runs the server on node in the foreground of a detached shell,
+// with a small heap, the serial collector and the clock shim.
+func (z *Zookeeper) start(ctx context.Context, node string) error {
+	cmd := "java -Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.net.preferIPv4Stack=true " +
+		"-Dzookeeper.root.logger=INFO,CONSOLE -Dzookeeper.log.dir=/var/log " +
+		"-cp " + zkClasspath + " org.apache.zookeeper.server.quorum.QuorumPeerMain " + zkConf
+	return StartDaemon(ctx, z.cluster, node, Daemon{Name: "java", Cmd: cmd, Log: zkLog, Shim: true})
+}
+
+// zkModeRE finds the server's role in the output of the srvr command.
+var zkModeRE = regexp.MustCompile(`(?m)^Mode: (\w+)`)
+
+// mode asks node's server for its role: leader, follower or standalone.
+func (z *Zookeeper) mode(node string, timeout time.Duration) (string, error) {
+	out, err := zkFourLetter(z.addr(node), "srvr", timeout)
+	if err != nil {
+		return "", err
+	}
+	m := zkModeRE.FindStringSubmatch(out)
+	if m == nil {
+		return "", fmt.Errorf("srvr on %s: no mode in %q", node, strings.TrimSpace(out))
+	}
+	return m[1], nil
+}
+
+// healthy checks that every server serves and exactly one leads (or the
+// only server runs standalone).
+func (z *Zookeeper) healthy(context.Context) error {
+	leaders := 0
+	for _, n := range z.nodes {
+		m, err := z.mode(n, time.Second)
+		if err != nil {
+			return err
+		}
+		switch m {
+		case "leader", "standalone":
+			leaders++
+		case "follower":
+		default:
+			return fmt.Errorf("%s is %s", n, m)
+		}
+	}
+	if leaders != 1 {
+		return fmt.Errorf("%d leaders", leaders)
+	}
+	return nil
+}
+
+// prepare opens a session through each server in turn, creates the lock
+// root, and reads the negotiated session timeout from the server's list
+// of connections.
+func (z *Zookeeper) prepare(ctx context.Context) error {
+	for _, n := range z.nodes {
+		conn, _, err := zk.Connect([]string{z.addr(n)}, z.asked, zk.WithLogger(zkLogger{z.log}), zk.WithLogInfo(false))
+		if err != nil {
+			return err
+		}
+		err = func() error {
+			defer conn.Close()
+			if err := zkWaitSession(ctx, conn); err != nil {
+				return fmt.Errorf("session through %s: %w", n, err)
+			}
+			if _, err := conn.Create(zkLockRoot, nil, 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+				return fmt.Errorf("create %s through %s: %w", zkLockRoot, n, err)
+			}
+			if n != z.nodes[0] {
+				return nil
+			}
+			to, err := z.negotiated(n, conn.SessionID())
+			if err != nil {
+				return err
+			}
+			z.session = to
+			return nil
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	if z.session != z.clamp(z.asked) {
+		z.log.Warn("zookeeper: negotiated session timeout differs from the configured bounds",
+			"asked", z.asked, "negotiated", z.session, "expected", z.clamp(z.asked))
+	}
+	z.log.Info("zookeeper session", "asked", z.asked, "negotiated", z.session, "tick", z.tick)
+	return nil
+}
+
+// zkConsRE finds a session's id and timeout in a line of the cons command.
+var zkConsRE = regexp.MustCompile(`sid=0x([0-9a-f]+),.*\bto=(\d+)`)
+
+// negotiated reads the timeout of session sid from node's connection list.
+func (z *Zookeeper) negotiated(node string, sid int64) (time.Duration, error) {
+	out, err := zkFourLetter(z.addr(node), "cons", time.Second)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		m := zkConsRE.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		id, err1 := strconv.ParseUint(m[1], 16, 64)
+		ms, err2 := strconv.Atoi(m[2])
+		if err1 == nil && err2 == nil && int64(id) == sid {
+			return time.Duration(ms) * time.Millisecond, nil
+		}
+	}
+	return 0, fmt.Errorf("session 0x%x not in the connections of %s", sid, node)
+}
+
+func (z *Zookeeper) addr(node string) string {
+	return net.JoinHostPort(z.ips[node], strconv.Itoa(zkClientPort))
+}
+
+// NewClient returns a client of one server, chosen round-robin. Its
+// session is opened in the background, so a client of a server that is
+// down is created at once and fails per call.
+func (z *Zookeeper) NewClient(_ context.Context, process int) (Client, error) {
+	node := NodeFor(z.nodes, process)
+	return newZkClient(z, node)
+}
+
+// Teardown implements Target: clients close their own sessions.
+func (*Zookeeper) Teardown(context.Context) error { return nil }
+
+// ServerProcess implements Servers: the JVM.
+func (*Zookeeper) ServerProcess(string) string { return "java" }
+
+// StartServer implements Servers: it starts the server again with the
+// same configuration and data, and waits until it serves.
+func (z *Zookeeper) StartServer(ctx context.Context, node string) error {
+	if err := z.start(ctx, node); err != nil {
+		return err
+	}
+	return WaitFor(ctx, 60*time.Second, 250*time.Millisecond, func(context.Context) error {
+		m, err := z.mode(node, time.Second)
+		if err != nil {
+			return err
+		}
+		if m != "leader" && m != "follower" && m != "standalone" {
+			return fmt.Errorf("%s is %s", node, m)
+		}
+		return nil
+	})
+}
+
+// Primaries implements Primaries: the servers that say they lead.
+// Servers that do not answer within a second are skipped.
+func (z *Zookeeper) Primaries(ctx context.Context) ([]string, error) {
+	var out []string
+	var errs []error
+	for _, n := range z.nodes {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		m, err := z.mode(n, time.Second)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if m == "leader" || m == "standalone" {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	if len(out) == 0 && len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// LogPaths implements LogCollector.
+func (z *Zookeeper) LogPaths() map[string][]string {
+	out := map[string][]string{}
+	for _, n := range z.nodes {
+		out[n] = []string{zkLog}
+	}
+	return out
+}
+
+// zkFourLetter sends a four-letter-word command to a server and returns
+// its answer. (zk.FLWSrvr cannot parse the build date of Debian's build.)
+func zkFourLetter(addr, cmd string, timeout time.Duration) (string, error) {
+	conn, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return "", fmt.Errorf("%s to %s: %w", cmd, addr, err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(timeout))
+	if _, err := conn.Write([]byte(cmd)); err != nil {
+		return "", fmt.Errorf("%s to %s: %w", cmd, addr, err)
+	}
+	b, err := io.ReadAll(conn)
+	if err != nil {
+		return "", fmt.Errorf("%s to %s: %w", cmd, addr, err)
+	}
+	return string(b), nil
+}
+
+// zkWaitSession waits until conn has a session or ctx ends.
+func zkWaitSession(ctx context.Context, conn *zk.Conn) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for conn.State() != zk.StateHasSession {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no session (state %s): %w", conn.State(), ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// zkLogger sends the client library's messages to the run log at debug
+// level.
+type zkLogger struct{ log *slog.Logger }
+
+func (l zkLogger) Printf(format string, args ...any) {
+	if l.log != nil {
+		l.log.Debug("zk client: " + fmt.Sprintf(format, args...))
+	}
+}
+
+// zkDurationOpt reads a duration option, with a default.
+func zkDurationOpt(opts map[string]string, name string, def time.Duration) (time.Duration, error) {
+	s, ok := opts[name]
+	if !ok || s == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("zookeeper: option %s=%q: want a positive duration such as 2s", name, s)
+	}
+	return d, nil
+}
