@@ -102,6 +102,15 @@ func (r *run) resolve() error {
 	for i := 1; i <= rc.Nodes; i++ {
 		r.nodes = append(r.nodes, runtime.NodeName(i))
 	}
+	// Draw a schedule now, before anything starts, so that a bad nemesis
+	// option is a usage error and not a broken run. The run draws it again
+	// with the target's real lease once the target is up.
+	if _, err := schedule.Generate(schedule.Config{
+		Seed: rc.Seed, Interval: rc.NemesisInterval, TimeLimit: rc.TimeLimit,
+		Nodes: r.nodes, TTL: rc.TTL, Opts: rc.Options,
+	}, nemesis.Planners(r.nemeses)); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadConfig, err)
+	}
 	return nil
 }
 

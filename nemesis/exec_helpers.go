@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lockstorm/lockstorm/harness/runtime"
 	"github.com/lockstorm/lockstorm/targets"
@@ -64,6 +65,9 @@ func servers(name string, env *Env) (targets.Servers, error) {
 // resolveNodes returns the nodes an event of a node-set mode acts on: its
 // targets, or for "primaries" the target's primaries now.
 func resolveNodes(ctx context.Context, env *Env, mode string, evTargets []string) ([]string, error) {
+	if mode == modeHolder {
+		return holderNodes(ctx, env)
+	}
 	if mode != modePrimaries {
 		if len(evTargets) == 0 {
 			return nil, fmt.Errorf("event of mode %s names no nodes", mode)
@@ -82,6 +86,23 @@ func resolveNodes(ctx context.Context, env *Env, mode string, evTargets []string
 		return nil, fmt.Errorf("target %s names no primary now", env.Target.Name())
 	}
 	return nodes, nil
+}
+
+// holderNodes waits (up to two seconds) until some client holds a lock, and
+// returns the nodes through which the holders talk to the lock service.
+func holderNodes(ctx context.Context, env *Env) ([]string, error) {
+	if env.Faults == nil {
+		return nil, fmt.Errorf("mode %s: the run tracks no lock holders", modeHolder)
+	}
+	for i := 0; i < 40; i++ {
+		if nodes := env.Faults.HolderNodes(); len(nodes) > 0 {
+			return nodes, nil
+		}
+		if !sleepUntil(ctx, time.Now().Add(50*time.Millisecond)) {
+			break
+		}
+	}
+	return nil, fmt.Errorf("mode %s: no client held a lock", modeHolder)
 }
 
 // checkPrimariesOpt returns ErrNotApplicable when the option

@@ -91,15 +91,23 @@ func (Partition) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, er
 	if n < 2 {
 		return schedule.Event{}, fmt.Errorf("partition needs at least 2 nodes, the run has %d", n)
 	}
-	mode, err := drawMode(rng, p.Opts, "partition", partitionModes, partitionModesFor(n))
+	mode, err := drawMode(rng, p.Opts, "partition", append(slices.Clone(partitionModes), modeHolder), partitionModesFor(n))
 	if err != nil {
 		return schedule.Event{}, err
 	}
 	if need := partitionMinNodes(mode); n < need {
 		return schedule.Event{}, fmt.Errorf("partition mode %s needs at least %d nodes, the run has %d", mode, need, n)
 	}
-	g := planGrudge(rng, mode, p.Nodes)
 	d, err := drawDuration(rng, p, "partition")
+	if err != nil {
+		return schedule.Event{}, err
+	}
+	if mode == modeHolder {
+		// The holder's node is only known when the fault starts: Inject
+		// isolates it from every other node then.
+		return schedule.Event{Mode: mode, Duration: d, Params: map[string]string{}}, nil
+	}
+	g := planGrudge(rng, mode, p.Nodes)
 	if err != nil {
 		return schedule.Event{}, err
 	}
@@ -211,6 +219,9 @@ func (p Partition) Applicable(env *Env) error {
 // grudge, and checks them.
 func (Partition) Inject(ctx context.Context, env *Env, ev schedule.Event) (any, error) {
 	g, err := Grudge(ev)
+	if ev.Mode == modeHolder {
+		g, err = holderGrudge(ctx, env)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -235,6 +246,25 @@ func (Partition) Inject(ctx context.Context, env *Env, ev schedule.Event) (any, 
 		return nil, fmt.Errorf("partition %s: %w", ev.Mode, err)
 	}
 	return map[string]any{"drops": drops}, nil
+}
+
+// holderGrudge isolates the node of the current lock holder (the first, if
+// holders talk through several) from every other node.
+func holderGrudge(ctx context.Context, env *Env) (map[string][]string, error) {
+	nodes, err := holderNodes(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	g := map[string][]string{}
+	var rest []string
+	for _, n := range env.Nodes {
+		if n != nodes[0] {
+			rest = append(rest, n)
+			g[n] = []string{nodes[0]}
+		}
+	}
+	g[nodes[0]] = rest
+	return g, nil
 }
 
 // Heal empties the chain on every node and checks that it is empty.

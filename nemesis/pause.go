@@ -37,7 +37,7 @@ func (Pause) Name() string { return "pause" }
 
 // Description implements Nemesis.
 func (Pause) Description() string {
-	return "stop server processes with SIGSTOP for longer than the lease, then SIGCONT (one, minority, majority, all, primaries)"
+	return "stop server processes with SIGSTOP for longer than the lease, then SIGCONT (one, minority, majority, all, primaries, holder)"
 }
 
 // Modes implements Moder.
@@ -50,11 +50,11 @@ func (Pause) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, error)
 
 // planNodeFault draws a node-set mode, its nodes and a duration.
 func planNodeFault(rng *rand.Rand, p schedule.PlanParams, name string) (schedule.Event, error) {
-	mode, err := drawMode(rng, p.Opts, name, nodeModes, drawnNodeModes)
+	mode, err := drawMode(rng, p.Opts, name, append(slices.Clone(nodeModes), modeHolder), drawnNodeModes)
 	if err != nil {
 		return schedule.Event{}, err
 	}
-	if mode != modePrimaries && len(p.Nodes) == 0 {
+	if mode != modePrimaries && mode != modeHolder && len(p.Nodes) == 0 {
 		return schedule.Event{}, fmt.Errorf("%s %s: the run has no nodes", name, mode)
 	}
 	nodes, err := pickByMode(rng, mode, p.Nodes)

@@ -17,6 +17,10 @@ const (
 	modeMajority  = "majority"
 	modeAll       = "all"
 	modePrimaries = "primaries"
+	// modeHolder aims at the node(s) through which the current lock
+	// holder talks to the lock service, resolved when the fault starts.
+	// It is never drawn: ask for it with <nemesis>.mode=holder.
+	modeHolder = "holder"
 )
 
 // nodeModes are the node-set modes of pause and kill, and drawnNodeModes
@@ -70,7 +74,7 @@ func pickByMode(rng *rand.Rand, mode string, nodes []string) ([]string, error) {
 		return pickNodes(rng, nodes, majority(n)), nil
 	case modeAll:
 		return slices.Clone(nodes), nil
-	case modePrimaries:
+	case modePrimaries, modeHolder:
 		return nil, nil
 	}
 	return nil, fmt.Errorf("unknown mode %q", mode)

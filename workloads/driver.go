@@ -161,6 +161,7 @@ func (w *worker) acquire(key string) (targets.Grant, bool) {
 	switch {
 	case err == nil:
 		w.record(history.Op{Type: history.Ok, F: history.FAcquire, Key: key, TTL: ttl, Token: g.Token, Node: w.client.Node()})
+		w.env.Faults.Holding(w.process, w.client.Node())
 		return g, true
 	case errors.Is(err, targets.ErrNotAcquired):
 		w.record(history.Op{Type: history.Fail, F: history.FAcquire, Key: key, TTL: ttl, Node: w.client.Node(), Error: err.Error()})
@@ -175,6 +176,7 @@ func (w *worker) acquire(key string) (targets.Grant, bool) {
 // false when the worker was retired.
 func (w *worker) release(key string) bool {
 	w.record(history.Op{Type: history.Invoke, F: history.FRelease, Key: key, Node: w.client.Node()})
+	w.env.Faults.Released(w.process)
 	ctx, cancel := context.WithTimeout(context.Background(), w.opTimeout())
 	err := w.client.Release(ctx, key)
 	cancel()
@@ -195,6 +197,7 @@ func (w *worker) release(key string) bool {
 // client would: a release invoke completed by info, then a new process.
 func (w *worker) crash(key string) {
 	w.record(history.Op{Type: history.Invoke, F: history.FRelease, Key: key, Node: w.client.Node()})
+	w.env.Faults.Released(w.process)
 	w.client.Abandon()
 	w.record(history.Op{Type: history.Info, F: history.FRelease, Key: key, Node: w.client.Node(), Error: "client crashed"})
 	w.client = nil // abandoned: never closed, so nothing is released

@@ -3,6 +3,7 @@ package workloads
 import (
 	"context"
 	"errors"
+	"sort"
 	"sync"
 	"time"
 )
@@ -37,10 +38,51 @@ type Victim struct {
 type ClientFaults struct {
 	mu    sync.Mutex
 	armed *Action
+	// holders maps each process that holds a lock to the node its client
+	// talks to, so that a nemesis can aim at the holder's node.
+	holders map[int]string
 }
 
 // NewClientFaults returns a controller with nothing armed.
-func NewClientFaults() *ClientFaults { return &ClientFaults{} }
+func NewClientFaults() *ClientFaults { return &ClientFaults{holders: map[int]string{}} }
+
+// Holding records that process holds a lock through node.
+func (f *ClientFaults) Holding(process int, node string) {
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.holders[process] = node
+}
+
+// Released records that process no longer holds a lock (it released it,
+// crashed, or was retired).
+func (f *ClientFaults) Released(process int) {
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.holders, process)
+}
+
+// HolderNodes returns the distinct nodes through which lock holders talk
+// to the lock service right now, sorted.
+func (f *ClientFaults) HolderNodes() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range f.holders {
+		if n != "" && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Stall arms a stall of d for the next holder and waits until a holder
 // starts it. It returns the victim and a channel that is closed when the

@@ -41,9 +41,10 @@ func (m Mutex) Run(ctx context.Context, env *Env) error {
 		if !w.afterAcquire(key) {
 			return nil
 		}
-		v := w.read(res, key)
-		sleep(env.Config.Hold)
-		w.write(res, key, g.Token, v+1)
+		if v, ok := w.readFenced(res, key, g.Token); ok {
+			sleep(env.Config.Hold)
+			w.write(res, key, g.Token, v+1)
+		}
 		w.release(key)
 		return nil
 	})

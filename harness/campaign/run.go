@@ -64,28 +64,45 @@ func Run(ctx context.Context, name string, cells []Cell, parallel int, opts Opti
 	res := store.CampaignResult{Name: name, Started: began, Shard: opts.Shard}
 	res.Cells = make([]store.CellResult, len(cells))
 	total := 0
-	for _, c := range cells {
+	for i, c := range cells {
 		total += len(c.Seeds)
+		// A cell that never runs (Ctrl-C) still appears, as not run.
+		res.Cells[i] = newCellResult(c)
+		Summarize(&res.Cells[i])
 	}
 	if opts.Progress != nil {
 		opts.Progress.Start(total)
 	}
 	campaignID := began.UTC().Format(store.TimestampFormat)
-	sem := make(chan struct{}, parallel)
+	// parallel workers take the cells in file order, so that a campaign
+	// runs (and its progress reads) top to bottom.
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		for i := range cells {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var infraErrs []error
-	for i, c := range cells {
+	for w := 0; w < parallel; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cr, err := runCell(ctx, c, campaignID, opts, sem)
-			mu.Lock()
-			res.Cells[i] = cr
-			if err != nil {
-				infraErrs = append(infraErrs, err)
+			for i := range next {
+				cr, err := runCell(ctx, cells[i], campaignID, opts)
+				mu.Lock()
+				res.Cells[i] = cr
+				if err != nil {
+					infraErrs = append(infraErrs, err)
+				}
+				mu.Unlock()
 			}
-			mu.Unlock()
 		}()
 	}
 	wg.Wait()
@@ -102,19 +119,14 @@ func Run(ctx context.Context, name string, cells []Cell, parallel int, opts Opti
 	return res, errors.Join(infraErrs...)
 }
 
-// runCell runs every seed of one cell, each run holding a slot of sem.
-func runCell(ctx context.Context, c Cell, campaignID string, opts Options, sem chan struct{}) (store.CellResult, error) {
-	cr := store.CellResult{
-		Name: c.Name, Index: c.Index, Target: c.Target, Workload: c.Workload, Nemesis: c.NemesisName(),
-		Variant: c.Config.Run.Variant,
-		Expect: c.Expect, Description: c.Claim,
-	}
+// runCell runs every seed of one cell, one after the other.
+func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (store.CellResult, error) {
+	cr := newCellResult(c)
 	var errs []error
 	for k, seed := range c.Seeds {
 		if ctx.Err() != nil {
 			break
 		}
-		sem <- struct{}{}
 		cfg := c.Config
 		cfg.Run.Seed = seed
 		cfg.StoreDir = opts.StoreDir
@@ -125,7 +137,6 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options, sem c
 			cfg.Console = opts.Progress.Log()
 		}
 		rr, err := harness.Execute(ctx, cfg)
-		<-sem
 		if rr.ID != "" {
 			judged := judge(rr, c.Judge)
 			cr.Runs = append(cr.Runs, store.CellRun{
@@ -143,6 +154,13 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options, sem c
 	}
 	Summarize(&cr)
 	return cr, errors.Join(errs...)
+}
+
+func newCellResult(c Cell) store.CellResult {
+	return store.CellResult{
+		Name: c.Name, Index: c.Index, Target: c.Target, Workload: c.Workload, Nemesis: c.NemesisName(),
+		Variant: c.Config.Run.Variant, Expect: c.Expect, Description: c.Claim,
+	}
 }
 
 // judge returns the verdict of a run over the checkers the cell judges by.
