@@ -1,0 +1,219 @@
+package checker
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lockstorm/lockstorm/history"
+)
+
+// FencingDetails are the figures of the fencing checker.
+type FencingDetails struct {
+	Grants        int `json:"grants"`
+	TokenedGrants int `json:"tokened_grants"`
+	Regressions   int `json:"token_regressions"`
+	Writes        int `json:"writes"`
+	StaleRejected int `json:"stale_rejected"`
+	StaleAccepted int `json:"stale_accepted"`
+}
+
+// IsFencingRejection reports whether a failed write's error says that the
+// resource refused it for a stale fencing token. The resource's convention
+// is an error such as "stale token 5 < 7".
+func IsFencingRejection(errText string) bool {
+	e := strings.ToLower(errText)
+	return strings.Contains(e, "stale token") || strings.Contains(e, "fenc")
+}
+
+// A tokenEvent is a grant or an accepted write with a token.
+type tokenEvent struct {
+	invoked, done int64 // invocation and completion times
+	tok           int64
+	proc          int
+	op            int // history index of the completion
+}
+
+// Fencing checks fencing tokens. Per key, a grant whose acquire was invoked
+// after an earlier grant with a token at least as large had returned is a
+// token regression, and so are two grants with the same token. A write
+// that the resource accepted although it was invoked after a write with a
+// larger token had been accepted is a stale write that got through. Writes
+// that the resource rejected for a stale token are counted: fencing saved
+// the resource there.
+func Fencing(h history.History) Result {
+	return fencing(h, DefaultMaxAnomalies)
+}
+
+func fencing(h history.History, maxAnomalies int) Result {
+	begin := time.Now()
+	res := Result{Checker: "fencing"}
+	link := pairLinks(h)
+	var d FencingDetails
+	grants := map[string][]tokenEvent{}
+	writes := map[string][]tokenEvent{}
+	anyToken := false
+	for i := range h {
+		o := &h[i]
+		if o.IsNemesis() || o.Type == history.Invoke || link[i] < 0 {
+			continue
+		}
+		in := &h[link[i]]
+		tok, ok := o.TokenValue()
+		if !ok {
+			tok, ok = in.TokenValue()
+		}
+		anyToken = anyToken || ok
+		switch o.F {
+		case history.FAcquire:
+			if o.Type != history.Ok {
+				continue
+			}
+			d.Grants++
+			if ok {
+				d.TokenedGrants++
+				grants[o.Key] = append(grants[o.Key], tokenEvent{in.Time, o.Time, tok, o.Process, o.Index})
+			}
+		case history.FWrite:
+			if !ok {
+				continue
+			}
+			d.Writes++
+			switch o.Type {
+			case history.Ok:
+				writes[o.Key] = append(writes[o.Key], tokenEvent{in.Time, o.Time, tok, o.Process, o.Index})
+			case history.Fail:
+				if IsFencingRejection(o.Error) {
+					d.StaleRejected++
+				}
+			}
+		}
+	}
+	var found []Anomaly
+	add := func(a Anomaly) {
+		res.AnomalyCount++
+		found = append(found, a)
+		if len(found) > 4*maxAnomalies {
+			found = keepEarliest(found, maxAnomalies)
+		}
+	}
+	for _, key := range sortedKeys(grants) {
+		evs := grants[key]
+		flagged := map[int]bool{}
+		byTok := map[int64]int{}
+		for i, e := range evs {
+			if j, dup := byTok[e.tok]; dup {
+				d.Regressions++
+				flagged[e.op] = true
+				add(regression(key, evs[j], e, true))
+				continue
+			}
+			byTok[e.tok] = i
+		}
+		for _, p := range precededByLarger(evs) {
+			if !flagged[p[1].op] {
+				d.Regressions++
+				add(regression(key, p[0], p[1], false))
+			}
+		}
+	}
+	for _, key := range sortedKeys(writes) {
+		for _, p := range precededByLarger(writes[key]) {
+			d.StaleAccepted++
+			add(staleWrite(key, p[0], p[1]))
+		}
+	}
+	res.Anomalies = keepEarliest(found, maxAnomalies)
+	res.Details = mustJSON(d)
+	switch {
+	case !anyToken:
+		res.Status = Valid
+		res.Summary = "No fencing tokens in this history; fencing not checked."
+	case res.AnomalyCount > 0:
+		res.Status = Invalid
+		var parts []string
+		if d.Regressions > 0 {
+			parts = append(parts, fmt.Sprintf("%s went backwards", plural(d.Regressions, "grant token")))
+		}
+		if d.StaleAccepted > 0 {
+			parts = append(parts, fmt.Sprintf("%s got through", plural(d.StaleAccepted, "stale write")))
+		}
+		res.Summary = upperFirst(joinWords(parts))
+		if d.StaleRejected > 0 {
+			res.Summary += fmt.Sprintf("; fencing rejected %s", plural(d.StaleRejected, "other stale write"))
+		}
+		res.Summary += "."
+	default:
+		res.Status = Valid
+		res.Summary = fmt.Sprintf("Tokens increased on every grant (%s with tokens)", plural(d.TokenedGrants, "grant"))
+		if d.StaleRejected > 0 {
+			res.Summary += fmt.Sprintf("; fencing saved the resource from %s", plural(d.StaleRejected, "stale write"))
+		} else if d.Writes > 0 {
+			res.Summary += fmt.Sprintf("; no stale write reached the resource in %s", plural(d.Writes, "fenced write"))
+		}
+		res.Summary += "."
+	}
+	res.Millis = time.Since(begin).Milliseconds()
+	return res
+}
+
+// precededByLarger returns the pairs (earlier, later) where the later
+// event was invoked after the earlier one had completed and the later
+// token is smaller. Each later event is reported once, against the largest
+// token completed before its invocation.
+func precededByLarger(evs []tokenEvent) [][2]tokenEvent {
+	byDone := append([]tokenEvent(nil), evs...)
+	sort.SliceStable(byDone, func(i, j int) bool { return byDone[i].done < byDone[j].done })
+	byInv := append([]tokenEvent(nil), evs...)
+	sort.SliceStable(byInv, func(i, j int) bool { return byInv[i].invoked < byInv[j].invoked })
+	var out [][2]tokenEvent
+	k := 0
+	var best tokenEvent
+	have := false
+	for _, e := range byInv {
+		for k < len(byDone) && byDone[k].done < e.invoked {
+			if !have || byDone[k].tok > best.tok {
+				best, have = byDone[k], true
+			}
+			k++
+		}
+		if have && e.tok < best.tok {
+			out = append(out, [2]tokenEvent{best, e})
+		}
+	}
+	return out
+}
+
+func regression(key string, a, b tokenEvent, concurrent bool) Anomaly {
+	an := Anomaly{Kind: KindTokenRegression, Key: key, Processes: []int{a.proc, b.proc}, Start: b.invoked, End: b.done,
+		Ops: []int{a.op, b.op}}
+	if concurrent {
+		an.Start = min(a.invoked, b.invoked)
+		an.End = max(a.done, b.done)
+		an.Explanation = fmt.Sprintf("Processes %d and %d were both granted key %s with token %d (at %s and %s): "+
+			"one of the two grants did not get a larger token than the other.",
+			a.proc, b.proc, key, a.tok, history.FormatTime(a.done), history.FormatTime(b.done))
+		return an
+	}
+	an.Explanation = fmt.Sprintf("Process %d was granted key %s with token %d at %s, although process %d had already "+
+		"been granted it with token %d at %s, before process %d asked: the fencing token went backwards.",
+		b.proc, key, b.tok, history.FormatTime(b.done), a.proc, a.tok, history.FormatTime(a.done), b.proc)
+	return an
+}
+
+func staleWrite(key string, a, b tokenEvent) Anomaly {
+	return Anomaly{Kind: KindStaleWrite, Key: key, Processes: []int{b.proc, a.proc}, Start: b.invoked, End: b.done,
+		Ops: []int{a.op, b.op}, Explanation: fmt.Sprintf("Process %d wrote %s with token %d at %s and the resource "+
+			"accepted it, although a write with token %d had already been accepted at %s: a stale holder changed the data.",
+			b.proc, key, b.tok, history.FormatTime(b.invoked), a.tok, history.FormatTime(a.done))}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

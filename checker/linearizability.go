@@ -1,0 +1,513 @@
+package checker
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/lockstorm/lockstorm/history"
+)
+
+// Linearizability checks each key's acquires and releases against an
+// owner-aware mutex with leases and fencing tokens, with porcupine. The
+// rules are DESIGN's: an acquire ok is legal only while the lock is free, or
+// once the holder's lease may have run out (ttl after that acquire was
+// invoked); a release ok only by the holder; tokens of successive grants
+// increase; an indeterminate acquire may have had no effect; an
+// indeterminate release may take effect at any moment after its invoke.
+//
+// Plain porcupine does not scale to long histories, so each key's history
+// is first simplified (see lockmodel.go) and then cut at anchors, moments
+// where one process certainly holds the lock (see cuts.go). The pieces are
+// checked separately, within budget in total; a history is valid only if
+// every piece is, invalid as soon as one piece is. A search that runs out of
+// budget, or a piece too large to search, makes the verdict unknown; it is
+// never guessed.
+func Linearizability(h history.History, budget time.Duration) Result {
+	return linearizability(h, linConfig{budget: budget, maxAnomalies: DefaultMaxAnomalies})
+}
+
+// LinearizabilityDetails are the figures of the linearizability checker.
+type LinearizabilityDetails struct {
+	Keys          int `json:"keys"`
+	Operations    int `json:"operations"`
+	Indeterminate int `json:"indeterminate_acquires"`
+	Pieces        int `json:"pieces"`
+	LargestPiece  int `json:"largest_piece"`
+	IllegalPieces int `json:"illegal_pieces"`
+	UnknownPieces int `json:"unknown_pieces"`
+}
+
+// linConfig tunes the checker; tests shrink the pieces to exercise cuts.
+type linConfig struct {
+	budget       time.Duration
+	maxAnomalies int
+	minPiece     int // cut only once a piece has this many ops
+	maxPiece     int // search at most this many ops of one piece
+	workers      int
+}
+
+func (c *linConfig) fill() {
+	if c.budget <= 0 {
+		c.budget = DefaultBudget
+	}
+	if c.maxAnomalies <= 0 {
+		c.maxAnomalies = DefaultMaxAnomalies
+	}
+	if c.minPiece <= 0 {
+		c.minPiece = 256
+	}
+	if c.maxPiece <= 0 {
+		c.maxPiece = 20000
+	}
+	if c.workers <= 0 {
+		c.workers = min(runtime.GOMAXPROCS(0), 4)
+	}
+}
+
+// pieceVerdict is the outcome of checking one piece.
+type pieceVerdict uint8
+
+const (
+	pOk pieceVerdict = iota
+	pIllegal
+	pUnknown  // the search ran out of time
+	pSkipped  // the budget was spent before the piece was reached
+	pTooLarge // too large to search, and its searchable start is legal
+)
+
+// keyCheck is what the checker learns about one key.
+type keyCheck struct {
+	ko        *keyOps
+	cuts      []cutPoint
+	conflicts []conflict
+	clipped   []lop
+	first     int // index of the key's first piece in the shared list
+	count     int // number of pieces
+}
+
+func linearizability(h history.History, cfg linConfig) Result {
+	begin := time.Now()
+	cfg.fill()
+	deadline := begin.Add(cfg.budget)
+	res := Result{Checker: "linearizability"}
+	link := pairLinks(h)
+	var d LinearizabilityDetails
+	var keys []*keyCheck
+	var pieces []piece
+	var malformed []string
+	for _, ko := range lockOps(h, link) {
+		d.Keys++
+		d.Operations += len(ko.ops)
+		d.Indeterminate += len(ko.dropped)
+		if ko.bad {
+			malformed = append(malformed, fmt.Sprintf("process %d acted on key %s after an indeterminate operation", ko.malformed, ko.key))
+			continue
+		}
+		kc := &keyCheck{ko: ko}
+		kc.cuts, kc.conflicts = clipAndCut(ko.ops)
+		kc.clipped = ko.ops
+		kc.first = len(pieces)
+		ps := choosePieces(ko.key, ko.ops, kc.cuts, cfg.minPiece, freeState())
+		kc.count = len(ps)
+		pieces = append(pieces, ps...)
+		keys = append(keys, kc)
+	}
+	d.Pieces = len(pieces)
+	for i := range pieces {
+		d.LargestPiece = max(d.LargestPiece, len(pieces[i].ops))
+	}
+
+	verdicts := checkPieces(pieces, cfg, deadline)
+
+	var anomalies []Anomaly
+	var unknownWhy []string
+	status := Valid
+	for _, kc := range keys {
+		illegal, unknown := 0, 0
+		for i := kc.first; i < kc.first+kc.count; i++ {
+			switch verdicts[i] {
+			case pIllegal:
+				illegal++
+				d.IllegalPieces++
+				res.AnomalyCount++
+				if len(anomalies) < cfg.maxAnomalies {
+					anomalies = append(anomalies, explainPiece(h, kc, &pieces[i], cfg, deadline))
+				}
+			case pUnknown, pSkipped, pTooLarge:
+				unknown++
+				d.UnknownPieces++
+			}
+		}
+		switch {
+		case illegal > 0:
+			status = Invalid
+		case len(kc.conflicts) > 0 && unknown > 0:
+			// The clipping proved the key invalid where the search
+			// could not go.
+			status = Invalid
+			res.AnomalyCount++
+			if len(anomalies) < cfg.maxAnomalies {
+				anomalies = append(anomalies, explainConflict(h, kc, kc.conflicts[0]))
+			}
+		case len(kc.conflicts) > 0:
+			// Both are proofs; they must agree. Say unknown rather
+			// than guess which one is wrong.
+			status = Merge(status, Unknown)
+			unknownWhy = append(unknownWhy, fmt.Sprintf("key %s: the search and the cut analysis disagree (a checker bug; please report it)", kc.ko.key))
+		case unknown > 0:
+			status = Merge(status, Unknown)
+			unknownWhy = append(unknownWhy, unknownReason(kc, pieces, verdicts))
+		}
+	}
+	if len(malformed) > 0 {
+		status = Merge(status, Unknown)
+		for _, m := range malformed {
+			unknownWhy = append(unknownWhy, m+", which the history format forbids, so the key was not checked")
+		}
+	}
+	res.Status = status
+	res.Anomalies = keepEarliest(anomalies, cfg.maxAnomalies)
+	res.Details = mustJSON(d)
+	switch status {
+	case Valid:
+		if d.Operations == 0 {
+			res.Summary = "No acquire or release completed, so there was nothing to check."
+		} else {
+			res.Summary = fmt.Sprintf("Every key's lock history is linearizable (%s on %s, checked in %s).",
+				plural(d.Operations, "operation"), plural(d.Keys, "key"), plural(d.Pieces, "piece"))
+		}
+	case Invalid:
+		res.Summary = fmt.Sprintf("No legal order exists for the lock operations in %s.", plural(res.AnomalyCount, "place"))
+		if len(res.Anomalies) > 0 {
+			a := res.Anomalies[0]
+			res.Summary = fmt.Sprintf("Key %s is not linearizable: no legal order exists for its operations between %s and %s",
+				a.Key, history.FormatTime(a.Start), history.FormatTime(a.End))
+			if res.AnomalyCount > 1 {
+				res.Summary += fmt.Sprintf(", nor in %s", plural(res.AnomalyCount-1, "other place"))
+			}
+			res.Summary += "."
+		}
+	default:
+		res.Summary = "Linearizability undecided: " + joinWords(unknownWhy) + "."
+	}
+	res.Millis = time.Since(begin).Milliseconds()
+	return res
+}
+
+func unknownReason(kc *keyCheck, pieces []piece, verdicts []pieceVerdict) string {
+	var timedOut, skipped, large, largest int
+	for i := kc.first; i < kc.first+kc.count; i++ {
+		switch verdicts[i] {
+		case pUnknown:
+			timedOut++
+		case pSkipped:
+			skipped++
+		case pTooLarge:
+			large++
+			largest = max(largest, len(pieces[i].ops))
+		}
+	}
+	var parts []string
+	if timedOut+skipped > 0 {
+		parts = append(parts, fmt.Sprintf("the search ran out of time with %d of %d pieces undecided", timedOut+skipped, kc.count))
+	}
+	if large > 0 {
+		parts = append(parts, fmt.Sprintf("%s of up to %d operations could not be cut small enough to search", plural(large, "piece"), largest))
+	}
+	return fmt.Sprintf("key %s: %s", kc.ko.key, joinWords(parts))
+}
+
+// checkPieces checks every piece with a bounded pool of workers and returns
+// their verdicts. All workers have finished when it returns.
+func checkPieces(pieces []piece, cfg linConfig, deadline time.Time) []pieceVerdict {
+	verdicts := make([]pieceVerdict, len(pieces))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(cfg.workers, len(pieces)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(pieces) {
+					return
+				}
+				verdicts[i] = checkPiece(&pieces[i], cfg.maxPiece, deadline)
+			}
+		}()
+	}
+	wg.Wait()
+	return verdicts
+}
+
+// checkPiece searches one piece. A piece larger than maxOps is judged on
+// its first maxOps operations only: an illegal start proves the piece
+// illegal; a legal start proves nothing.
+func checkPiece(pc *piece, maxOps int, deadline time.Time) pieceVerdict {
+	left := time.Until(deadline)
+	if left <= 0 {
+		return pSkipped
+	}
+	ops := pc.ops
+	large := len(ops) > maxOps
+	if large {
+		ops = observe(ops, maxOps)
+	}
+	switch porcupine.CheckOperationsTimeout(lockModel(pc.init), porcOps(ops, nil), left) {
+	case porcupine.Ok:
+		if large {
+			return pTooLarge
+		}
+		return pOk
+	case porcupine.Illegal:
+		return pIllegal
+	}
+	return pUnknown
+}
+
+// observe returns what an observer would have seen of ops (in order of
+// call) by the time the m-th call was made: the operations called by then,
+// with those not yet returned made indeterminate. If what was seen by then
+// has no legal order, neither has the whole.
+func observe(ops []lop, m int) []lop {
+	if m >= len(ops) {
+		return ops
+	}
+	t := ops[m-1].call
+	for m < len(ops) && ops[m].call == t {
+		m++
+	}
+	out := make([]lop, 0, m)
+	for _, o := range ops[:m] {
+		if o.ret > t {
+			switch o.kind {
+			case lGrant:
+				continue // may not have taken effect yet
+			case lRelease:
+				o.kind, o.ret = lSoft, o.call
+			}
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// porcOps turns lops into porcupine operations. clients, when not nil,
+// maps processes to porcupine's zero-based client ids.
+func porcOps(ops []lop, clients map[int]int) []porcupine.Operation {
+	out := make([]porcupine.Operation, len(ops))
+	for i := range ops {
+		o := &ops[i]
+		c := 0
+		if clients != nil {
+			c = clients[o.proc]
+		}
+		out[i] = porcupine.Operation{ClientId: c, Input: o, Call: o.call, Return: o.ret, Metadata: o}
+	}
+	return out
+}
+
+// clientIDs numbers the processes of ops from 0, in order of first call.
+func clientIDs(ops []lop) map[int]int {
+	ids := map[int]int{}
+	for _, o := range ops {
+		if _, ok := ids[o.proc]; !ok {
+			ids[o.proc] = len(ids)
+		}
+	}
+	return ids
+}
+
+// narrow finds a small illegal window inside an illegal piece: first the
+// finest piece that the key's cuts allow, then, when shorten is set or the
+// piece has more than maxOps operations, the shortest start of it that is
+// already illegal. It returns the window's ops and start state.
+func narrow(kc *keyCheck, pc *piece, deadline time.Time, shorten bool, maxOps int) ([]lop, lockState) {
+	ops, init := pc.ops, pc.init
+	var inside []cutPoint
+	for _, c := range kc.cuts {
+		if c.ret >= pc.start && c.ret <= pc.end {
+			inside = append(inside, c)
+		}
+	}
+	if len(inside) > 0 {
+		for _, f := range choosePieces(pc.key, pc.ops, inside, 1, pc.init) {
+			if time.Until(deadline) <= 0 {
+				break
+			}
+			if porcupine.CheckOperationsTimeout(lockModel(f.init), porcOps(f.ops, nil), time.Until(deadline)) == porcupine.Illegal {
+				ops, init = f.ops, f.init
+				break
+			}
+		}
+	}
+	if !shorten && len(ops) <= maxOps {
+		return ops, init
+	}
+	lo, hi := 1, len(ops) // the first hi ops are known to be illegal
+	for lo < hi && time.Until(deadline) > 0 {
+		mid := (lo + hi) / 2
+		r := porcupine.CheckOperationsTimeout(lockModel(init), porcOps(observe(ops, mid), nil), time.Until(deadline))
+		switch r {
+		case porcupine.Illegal:
+			hi = mid
+		case porcupine.Ok:
+			lo = mid + 1
+		default:
+			lo = hi
+		}
+	}
+	return observe(ops, hi), init
+}
+
+// explainPiece narrows an illegal piece and says in one sentence where no
+// legal order exists.
+func explainPiece(h history.History, kc *keyCheck, pc *piece, cfg linConfig, deadline time.Time) Anomaly {
+	if len(pc.ops) > cfg.maxPiece {
+		cp := *pc
+		cp.ops = observe(pc.ops, cfg.maxPiece)
+		pc = &cp
+	}
+	ops, init := narrow(kc, pc, deadline, true, cfg.maxPiece)
+	an := windowAnomaly(h, pc.key, ops)
+	stuck := ""
+	if time.Until(deadline) > 0 {
+		r, info := porcupine.CheckOperationsVerbose(lockModel(init), porcOps(ops, nil), time.Until(deadline))
+		if r == porcupine.Illegal {
+			stuck = firstUnplaced(h, ops, info)
+		}
+	}
+	an.Explanation = fmt.Sprintf("On key %s, no order of the %s between %s and %s (%s) obeys the lock's rules%s.",
+		pc.key, plural(len(ops), "lock operation"), history.FormatTime(an.Start), history.FormatTime(an.End),
+		procPhrase(an.Processes), stuck)
+	return an
+}
+
+// windowAnomaly locates a window of lock operations in the history.
+func windowAnomaly(h history.History, key string, ops []lop) Anomaly {
+	an := Anomaly{Kind: KindNotLinearizable, Key: key}
+	seen := map[int]bool{}
+	for i, o := range ops {
+		t0, t1 := h[o.inv].Time, h[o.inv].Time
+		if o.done >= 0 {
+			t1 = h[o.done].Time
+		}
+		if i == 0 || t0 < an.Start {
+			an.Start = t0
+		}
+		an.End = max(an.End, t1)
+		if !seen[o.proc] {
+			seen[o.proc] = true
+			an.Processes = append(an.Processes, o.proc)
+		}
+		if len(an.Ops) < 50 {
+			idx := h[o.inv].Index
+			if o.done >= 0 {
+				idx = h[o.done].Index
+			}
+			an.Ops = append(an.Ops, idx)
+		}
+	}
+	sort.Ints(an.Processes)
+	sort.Ints(an.Ops)
+	return an
+}
+
+// firstUnplaced names the operation that porcupine's longest legal order
+// could not go past: of the operations left out, the one that returned
+// first.
+func firstUnplaced(h history.History, ops []lop, info porcupine.LinearizationInfo) string {
+	parts := info.PartialLinearizationsOperations()
+	if len(parts) != 1 {
+		return ""
+	}
+	longest := 0
+	placed := map[*lop]bool{}
+	for _, seq := range parts[0] {
+		if len(seq) > longest || len(placed) == 0 && len(seq) == longest {
+			longest = len(seq)
+			clear(placed)
+			for _, op := range seq {
+				placed[op.Input.(*lop)] = true
+			}
+		}
+	}
+	var first *lop
+	for i := range ops {
+		o := &ops[i]
+		if !placed[o] && (first == nil || o.ret < first.ret) {
+			first = o
+		}
+	}
+	if first == nil {
+		return ""
+	}
+	if longest <= 0 {
+		return fmt.Sprintf(": no legal order can even begin; the first operation that cannot be placed is %s",
+			describeForSentence(h, first))
+	}
+	return fmt.Sprintf(": the longest legal order places %d of them and cannot go on with %s",
+		longest, describeForSentence(h, first))
+}
+
+// describeForSentence names a lock operation in prose.
+func describeForSentence(h history.History, o *lop) string {
+	switch o.kind {
+	case lGrant:
+		s := fmt.Sprintf("process %d's acquire that returned ok at %s", o.proc, history.FormatTime(h[o.done].Time))
+		if o.hasTok {
+			s += fmt.Sprintf(" with token %d", o.tok)
+		}
+		return s
+	case lRelease:
+		return fmt.Sprintf("process %d's release that returned ok at %s", o.proc, history.FormatTime(h[o.done].Time))
+	}
+	return fmt.Sprintf("process %d's indeterminate release invoked at %s", o.proc, history.FormatTime(o.invoked))
+}
+
+func procPhrase(ps []int) string {
+	if len(ps) == 1 {
+		return fmt.Sprintf("process %d", ps[0])
+	}
+	words := make([]string, len(ps))
+	for i, p := range ps {
+		words[i] = fmt.Sprint(p)
+	}
+	if len(words) > 8 {
+		words = append(words[:8], "others")
+	}
+	return "processes " + joinWords(words)
+}
+
+// explainConflict describes a conflict found while clipping: an operation
+// that has no legal place around another process's certain hold.
+func explainConflict(h history.History, kc *keyCheck, c conflict) Anomaly {
+	ops := kc.clipped
+	g, o := &ops[c.anchor], &ops[c.op]
+	an := windowAnomaly(h, kc.ko.key, []lop{*g, *o})
+	what := fmt.Sprintf("acquire that returned ok at %s", history.FormatTime(h[o.done].Time))
+	if o.hasTok {
+		what += fmt.Sprintf(" with token %d", o.tok)
+	}
+	if o.kind == lRelease {
+		what = fmt.Sprintf("release, invoked at %s and returned ok at %s", history.FormatTime(o.invoked),
+			history.FormatTime(h[o.done].Time))
+	}
+	until := "the end of the history"
+	if c.end != never {
+		until = history.FormatTime(c.end)
+	}
+	tok := ""
+	if g.hasTok {
+		tok = fmt.Sprintf(" with token %d", g.tok)
+	}
+	an.Explanation = fmt.Sprintf("On key %s, process %d's %s has no legal place: process %d certainly held the lock "+
+		"from %s%s until %s (no release asked and no lease that could run out before then), so no legal order exists.",
+		kc.ko.key, o.proc, what, g.proc, history.FormatTime(h[g.done].Time), tok, until)
+	return an
+}

@@ -1,0 +1,85 @@
+package checker
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestLivenessFindsStuckLock(t *testing.T) {
+	h := hist(t,
+		inv(0, 1, acq, "k1"), ok(10, 1, acq, "k1"),
+		inv(12300, 1, rel, "k1"), info(12300, 1, rel, "k1", errText("client crashed")),
+		inv(12301, 2, acq, "k2"), ok(12302, 2, acq, "k2"), inv(12303, 2, rel, "k2"), ok(12304, 2, rel, "k2"),
+		nem(30000, "liveness-probe", value(`{"bound":5000000000}`)),
+		inv(30001, 10, acq, "k1"), inv(30002, 11, acq, "k2"), ok(30010, 11, acq, "k2"),
+		inv(30011, 11, rel, "k2"), ok(30012, 11, rel, "k2"),
+		fail(35001, 10, acq, "k1", errText("timeout")))
+	r := Liveness(h)
+	if r.Status != Invalid || len(r.Anomalies) != 1 || r.Anomalies[0].Kind != KindStuckLock {
+		t.Fatalf("status %s anomalies %v", r.Status, r.Anomalies)
+	}
+	want := "After the final heal at 30.000s, key k1 could not be acquired within 5.000s (the probe by process 10 ended fail: timeout); " +
+		"its last holder, process 1 (granted at 0.010s), crashed at 12.300s while holding it, and the lock has no lease."
+	if got := r.Anomalies[0].Explanation; got != want {
+		t.Errorf("explanation\n got %q\nwant %q", got, want)
+	}
+	rep := Check(h, Options{})
+	if lv := resultOf(t, rep, "liveness"); lv.Status != Invalid {
+		t.Errorf("Check's liveness = %s", lv.Status)
+	}
+}
+
+func TestLivenessValidWhenEveryProbeSucceeds(t *testing.T) {
+	h := hist(t,
+		inv(0, 1, acq, "k"), ok(10, 1, acq, "k"), inv(20, 1, rel, "k"), ok(30, 1, rel, "k"),
+		nem(40, "liveness-probe", value(`{"bound":1000000000}`)),
+		inv(41, 5, acq, "k"), ok(42, 5, acq, "k"), inv(43, 5, rel, "k"), ok(44, 5, rel, "k"))
+	if r := Liveness(h); r.Status != Valid || len(r.Anomalies) != 0 {
+		t.Errorf("status %s: %s", r.Status, r.Summary)
+	}
+}
+
+func TestLivenessProbeBeyondBoundIsStuck(t *testing.T) {
+	h := hist(t,
+		nem(0, "liveness-probe", value(`{"bound":1000000000}`)),
+		inv(1, 5, acq, "k"), ok(2500, 5, acq, "k"))
+	r := Liveness(h)
+	if r.Status != Invalid || !strings.Contains(r.Anomalies[0].Explanation, "got it only after 2.499s") {
+		t.Errorf("status %s anomalies %+v", r.Status, r.Anomalies)
+	}
+}
+
+func TestCheckOmitsLivenessWithoutProbe(t *testing.T) {
+	h := hist(t, inv(0, 1, acq, "k"), ok(10, 1, acq, "k"), inv(20, 1, rel, "k"), ok(30, 1, rel, "k"))
+	for _, r := range Check(h, Options{}).Results {
+		if r.Checker == "liveness" {
+			t.Errorf("liveness ran without a probe: %+v", r)
+		}
+	}
+}
+
+func TestStats(t *testing.T) {
+	h := hist(t,
+		inv(0, 1, acq, "k"), ok(10, 1, acq, "k"),
+		inv(10, 2, acq, "k"), fail(30, 2, acq, "k"),
+		nem(35, "start-kill"),
+		inv(40, 3, acq, "k"), info(50, 3, acq, "k"),
+		inv(60, 1, rel, "k"), ok(61, 1, rel, "k"))
+	r := Stats(h)
+	if r.Status != Valid {
+		t.Fatalf("status %s", r.Status)
+	}
+	var d map[string]float64
+	if err := json.Unmarshal(r.Details, &d); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"ops": 9, "operations": 4, "processes": 3, "nemesis_ops": 1, "duration_ms": 61,
+		"acquire_ok": 1, "acquire_fail": 1, "acquire_info": 1, "acquire_p50_ms": 10, "acquire_max_ms": 20,
+		"release_ok": 1, "release_p99_ms": 1}
+	for k, v := range want {
+		if d[k] != v {
+			t.Errorf("%s = %v, want %v", k, d[k], v)
+		}
+	}
+}

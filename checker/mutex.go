@@ -1,0 +1,246 @@
+package checker
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/lockstorm/lockstorm/history"
+)
+
+// DefaultMaxAnomalies is how many anomalies a checker stores when no cap is
+// given. It counts all of them in AnomalyCount.
+const DefaultMaxAnomalies = 100
+
+// MutualExclusionDetails are the figures of the mutual-exclusion checker.
+type MutualExclusionDetails struct {
+	Holds         int `json:"holds"`
+	Keys          int `json:"keys"`
+	Overlaps      int `json:"overlaps"`
+	GrantedEarly  int `json:"granted_early"`
+	OutlivedLease int `json:"outlived_lease"`
+	NoLease       int `json:"overlap_without_lease"`
+	BadReleases   int `json:"bad_releases"`
+}
+
+// MutualExclusion checks that the holds of different processes on one key
+// never overlap, and that no release by a process without a grant returned
+// ok. Each overlap is classified: the service granted the lock early, the
+// earlier holder outlived its lease, or (without a lease) the two simply
+// overlapped. It sorts and sweeps, so it is fast on any history.
+func MutualExclusion(h history.History) Result {
+	return mutualExclusion(h, DefaultMaxAnomalies)
+}
+
+func mutualExclusion(h history.History, maxAnomalies int) Result {
+	start := time.Now()
+	holds, bad := holdsAndReleases(h)
+	res := Result{Checker: "mutual-exclusion"}
+	var d MutualExclusionDetails
+	d.Holds = len(holds)
+
+	byKey := map[string][]int{}
+	var keys []string
+	for i, hd := range holds {
+		if _, ok := byKey[hd.Key]; !ok {
+			keys = append(keys, hd.Key)
+		}
+		byKey[hd.Key] = append(byKey[hd.Key], i)
+	}
+	d.Keys = len(keys)
+	// Explanations are written only for the anomalies that are kept:
+	// a broken lock can overlap millions of times.
+	type ref struct {
+		start, end int64
+		a, b       int // holds; a < 0 means bad release b
+	}
+	var refs []ref
+	keep := func(r ref) {
+		res.AnomalyCount++
+		refs = append(refs, r)
+		if len(refs) > 4*maxAnomalies+64 {
+			sort.SliceStable(refs, func(i, j int) bool { return refs[i].start < refs[j].start })
+			refs = refs[:maxAnomalies]
+		}
+	}
+	for _, k := range keys {
+		idx := byKey[k] // already in order of start
+		var active []int
+		for _, bi := range idx {
+			b := &holds[bi]
+			kept := active[:0]
+			for _, ai := range active {
+				if holds[ai].Open || holds[ai].End > b.Start {
+					kept = append(kept, ai)
+				}
+			}
+			active = kept
+			for _, ai := range active {
+				a := &holds[ai]
+				if a.Process == b.Process {
+					continue
+				}
+				switch overlapKind(a, b) {
+				case KindGrantedEarly:
+					d.GrantedEarly++
+				case KindOutlivedLease:
+					d.OutlivedLease++
+				default:
+					d.NoLease++
+				}
+				d.Overlaps++
+				keep(ref{start: b.Start, end: min(a.End, b.End), a: ai, b: bi})
+			}
+			active = append(active, bi)
+		}
+	}
+	for i, br := range bad {
+		d.BadReleases++
+		keep(ref{start: h[br.pos].Time, a: -1, b: i})
+	}
+	found := make([]Anomaly, 0, min(len(refs), maxAnomalies))
+	for _, r := range refs {
+		if r.a < 0 {
+			found = append(found, badReleaseAnomaly(h, bad[r.b]))
+		} else {
+			found = append(found, classifyOverlap(&holds[r.a], &holds[r.b]))
+		}
+	}
+	res.Anomalies = keepEarliest(found, maxAnomalies)
+	res.Details = mustJSON(d)
+	if res.AnomalyCount == 0 {
+		res.Status = Valid
+		res.Summary = fmt.Sprintf("No two processes held the same key at once (%s on %s).",
+			plural(d.Holds, "hold"), plural(d.Keys, "key"))
+	} else {
+		res.Status = Invalid
+		res.Summary = meSummary(d)
+	}
+	res.Millis = time.Since(start).Milliseconds()
+	return res
+}
+
+func meSummary(d MutualExclusionDetails) string {
+	var parts []string
+	if d.GrantedEarly > 0 {
+		parts = append(parts, fmt.Sprintf("%d granted early by the service", d.GrantedEarly))
+	}
+	if d.OutlivedLease > 0 {
+		parts = append(parts, fmt.Sprintf("%d where the holder outlived its lease", d.OutlivedLease))
+	}
+	if d.NoLease > 0 {
+		parts = append(parts, fmt.Sprintf("%d on a lock without lease", d.NoLease))
+	}
+	s := ""
+	if d.Overlaps > 0 {
+		s = fmt.Sprintf("%d pairs of holds overlapped", d.Overlaps)
+		if d.Overlaps == 1 {
+			s = "1 pair of holds overlapped"
+		}
+		s += " (" + joinWords(parts) + ")"
+	}
+	if d.BadReleases > 0 {
+		if s != "" {
+			s += "; "
+		}
+		s += fmt.Sprintf("%s by a process that held nothing returned ok", plural(d.BadReleases, "release"))
+	}
+	return upperFirst(s) + "."
+}
+
+// overlapKind classifies the overlap of hold b, granted later, with the
+// earlier hold a.
+func overlapKind(a, b *Hold) string {
+	if leaseEnd, ok := a.LeaseEnd(); ok {
+		if b.Start < leaseEnd {
+			return KindGrantedEarly
+		}
+		return KindOutlivedLease
+	}
+	return KindOverlap
+}
+
+// classifyOverlap describes the overlap of hold b, granted later, with the
+// earlier hold a.
+func classifyOverlap(a, b *Hold) Anomaly {
+	end := min(a.End, b.End)
+	an := Anomaly{Key: b.Key, Processes: []int{a.Process, b.Process}, Start: b.Start, End: end,
+		Ops: []int{a.AcquireOp, b.AcquireOp}}
+	toks := tokenPhrase(a.Token, b.Token)
+	until := "until " + history.FormatTime(a.End)
+	if a.Open {
+		until = "until the end of the history at " + history.FormatTime(a.End)
+	}
+	if leaseEnd, ok := a.LeaseEnd(); ok {
+		if b.Start < leaseEnd {
+			an.Kind = KindGrantedEarly
+			an.Explanation = fmt.Sprintf("Process %d acquired key %s at %s while process %d still held it "+
+				"(granted at %s, lease %s asked at %s, so it could not expire before %s)%s: the service granted the lock early.",
+				b.Process, b.Key, history.FormatTime(b.Start), a.Process, history.FormatTime(a.Start),
+				fmtDur(a.TTL), history.FormatTime(a.AcquireInvoke), history.FormatTime(leaseEnd), toks)
+			return an
+		}
+		an.Kind = KindOutlivedLease
+		also := ""
+		if a.ReleaseType == history.Ok {
+			also = fmt.Sprintf(" (and its release at %s returned ok, so the service still counted it as holder)",
+				history.FormatTime(a.End))
+		}
+		an.Explanation = fmt.Sprintf("Process %d acquired key %s at %s, after process %d's lease (%s, asked at %s) "+
+			"could have run out at %s, but process %d went on acting as holder %s%s%s: the holder outlived its lease.",
+			b.Process, b.Key, history.FormatTime(b.Start), a.Process, fmtDur(a.TTL), history.FormatTime(a.AcquireInvoke),
+			history.FormatTime(leaseEnd), a.Process, until, also, toks)
+		return an
+	}
+	an.Kind = KindOverlap
+	held := fmt.Sprintf("it asked to release it only at %s", history.FormatTime(a.End))
+	switch {
+	case a.Open:
+		held = "it never released it"
+	case a.ReleaseType == history.Fail:
+		held = fmt.Sprintf("its release at %s then failed", history.FormatTime(a.End))
+	}
+	an.Explanation = fmt.Sprintf("Process %d acquired key %s at %s while process %d still held it "+
+		"(granted at %s; %s)%s; the lock has no lease, so the service granted a lock that was still held.",
+		b.Process, b.Key, history.FormatTime(b.Start), a.Process, history.FormatTime(a.Start), held, toks)
+	return an
+}
+
+func badReleaseAnomaly(h history.History, br badRelease) Anomaly {
+	in := h[br.pos]
+	end := in.Time
+	ops := []int{in.Index}
+	if br.ok >= 0 {
+		end = h[br.ok].Time
+		ops = append(ops, h[br.ok].Index)
+	}
+	return Anomaly{Kind: KindBadRelease, Key: in.Key, Processes: []int{in.Process}, Start: in.Time, End: end,
+		Ops: ops, Explanation: fmt.Sprintf("Process %d released key %s at %s and the release returned ok, "+
+			"although the process held no grant on it: the lock let a non-holder release it.",
+			in.Process, in.Key, history.FormatTime(in.Time))}
+}
+
+func tokenPhrase(a, b *int64) string {
+	switch {
+	case a != nil && b != nil:
+		return fmt.Sprintf(" (tokens %d and %d)", *a, *b)
+	case b != nil:
+		return fmt.Sprintf(" (token %d)", *b)
+	}
+	return ""
+}
+
+// keepEarliest returns at most n anomalies, the earliest ones, in order of
+// time.
+func keepEarliest(as []Anomaly, n int) []Anomaly {
+	sort.SliceStable(as, func(i, j int) bool {
+		if as[i].Start != as[j].Start {
+			return as[i].Start < as[j].Start
+		}
+		return as[i].End < as[j].End
+	})
+	if n >= 0 && len(as) > n {
+		as = as[:n:n]
+	}
+	return as
+}
