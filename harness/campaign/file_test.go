@@ -2,6 +2,8 @@ package campaign
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -194,5 +196,21 @@ func TestJUnitHasOneCasePerCellAndFailsUnmet(t *testing.T) {
 	}
 	if !strings.Contains(s, `type="violation"`) || !strings.Contains(s, "b&lt;&amp;&gt;") {
 		t.Errorf("junit does not mark or escape the failing cell:\n%s", s)
+	}
+}
+
+func TestExampleCampaignsParse(t *testing.T) {
+	files, err := filepath.Glob("../../examples/campaigns/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example campaigns found: %v", err)
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse(b, name); err != nil {
+			t.Errorf("%v", err)
+		}
 	}
 }
