@@ -150,7 +150,7 @@ func fencing(h history.History, maxAnomalies int) Result {
 		if d.StaleRejected > 0 {
 			res.Summary += fmt.Sprintf("; fencing saved the resource from %s", plural(d.StaleRejected, "stale write"))
 		} else if d.Writes > 0 {
-			res.Summary += fmt.Sprintf("; no stale write reached the resource in %s", plural(d.Writes, "fenced write"))
+			res.Summary += fmt.Sprintf("; no stale write reached the resource in %s", plural(d.Writes, "token-bearing write"))
 		}
 		res.Summary += "."
 	}

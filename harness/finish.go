@@ -93,6 +93,9 @@ func summarize(res *store.RunResult, rep checker.Report) string {
 	}
 	switch {
 	case res.Status == checker.Invalid && first != nil:
+		if count == 1 {
+			return fmt.Sprintf("1 anomaly found: %s%s", first.Explanation, fencingVerdict(rep))
+		}
 		return fmt.Sprintf("%d anomalies found. The first: %s%s", count, first.Explanation, fencingVerdict(rep))
 	case res.Status == checker.Invalid:
 		return "The history is invalid."
