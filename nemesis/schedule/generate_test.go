@@ -1,0 +1,74 @@
+package schedule
+
+import (
+	"fmt"
+	"math/rand"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// fakePlanner is a test double of a nemesis planner: it draws a node and a
+// duration from rng, as real planners must.
+type fakePlanner struct{ name string }
+
+func (f fakePlanner) Name() string { return f.name }
+
+func (f fakePlanner) Plan(rng *rand.Rand, p PlanParams) (Event, error) {
+	node := p.Nodes[rng.Intn(len(p.Nodes))]
+	return Event{Mode: "m", Targets: []string{node}, Duration: p.MaxDuration / 2}, nil
+}
+
+func TestSameSeedSameSchedule(t *testing.T) {
+	cfg := Config{Seed: 7, Interval: 10 * time.Second, TimeLimit: time.Minute, Nodes: []string{"n1", "n2", "n3"}}
+	ps := []Planner{fakePlanner{"a"}, fakePlanner{"b"}}
+	s1, err := Generate(cfg, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, _ := Generate(cfg, ps)
+	if !reflect.DeepEqual(s1, s2) {
+		t.Fatalf("same seed, different schedules:\n%v\n%v", s1, s2)
+	}
+	cfg.Seed = 8
+	s3, _ := Generate(cfg, ps)
+	if reflect.DeepEqual(s1.Events, s3.Events) {
+		t.Error("a different seed gave the very same schedule")
+	}
+	if len(s1.Events) < 4 {
+		t.Fatalf("only %d events in a minute at a 10s interval", len(s1.Events))
+	}
+	for i, ev := range s1.Events {
+		if want := []string{"a", "b"}[i%2]; ev.Nemesis != want {
+			t.Errorf("event %d by %s, want %s (planners take turns)", i, ev.Nemesis, want)
+		}
+		if ev.End() > cfg.TimeLimit {
+			t.Errorf("event %d ends at %s, after the time limit", i, ev.End())
+		}
+		if i > 0 && ev.Start < s1.Events[i-1].End() {
+			t.Errorf("event %d starts before event %d ends", i, i-1)
+		}
+	}
+}
+
+func TestNoPlannersNoEventsAndBadInterval(t *testing.T) {
+	s, err := Generate(Config{Seed: 1, TimeLimit: time.Minute}, nil)
+	if err != nil || len(s.Events) != 0 {
+		t.Fatalf("Generate with no planners = %v, %v", s, err)
+	}
+	if _, err := Generate(Config{Seed: 1, TimeLimit: time.Minute}, []Planner{fakePlanner{"a"}}); err == nil {
+		t.Fatal("a zero interval was accepted")
+	}
+}
+
+func ExampleGenerate() {
+	s, _ := Generate(Config{Seed: 1, Interval: 10 * time.Second, TimeLimit: 30 * time.Second, Nodes: []string{"n1", "n2"}},
+		[]Planner{fakePlanner{"pause"}})
+	for _, ev := range s.Events {
+		fmt.Println(ev.Nemesis, ev.Targets, ev.Start.Round(time.Second), ev.Duration)
+	}
+	// Output:
+	// pause [n2] 5s 3s
+	// pause [n2] 16s 3s
+	// pause [n1] 25s 2.314737837s
+}
