@@ -1,0 +1,107 @@
+package workloads
+
+import (
+	"context"
+	"encoding/json"
+	"sync/atomic"
+	"time"
+
+	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/history"
+)
+
+// Defaults of the leader-election options.
+const (
+	// DefaultTerm is how long a leader keeps leadership when the lock has
+	// no lease (--opt leader-election.term=D). With a lease, the default
+	// term is three quarters of it.
+	DefaultTerm = time.Second
+	// DefaultLeadPace is the time between two actions of a leader
+	// (--opt leader-election.pace=D).
+	DefaultLeadPace = 50 * time.Millisecond
+)
+
+// LeaderKey is the lock key of the election.
+const LeaderKey = "leader"
+
+// LeaderElection is the chapter's leader-election use case (7.2.9):
+// leadership is a lease held through the lock. A client that acquires
+// "leader" acts as leader at a fixed pace for one term, each action
+// recorded with its token and a term id, then releases and steps back for
+// one pace; the others contend meanwhile. A leader whose action the fenced resource rejects
+// knows it was deposed and steps down at once.
+type LeaderElection struct{}
+
+// Name implements Workload.
+func (LeaderElection) Name() string { return "leader-election" }
+
+// Description implements Workload.
+func (LeaderElection) Description() string {
+	return "leadership as a lease held through the lock; two leaders must never act at once (chapter 7.2.9)"
+}
+
+// Keys implements Workload: the one election key.
+func (LeaderElection) Keys(Config) []string { return []string{LeaderKey} }
+
+// Validate reports a variant (there are none) or a bad option.
+func (l LeaderElection) Validate(cfg Config) error {
+	if _, err := pickVariant(l.Name(), cfg.Variant, nil); err != nil {
+		return err
+	}
+	if _, err := optDuration(cfg, "leader-election.term", leaderTerm(cfg)); err != nil {
+		return err
+	}
+	_, err := optDuration(cfg, "leader-election.pace", DefaultLeadPace)
+	return err
+}
+
+// Checkers implements Workload: the leader-election checker.
+func (LeaderElection) Checkers(Config) []func(history.History) checker.Result {
+	return []func(history.History) checker.Result{checker.LeaderElection}
+}
+
+// leaderTerm is the default term: a bit less than the lease, so that a
+// leader that stalls outlives it.
+func leaderTerm(cfg Config) time.Duration {
+	if cfg.TTL > 0 {
+		return cfg.TTL * 3 / 4
+	}
+	return DefaultTerm
+}
+
+// Run implements Workload.
+func (l LeaderElection) Run(ctx context.Context, env *Env) error {
+	cfg := env.Config
+	if err := l.Validate(cfg); err != nil {
+		return err
+	}
+	term, _ := optDuration(cfg, "leader-election.term", leaderTerm(cfg))
+	pace, _ := optDuration(cfg, "leader-election.pace", DefaultLeadPace)
+	res := NewResource(cfg.Fencing)
+	var terms atomic.Int64
+	return runWorkers(ctx, env, func(w *worker) error {
+		g, ok := w.acquire(LeaderKey)
+		if !ok {
+			return nil
+		}
+		// The term runs from the grant, by the leader's own clock: a
+		// leader stalled by a client fault acts once more when it wakes,
+		// not knowing it slept, and only then sees its term is over.
+		began := time.Now()
+		if !w.afterAcquire(LeaderKey) {
+			return nil
+		}
+		id := jsonInt(terms.Add(1))
+		for {
+			_, ok := w.access(checker.FLead, LeaderKey, g.Token, id, func() (json.RawMessage, error) {
+				return nil, res.Apply(LeaderKey, g.Token, func(n int64) (int64, error) { return n + 1, nil })
+			})
+			if !ok || time.Since(began) >= term || !sleepCtx(ctx, pace) {
+				break // deposed, term over, or the run is ending
+			}
+		}
+		w.release(LeaderKey)
+		sleepCtx(ctx, pace) // step back, so that another client can win
+		return nil
+	})
+}

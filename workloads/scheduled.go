@@ -1,0 +1,127 @@
+package workloads
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/history"
+)
+
+// DefaultTick is the period of the scheduled jobs (--opt
+// scheduled-jobs.tick=D).
+const DefaultTick = 200 * time.Millisecond
+
+// ScheduledJobs is the chapter's scheduled-jobs use case (7.2.9): every
+// server runs the same cron schedule, and each tick of each job must run
+// exactly once across the servers. Tick t of a run falls due t tick
+// periods after the run started. At every tick each client, for every job,
+// takes the job's lock, reads the last tick that ran from the trusted
+// resource, and when it is older than the current tick, runs the job (the
+// hold time) and commits its result with the new last tick, all with its
+// fencing token; then it releases. A client that is still busy when a tick falls due catches up
+// with the current tick and skips the ones in between.
+type ScheduledJobs struct{}
+
+// Name implements Workload.
+func (ScheduledJobs) Name() string { return "scheduled-jobs" }
+
+// Description implements Workload.
+func (ScheduledJobs) Description() string {
+	return "every server runs the cron; each tick's job must run exactly once (chapter 7.2.9)"
+}
+
+// Keys implements Workload: one job per key, job-0..job-(n-1).
+func (ScheduledJobs) Keys(cfg Config) []string {
+	n := max(cfg.Keys, 1)
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("job-%d", i)
+	}
+	return keys
+}
+
+// Validate reports a variant (there are none) or a bad option.
+func (s ScheduledJobs) Validate(cfg Config) error {
+	if _, err := pickVariant(s.Name(), cfg.Variant, nil); err != nil {
+		return err
+	}
+	_, err := optDuration(cfg, "scheduled-jobs.tick", DefaultTick)
+	return err
+}
+
+// Checkers implements Workload: the scheduled-jobs checker.
+func (ScheduledJobs) Checkers(cfg Config) []func(history.History) checker.Result {
+	tick, err := optDuration(cfg, "scheduled-jobs.tick", DefaultTick)
+	if err != nil {
+		tick = 0 // unknown: the checker then only leaves out due times
+	}
+	return []func(history.History) checker.Result{
+		func(h history.History) checker.Result { return checker.ScheduledJobs(h, tick) },
+	}
+}
+
+// Run implements Workload.
+func (s ScheduledJobs) Run(ctx context.Context, env *Env) error {
+	cfg := env.Config
+	if err := s.Validate(cfg); err != nil {
+		return err
+	}
+	tick, _ := optDuration(cfg, "scheduled-jobs.tick", DefaultTick)
+	keys := s.Keys(cfg)
+	res := NewResource(cfg.Fencing)
+	for _, k := range keys {
+		_ = res.Write(k, nil, -1) // no tick has run
+	}
+	now := func() int64 { return env.Recorder.Now() / int64(tick) }
+	// handled[slot] is the last tick the worker in that slot handled.
+	handled := make([]int64, max(cfg.Concurrency, 1))
+	for i := range handled {
+		handled[i] = -1
+	}
+	return runWorkers(ctx, env, func(w *worker) error {
+		t := now()
+		if t <= handled[w.slot] {
+			// Wake when the next tick falls due, as cron does.
+			due := time.Duration((handled[w.slot]+1)*int64(tick) - env.Recorder.Now())
+			if !sleepCtx(ctx, due) {
+				return nil
+			}
+			t = now()
+		}
+		handled[w.slot] = t
+		for _, i := range w.rng.Perm(len(keys)) {
+			w.claimTick(res, keys[i], t, cfg.Hold)
+			if w.client == nil {
+				return nil // retired: the next iteration starts a new process
+			}
+		}
+		return nil
+	})
+}
+
+// claimTick runs tick t of the job key unless a later or equal tick has
+// run already. The job's work takes the hold time; its result is committed
+// to the resource at the end, together with the new last tick and under
+// the holder's token, so that fencing can refuse the commit of a stale
+// holder. (A side effect outside the resource, an e-mail sent, say, no
+// token could call back.)
+func (w *worker) claimTick(res *Resource, key string, t int64, work time.Duration) {
+	g, ok := w.acquire(key)
+	if !ok {
+		return
+	}
+	last, ok := w.readFenced(res, key, g.Token)
+	if ok && last < t {
+		if !w.afterAcquire(key) { // a client fault strikes before the job runs
+			return
+		}
+		w.access(checker.FRunJob, key, g.Token, jsonInt(t), func() (json.RawMessage, error) {
+			sleep(work)
+			return nil, res.Write(key, g.Token, t)
+		})
+	}
+	w.release(key)
+}
