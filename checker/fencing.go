@@ -75,18 +75,24 @@ func fencing(h history.History, maxAnomalies int) Result {
 				d.TokenedGrants++
 				grants[o.Key] = append(grants[o.Key], tokenEvent{in.Time, o.Time, tok, o.Process, o.Index})
 			}
-		case history.FWrite:
+		case history.FRelease:
+		default:
+			// Any other op with a token is an access of the resource: a
+			// write, a charge, a job run, a leader's action. Reads are
+			// fenced too (a stale read is rejected), but only accepted
+			// mutations can be stale writes that got through.
 			if !ok {
 				continue
 			}
-			d.Writes++
-			switch o.Type {
-			case history.Ok:
+			mutation := o.F != history.FRead && o.F != FAudit
+			if mutation {
+				d.Writes++
+			}
+			switch {
+			case o.Type == history.Ok && mutation:
 				writes[o.Key] = append(writes[o.Key], tokenEvent{in.Time, o.Time, tok, o.Process, o.Index})
-			case history.Fail:
-				if IsFencingRejection(o.Error) {
-					d.StaleRejected++
-				}
+			case o.Type == history.Fail && IsFencingRejection(o.Error):
+				d.StaleRejected++
 			}
 		}
 	}

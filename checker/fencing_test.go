@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -131,5 +132,37 @@ func TestStaleWriteExplanation(t *testing.T) {
 	want := "Process 4 wrote k1 with token 5 at 7.100s and the resource accepted it, although a write with token 7 had already been accepted at 6.900s: a stale holder changed the data."
 	if len(r.Anomalies) != 1 || r.Anomalies[0].Explanation != want {
 		t.Errorf("anomalies %+v", r.Anomalies)
+	}
+}
+
+func TestFencingJudgesEveryTokenedResourceOpNotOnlyWrites(t *testing.T) {
+	op := func(p int, typ history.Type, f, key string, tok int64, errText string) history.Op {
+		return history.Op{Process: p, Type: typ, F: f, Key: key, Token: history.Tok(tok), Error: errText}
+	}
+	h := history.History{
+		op(1, history.Invoke, "charge", "o-1", 7, ""),
+		op(1, history.Ok, "charge", "o-1", 7, ""),
+		op(2, history.Invoke, "charge", "o-1", 5, ""),
+		op(2, history.Fail, "charge", "o-1", 5, "stale token 5 < 7"),
+		op(3, history.Invoke, "lead", "leader", 9, ""),
+		op(3, history.Ok, "lead", "leader", 9, ""),
+		op(4, history.Invoke, "lead", "leader", 8, ""),
+		op(4, history.Ok, "lead", "leader", 8, ""),
+		op(5, history.Invoke, history.FRead, "o-1", 1, ""),
+		op(5, history.Ok, history.FRead, "o-1", 1, ""),
+	}
+	for i := range h {
+		h[i].Index, h[i].Time = i, int64(i)
+	}
+	r := Fencing(h)
+	var d FencingDetails
+	if err := json.Unmarshal(r.Details, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.StaleRejected != 1 || d.StaleAccepted != 1 || d.Writes != 4 {
+		t.Errorf("details %+v: want the rejected charge counted, the stale leader action caught, and the read not counted as a write", d)
+	}
+	if r.Status != Invalid || r.Anomalies[0].Kind != KindStaleWrite || r.Anomalies[0].Key != "leader" {
+		t.Errorf("result %s %+v", r.Status, r.Anomalies)
 	}
 }

@@ -86,6 +86,15 @@ func (r *run) resolve() error {
 	if r.workload, err = workloads.Lookup(rc.Workload); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadConfig, err)
 	}
+	if v, ok := r.workload.(interface{ Validate(workloads.Config) error }); ok {
+		wc := workloads.Config{Concurrency: rc.Concurrency, Rate: rc.Rate, Hold: rc.Hold, Keys: rc.Keys,
+			TTL: rc.TTL, Fencing: rc.Fencing, Seed: rc.Seed, Variant: rc.Variant, Extra: rc.Options}
+		if err := v.Validate(wc); err != nil {
+			return fmt.Errorf("%w: workload %s: %v", ErrBadConfig, rc.Workload, err)
+		}
+	} else if rc.Variant != "" {
+		return fmt.Errorf("%w: workload %s has no variants (--variant %q)", ErrBadConfig, rc.Workload, rc.Variant)
+	}
 	if r.nemeses, err = nemesis.Parse(joinNames(rc.Nemeses)); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadConfig, err)
 	}

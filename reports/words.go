@@ -34,6 +34,18 @@ var kindWords = map[string][2]string{
 		"After every fault was healed the key could not be acquired again within the bound: the lock is stuck for good."},
 	checker.KindBadRelease: {"Release by a non-holder succeeded",
 		"A process that did not hold the lock released it, and the service said ok."},
+	checker.KindLostUpdate: {"Deduction lost",
+		"Two servers read the same stock and both wrote it back one lower: an order was deducted but the stock shows it only once."},
+	checker.KindNegativeStock: {"Stock went negative",
+		"More was deducted than there was in stock."},
+	checker.KindDoubleCharge: {"Customer charged twice",
+		"The same order was charged more than once: the lock alone did not keep the payment idempotent."},
+	checker.KindDuplicateRun: {"Scheduled job ran twice",
+		"Two servers ran the same tick's job: the lock did not make the job run exactly once."},
+	checker.KindMissedTick: {"Scheduled job skipped",
+		"No server ran this tick's job while the system was up (reported, but not counted as a safety violation)."},
+	checker.KindOverlappingTerms: {"Two leaders at once",
+		"Two servers acted as leader in overlapping terms: split brain."},
 }
 
 // kindTitle returns the words for kind, or the kind itself made readable.

@@ -15,8 +15,8 @@ var ErrNoHolder = errors.New("no client acquired a lock while the fault was arme
 // An Action is what a client fault makes a lock holder do right after its
 // acquire returned ok.
 type Action struct {
-	// Stall is how long the holder stalls before touching the resource
-	// (a GC pause, a slow disk); zero for none.
+	// Stall is how long the holder stalls between its acquire and its
+	// write to the resource (a GC pause, a slow disk); zero for none.
 	Stall time.Duration
 	// Crash means the holder abandons its session without releasing.
 	Crash bool

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -44,9 +46,11 @@ func newRunCmd() *cobra.Command {
 			if res.ID != "" {
 				printVerdict(cmd.OutOrStdout(), res, filepath.Join(cfg.StoreDir, res.Cell, res.ID))
 			}
-			if runErr != nil {
+			if runErr != nil && !(errors.Is(runErr, context.Canceled) && res.ID != "") {
 				return runErr
 			}
+			// An interrupted run still has a verdict on what it recorded
+			// (unknown at best, since it broke off).
 			return verdictErr(res.Status)
 		},
 	}

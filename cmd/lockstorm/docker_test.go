@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+
+	"github.com/lockstorm/lockstorm/harness/runtime"
+	"github.com/lockstorm/lockstorm/harness/store"
+)
+
+// These tests run the real binary against real containers, and send it real
+// signals.
+
+func needDocker(t *testing.T) *runtime.Docker {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs Docker; skipped with -short")
+	}
+	d, err := runtime.NewDocker(context.Background(), nil)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must have Docker: %v", err)
+		}
+		t.Skipf("no Docker: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds lockstorm once for the package's tests.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lockstorm-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "lockstorm")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = &exec.ExitError{Stderr: out}
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build lockstorm: %v", buildErr)
+	}
+	return binPath
+}
+
+// leftovers counts containers and networks carrying a lockstorm run label
+// and the given owner PID.
+func leftovers(t *testing.T, d *runtime.Docker, pid int) (int, int) {
+	t.Helper()
+	ctx := context.Background()
+	args := filters.NewArgs(filters.Arg("label", runtime.LabelRun), filters.Arg("label", "lockstorm.owner="+itoa(pid)))
+	cs, err := d.Client().ContainerList(ctx, container.ListOptions{All: true, Filters: args})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := d.Client().NetworkList(ctx, network.ListOptions{Filters: args})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(cs), len(ns)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// startRun starts `lockstorm run` and returns once the workload phase has
+// begun, with the process and the run's store.
+func startRun(t *testing.T, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	st := t.TempDir()
+	cmd := exec.Command(binary(t), append([]string{"run", "--store", st}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := sync.Once{}
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "phase=workload") {
+				once.Do(func() { close(started) })
+			}
+		}
+	}()
+	select {
+	case <-started:
+	case <-time.After(5 * time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatal("the run never reached its workload")
+	}
+	time.Sleep(2 * time.Second) // well inside the workload
+	return cmd, st
+}
+
+func TestDockerRedisRunIsValidAndLeavesNothing(t *testing.T) {
+	d := needDocker(t)
+	st := t.TempDir()
+	cmd := exec.Command(binary(t), "run", "--target", "redis", "--time-limit", "10s", "--store", st, "--quiet")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("redis run: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(string(out), "VALID") {
+		t.Errorf("verdict:\n%s", out)
+	}
+	if c, n := leftovers(t, d, cmd.Process.Pid); c+n != 0 {
+		t.Errorf("%d containers and %d networks left behind", c, n)
+	}
+}
+
+func TestDockerSIGINTMidRunLeavesNothing(t *testing.T) {
+	d := needDocker(t)
+	cmd, st := startRun(t, "--target", "redis", "--time-limit", "60s")
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	if code != exitUnknown && code != exitValid && code != exitInvalid {
+		t.Errorf("interrupted run exited %d (%v); want a verdict code", code, err)
+	}
+	if c, n := leftovers(t, d, cmd.Process.Pid); c+n != 0 {
+		t.Errorf("%d containers and %d networks left behind after SIGINT", c, n)
+	}
+	res, rerr := store.ReadRunResult(filepath.Join(st, "latest"))
+	if rerr != nil || res.Ops == 0 {
+		t.Errorf("the interrupted run kept no judged history: %+v %v", res, rerr)
+	}
+}
+
+func TestDockerSIGKILLThenCleanLeavesNothingAndHistoryChecks(t *testing.T) {
+	d := needDocker(t)
+	cmd, st := startRun(t, "--target", "redis", "--time-limit", "60s")
+	pid := cmd.Process.Pid
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if c, _ := leftovers(t, d, pid); c == 0 {
+		t.Fatal("SIGKILL left nothing to clean: the test did not catch the run mid-way")
+	}
+	out, err := exec.Command(binary(t), "clean").CombinedOutput()
+	if err != nil {
+		t.Fatalf("clean: %v\n%s", err, out)
+	}
+	if c, n := leftovers(t, d, pid); c+n != 0 {
+		t.Errorf("clean left %d containers and %d networks of the killed run", c, n)
+	}
+	// The killed run's history was flushed as it went: check judges it.
+	runs, err := filepath.Glob(filepath.Join(st, "redis-mutex-none", "*"))
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("run directories: %v %v", runs, err)
+	}
+	chk := exec.Command(binary(t), "check", runs[0])
+	out, _ = chk.CombinedOutput()
+	if code := chk.ProcessState.ExitCode(); code != exitValid && code != exitUnknown {
+		t.Errorf("check of the killed run exited %d, want 0 or 2:\n%s", code, out)
+	}
+	if !strings.Contains(string(out), "UNKNOWN") && !strings.Contains(string(out), "VALID") {
+		t.Errorf("check output:\n%s", out)
+	}
+}
