@@ -84,12 +84,14 @@ func ReproduceCommand(rc store.RunConfig) string {
 	if rc.Fencing {
 		parts = append(parts, "--fencing")
 	}
-	var opts []string
-	for k, v := range rc.Options {
-		opts = append(opts, "--opt "+shellQuote(k+"="+v))
+	keys := make([]string, 0, len(rc.Options))
+	for k := range rc.Options {
+		keys = append(keys, k)
 	}
-	sort.Strings(opts)
-	parts = append(parts, opts...)
+	sort.Strings(keys)
+	for _, k := range keys {
+		parts = append(parts, "--opt "+shellQuote(k+"="+rc.Options[k]))
+	}
 	parts = append(parts, fmt.Sprintf("--seed %d", rc.Seed))
 	return strings.Join(parts, " ")
 }
