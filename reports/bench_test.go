@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/lockstorm/lockstorm/reports/reporttest"
 )
 
 // BenchmarkWriteRun100k renders the run page, timeline and plots included,
@@ -49,5 +51,5 @@ func TestLongRunPageIsBounded(t *testing.T) {
 	if n := strings.Count(overviewSVG(t, page), "<"); n > 60000 {
 		t.Errorf("overview has %d elements, want a bounded number", n)
 	}
-	assertAnchorsResolve(t, page)
+	reporttest.AssertAnchorsResolve(t, page)
 }

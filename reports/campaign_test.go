@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstorm/lockstorm/reports/reporttest"
+
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness/store"
 )
@@ -114,7 +116,7 @@ func TestCampaignPageShowsCellsAndRuns(t *testing.T) {
 	if n := strings.Count(page, "<tr class=\"st-"); n != 21 {
 		t.Errorf("run table has %d rows, want 21", n)
 	}
-	assertAnchorsResolve(t, page)
+	reporttest.AssertAnchorsResolve(t, page)
 }
 
 func TestRunHrefStaysInTheStore(t *testing.T) {

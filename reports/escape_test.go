@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lockstorm/lockstorm/reports/reporttest"
+
 	"github.com/lockstorm/lockstorm/harness/store"
 	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
@@ -71,7 +73,7 @@ func TestRunPageEscapesHostileValues(t *testing.T) {
 	res, h := hostileRun()
 	page := renderRun(t, res, h)
 	assertEscaped(t, "run page", page)
-	assertAnchorsResolve(t, page)
+	reporttest.AssertAnchorsResolve(t, page)
 }
 
 func TestCampaignPageEscapesHostileValues(t *testing.T) {

@@ -6,9 +6,10 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/lockstorm/lockstorm/reports/reporttest"
 
 	"github.com/lockstorm/lockstorm/harness/store"
 	"github.com/lockstorm/lockstorm/history"
@@ -99,33 +100,10 @@ func TestRunPageValidHasNoRed(t *testing.T) {
 	}
 }
 
-var (
-	hrefRe = regexp.MustCompile(`href="#([^"]+)"`)
-	idRe   = regexp.MustCompile(`id="([^"]+)"`)
-)
-
-// assertAnchorsResolve checks that every in-page link has its target.
-func assertAnchorsResolve(t *testing.T, page string) {
-	t.Helper()
-	ids := map[string]bool{}
-	for _, m := range idRe.FindAllStringSubmatch(page, -1) {
-		ids[m[1]] = true
-	}
-	links := hrefRe.FindAllStringSubmatch(page, -1)
-	if len(links) == 0 {
-		t.Fatal("no in-page links at all")
-	}
-	for _, m := range links {
-		if !ids[m[1]] {
-			t.Errorf("link #%s has no target", m[1])
-		}
-	}
-}
-
 func TestRunPageAnchorsResolve(t *testing.T) {
-	assertAnchorsResolve(t, renderRun(t, runResult("lock-a", true), overlapHistory("lock-a", true)))
+	reporttest.AssertAnchorsResolve(t, renderRun(t, runResult("lock-a", true), overlapHistory("lock-a", true)))
 	h := synthetic(20000, 8, 3)
-	assertAnchorsResolve(t, renderRun(t, syntheticResult(h, 30), h))
+	reporttest.AssertAnchorsResolve(t, renderRun(t, syntheticResult(h, 30), h))
 }
 
 func TestRunPageWithoutHistory(t *testing.T) {
@@ -136,7 +114,7 @@ func TestRunPageWithoutHistory(t *testing.T) {
 	if strings.Contains(page, `href="#focus-`) {
 		t.Error("page links to focus windows it cannot draw")
 	}
-	assertAnchorsResolve(t, page)
+	reporttest.AssertAnchorsResolve(t, page)
 }
 
 func TestUnknownVerdictIsAmber(t *testing.T) {
@@ -179,7 +157,7 @@ func TestTestdataRendersAsRecorded(t *testing.T) {
 			if !strings.Contains(page, `data-status="`+want+`"`) {
 				t.Errorf("page does not show verdict %s", want)
 			}
-			assertAnchorsResolve(t, page)
+			reporttest.AssertAnchorsResolve(t, page)
 		})
 	}
 }

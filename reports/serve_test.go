@@ -181,3 +181,10 @@ func TestServeMissingStore(t *testing.T) {
 		t.Errorf("GET / of a missing store: %d, want 404", rec.Code)
 	}
 }
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}

@@ -187,3 +187,56 @@ func TestDockerSIGKILLThenCleanLeavesNothingAndHistoryChecks(t *testing.T) {
 		t.Errorf("check output:\n%s", out)
 	}
 }
+
+// runJudged runs lockstorm to completion and returns its exit code and the
+// run's results.
+func runJudged(t *testing.T, args ...string) (int, store.RunResult) {
+	t.Helper()
+	st := t.TempDir()
+	cmd := exec.Command(binary(t), append([]string{"run", "--store", st, "--quiet"}, args...)...)
+	out, _ := cmd.CombinedOutput()
+	res, err := store.ReadRunResult(filepath.Join(st, "latest"))
+	if err != nil {
+		t.Fatalf("%v: no results: %v\n%s", args, err, out)
+	}
+	return cmd.ProcessState.ExitCode(), res
+}
+
+// kinds lists the anomaly kinds a checker reported.
+func kinds(res store.RunResult, checkerName string) map[string]int {
+	out := map[string]int{}
+	for _, r := range res.Results {
+		if r.Checker == checkerName {
+			for _, a := range r.Anomalies {
+				out[a.Kind]++
+			}
+		}
+	}
+	return out
+}
+
+func TestDockerRedisStalledHolderOutlivesItsLease(t *testing.T) {
+	needDocker(t)
+	code, res := runJudged(t, "--target", "redis", "--nemesis", "client-pause", "--ttl", "1s",
+		"--time-limit", "12s", "--nemesis-interval", "4s", "--seed", "1")
+	if code != exitInvalid {
+		t.Fatalf("exit %d, want 1: %s", code, res.Summary)
+	}
+	k := kinds(res, "mutual-exclusion")
+	if k["holder-outlived-lease"] == 0 || k["service-granted-early"] != 0 {
+		t.Errorf("a stalled holder must be classed as outliving its lease, and the service not blamed: %v", k)
+	}
+}
+
+func TestDockerRedisForwardClockJumpIsAnEarlyGrant(t *testing.T) {
+	needDocker(t)
+	code, res := runJudged(t, "--target", "redis", "--nemesis", "clock", "--opt", "clock.mode=bump",
+		"--ttl", "5s", "--hold", "500ms", "--time-limit", "15s", "--nemesis-interval", "5s", "--seed", "1")
+	if code != exitInvalid {
+		t.Fatalf("exit %d, want 1: %s", code, res.Summary)
+	}
+	k := kinds(res, "mutual-exclusion")
+	if k["service-granted-early"] == 0 {
+		t.Errorf("a forward jump on the Redis node must show as the service granting early: %v", k)
+	}
+}
