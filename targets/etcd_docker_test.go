@@ -2,137 +2,15 @@ package targets_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/lockstorm/lockstorm/checker"
-	"github.com/lockstorm/lockstorm/harness"
-	"github.com/lockstorm/lockstorm/harness/image"
 	"github.com/lockstorm/lockstorm/harness/runtime"
-	"github.com/lockstorm/lockstorm/harness/store"
 	"github.com/lockstorm/lockstorm/targets"
 )
-
-// ezTestLabel marks the containers of the etcd and ZooKeeper target tests.
-const ezTestLabel = "lockstorm.test"
-
-func ezSkipWithoutDocker(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("skipping Docker test in -short mode")
-	}
-	if os.Getenv("DOCKER_HOST") == "" {
-		if _, err := os.Stat("/var/run/docker.sock"); errors.Is(err, os.ErrNotExist) {
-			t.Skip("skipping: Docker socket /var/run/docker.sock is absent and DOCKER_HOST is unset")
-		}
-	}
-}
-
-func ezRandom() string {
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// ezSetUp starts n nodes, sets tg up on them with opts, and removes
-// everything when the test ends.
-func ezSetUp(t *testing.T, tg targets.Target, n int, opts targets.Options) runtime.Cluster {
-	t.Helper()
-	ezSkipWithoutDocker(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	d, err := runtime.NewDocker(ctx, nil)
-	if err != nil {
-		t.Fatalf("NewDocker: %v", err)
-	}
-	t.Cleanup(func() { d.Close() })
-	tag, err := image.Ensure(ctx, d.Client(), image.Options{})
-	if err != nil {
-		t.Fatalf("node image: %v", err)
-	}
-	start := time.Now()
-	c, err := d.Start(ctx, runtime.Spec{
-		RunID:  tg.Name() + "test-" + ezRandom(),
-		Image:  tag,
-		Nodes:  n,
-		Labels: map[string]string{ezTestLabel: "targets-" + tg.Name()},
-	})
-	if err != nil {
-		t.Fatalf("start cluster: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := c.Teardown(context.Background()); err != nil {
-			t.Errorf("teardown: %v", err)
-		}
-	})
-	up := time.Since(start)
-	var nodes []string
-	for _, ni := range c.Nodes() {
-		nodes = append(nodes, ni.Name)
-	}
-	start = time.Now()
-	if err := tg.Setup(ctx, &targets.Env{Cluster: c, Nodes: nodes, Image: tag, Opts: opts}); err != nil {
-		t.Fatalf("Setup: %v", err)
-	}
-	t.Logf("%s: %d nodes up in %s, set up in %s, lease %s", tg.Name(), n, up.Round(time.Millisecond),
-		time.Since(start).Round(time.Millisecond), tg.Lease())
-	t.Cleanup(func() { _ = tg.Teardown(context.Background()) })
-	return c
-}
-
-// ezClient returns a client for process p, closed when the test ends.
-func ezClient(t *testing.T, tg targets.Target, p int) targets.Client {
-	t.Helper()
-	c, err := tg.NewClient(context.Background(), p)
-	if err != nil {
-		t.Fatalf("NewClient(%d): %v", p, err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-func ezAcquire(t *testing.T, c targets.Client, key string) int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	g, err := c.Acquire(ctx, key)
-	if err != nil {
-		t.Fatalf("Acquire(%s) by the client on %s: %v", key, c.Node(), err)
-	}
-	if g.Token == nil {
-		t.Fatalf("Acquire(%s) on %s returned no token", key, c.Node())
-	}
-	return *g.Token
-}
-
-func ezMustBeBusy(t *testing.T, c targets.Client, key string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	g, err := c.Acquire(ctx, key)
-	if !errors.Is(err, targets.ErrNotAcquired) {
-		t.Fatalf("Acquire(%s) on %s while held: got grant %+v, err %v; want ErrNotAcquired", key, c.Node(), g, err)
-	}
-}
-
-func ezRelease(t *testing.T, c targets.Client, key string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := c.Release(ctx, key); err != nil {
-		t.Fatalf("Release(%s) on %s: %v", key, c.Node(), err)
-	}
-}
 
 // ezExclusive is the common scenario: one client holds the lock, a client
 // of another node is refused, a release lets it in with a larger token,
@@ -140,19 +18,19 @@ func ezRelease(t *testing.T, c targets.Client, key string) {
 // the two tokens.
 func ezExclusive(t *testing.T, tg targets.Target) (int64, int64) {
 	t.Helper()
-	a, b := ezClient(t, tg, 0), ezClient(t, tg, 1)
+	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 	if a.Node() == b.Node() {
 		t.Fatalf("processes 0 and 1 share node %s; want different nodes", a.Node())
 	}
-	t1 := ezAcquire(t, a, "k")
-	ezMustBeBusy(t, b, "k")
-	ezRelease(t, a, "k")
-	t2 := ezAcquire(t, b, "k")
+	t1 := token(t, acquire(t, a, "k"))
+	mustBeBusy(t, b, "k")
+	release(t, a, "k")
+	t2 := token(t, acquire(t, b, "k"))
 	if t2 <= t1 {
 		t.Errorf("token after release %d, want more than the first grant's %d", t2, t1)
 	}
-	ezMustBeBusy(t, a, "k")
-	ezRelease(t, b, "k")
+	mustBeBusy(t, a, "k")
+	release(t, b, "k")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := b.Release(ctx, "k"); !errors.Is(err, targets.ErrNotHeld) {
@@ -168,13 +46,13 @@ func ezExclusive(t *testing.T, tg targets.Target) (int64, int64) {
 func ezAbandonKeepsLock(t *testing.T, tg targets.Target) {
 	t.Helper()
 	lease := tg.Lease()
-	a, b := ezClient(t, tg, 0), ezClient(t, tg, 1)
-	ezAcquire(t, a, "crash")
+	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
+	token(t, acquire(t, a, "crash"))
 	a.Abandon()
 	crashed := time.Now()
-	ezMustBeBusy(t, b, "crash")
+	mustBeBusy(t, b, "crash")
 	time.Sleep(time.Until(crashed.Add(lease / 3)))
-	ezMustBeBusy(t, b, "crash")
+	mustBeBusy(t, b, "crash")
 	if held := time.Since(crashed); held < lease/3 {
 		t.Fatalf("busy check ended only %s after the crash", held)
 	}
@@ -185,7 +63,7 @@ func ezAbandonKeepsLock(t *testing.T, tg targets.Target) {
 		cancel()
 		if err == nil {
 			t.Logf("%s: abandoned lock (lease %s) free again %s after the crash", tg.Name(), lease, time.Since(crashed).Round(time.Millisecond))
-			ezRelease(t, b, "crash")
+			release(t, b, "crash")
 			return
 		}
 		if !errors.Is(err, targets.ErrNotAcquired) {
@@ -208,8 +86,8 @@ func ezPausedHolderLosesLock(t *testing.T, tg targets.Target, c runtime.Cluster)
 	lease := tg.Lease()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	a := ezClient(t, tg, 0)
-	ezAcquire(t, a, "pause")
+	a := newClient(t, tg, 0)
+	token(t, acquire(t, a, "pause"))
 	if err := c.Pause(ctx, a.Node()); err != nil {
 		t.Fatalf("pause %s: %v", a.Node(), err)
 	}
@@ -220,7 +98,7 @@ func ezPausedHolderLosesLock(t *testing.T, tg targets.Target, c runtime.Cluster)
 			_ = c.Unpause(context.Background(), a.Node())
 		}
 	}()
-	b := ezClient(t, tg, 1)
+	b := newClient(t, tg, 1)
 	limit := paused.Add(lease + 30*time.Second)
 	for {
 		actx, acancel := context.WithTimeout(ctx, 10*time.Second)
@@ -233,7 +111,7 @@ func ezPausedHolderLosesLock(t *testing.T, tg targets.Target, c runtime.Cluster)
 			// Indeterminate (a failover under way): carry on with a
 			// fresh client, as the workload does.
 			t.Logf("acquire through %s during the pause: %v", b.Node(), err)
-			b = ezClient(t, tg, 1)
+			b = newClient(t, tg, 1)
 		}
 		if time.Now().After(limit) {
 			t.Fatalf("no client got the lock %s after the holder's server froze (lease %s)", time.Since(paused), lease)
@@ -257,7 +135,7 @@ func ezPausedHolderLosesLock(t *testing.T, tg targets.Target, c runtime.Cluster)
 		t.Fatalf("the old holder's release succeeded while %s holds the lock", b.Node())
 	}
 	t.Logf("%s: old holder's release after the thaw: %v (definite: %v)", tg.Name(), err, errors.Is(err, targets.ErrNotHeld))
-	ezRelease(t, b, "pause")
+	release(t, b, "pause")
 }
 
 // ezRestartLeader kills the leader's server process with SIGKILL, as the
@@ -289,69 +167,15 @@ func ezRestartLeader(t *testing.T, tg interface {
 	}
 	t.Logf("%s: killed leader %s serves again %s after StartServer", tg.Name(), victim, time.Since(start).Round(time.Millisecond))
 	for p := 0; p < 9; p++ {
-		cl := ezClient(t, tg, p)
+		cl := newClient(t, tg, p)
 		if cl.Node() != victim {
 			continue
 		}
-		ezAcquire(t, cl, "after-restart")
-		ezRelease(t, cl, "after-restart")
+		token(t, acquire(t, cl, "after-restart"))
+		release(t, cl, "after-restart")
 		return
 	}
 	t.Fatalf("no client of %s among processes 0..8", victim)
-}
-
-// ezRun runs the harness on target without faults for limit and checks
-// that the run is valid and leaves no container behind.
-func ezRun(t *testing.T, target string, limit time.Duration) store.RunResult {
-	t.Helper()
-	ezSkipWithoutDocker(t)
-	cfg := harness.DefaultConfig()
-	cfg.Run.Target = target
-	cfg.Run.TimeLimit = limit
-	cfg.StoreDir = t.TempDir()
-	mark := "targets-" + target + "-" + ezRandom()
-	cfg.Labels = map[string]string{ezTestLabel: mark}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	res, err := harness.Execute(ctx, cfg)
-	if err != nil {
-		t.Fatalf("Execute %s: %v (summary: %s)", target, err, res.Summary)
-	}
-	t.Logf("%s: %s, %d ops in %s", target, res.Status, res.Ops, res.Duration.Round(time.Millisecond))
-	d, err := runtime.NewDocker(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	left, err := d.Client().ContainerList(ctx, container.ListOptions{All: true,
-		Filters: filters.NewArgs(filters.Arg("label", ezTestLabel+"="+mark))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(left) > 0 {
-		t.Errorf("%d containers of the run left behind", len(left))
-	}
-	if res.Status != checker.Valid {
-		t.Fatalf("no-fault run of %s is %s: %s\n%s", target, res.Status, res.Summary, ezAnomalies(res))
-	}
-	if res.Ops < 100 {
-		t.Errorf("only %d ops in a %s run", res.Ops, limit)
-	}
-	return res
-}
-
-func ezAnomalies(res store.RunResult) string {
-	var b strings.Builder
-	for _, r := range res.Results {
-		if r.Status == checker.Valid {
-			continue
-		}
-		fmt.Fprintf(&b, "%s: %s: %s\n", r.Checker, r.Status, r.Summary)
-		for _, a := range r.Anomalies {
-			fmt.Fprintf(&b, "  %s %s: %s\n", a.Kind, a.Key, a.Explanation)
-		}
-	}
-	return b.String()
 }
 
 func etcdEndpoint(t *testing.T, c runtime.Cluster, node string) string {
@@ -365,7 +189,7 @@ func etcdEndpoint(t *testing.T, c runtime.Cluster, node string) string {
 
 func TestDockerEtcdLocksExclusively(t *testing.T) {
 	tg := targets.NewEtcd()
-	c := ezSetUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	if tg.Lease() != 2*time.Second {
 		t.Errorf("Lease() = %s, want the 2s session TTL", tg.Lease())
 	}
@@ -376,8 +200,8 @@ func TestDockerEtcdLocksExclusively(t *testing.T) {
 
 	// The token is the create revision of the holder's key, also when the
 	// acquire had to wait in the queue: check it against etcd itself.
-	first, holder := ezClient(t, tg, 0), ezClient(t, tg, 2)
-	ezAcquire(t, first, "k")
+	first, holder := newClient(t, tg, 0), newClient(t, tg, 2)
+	token(t, acquire(t, first, "k"))
 	got := make(chan int64, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -391,7 +215,7 @@ func TestDockerEtcdLocksExclusively(t *testing.T) {
 		got <- *g.Token
 	}()
 	time.Sleep(100 * time.Millisecond)
-	ezRelease(t, first, "k")
+	release(t, first, "k")
 	t3 := <-got
 	if t3 <= t2 {
 		t.Fatalf("queued acquire's token %d, want more than %d", t3, t2)
@@ -410,7 +234,7 @@ func TestDockerEtcdLocksExclusively(t *testing.T) {
 	if len(resp.Kvs) != 1 || resp.Kvs[0].CreateRevision != t3 {
 		t.Fatalf("keys under the lock prefix: %v; want one with create revision %d", resp.Kvs, t3)
 	}
-	ezRelease(t, holder, "k")
+	release(t, holder, "k")
 
 	leaders, err := tg.Primaries(ctx)
 	if err != nil || len(leaders) != 1 {
@@ -420,29 +244,29 @@ func TestDockerEtcdLocksExclusively(t *testing.T) {
 
 func TestDockerEtcdTryLockLocksExclusively(t *testing.T) {
 	tg := targets.NewEtcd()
-	ezSetUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond,
+	setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond,
 		Extra: map[string]string{"etcd.acquire": "trylock"}})
 	ezExclusive(t, tg)
 }
 
 func TestDockerEtcdAbandonKeepsLockUntilLeaseExpires(t *testing.T) {
 	tg := targets.NewEtcd()
-	ezSetUp(t, tg, 3, targets.Options{TTL: 3 * time.Second, Wait: 200 * time.Millisecond})
+	setUp(t, tg, 3, targets.Options{TTL: 3 * time.Second, Wait: 200 * time.Millisecond})
 	ezAbandonKeepsLock(t, tg)
 }
 
 func TestDockerEtcdPausedHolderLosesLockAfterLease(t *testing.T) {
 	tg := targets.NewEtcd()
-	c := ezSetUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	ezPausedHolderLosesLock(t, tg, c)
 }
 
 func TestDockerEtcdRestartedLeaderRejoins(t *testing.T) {
 	tg := targets.NewEtcd()
-	c := ezSetUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: time.Second})
+	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: time.Second})
 	ezRestartLeader(t, tg, c)
 }
 
 func TestDockerEtcdNoFaultRunIsValid(t *testing.T) {
-	ezRun(t, "etcd", 10*time.Second)
+	noFaultRun(t, "etcd", 10*time.Second)
 }

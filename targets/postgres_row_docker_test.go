@@ -12,49 +12,49 @@ import (
 
 func TestDockerPostgresRowLocksExclusively(t *testing.T) {
 	tg := targets.NewPostgresRow()
-	pgTarget(t, tg, targets.Options{TTL: time.Second, Wait: 300 * time.Millisecond})
+	setUp(t, tg, 1, targets.Options{TTL: time.Second, Wait: 300 * time.Millisecond})
 	if tg.Lease() != 0 || !tg.HasTokens() {
 		t.Fatalf("Lease %s, HasTokens %v; want 0 and true", tg.Lease(), tg.HasTokens())
 	}
-	a, b := pgClient(t, tg, 0), pgClient(t, tg, 1)
-	t1 := pgToken(t, pgAcquire(t, a, "k"))
-	pgMustBeBusy(t, b, "k")
-	pgMustNotBeHeld(t, b, "k")
-	pgRelease(t, a, "k")
-	t2 := pgToken(t, pgAcquire(t, b, "k"))
+	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
+	t1 := token(t, acquire(t, a, "k"))
+	mustBeBusy(t, b, "k")
+	mustNotBeHeld(t, b, "k")
+	release(t, a, "k")
+	t2 := token(t, acquire(t, b, "k"))
 	if t2 <= t1 {
 		t.Fatalf("second grant's token %d is not above the first's %d", t2, t1)
 	}
-	pgMustBeBusy(t, a, "k")
-	pgRelease(t, b, "k")
-	pgMustNotBeHeld(t, b, "k")
-	t3 := pgToken(t, pgAcquire(t, a, "k"))
+	mustBeBusy(t, a, "k")
+	release(t, b, "k")
+	mustNotBeHeld(t, b, "k")
+	t3 := token(t, acquire(t, a, "k"))
 	if t3 <= t2 {
 		t.Fatalf("third grant's token %d is not above the second's %d", t3, t2)
 	}
-	pgRelease(t, a, "k")
+	release(t, a, "k")
 }
 
 func TestDockerPostgresRowStaysLockedAfterCrash(t *testing.T) {
 	tg := targets.NewPostgresRow()
-	pgTarget(t, tg, targets.Options{TTL: time.Second, Wait: 3 * time.Second})
-	a, b := pgClient(t, tg, 0), pgClient(t, tg, 1)
-	pgAcquire(t, a, "k")
+	setUp(t, tg, 1, targets.Options{TTL: time.Second, Wait: 3 * time.Second})
+	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
+	acquire(t, a, "k")
 	a.Abandon()
 	// Three seconds of retries, three times the TTL asked for: the naive
 	// row lock has no expiry, so it stays held.
-	pgMustBeBusy(t, b, "k")
-	pgMustNotBeHeld(t, b, "k")
+	mustBeBusy(t, b, "k")
+	mustNotBeHeld(t, b, "k")
 }
 
 func TestDockerPostgresRowSurvivesServerKill(t *testing.T) {
 	tg := targets.NewPostgresRow()
-	c := pgTarget(t, tg, targets.Options{TTL: time.Second, Wait: 300 * time.Millisecond})
-	a, b := pgClient(t, tg, 0), pgClient(t, tg, 1)
-	t1 := pgToken(t, pgAcquire(t, a, "k"))
+	c := setUp(t, tg, 1, targets.Options{TTL: time.Second, Wait: 300 * time.Millisecond})
+	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
+	t1 := token(t, acquire(t, a, "k"))
 	pgKillServer(t, c, tg)
 	// The committed row lock and its counter are durable.
-	pgMustBeBusy(t, b, "k")
+	mustBeBusy(t, b, "k")
 	// The holder's connection died with the server; its next call finds
 	// out, and a new connection still releases (the row names the owner).
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -64,51 +64,51 @@ func TestDockerPostgresRowSurvivesServerKill(t *testing.T) {
 			t.Fatalf("Release after the kill: %v", err)
 		}
 		t.Logf("first release after the kill is indeterminate: %v", err)
-		pgRelease(t, a, "k")
+		release(t, a, "k")
 	}
-	t2 := pgToken(t, pgAcquire(t, b, "k"))
+	t2 := token(t, acquire(t, b, "k"))
 	if t2 <= t1 {
 		t.Fatalf("token %d after the restart is not above %d", t2, t1)
 	}
-	pgRelease(t, b, "k")
+	release(t, b, "k")
 }
 
 func TestDockerPostgresAdvisoryLostOnServerKill(t *testing.T) {
 	tg := targets.NewPostgresAdvisory()
-	c := pgTarget(t, tg, targets.Options{TTL: time.Second, Wait: 300 * time.Millisecond})
-	a, b := pgClient(t, tg, 0), pgClient(t, tg, 1)
-	pgAcquire(t, a, "k")
+	c := setUp(t, tg, 1, targets.Options{TTL: time.Second, Wait: 300 * time.Millisecond})
+	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
+	acquire(t, a, "k")
 	pgKillServer(t, c, tg)
 	// The lock died with the holder's session; nobody told the holder.
-	pgAcquire(t, b, "k")
+	acquire(t, b, "k")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	err := a.Release(ctx, "k")
 	if err == nil || errors.Is(err, targets.ErrNotHeld) {
 		t.Fatalf("holder's Release after the kill: %v; want an indeterminate error", err)
 	}
-	pgRelease(t, b, "k")
+	release(t, b, "k")
 }
 
 func TestDockerPostgresRowExpiryFreesAfterTTL(t *testing.T) {
 	const ttl = 1500 * time.Millisecond
 	tg := targets.NewPostgresRowExpiry()
-	pgTarget(t, tg, targets.Options{TTL: ttl, Wait: 300 * time.Millisecond})
+	setUp(t, tg, 1, targets.Options{TTL: ttl, Wait: 300 * time.Millisecond})
 	if tg.Lease() != ttl || !tg.HasTokens() {
 		t.Fatalf("Lease %s, HasTokens %v; want %s and true", tg.Lease(), tg.HasTokens(), ttl)
 	}
-	a, b := pgClient(t, tg, 0), pgClient(t, tg, 1)
+	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 	start := time.Now()
-	t1 := pgToken(t, pgAcquire(t, a, "k"))
+	t1 := token(t, acquire(t, a, "k"))
 	a.Abandon()
-	pgMustBeBusy(t, b, "k")
+	mustBeBusy(t, b, "k")
 	var t2 int64
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		g, err := b.Acquire(ctx, "k")
 		cancel()
 		if err == nil {
-			t2 = pgToken(t, g)
+			t2 = token(t, g)
 			break
 		}
 		if !errors.Is(err, targets.ErrNotAcquired) || time.Since(start) > 10*time.Second {
@@ -122,17 +122,17 @@ func TestDockerPostgresRowExpiryFreesAfterTTL(t *testing.T) {
 		t.Fatalf("token %d after expiry is not above %d", t2, t1)
 	}
 	// The crashed holder's owner name no longer holds the row.
-	pgRelease(t, b, "k")
-	pgMustNotBeHeld(t, b, "k")
+	release(t, b, "k")
+	mustNotBeHeld(t, b, "k")
 }
 
 // TestDockerPostgresRowClientCrashIsStuck checks the chapter's claim end to
 // end: a naive row lock whose holder crashes stays locked forever, and the
 // final liveness probe says so.
 func TestDockerPostgresRowClientCrashIsStuck(t *testing.T) {
-	res := pgRun(t, "postgres-row", 15*time.Second, []string{"client-crash"}, 5*time.Second)
+	res := runHarness(t, "postgres-row", 15*time.Second, []string{"client-crash"}, 5*time.Second)
 	if res.Status != checker.Invalid {
-		t.Fatalf("postgres-row under client-crash is %s; want invalid\n%s", res.Status, pgAnomalies(res))
+		t.Fatalf("postgres-row under client-crash is %s; want invalid\n%s", res.Status, anomalies(res))
 	}
 	for _, r := range res.Results {
 		if r.Checker != "liveness" {
@@ -144,7 +144,7 @@ func TestDockerPostgresRowClientCrashIsStuck(t *testing.T) {
 				return
 			}
 		}
-		t.Fatalf("liveness checker found no stuck lock: %s: %s\n%s", r.Status, r.Summary, pgAnomalies(res))
+		t.Fatalf("liveness checker found no stuck lock: %s: %s\n%s", r.Status, r.Summary, anomalies(res))
 	}
-	t.Fatalf("no liveness result; results:\n%s", pgAnomalies(res))
+	t.Fatalf("no liveness result; results:\n%s", anomalies(res))
 }

@@ -11,33 +11,33 @@ import (
 
 func TestDockerRedlockLocksExclusively(t *testing.T) {
 	tg := targets.NewRedlock()
-	redisSetUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	if tg.HasTokens() {
 		t.Fatal("redlock claims fencing tokens; Redlock has none")
 	}
-	a, b := redisClient(t, tg, 0), redisClient(t, tg, 1)
+	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 	if a.Node() == b.Node() {
 		t.Fatalf("clients 0 and 1 share home node %s; want them spread", a.Node())
 	}
 
-	if g := redisAcquire(t, a, "k"); g.Token != nil {
+	if g := acquire(t, a, "k"); g.Token != nil {
 		t.Fatalf("redlock grant carries token %d", *g.Token)
 	}
-	redisMustBeBusy(t, b, "k")
-	redisMustNotBeHeld(t, b, "k")
-	redisRelease(t, a, "k")
-	redisAcquire(t, b, "k")
-	redisMustBeBusy(t, a, "k")
-	redisRelease(t, b, "k")
-	redisMustNotBeHeld(t, b, "k")
+	mustBeBusy(t, b, "k")
+	mustNotBeHeld(t, b, "k")
+	release(t, a, "k")
+	acquire(t, b, "k")
+	mustBeBusy(t, a, "k")
+	release(t, b, "k")
+	mustNotBeHeld(t, b, "k")
 
 	// A crashed holder keeps the lock until its TTL runs out.
-	c := redisClient(t, tg, 2)
-	redisAcquire(t, c, "k")
+	c := newClient(t, tg, 2)
+	acquire(t, c, "k")
 	c.Abandon()
-	redisMustBeBusy(t, a, "k")
+	mustBeBusy(t, a, "k")
 	redisAcquireWithin(t, a, "k", 10*time.Second)
-	redisRelease(t, a, "k")
+	release(t, a, "k")
 }
 
 // With one of three nodes down, a majority still grants and refuses the
@@ -46,23 +46,23 @@ func TestDockerRedlockLocksExclusively(t *testing.T) {
 // complete a quorum.
 func TestDockerRedlockMinorityDownStillDecides(t *testing.T) {
 	tg := targets.NewRedlock()
-	cl := redisSetUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	cl := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	redisKillServer(t, cl, "n3")
-	a, b := redisClient(t, tg, 0), redisClient(t, tg, 1)
-	redisAcquire(t, a, "k")
-	redisMustBeBusy(t, b, "k")
-	redisRelease(t, a, "k")
+	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
+	acquire(t, a, "k")
+	mustBeBusy(t, b, "k")
+	release(t, a, "k")
 
 	// n1 says "taken", n2 (paused) says nothing, n3 refuses connections:
 	// a quorum of two is out of reach, so the failure is certain.
-	redisAcquire(t, a, "k")
+	acquire(t, a, "k")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := cl.Pause(ctx, "n2"); err != nil {
 		t.Fatalf("pause n2: %v", err)
 	}
 	t.Cleanup(func() { _ = cl.Unpause(context.Background(), "n2") })
-	redisMustBeBusy(t, redisClient(t, tg, 3), "k")
+	mustBeBusy(t, newClient(t, tg, 3), "k")
 
 	// The holder's release deletes its value on n1, but n2 may or may not
 	// delete it too: whether a quorum released is unknown.
@@ -80,11 +80,11 @@ func TestDockerRedlockMinorityDownStillDecides(t *testing.T) {
 	if err := tg.StartServer(ctx, "n3"); err != nil {
 		t.Fatalf("StartServer(n3): %v", err)
 	}
-	c := redisClient(t, tg, 4)
+	c := newClient(t, tg, 4)
 	redisAcquireWithin(t, c, "k", 10*time.Second)
-	redisRelease(t, c, "k")
+	release(t, c, "k")
 }
 
 func TestDockerRedlockNoFaultRunIsValid(t *testing.T) {
-	redisNoFaultRun(t, "redlock")
+	noFaultRun(t, "redlock", 10*time.Second)
 }

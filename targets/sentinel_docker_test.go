@@ -10,7 +10,7 @@ import (
 
 func TestDockerSentinelLocksExclusively(t *testing.T) {
 	tg := targets.NewSentinel()
-	redisSetUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
+	setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
 	if !tg.HasTokens() {
 		t.Fatal("redis-sentinel reports no fencing tokens")
 	}
@@ -19,37 +19,37 @@ func TestDockerSentinelLocksExclusively(t *testing.T) {
 	if p, err := tg.Primaries(ctx); err != nil || len(p) != 1 || p[0] != "n1" {
 		t.Fatalf("Primaries() = %v, %v; want [n1]", p, err)
 	}
-	a, b := redisClient(t, tg, 0), redisClient(t, tg, 1)
+	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 
-	t1 := redisToken(t, redisAcquire(t, a, "k"))
-	redisMustBeBusy(t, b, "k")
-	redisMustNotBeHeld(t, b, "k")
-	redisRelease(t, a, "k")
-	t2 := redisToken(t, redisAcquire(t, b, "k"))
+	t1 := token(t, acquire(t, a, "k"))
+	mustBeBusy(t, b, "k")
+	mustNotBeHeld(t, b, "k")
+	release(t, a, "k")
+	t2 := token(t, acquire(t, b, "k"))
 	if t2 <= t1 {
 		t.Fatalf("second grant's token %d is not above the first's %d", t2, t1)
 	}
-	redisMustBeBusy(t, a, "k")
-	redisRelease(t, b, "k")
+	mustBeBusy(t, a, "k")
+	release(t, b, "k")
 
-	c := redisClient(t, tg, 2)
-	redisAcquire(t, c, "k")
+	c := newClient(t, tg, 2)
+	acquire(t, c, "k")
 	c.Abandon()
-	redisMustBeBusy(t, a, "k")
+	mustBeBusy(t, a, "k")
 	redisAcquireWithin(t, a, "k", 10*time.Second)
-	redisRelease(t, a, "k")
+	release(t, a, "k")
 }
 
 // When the primary's redis-server is frozen, the sentinels promote a
 // replica, clients follow it, and the old primary comes back as a replica.
 func TestDockerSentinelFailsOverToAReplica(t *testing.T) {
 	tg := targets.NewSentinel()
-	cl := redisSetUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
+	cl := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	a := redisClient(t, tg, 0)
-	before := redisToken(t, redisAcquire(t, a, "k"))
-	redisRelease(t, a, "k")
+	a := newClient(t, tg, 0)
+	before := token(t, acquire(t, a, "k"))
+	release(t, a, "k")
 
 	pids, err := targets.ServerPIDs(ctx, cl, "n1", tg.ServerProcess("n1"))
 	if err != nil || len(pids) != 1 {
@@ -80,12 +80,12 @@ func TestDockerSentinelFailsOverToAReplica(t *testing.T) {
 	}
 	t.Logf("sentinels promoted %s", primary)
 
-	b := redisClient(t, tg, 1)
-	after := redisToken(t, redisAcquireWithin(t, b, "k", 20*time.Second))
+	b := newClient(t, tg, 1)
+	after := token(t, redisAcquireWithin(t, b, "k", 20*time.Second))
 	if after <= before {
 		t.Fatalf("token on the new primary %d is not above %d (replication was in sync)", after, before)
 	}
-	redisRelease(t, b, "k")
+	release(t, b, "k")
 
 	thaw()
 	// The old primary must not be primary again, and a client still locks.
@@ -93,9 +93,9 @@ func TestDockerSentinelFailsOverToAReplica(t *testing.T) {
 	if p, err := tg.Primaries(ctx); err != nil || len(p) != 1 || p[0] != primary {
 		t.Fatalf("after the old primary came back: Primaries() = %v, %v; want [%s]", p, err, primary)
 	}
-	redisAcquire(t, redisClient(t, tg, 2), "k")
+	acquire(t, newClient(t, tg, 2), "k")
 }
 
 func TestDockerSentinelNoFaultRunIsValid(t *testing.T) {
-	redisNoFaultRun(t, "redis-sentinel")
+	noFaultRun(t, "redis-sentinel", 10*time.Second)
 }

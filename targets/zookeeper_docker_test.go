@@ -43,15 +43,15 @@ func (zkQuiet) Printf(string, ...any) {}
 
 func TestDockerZookeeperLocksExclusively(t *testing.T) {
 	tg := targets.NewZookeeper()
-	c := ezSetUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	if tg.Lease() != 2*time.Second {
 		t.Errorf("Lease() = %s, want the negotiated 2s session timeout", tg.Lease())
 	}
 	_, t2 := ezExclusive(t, tg)
 
 	// The token is the sequence number of the holder's znode.
-	holder := ezClient(t, tg, 2)
-	t3 := ezAcquire(t, holder, "k")
+	holder := newClient(t, tg, 2)
+	t3 := token(t, acquire(t, holder, "k"))
 	if t3 <= t2 {
 		t.Errorf("third token %d, want more than %d", t3, t2)
 	}
@@ -63,7 +63,7 @@ func TestDockerZookeeperLocksExclusively(t *testing.T) {
 	if len(children) != 1 || !strings.HasSuffix(children[0], "lock-"+zkTen(t3)) {
 		t.Fatalf("waiters under /lockstorm/k: %v; want one ending in lock-%s", children, zkTen(t3))
 	}
-	ezRelease(t, holder, "k")
+	release(t, holder, "k")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -78,7 +78,7 @@ func zkTen(n int64) string { return fmt.Sprintf("%010d", n) }
 
 func TestDockerZookeeperAbandonKeepsLockUntilSessionExpires(t *testing.T) {
 	tg := targets.NewZookeeper()
-	ezSetUp(t, tg, 3, targets.Options{TTL: 3 * time.Second, Wait: 200 * time.Millisecond})
+	setUp(t, tg, 3, targets.Options{TTL: 3 * time.Second, Wait: 200 * time.Millisecond})
 	if tg.Lease() != 3*time.Second {
 		t.Errorf("Lease() = %s, want the negotiated 3s session timeout", tg.Lease())
 	}
@@ -87,23 +87,23 @@ func TestDockerZookeeperAbandonKeepsLockUntilSessionExpires(t *testing.T) {
 
 func TestDockerZookeeperPausedHolderLosesLockAfterSession(t *testing.T) {
 	tg := targets.NewZookeeper()
-	c := ezSetUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	ezPausedHolderLosesLock(t, tg, c)
 }
 
 func TestDockerZookeeperRestartedLeaderRejoins(t *testing.T) {
 	tg := targets.NewZookeeper()
-	c := ezSetUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: time.Second})
+	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: time.Second})
 	ezRestartLeader(t, tg, c)
 }
 
 func TestDockerZookeeperWaiterQueuesAndTimesOut(t *testing.T) {
 	tg := targets.NewZookeeper()
-	c := ezSetUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 500 * time.Millisecond})
-	a, b := ezClient(t, tg, 0), ezClient(t, tg, 1)
-	ezAcquire(t, a, "q")
+	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 500 * time.Millisecond})
+	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
+	token(t, acquire(t, a, "q"))
 	// A waiter that gives up leaves nothing in the queue.
-	ezMustBeBusy(t, b, "q")
+	mustBeBusy(t, b, "q")
 	conn := zkTestConn(t, c, "n3")
 	children, _, err := conn.Children("/lockstorm/q")
 	if err != nil || len(children) != 1 {
@@ -118,16 +118,16 @@ func TestDockerZookeeperWaiterQueuesAndTimesOut(t *testing.T) {
 		got <- err
 	}()
 	time.Sleep(100 * time.Millisecond)
-	ezRelease(t, a, "q")
+	release(t, a, "q")
 	if err := <-got; err != nil {
 		t.Fatalf("waiter after the release: %v", err)
 	}
-	ezRelease(t, b, "q")
+	release(t, b, "q")
 }
 
 func TestDockerZookeeperServerClockFollowsShim(t *testing.T) {
 	tg := targets.NewZookeeper()
-	c := ezSetUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: time.Second})
+	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: time.Second})
 	if !tg.ClockShimmed() {
 		t.Fatal("ClockShimmed() = false")
 	}
@@ -158,14 +158,14 @@ func TestDockerZookeeperServerClockFollowsShim(t *testing.T) {
 		t.Fatalf("znode ctime %s is %s after the real time; want about %s (the shim's offset)", ctime, d, shift)
 	}
 	// The ensemble keeps serving with the shifted wall clock.
-	a := ezClient(t, tg, 0)
-	ezAcquire(t, a, "clock")
-	ezRelease(t, a, "clock")
+	a := newClient(t, tg, 0)
+	token(t, acquire(t, a, "clock"))
+	release(t, a, "clock")
 	if err := conn.Delete("/clock", -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
 		t.Fatal(err)
 	}
 }
 
 func TestDockerZookeeperNoFaultRunIsValid(t *testing.T) {
-	ezRun(t, "zookeeper", 10*time.Second)
+	noFaultRun(t, "zookeeper", 10*time.Second)
 }

@@ -1,0 +1,219 @@
+package targets_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/harness"
+	"github.com/lockstorm/lockstorm/harness/image"
+	"github.com/lockstorm/lockstorm/harness/runtime"
+	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/targets"
+)
+
+// The fixtures that every target's Docker tests share: a real cluster from
+// the node image, a target set up on it, clients, and whole harness runs.
+
+// testLabel marks the containers of the target tests, so that a test can
+// count exactly its own leftovers.
+const testLabel = "lockstorm.test"
+
+func skipWithoutDocker(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping Docker test in -short mode")
+	}
+	if os.Getenv("DOCKER_HOST") == "" {
+		if _, err := os.Stat("/var/run/docker.sock"); errors.Is(err, os.ErrNotExist) {
+			t.Skip("skipping: Docker socket /var/run/docker.sock is absent and DOCKER_HOST is unset")
+		}
+	}
+}
+
+func randomID() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// setUp starts n nodes, sets tg up on them with opts, and removes
+// everything when the test ends.
+func setUp(t *testing.T, tg targets.Target, n int, opts targets.Options) runtime.Cluster {
+	t.Helper()
+	skipWithoutDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	d, err := runtime.NewDocker(ctx, nil)
+	if err != nil {
+		t.Fatalf("NewDocker: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	tag, err := image.Ensure(ctx, d.Client(), image.Options{})
+	if err != nil {
+		t.Fatalf("node image: %v", err)
+	}
+	start := time.Now()
+	c, err := d.Start(ctx, runtime.Spec{
+		RunID:  tg.Name() + "test-" + randomID(),
+		Image:  tag,
+		Nodes:  n,
+		Labels: map[string]string{testLabel: "targets-" + tg.Name()},
+	})
+	if err != nil {
+		t.Fatalf("start cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Teardown(context.Background()); err != nil {
+			t.Errorf("teardown: %v", err)
+		}
+	})
+	up := time.Since(start)
+	var nodes []string
+	for _, ni := range c.Nodes() {
+		nodes = append(nodes, ni.Name)
+	}
+	start = time.Now()
+	if err := tg.Setup(ctx, &targets.Env{Cluster: c, Nodes: nodes, Image: tag, Opts: opts}); err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	t.Logf("%s: %d nodes up in %s, set up in %s, lease %s", tg.Name(), n, up.Round(time.Millisecond),
+		time.Since(start).Round(time.Millisecond), tg.Lease())
+	t.Cleanup(func() { _ = tg.Teardown(context.Background()) })
+	return c
+}
+
+// newClient returns a client for process p, closed when the test ends.
+func newClient(t *testing.T, tg targets.Target, p int) targets.Client {
+	t.Helper()
+	c, err := tg.NewClient(context.Background(), p)
+	if err != nil {
+		t.Fatalf("NewClient(%d): %v", p, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func acquire(t *testing.T, c targets.Client, key string) targets.Grant {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	g, err := c.Acquire(ctx, key)
+	if err != nil {
+		t.Fatalf("Acquire(%s) by the client on %s: %v", key, c.Node(), err)
+	}
+	return g
+}
+
+func mustBeBusy(t *testing.T, c targets.Client, key string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	g, err := c.Acquire(ctx, key)
+	if !errors.Is(err, targets.ErrNotAcquired) {
+		t.Fatalf("Acquire(%s) while held: got grant %+v, err %v; want ErrNotAcquired", key, g, err)
+	}
+}
+
+func release(t *testing.T, c targets.Client, key string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := c.Release(ctx, key); err != nil {
+		t.Fatalf("Release(%s): %v", key, err)
+	}
+}
+
+func mustNotBeHeld(t *testing.T, c targets.Client, key string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := c.Release(ctx, key); !errors.Is(err, targets.ErrNotHeld) {
+		t.Fatalf("Release(%s) of a lock not held: %v; want ErrNotHeld", key, err)
+	}
+}
+
+func token(t *testing.T, g targets.Grant) int64 {
+	t.Helper()
+	if g.Token == nil {
+		t.Fatalf("grant without a fencing token")
+	}
+	return *g.Token
+}
+
+// runHarness runs the mutex workload through the harness on target, with
+// the given nemeses, and checks that the run leaves no container behind.
+func runHarness(t *testing.T, target string, limit time.Duration, nemeses []string, interval time.Duration) store.RunResult {
+	t.Helper()
+	skipWithoutDocker(t)
+	cfg := harness.DefaultConfig()
+	cfg.Run.Target = target
+	cfg.Run.TimeLimit = limit
+	cfg.Run.Nemeses = nemeses
+	if interval > 0 {
+		cfg.Run.NemesisInterval = interval
+	}
+	cfg.StoreDir = t.TempDir()
+	mark := "targets-" + target + "-" + randomID()
+	cfg.Labels = map[string]string{testLabel: mark}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := harness.Execute(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Execute %s: %v (summary: %s)", target, err, res.Summary)
+	}
+	t.Logf("%s %v: %s, %d ops in %s", target, nemeses, res.Status, res.Ops, res.Duration.Round(time.Millisecond))
+	d, err := runtime.NewDocker(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	left, err := d.Client().ContainerList(ctx, container.ListOptions{All: true,
+		Filters: filters.NewArgs(filters.Arg("label", testLabel+"="+mark))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) > 0 {
+		t.Errorf("%d containers of the run left behind", len(left))
+	}
+	return res
+}
+
+// noFaultRun runs target for limit without faults and requires a valid
+// history with a fair number of operations.
+func noFaultRun(t *testing.T, target string, limit time.Duration) store.RunResult {
+	t.Helper()
+	res := runHarness(t, target, limit, nil, 0)
+	if res.Status != checker.Valid {
+		t.Fatalf("no-fault run of %s is %s: %s\n%s", target, res.Status, res.Summary, anomalies(res))
+	}
+	if res.Ops < 50 {
+		t.Errorf("only %d ops in a %s run", res.Ops, limit)
+	}
+	return res
+}
+
+// anomalies lists what the checkers found, for failure messages.
+func anomalies(res store.RunResult) string {
+	var b strings.Builder
+	for _, r := range res.Results {
+		if r.Status == checker.Valid {
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %s: %s\n", r.Checker, r.Status, r.Summary)
+		for _, a := range r.Anomalies {
+			fmt.Fprintf(&b, "  %s %s: %s\n", a.Kind, a.Key, a.Explanation)
+		}
+	}
+	return b.String()
+}
