@@ -219,14 +219,6 @@ func (w *worker) afterAcquire(key string) bool {
 	return true
 }
 
-// read records a read of the trusted resource.
-func (w *worker) read(res *Resource, key string) int64 {
-	w.record(history.Op{Type: history.Invoke, F: history.FRead, Key: key})
-	v := res.Read(key)
-	w.record(history.Op{Type: history.Ok, F: history.FRead, Key: key, Value: jsonInt(v)})
-	return v
-}
-
 // write records a write of v to the trusted resource with the holder's
 // token. A fenced resource may reject it; that is recorded as a fail.
 func (w *worker) write(res *Resource, key string, token *int64, v int64) bool {
