@@ -126,10 +126,10 @@ func (e *Etcd) Setup(ctx context.Context, env *Env) error {
 	case "trylock":
 		e.tryLock = true
 	default:
-		return fmt.Errorf("etcd: option etcd.acquire=%q: want lock or trylock", a)
+		return fmt.Errorf("%w: etcd: option etcd.acquire=%q: want lock or trylock", ErrBadOption, a)
 	}
 	if e.election < 5*e.heartbeat {
-		return fmt.Errorf("etcd: option etcd.election=%s must be at least 5 x etcd.heartbeat=%s", e.election, e.heartbeat)
+		return fmt.Errorf("%w: etcd: option etcd.election=%s must be at least 5 x etcd.heartbeat=%s", ErrBadOption, e.election, e.heartbeat)
 	}
 	e.ips = map[string]string{}
 	for _, n := range env.Cluster.Nodes() {
@@ -360,7 +360,7 @@ func etcdDurationOpt(opts map[string]string, name string, def time.Duration) (ti
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("etcd: option %s=%q: want a positive duration such as 100ms", name, s)
+		return 0, fmt.Errorf("%w: etcd: option %s=%q: want a positive duration such as 100ms", ErrBadOption, name, s)
 	}
 	return d, nil
 }

@@ -106,13 +106,13 @@ func (r *Redlock) parse(env *Env) error {
 		return err
 	}
 	if r.quorum != majority {
-		return fmt.Errorf("option redlock.quorum=%d: redsync fixes the quorum at a majority, %d of %d nodes", r.quorum, majority, len(env.Nodes))
+		return fmt.Errorf("%w: option redlock.quorum=%d: redsync fixes the quorum at a majority, %d of %d nodes", ErrBadOption, r.quorum, majority, len(env.Nodes))
 	}
 	if r.drift, err = redisFloatOpt(o, "redlock.drift-factor", 0.01); err != nil {
 		return err
 	}
 	if r.drift < 0 || r.drift >= 1 {
-		return fmt.Errorf("option redlock.drift-factor=%g: want 0 <= f < 1", r.drift)
+		return fmt.Errorf("%w: option redlock.drift-factor=%g: want 0 <= f < 1", ErrBadOption, r.drift)
 	}
 	if r.retryDelay, err = redisDurationOpt(o, "redlock.retry-delay", 0); err != nil {
 		return err
@@ -125,7 +125,7 @@ func (r *Redlock) parse(env *Env) error {
 		return err
 	}
 	if r.tries < 1 {
-		return fmt.Errorf("option redlock.retries=%d: want at least 1", r.tries)
+		return fmt.Errorf("%w: option redlock.retries=%d: want at least 1", ErrBadOption, r.tries)
 	}
 	return nil
 }

@@ -123,7 +123,7 @@ func (s *Sentinel) parse(env *Env) error {
 		return err
 	}
 	if s.quorum < 1 || s.quorum > n {
-		return fmt.Errorf("option sentinel.quorum=%d: want 1..%d", s.quorum, n)
+		return fmt.Errorf("%w: option sentinel.quorum=%d: want 1..%d", ErrBadOption, s.quorum, n)
 	}
 	if s.downAfter, err = redisDurationOpt(o, "sentinel.down-after", time.Second); err != nil {
 		return err
@@ -132,13 +132,13 @@ func (s *Sentinel) parse(env *Env) error {
 		return err
 	}
 	if s.downAfter < time.Millisecond || s.failover < time.Millisecond {
-		return fmt.Errorf("options sentinel.down-after and sentinel.failover-timeout must be at least 1ms")
+		return fmt.Errorf("%w: options sentinel.down-after and sentinel.failover-timeout must be at least 1ms", ErrBadOption)
 	}
 	if s.minReplicas, err = redisIntOpt(o, "sentinel.min-replicas", 0); err != nil {
 		return err
 	}
 	if s.minReplicas < 0 || s.minReplicas > n-1 {
-		return fmt.Errorf("option sentinel.min-replicas=%d: want 0..%d", s.minReplicas, n-1)
+		return fmt.Errorf("%w: option sentinel.min-replicas=%d: want 0..%d", ErrBadOption, s.minReplicas, n-1)
 	}
 	return nil
 }

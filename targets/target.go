@@ -75,7 +75,8 @@ type Target interface {
 	// TTL of an etcd session. Zero means grants never expire. Workloads
 	// record it as the ttl of every acquire, and the checkers trust it: a
 	// lease reported longer than the service honours makes them blame the
-	// holder for the service's early grant.
+	// service for a legitimate expiry, and one reported shorter makes them
+	// blame the holder for the service's early grant.
 	Lease() time.Duration
 	// NewClient returns a client for the given process. Targets spread
 	// their clients over the nodes.

@@ -131,7 +131,7 @@ func (z *Zookeeper) Setup(ctx context.Context, env *Env) error {
 		return err
 	}
 	if z.tick%time.Millisecond != 0 {
-		return fmt.Errorf("zookeeper: option zookeeper.tick=%s must be whole milliseconds", z.tick)
+		return fmt.Errorf("%w: zookeeper: option zookeeper.tick=%s must be whole milliseconds", ErrBadOption, z.tick)
 	}
 	def := env.Opts.TTL
 	if def <= 0 {
@@ -428,7 +428,7 @@ func zkDurationOpt(opts map[string]string, name string, def time.Duration) (time
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("zookeeper: option %s=%q: want a positive duration such as 2s", name, s)
+		return 0, fmt.Errorf("%w: zookeeper: option %s=%q: want a positive duration such as 2s", ErrBadOption, name, s)
 	}
 	return d, nil
 }

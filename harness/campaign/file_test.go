@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstorm/lockstorm/history"
+
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness/store"
 )
@@ -212,5 +214,22 @@ func TestExampleCampaignsParse(t *testing.T) {
 		if _, err := Parse(b, name); err != nil {
 			t.Errorf("%v", err)
 		}
+	}
+}
+
+func TestIndeterminateOpsAreCountedFromTheStatsChecker(t *testing.T) {
+	h := history.History{
+		{Process: 0, Type: history.Invoke, F: history.FAcquire, Key: "k"},
+		{Process: 0, Type: history.Info, F: history.FAcquire, Key: "k", Error: "timeout"},
+		{Process: 1, Type: history.Invoke, F: history.FRelease, Key: "k"},
+		{Process: 1, Type: history.Info, F: history.FRelease, Key: "k", Error: "client crashed"},
+		{Process: 2, Type: history.Invoke, F: history.FAcquire, Key: "k"},
+		{Process: 2, Type: history.Ok, F: history.FAcquire, Key: "k"},
+	}
+	for i := range h {
+		h[i].Index, h[i].Time = i, int64(i)
+	}
+	if got := statsInfo(checker.Stats(h).Details); got != 2 {
+		t.Errorf("statsInfo = %d, want 2 indeterminate ops", got)
 	}
 }

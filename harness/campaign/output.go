@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/lockstorm/lockstorm/checker"
@@ -118,13 +119,18 @@ func JUnit(res store.CampaignResult) ([]byte, error) {
 }
 
 // statsInfo reads the number of indeterminate client ops from the stats
-// checker's details.
+// checker's details, which count them per op as "<f>_info".
 func statsInfo(details json.RawMessage) int {
-	var d struct {
-		Info int `json:"info"`
-	}
+	var d map[string]json.RawMessage
 	if len(details) == 0 || json.Unmarshal(details, &d) != nil {
 		return 0
 	}
-	return d.Info
+	n := 0
+	for k, v := range d {
+		var c int
+		if strings.HasSuffix(k, "_info") && json.Unmarshal(v, &c) == nil {
+			n += c
+		}
+	}
+	return n
 }
