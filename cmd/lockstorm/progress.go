@@ -76,9 +76,9 @@ func (b *barProgress) Phase(_ campaign.Cell, phase string) {
 	b.phase = phase
 }
 
-func (b *barProgress) CellDone(_ campaign.Cell, res store.RunResult) {
+func (b *barProgress) CellDone(c campaign.Cell, res store.RunResult) {
 	b.mu.Lock()
-	if res.Status == checker.Invalid {
+	if campaign.Judged(res, c.Judge) == checker.Invalid {
 		b.violations++
 	}
 	b.mu.Unlock()
@@ -121,7 +121,12 @@ func (l *lineProgress) CellDone(c campaign.Cell, res store.RunResult) {
 	l.mu.Lock()
 	l.done++
 	l.mu.Unlock()
-	l.printf("[%d/%d] %s: %s after %s: %s", l.done, l.total, c.Name, strings.ToUpper(string(res.Status)), res.Duration.Round(time.Second), res.Summary)
+	verdict := strings.ToUpper(string(res.Status))
+	if len(c.Judge) > 0 {
+		verdict = fmt.Sprintf("%s by %s (%s over all checkers)", strings.ToUpper(string(campaign.Judged(res, c.Judge))),
+			strings.Join(c.Judge, ", "), res.Status)
+	}
+	l.printf("[%d/%d] %s: %s after %s: %s", l.done, l.total, c.Name, verdict, res.Duration.Round(time.Second), res.Summary)
 }
 
 func (l *lineProgress) Finish() {

@@ -138,7 +138,7 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 		}
 		rr, err := harness.Execute(ctx, cfg)
 		if rr.ID != "" {
-			judged := judge(rr, c.Judge)
+			judged := Judged(rr, c.Judge)
 			cr.Runs = append(cr.Runs, store.CellRun{
 				Dir: filepath.Join(rr.Cell, rr.ID), Seed: rr.Config.Seed, Status: judged,
 				Summary: rr.Summary, FirstViolation: rr.FirstViolation, Ops: rr.Ops,
@@ -163,8 +163,9 @@ func newCellResult(c Cell) store.CellResult {
 	}
 }
 
-// judge returns the verdict of a run over the checkers the cell judges by.
-func judge(rr store.RunResult, only []string) checker.Status {
+// Judged returns the verdict of a run over only the checkers a cell judges
+// by (all of them when only is empty).
+func Judged(rr store.RunResult, only []string) checker.Status {
 	if len(only) == 0 {
 		return rr.Status
 	}
