@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,6 +43,7 @@ func TestTestdataHistories(t *testing.T) {
 			if rep.Status != want {
 				t.Errorf("verdict %s, want %s", rep.Status, want)
 			}
+			assertNamedFinding(t, name, rep)
 			if rep.Status != want || testing.Verbose() {
 				for _, r := range rep.Results {
 					t.Logf("%s: %s: %s", r.Checker, r.Status, r.Summary)
@@ -51,5 +53,43 @@ func TestTestdataHistories(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// namedFindings maps words in a testdata file name to what the checkers
+// must report for it, so that a recorded history pins down the class of
+// its anomaly, not only the verdict.
+var namedFindings = []struct {
+	word, checker, kind string
+}{
+	{"outlived-lease", "mutual-exclusion", KindOutlivedLease},
+	{"granted-early", "mutual-exclusion", KindGrantedEarly},
+	{"stuck-lock", "liveness", KindStuckLock},
+	{"not-linearizable", "linearizability", KindNotLinearizable},
+}
+
+func assertNamedFinding(t *testing.T, name string, rep Report) {
+	t.Helper()
+	for _, nf := range namedFindings {
+		if !strings.Contains(name, nf.word) {
+			continue
+		}
+		found := false
+		for _, r := range rep.Results {
+			for _, a := range r.Anomalies {
+				found = found || r.Checker == nf.checker && a.Kind == nf.kind
+			}
+		}
+		if !found {
+			t.Errorf("the name says %s, but %s reported no %s anomaly", nf.word, nf.checker, nf.kind)
+		}
+	}
+	if strings.Contains(name, "stale-write-rejected") {
+		for _, r := range rep.Results {
+			var d FencingDetails
+			if r.Checker == "fencing" && (json.Unmarshal(r.Details, &d) != nil || d.StaleRejected == 0 || d.StaleAccepted != 0) {
+				t.Errorf("the name says fencing rejected a stale write: %+v", d)
+			}
+		}
 	}
 }
