@@ -21,6 +21,8 @@ type campaignPage struct {
 	Headline    string
 	Meta        []kv
 	Groups      []matrixGroup
+	// Claims lists the cells that state a claim, in campaign order.
+	Claims []claimRow
 	Runs        []runRow
 	Common
 }
@@ -42,6 +44,13 @@ type cellView struct {
 	Runs                                            int
 	Detection, TTFV                                 string
 	RunLinks                                        []runLink
+}
+
+// claimRow is one line of the claims table: what a cell set out to show
+// and what it showed.
+type claimRow struct {
+	Name, Claim, Expect, Outcome, Class, Word string
+	Met                                       bool
 }
 
 type runLink struct {
@@ -105,6 +114,12 @@ func buildCampaign(c store.CampaignResult) *campaignPage {
 		p.Meta = append(p.Meta, kv{"shard", c.Shard})
 	}
 	p.Groups = matrix(c.Cells)
+	for _, cell := range c.Cells {
+		if cell.Description != "" {
+			p.Claims = append(p.Claims, claimRow{Name: cell.Name, Claim: cell.Description, Expect: string(cell.Expect),
+				Outcome: cell.Outcome, Class: statusClass(cell.Status), Word: statusWord(cell.Status), Met: cell.Met})
+		}
+	}
 	for _, cell := range c.Cells {
 		for _, r := range cell.Runs {
 			p.Runs = append(p.Runs, runRow{Cell: cell.Name, Target: cell.Target, Workload: cell.Workload,

@@ -98,7 +98,8 @@ func TestCampaignMatrixGroupsByWorkload(t *testing.T) {
 }
 
 func TestCampaignPageShowsCellsAndRuns(t *testing.T) {
-	page := renderCampaign(t, sampleCampaign())
+	c := sampleCampaign()
+	page := renderCampaign(t, c)
 	for _, want := range []string{
 		"1 of 7 cells did not meet their expectation.",
 		`class="banner invalid"`,
@@ -115,6 +116,9 @@ func TestCampaignPageShowsCellsAndRuns(t *testing.T) {
 	}
 	if n := strings.Count(page, "<tr class=\"st-"); n != 21 {
 		t.Errorf("run table has %d rows, want 21", n)
+	}
+	if n := strings.Count(page, `<tr class="claim `); n != len(c.Cells) {
+		t.Errorf("claims table has %d rows, want one per cell with a claim (%d)", n, len(c.Cells))
 	}
 	reporttest.AssertAnchorsResolve(t, page)
 }
