@@ -23,7 +23,7 @@ type campaignPage struct {
 	Groups      []matrixGroup
 	// Claims lists the cells that state a claim, in campaign order.
 	Claims []claimRow
-	Runs        []runRow
+	Runs   []runRow
 	Common
 }
 
