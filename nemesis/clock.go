@@ -58,7 +58,7 @@ func (Clock) Name() string { return "clock" }
 
 // Description implements Nemesis.
 func (Clock) Description() string {
-	return "shift the servers' wall clock on one node or a minority (bump, strobe, reset) through the clock shim"
+	return "shift the servers' wall clock through the clock shim (bump, strobe, reset; one node to a minority unless clock.nodes says)"
 }
 
 // Modes implements Moder.

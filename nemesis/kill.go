@@ -37,7 +37,7 @@ func (Kill) Name() string { return "kill" }
 
 // Description implements Nemesis.
 func (Kill) Description() string {
-	return "crash server processes with SIGKILL and restart them, at once or after kill.restart-delay (one, minority, majority, all, primaries)"
+	return "crash server processes with SIGKILL and restart them, at once or after kill.restart-delay (one, minority, majority, all, primaries, holder)"
 }
 
 // Modes implements Moder.

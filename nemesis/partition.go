@@ -58,7 +58,7 @@ func (Partition) Name() string { return "partition" }
 
 // Description implements Nemesis.
 func (Partition) Description() string {
-	return "cut the network between nodes with iptables (one, halves, random-halves, majorities-ring, bridge, one-way)"
+	return "cut the network between nodes with iptables (one, halves, random-halves, majorities-ring, bridge, one-way, holder)"
 }
 
 // Modes implements Moder.
