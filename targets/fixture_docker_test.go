@@ -151,6 +151,27 @@ func token(t *testing.T, g targets.Grant) int64 {
 	return *g.Token
 }
 
+// exclusive is the scenario every target with fencing tokens passes: a
+// holds the lock and b is refused; b cannot release what it does not hold;
+// once a releases, b gets the lock with a larger token and a is refused;
+// once b releases, a second release by b is a certain ErrNotHeld. It
+// returns the two tokens.
+func exclusive(t *testing.T, a, b targets.Client) (int64, int64) {
+	t.Helper()
+	t1 := token(t, acquire(t, a, "k"))
+	mustBeBusy(t, b, "k")
+	mustNotBeHeld(t, b, "k")
+	release(t, a, "k")
+	t2 := token(t, acquire(t, b, "k"))
+	if t2 <= t1 {
+		t.Fatalf("second grant's token %d is not above the first's %d", t2, t1)
+	}
+	mustBeBusy(t, a, "k")
+	release(t, b, "k")
+	mustNotBeHeld(t, b, "k")
+	return t1, t2
+}
+
 // runHarness runs the mutex workload through the harness on target, with
 // the given nemeses, and checks that the run leaves no container behind.
 func runHarness(t *testing.T, target string, limit time.Duration, nemeses []string, interval time.Duration) store.RunResult {
