@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"sync"
 	"time"
 )
@@ -137,14 +136,6 @@ func (r *Recorder) Len() int {
 	return len(r.ops)
 }
 
-// Flush writes buffered ops out now.
-func (r *Recorder) Flush() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.flushLocked()
-	return r.err
-}
-
 // Close flushes, stops the flusher and closes the file. It is idempotent.
 // Invokes still outstanding at Close count as info by the rules of the
 // format.
@@ -167,27 +158,4 @@ func (r *Recorder) Close() error {
 		}
 	}
 	return err
-}
-
-// Outstanding returns the pending invokes, by process, in process order.
-func (r *Recorder) Outstanding() []Op {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	pending := map[int]Op{}
-	for _, op := range r.ops {
-		if op.IsNemesis() {
-			continue
-		}
-		if op.Type == Invoke {
-			pending[op.Process] = op
-		} else {
-			delete(pending, op.Process)
-		}
-	}
-	var out []Op
-	for _, op := range pending {
-		out = append(out, op)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Process < out[j].Process })
-	return out
 }

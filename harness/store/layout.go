@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 )
@@ -111,48 +110,4 @@ func ReadRunResult(dir string) (RunResult, error) {
 		return r, fmt.Errorf("%s: %w", filepath.Join(dir, ResultsFile), err)
 	}
 	return r, nil
-}
-
-// RunEntry is one run found in a store.
-type RunEntry struct {
-	// Dir is the run directory relative to the store root.
-	Dir    string
-	Result RunResult
-}
-
-// ListRuns returns the runs under root that have a results.json, newest
-// first. Unreadable runs are skipped.
-func ListRuns(root string) ([]RunEntry, error) {
-	cells, err := os.ReadDir(root)
-	if err != nil {
-		return nil, fmt.Errorf("list store: %w", err)
-	}
-	var out []RunEntry
-	for _, c := range cells {
-		if !c.IsDir() || c.Name() == CampaignsDir || strings.HasPrefix(c.Name(), ".") {
-			continue
-		}
-		runs, err := os.ReadDir(filepath.Join(root, c.Name()))
-		if err != nil {
-			continue
-		}
-		for _, r := range runs {
-			if !r.IsDir() {
-				continue
-			}
-			rel := filepath.Join(c.Name(), r.Name())
-			res, err := ReadRunResult(filepath.Join(root, rel))
-			if err != nil {
-				continue
-			}
-			out = append(out, RunEntry{Dir: rel, Result: res})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Result.Started.Equal(out[j].Result.Started) {
-			return out[i].Result.Started.After(out[j].Result.Started)
-		}
-		return out[i].Dir > out[j].Dir
-	})
-	return out, nil
 }
