@@ -33,7 +33,7 @@ func (r *run) probe(ctx context.Context) error {
 		return err
 	}
 	next := maxProcess(r.rec.History()) + 1
-	for i, key := range r.workload.Keys(r.workloadConfig()) {
+	for i, key := range r.workload.Keys(r.workloadConfig(r.target.Lease())) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -87,9 +87,9 @@ func (r *run) resolve() error {
 		return fmt.Errorf("%w: %v", ErrBadConfig, err)
 	}
 	if v, ok := r.workload.(interface{ Validate(workloads.Config) error }); ok {
-		wc := workloads.Config{Concurrency: rc.Concurrency, Rate: rc.Rate, Hold: rc.Hold, Keys: rc.Keys,
-			TTL: rc.TTL, Fencing: rc.Fencing, Seed: rc.Seed, Variant: rc.Variant, Extra: rc.Options}
-		if err := v.Validate(wc); err != nil {
+		// The target is not up yet, so the asked-for TTL stands in for its
+		// lease.
+		if err := v.Validate(r.workloadConfig(rc.TTL)); err != nil {
 			return fmt.Errorf("%w: workload %s: %v", ErrBadConfig, rc.Workload, err)
 		}
 	} else if rc.Variant != "" {
@@ -254,7 +254,7 @@ func (r *run) runWorkload(ctx context.Context, runner *nemesis.Runner) error {
 	}()
 	wenv := &workloads.Env{
 		Target: r.target, Recorder: r.rec, Faults: r.faults, Log: r.log,
-		Config: r.workloadConfig(),
+		Config: r.workloadConfig(r.target.Lease()),
 	}
 	werr := r.workload.Run(wctx, wenv)
 	cancel()
@@ -268,11 +268,13 @@ func (r *run) runWorkload(ctx context.Context, runner *nemesis.Runner) error {
 	return nil
 }
 
-func (r *run) workloadConfig() workloads.Config {
+// workloadConfig is the workload's view of the run, with lease as the TTL
+// its acquires record.
+func (r *run) workloadConfig(lease time.Duration) workloads.Config {
 	rc := r.cfg.Run
 	return workloads.Config{
 		Concurrency: rc.Concurrency, Rate: rc.Rate, Hold: rc.Hold, Keys: rc.Keys,
-		TTL: r.target.Lease(), OpTimeout: r.cfg.OpTimeout, Fencing: rc.Fencing,
+		TTL: lease, OpTimeout: r.cfg.OpTimeout, Fencing: rc.Fencing,
 		Seed: rc.Seed, Variant: rc.Variant, Extra: rc.Options,
 	}
 }
