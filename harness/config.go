@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/targets"
 )
 
 // ErrBadConfig is wrapped by Validate: the run was asked for something
@@ -56,7 +57,7 @@ func DefaultConfig() Config {
 			Concurrency:     5,
 			Rate:            50,
 			NemesisInterval: 10 * time.Second,
-			Hold:            20 * time.Millisecond,
+			Hold:            HoldAuto,
 			Keys:            1,
 		},
 		StoreDir: store.DefaultDir,
@@ -86,7 +87,7 @@ func (c Config) Validate() error {
 		return bad("--nodes %d must be 1..9", r.Nodes)
 	case r.TTL < 0:
 		return bad("--ttl %s must not be negative", r.TTL)
-	case r.Hold < 0:
+	case r.Hold < 0 && r.Hold != HoldAuto:
 		return bad("--hold %s must not be negative", r.Hold)
 	case r.Keys < 1 || r.Keys > 1000:
 		return bad("--keys %d must be 1..1000", r.Keys)
@@ -99,6 +100,38 @@ func (c Config) Validate() error {
 // DefaultTTL is the lease asked for when neither --ttl nor the target says
 // otherwise.
 const DefaultTTL = 2 * time.Second
+
+// HoldAuto as Run.Hold asks for DefaultHold: a critical section sized to
+// how the target's grants expire.
+const HoldAuto time.Duration = -1
+
+// ShortHold is the default critical section of a lock whose grants do not
+// expire.
+const ShortHold = 20 * time.Millisecond
+
+// DefaultHold is the critical section a run uses when --hold is not given,
+// for a target whose grants expire as e does, with lease ttl. It is the
+// work each kind of lock is built for, so that the faults that break a
+// kind of lock in production can break it here:
+//   - grants that never expire: a short 20 ms section;
+//   - a fixed TTL (Redis, Redlock): half the TTL, the work fits in the TTL
+//     with room to spare, as the TTL is meant to be sized;
+//   - a lease the client renews (etcd, ZooKeeper): two and a half leases,
+//     work that relies on the renewals, so that a holder whose renewals
+//     stop (its node paused or cut off) is still at work when its lease
+//     runs out.
+func DefaultHold(e targets.Expiry, ttl time.Duration) time.Duration {
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	switch e {
+	case targets.FixedExpiry:
+		return ttl / 2
+	case targets.RenewedExpiry:
+		return ttl * 5 / 2
+	}
+	return ShortHold
+}
 
 // withDefaults fills in derived settings.
 func (c Config) withDefaults() Config {

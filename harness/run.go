@@ -83,6 +83,9 @@ func (r *run) resolve() error {
 	if r.target, err = targets.Lookup(rc.Target); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadConfig, err)
 	}
+	if rc.Hold == HoldAuto {
+		rc.Hold = DefaultHold(targets.ExpiryOf(r.target), rc.TTL)
+	}
 	if r.workload, err = workloads.Lookup(rc.Workload); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadConfig, err)
 	}

@@ -35,17 +35,20 @@ const (
 // project's LD_PRELOAD shim (targets start their servers with it when they
 // implement targets.ClockShimmed): the offset lives in a file on each node,
 // which lockstorm-clock rewrites. Redis computes key expiry from the wall
-// clock, so a forward jump larger than the TTL on one Redlock node (or a
-// minority) expires its keys early and lets a second client win a majority,
-// the clock scenario of Kleppmann's 2016 critique of Redlock.
+// clock, so a forward jump larger than the TTL expires a node's keys early.
+// Once that happens on a majority of the nodes where a Redlock holder has
+// its keys, a second client wins a majority: the clock scenario of
+// Kleppmann's 2016 critique of Redlock ("How to do distributed locking").
 //
 // Modes (option clock.mode, a mode or a comma list; by default bump or
 // strobe):
-//   - bump: one jump by the drawn offset on one node or a minority, kept
-//     until the heal.
+//   - bump: one jump by the drawn offset, kept until the heal.
 //   - strobe: the clock flips between +offset and -offset every
 //     clock.strobe-period (default 200ms) until the heal.
 //   - reset: sets the offset to 0 on every node (never drawn by default).
+//
+// The nodes are clock.nodes (one, minority, majority or all) if given,
+// else a random non-empty subset.
 //
 // The offset's size is drawn between max(2×TTL, 1s) and clock.max-offset
 // (default 1m); its sign follows clock.direction: forward (the default,
@@ -58,7 +61,7 @@ func (Clock) Name() string { return "clock" }
 
 // Description implements Nemesis.
 func (Clock) Description() string {
-	return "shift the servers' wall clock through the clock shim (bump, strobe, reset; one node to a minority unless clock.nodes says)"
+	return "shift the servers' wall clock through the clock shim (bump, strobe, reset) on a random subset of nodes, or clock.nodes"
 }
 
 // Modes implements Moder.
@@ -95,16 +98,18 @@ func (Clock) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, error)
 	default:
 		return schedule.Event{}, fmt.Errorf("option clock.direction=%q: want forward, backward or both", dir)
 	}
-	// By default one to a minority of nodes jump: Redlock's majority should
-	// ride that out. clock.nodes=majority (or one, minority, all) fixes the
-	// set, e.g. to show what a jump on a majority does to Redlock.
+	// By default a random non-empty subset of the nodes jumps, its size
+	// drawn from 1 to all, as Jepsen's clock nemesis picks its nodes: some
+	// jumps hit a minority, which Redlock's majority rides out, and some a
+	// majority, which it does not. clock.nodes=one (or minority, majority,
+	// all) fixes the set.
 	var nodes []string
 	if set := p.Opts["clock.nodes"]; set != "" {
 		if nodes, err = pickByMode(rng, set, p.Nodes); err != nil || set == modePrimaries {
 			return schedule.Event{}, fmt.Errorf("option clock.nodes=%q: want one, minority, majority or all", set)
 		}
 	} else {
-		nodes = pickNodes(rng, p.Nodes, 1+rng.Intn(minority(len(p.Nodes))))
+		nodes = pickNodes(rng, p.Nodes, 1+rng.Intn(len(p.Nodes)))
 	}
 	lo := min(max(2*p.TTL, time.Second), maxOff)
 	off := (lo + time.Duration(rng.Int63n(int64(maxOff-lo)+1))).Truncate(time.Millisecond)

@@ -24,8 +24,8 @@ const startTimeout = 30 * time.Second
 // must stay down for at least the longest TTL, so that every lock it knew
 // has expired before it votes again.
 //
-// Modes (option kill.mode): one, minority, majority, all, primaries, as for
-// pause. Option kill.restart-delay (default 0s) is how long the servers
+// Modes (option kill.mode): one, minority, majority, all, primaries,
+// holder, drawn as for pause. Option kill.restart-delay (default 0s) is how long the servers
 // stay down: 0 restarts them at once within Inject, which is what breaks
 // Redlock after a crash; a delay of at least the TTL is the distlock page's
 // safe setting. The event lasts the delay, or, with no delay, one TTL (at

@@ -38,8 +38,11 @@ var partitionModes = []string{partOne, partHalves, partRandomHalves, partRing, p
 // into the event's "grudge" parameter; Inject looks the addresses up and
 // installs each node's rules atomically with iptables-restore.
 //
-// Modes (option partition.mode, a mode or a comma list to draw from; by
-// default every mode the cluster is big enough for):
+// Modes (option partition.mode, a mode or a comma list to draw from;
+// without it, half of the partitions are holder and the rest draw every
+// other mode the cluster is big enough for):
+//   - holder: the node the current lock holder talks to (found when the
+//     fault starts) is cut off from all others.
 //   - one: one node is cut off from all others.
 //   - halves: n1..n(N/2) against the rest.
 //   - random-halves: a random split into a smaller and a larger half.
@@ -91,7 +94,7 @@ func (Partition) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, er
 	if n < 2 {
 		return schedule.Event{}, fmt.Errorf("partition needs at least 2 nodes, the run has %d", n)
 	}
-	mode, err := drawMode(rng, p.Opts, "partition", append(slices.Clone(partitionModes), modeHolder), partitionModesFor(n))
+	mode, err := drawAimedMode(rng, p.Opts, "partition", append(slices.Clone(partitionModes), modeHolder), partitionModesFor(n))
 	if err != nil {
 		return schedule.Event{}, err
 	}

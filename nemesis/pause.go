@@ -22,9 +22,12 @@ import (
 // other processes (and Exec) keep working.
 //
 // Modes (option pause.mode, a mode or a comma list to draw from): one,
-// minority, majority, all, and primaries (the nodes the target names as
-// primaries when the fault starts). primaries is drawn only when the
-// option names it, because a plan is drawn without knowing the target.
+// minority, majority, all, holder (the node the current lock holder talks
+// to, found when the fault starts) and primaries (the nodes the target
+// names as primaries when the fault starts). Without the option, half of
+// the pauses aim at the holder and the rest draw one, minority, majority
+// or all; primaries is drawn only when the option names it, because a plan
+// is drawn without knowing the target.
 //
 // The pause lasts pause.duration if given, else half to all of the
 // generator's window. A pause shorter than the lease shows nothing, so when
@@ -50,7 +53,7 @@ func (Pause) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, error)
 
 // planNodeFault draws a node-set mode, its nodes and a duration.
 func planNodeFault(rng *rand.Rand, p schedule.PlanParams, name string) (schedule.Event, error) {
-	mode, err := drawMode(rng, p.Opts, name, append(slices.Clone(nodeModes), modeHolder), drawnNodeModes)
+	mode, err := drawAimedMode(rng, p.Opts, name, append(slices.Clone(nodeModes), modeHolder), drawnNodeModes)
 	if err != nil {
 		return schedule.Event{}, err
 	}

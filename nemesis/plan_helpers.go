@@ -19,14 +19,15 @@ const (
 	modePrimaries = "primaries"
 	// modeHolder aims at the node(s) through which the current lock
 	// holder talks to the lock service, resolved when the fault starts.
-	// It is never drawn: ask for it with <nemesis>.mode=holder.
+	// Without a mode option, pause, kill and partition draw it for half of
+	// their faults (drawAimedMode).
 	modeHolder = "holder"
 )
 
 // nodeModes are the node-set modes of pause and kill, and drawnNodeModes
-// the ones drawn when no mode is given. "primaries" is drawn only when
-// asked for: a planner does not know whether the target can name its
-// primaries.
+// the ones drawn, beside holder, when no mode is given. "primaries" is
+// drawn only when asked for: a planner does not know whether the target
+// can name its primaries.
 var (
 	nodeModes      = []string{modeOne, modeMinority, modeMajority, modeAll, modePrimaries}
 	drawnNodeModes = []string{modeOne, modeMinority, modeMajority, modeAll}
@@ -52,6 +53,22 @@ func drawMode(rng *rand.Rand, opts map[string]string, nemesis string, valid, def
 		return "", fmt.Errorf("option %s: no mode to draw from", name)
 	}
 	return list[rng.Intn(len(list))], nil
+}
+
+// drawAimedMode is drawMode for the nemeses that can aim at the lock
+// holder's node: without the option "<nemesis>.mode", half of the faults
+// aim at the holder and the other half draw one of defaults. A fault on a
+// node that no holder uses rarely tests a lock at all, and one on the
+// holder's node is the fault that matters in production: the GC pause,
+// crash or cut cable that hits the process holding the lock.
+func drawAimedMode(rng *rand.Rand, opts map[string]string, nemesis string, valid, defaults []string) (string, error) {
+	if strings.TrimSpace(opts[nemesis+".mode"]) != "" {
+		return drawMode(rng, opts, nemesis, valid, defaults)
+	}
+	if rng.Intn(2) == 0 {
+		return modeHolder, nil
+	}
+	return drawMode(rng, opts, nemesis, valid, defaults)
 }
 
 // majority is the size of a majority of n nodes.

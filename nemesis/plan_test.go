@@ -200,7 +200,7 @@ func TestPartitionDrawsOnlyShapesTheClusterAllows(t *testing.T) {
 		}
 		seen[ev.Mode] = true
 	}
-	want := map[string]bool{"one": true, "halves": true, "random-halves": true, "bridge": true, "one-way": true}
+	want := map[string]bool{"holder": true, "one": true, "halves": true, "random-halves": true, "bridge": true, "one-way": true}
 	if !reflect.DeepEqual(seen, want) {
 		t.Fatalf("3 nodes drew modes %v, want %v", seen, want)
 	}
@@ -233,6 +233,45 @@ func TestPauseAndKillModeSizes(t *testing.T) {
 				if !sort.StringsAreSorted(ev.Targets) {
 					t.Errorf("%s %s: targets %v not in node order", nem.Name(), mode, ev.Targets)
 				}
+			}
+		}
+	}
+}
+
+// Without a mode option, pause, kill and partition aim at the lock holder's
+// node for about half of their faults; with one, only at what it names.
+func TestHalfOfTheDefaultFaultsAimAtTheHolder(t *testing.T) {
+	for _, nem := range []nemesis.Nemesis{nemesis.Pause{}, nemesis.Kill{}, nemesis.Partition{}} {
+		const draws = 1000
+		holder := 0
+		others := map[string]bool{}
+		for seed := int64(0); seed < draws; seed++ {
+			ev, err := nem.Plan(rand.New(rand.NewSource(seed)), params(3, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Mode == "holder" {
+				holder++
+				if len(ev.Targets) != 0 {
+					t.Fatalf("%s holder fault names nodes %v at plan time", nem.Name(), ev.Targets)
+				}
+			} else {
+				others[ev.Mode] = true
+			}
+		}
+		if holder < draws*4/10 || holder > draws*6/10 {
+			t.Errorf("%s: %d of %d default faults aim at the holder, want about half", nem.Name(), holder, draws)
+		}
+		if len(others) < 3 {
+			t.Errorf("%s: the other default faults drew only %v", nem.Name(), others)
+		}
+		for seed := int64(0); seed < 200; seed++ {
+			ev, err := nem.Plan(rand.New(rand.NewSource(seed)), params(3, map[string]string{nem.Name() + ".mode": "one"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Mode != "one" {
+				t.Fatalf("%s.mode=one drew %s", nem.Name(), ev.Mode)
 			}
 		}
 	}
@@ -295,8 +334,9 @@ func TestKillEventLastsTheRestartDelay(t *testing.T) {
 	}
 }
 
-func TestClockBumpsForwardPastTheLeaseOnAMinority(t *testing.T) {
-	for seed := int64(0); seed < 100; seed++ {
+func TestClockBumpsForwardPastTheLeaseOnARandomSubset(t *testing.T) {
+	sizes := map[int]int{}
+	for seed := int64(0); seed < 500; seed++ {
 		ev, err := nemesis.Clock{}.Plan(rand.New(rand.NewSource(seed)), params(5, nil))
 		if err != nil {
 			t.Fatal(err)
@@ -311,11 +351,25 @@ func TestClockBumpsForwardPastTheLeaseOnAMinority(t *testing.T) {
 		if off < 4*time.Second || off > nemesis.DefaultClockMaxOffset {
 			t.Fatalf("seed %d: offset %s, want forward, 2×TTL..%s", seed, off, nemesis.DefaultClockMaxOffset)
 		}
-		if len(ev.Targets) < 1 || len(ev.Targets) > 2 {
-			t.Fatalf("seed %d: clock fault on %v, want one node or a minority of 5", seed, ev.Targets)
+		sizes[len(ev.Targets)]++
+		if !sort.StringsAreSorted(ev.Targets) {
+			t.Fatalf("seed %d: targets %v not in node order", seed, ev.Targets)
 		}
 	}
-	ev, err := nemesis.Clock{}.Plan(rand.New(rand.NewSource(3)), params(3, map[string]string{
+	// Subset sizes 1..5 drawn alike: a majority (3+ of 5) about 3 times in 5.
+	for size := 1; size <= 5; size++ {
+		if sizes[size] < 60 {
+			t.Errorf("clock subsets of %d nodes drawn %d times in 500, want about 100 (sizes %v)", size, sizes[size], sizes)
+		}
+	}
+	if len(sizes) != 5 {
+		t.Errorf("clock subset sizes %v, want only 1..5", sizes)
+	}
+	ev, err := nemesis.Clock{}.Plan(rand.New(rand.NewSource(3)), params(5, map[string]string{"clock.nodes": "majority"}))
+	if err != nil || len(ev.Targets) != 3 {
+		t.Fatalf("clock.nodes=majority on 5 nodes: %v, %v", ev.Targets, err)
+	}
+	ev, err = nemesis.Clock{}.Plan(rand.New(rand.NewSource(3)), params(3, map[string]string{
 		"clock.mode": "strobe", "clock.direction": "backward", "clock.max-offset": "5s", "clock.strobe-period": "50ms"}))
 	if err != nil {
 		t.Fatal(err)

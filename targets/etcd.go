@@ -74,6 +74,10 @@ func (*Etcd) DefaultNodes() int { return 3 }
 // revision.
 func (*Etcd) HasTokens() bool { return true }
 
+// Expiry implements Expirer: the session's lease is kept alive by
+// keepalives and expires one TTL after they stop reaching the leader.
+func (*Etcd) Expiry() Expiry { return RenewedExpiry }
+
 // Lease implements Target: the session lease TTL that the servers granted
 // in Setup (the --ttl rounded up to whole seconds, and never below the
 // servers' minimum lease TTL). Before Setup it is the rounded TTL.

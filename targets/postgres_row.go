@@ -102,6 +102,15 @@ func (r *PostgresRow) Lease() time.Duration {
 // HasTokens implements Fencer: the row's counter is the token.
 func (*PostgresRow) HasTokens() bool { return true }
 
+// Expiry implements Expirer: with the expiry column a row lock is free
+// again a fixed TTL after it was taken; without it, never.
+func (r *PostgresRow) Expiry() Expiry {
+	if r.expiry {
+		return FixedExpiry
+	}
+	return NoExpiry
+}
+
 // NewClient returns a client with its own connection and owner name.
 func (r *PostgresRow) NewClient(_ context.Context, process int) (Client, error) {
 	if r.addr == "" {

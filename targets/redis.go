@@ -80,6 +80,9 @@ func (*Redis) Teardown(context.Context) error { return nil }
 // HasTokens implements Fencer: the INCR counter is the token.
 func (*Redis) HasTokens() bool { return true }
 
+// Expiry implements Expirer: the key's PX is fixed when it is set.
+func (*Redis) Expiry() Expiry { return FixedExpiry }
+
 // Primaries implements Primaries: the one server.
 func (r *Redis) Primaries(context.Context) ([]string, error) { return []string{r.node}, nil }
 

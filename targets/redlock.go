@@ -172,6 +172,10 @@ func (*Redlock) Teardown(context.Context) error { return nil }
 // HasTokens implements Fencer: Redlock gives no fencing token.
 func (*Redlock) HasTokens() bool { return false }
 
+// Expiry implements Expirer: every node's key has a fixed PX (the client
+// does not extend it).
+func (*Redlock) Expiry() Expiry { return FixedExpiry }
+
 // ServerProcess implements Servers.
 func (*Redlock) ServerProcess(string) string { return redisProcess }
 

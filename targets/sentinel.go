@@ -214,6 +214,9 @@ func (*Sentinel) Teardown(context.Context) error { return nil }
 // backwards.
 func (*Sentinel) HasTokens() bool { return true }
 
+// Expiry implements Expirer: the key's PX is fixed when it is set.
+func (*Sentinel) Expiry() Expiry { return FixedExpiry }
+
 // Primaries implements Primaries: the node that most reachable sentinels
 // name as the primary.
 func (s *Sentinel) Primaries(ctx context.Context) ([]string, error) {

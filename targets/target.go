@@ -130,6 +130,39 @@ type Fencer interface {
 	HasTokens() bool
 }
 
+// Expiry is how a target's grants end when the holder neither releases
+// them nor crashes in a way the service notices.
+type Expiry int
+
+const (
+	// NoExpiry: a grant lasts until it is released or its session ends
+	// (the in-memory mutex, PostgreSQL's advisory and row locks).
+	NoExpiry Expiry = iota
+	// FixedExpiry: a grant expires a fixed TTL after it was taken, whatever
+	// the holder does (Redis SET NX PX, Redlock, a row lock with an expiry
+	// column). A critical section has to fit in the TTL.
+	FixedExpiry
+	// RenewedExpiry: the client keeps the grant alive while it is healthy
+	// (an etcd session's lease keepalives, ZooKeeper session heartbeats),
+	// so a holder may work for longer than the lease; the grant expires one
+	// lease after the renewals stop.
+	RenewedExpiry
+)
+
+// Expirer is implemented by targets whose grants expire. Targets that do
+// not implement it have NoExpiry.
+type Expirer interface {
+	Expiry() Expiry
+}
+
+// ExpiryOf returns how t's grants expire.
+func ExpiryOf(t Target) Expiry {
+	if e, ok := t.(Expirer); ok {
+		return e.Expiry()
+	}
+	return NoExpiry
+}
+
 // Primaries is implemented by targets that can name their current
 // primary or leader nodes, for `pause primaries`.
 type Primaries interface {

@@ -78,6 +78,10 @@ func (*Zookeeper) DefaultNodes() int { return 3 }
 // number.
 func (*Zookeeper) HasTokens() bool { return true }
 
+// Expiry implements Expirer: the lock node is ephemeral and lives as long
+// as the session, which the client's heartbeats keep alive.
+func (*Zookeeper) Expiry() Expiry { return RenewedExpiry }
+
 // Lease implements Target: the session timeout that the servers
 // negotiated in Setup. A client's lock znodes live until its session
 // expires, that long after the servers last heard from it.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lockstorm/lockstorm/harness/store"
 )
@@ -105,6 +106,8 @@ func TestUsageErrorsExit3AndListValidNames(t *testing.T) {
 		{[]string{"run"}, "--target is required"},
 		{[]string{"run", "--target", "inmemory", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"run", "--target", "inmemory", "--opt", "novalue"}, `--opt "novalue": want name=value`},
+		{[]string{"run", "--target", "inmemory", "--hold", "soon"}, `invalid argument "soon" for "--hold" flag: want a duration such as 500ms, or auto`},
+		{[]string{"run", "--target", "inmemory", "--hold", "-1s"}, `"--hold" flag: -1s must not be negative`},
 		{[]string{"frobnicate"}, "unknown command"},
 		{[]string{"check"}, "check takes one PATH"},
 	}
@@ -155,6 +158,11 @@ func TestResultsJSONCarriesConfigSeedAndSchedule(t *testing.T) {
 	}
 	if res.Config.Seed != 11 || res.Schedule.Seed != 11 || len(res.Schedule.Events) == 0 {
 		t.Errorf("seed %d / schedule %+v", res.Config.Seed, res.Schedule)
+	}
+	// --hold was not given: the in-memory lock never expires, so the
+	// default is the short critical section, recorded as a figure.
+	if res.Config.Hold != 20*time.Millisecond || !strings.Contains(res.Command, " --hold 20ms ") {
+		t.Errorf("default hold %s, command %q; want 20ms written out", res.Config.Hold, res.Command)
 	}
 	// The same seed gives the same schedule.
 	st2 := t.TempDir()

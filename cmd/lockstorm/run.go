@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -67,7 +68,7 @@ func newRunCmd() *cobra.Command {
 	f.IntVar(&cfg.Run.Nodes, "nodes", 0, "number of server nodes (0: the target's default)")
 	f.DurationVar(&cfg.Run.TTL, "ttl", 0, "lease length asked for on each acquire (0: 2s)")
 	f.DurationVar(&cfg.Wait, "wait", 0, "how long one acquire may wait and retry (0: the ttl, at least 1s)")
-	f.DurationVar(&cfg.Run.Hold, "hold", cfg.Run.Hold, "simulated work inside the critical section")
+	f.Var(holdFlag{&cfg.Run.Hold}, "hold", "simulated work inside the critical section (auto: 20ms, half the TTL for a TTL lock, 2.5 leases for a lock whose lease is renewed)")
 	f.IntVar(&cfg.Run.Keys, "keys", cfg.Run.Keys, "number of distinct lock keys")
 	f.BoolVar(&cfg.Run.Fencing, "fencing", false, "make the resource reject writes with stale fencing tokens")
 	f.StringArrayVar(&opts, "opt", nil, "target, workload or nemesis option name=value (repeatable), e.g. kill.restart-delay=0s")
@@ -76,6 +77,34 @@ func newRunCmd() *cobra.Command {
 	f.BoolVar(&quiet, "quiet", false, "print only the verdict")
 	return c
 }
+
+// holdFlag is --hold: a duration, or "auto" for harness.HoldAuto.
+type holdFlag struct{ d *time.Duration }
+
+func (h holdFlag) String() string {
+	if h.d == nil || *h.d == harness.HoldAuto {
+		return "auto"
+	}
+	return h.d.String()
+}
+
+func (h holdFlag) Set(s string) error {
+	if strings.TrimSpace(s) == "auto" {
+		*h.d = harness.HoldAuto
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want a duration such as 500ms, or auto")
+	}
+	if d < 0 {
+		return fmt.Errorf("%s must not be negative", s)
+	}
+	*h.d = d
+	return nil
+}
+
+func (holdFlag) Type() string { return "duration|auto" }
 
 // checkNames validates names before anything starts, so that a typo is a
 // usage error listing the valid names.

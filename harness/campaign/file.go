@@ -16,6 +16,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lockstorm/lockstorm/harness"
+
 	"github.com/lockstorm/lockstorm/harness/store"
 	"github.com/lockstorm/lockstorm/nemesis"
 	"github.com/lockstorm/lockstorm/targets"
@@ -36,7 +38,7 @@ type Settings struct {
 	Nodes           *int              `yaml:"nodes"`
 	TTL             *Duration         `yaml:"ttl"`
 	Wait            *Duration         `yaml:"wait"`
-	Hold            *Duration         `yaml:"hold"`
+	Hold            *HoldDuration     `yaml:"hold"`
 	Keys            *int              `yaml:"keys"`
 	Fencing         *bool             `yaml:"fencing"`
 	Repeats         *int              `yaml:"repeats"`
@@ -96,6 +98,24 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 		return fmt.Errorf("line %d: %q is not a duration like 10s or 1m30s", n.Line, n.Value)
 	}
 	*d = Duration(v)
+	return nil
+}
+
+// HoldDuration is the hold: a Duration, or "auto" for the default that
+// fits the target (harness.DefaultHold).
+type HoldDuration time.Duration
+
+// UnmarshalYAML parses "auto" or a duration that is not negative.
+func (d *HoldDuration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Value == "auto" {
+		*d = HoldDuration(harness.HoldAuto)
+		return nil
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: %q is not auto or a duration like 20ms or 5s", n.Line, n.Value)
+	}
+	*d = HoldDuration(v)
 	return nil
 }
 

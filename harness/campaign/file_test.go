@@ -11,6 +11,7 @@ import (
 	"github.com/lockstorm/lockstorm/history"
 
 	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/harness"
 	"github.com/lockstorm/lockstorm/harness/store"
 )
 
@@ -73,6 +74,22 @@ func TestParseExpandsCellsAndMatrixWithInheritance(t *testing.T) {
 	}
 }
 
+// A cell without a hold, or with hold: auto, leaves the choice to the run
+// (harness.DefaultHold); a duration is kept as given.
+func TestHoldIsAutoUnlessGiven(t *testing.T) {
+	f, err := Parse([]byte("name: x\ncells:\n  - name: a\n    target: redis\n  - name: b\n    target: redis\n    hold: auto\n  - name: c\n    target: redis\n    hold: 0s\n"), "h.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := f.Expand()
+	want := []time.Duration{harness.HoldAuto, harness.HoldAuto, 0}
+	for i, c := range cells {
+		if c.Config.Run.Hold != want[i] {
+			t.Errorf("cell %s: hold %s, want %s", c.Name, c.Config.Run.Hold, want[i])
+		}
+	}
+}
+
 func TestParseNamesFieldAndLineOfMistakes(t *testing.T) {
 	cases := []struct{ name, in, want string }{
 		{"typo in a field", "name: x\ncells:\n  - target: inmemory\n    time-limt: 5s\n", `bad.yaml:4: unknown field "time-limt"`},
@@ -80,6 +97,7 @@ func TestParseNamesFieldAndLineOfMistakes(t *testing.T) {
 		{"unknown nemesis", "name: x\ncells:\n  - target: inmemory\n    nemesis: pauze\n", `bad.yaml:3: cell "": nemesis: unknown nemesis "pauze"`},
 		{"bad expectation", "name: x\ncells:\n  - target: inmemory\n    expect: maybe\n", `expect: "maybe" is not one of safe, unsafe, explore`},
 		{"bad duration", "name: x\ncells:\n  - target: inmemory\n    ttl: soon\n", `bad.yaml:4: "soon" is not a duration`},
+		{"bad hold", "name: x\ncells:\n  - target: inmemory\n    hold: -1s\n", `bad.yaml:4: "-1s" is not auto or a duration`},
 		{"duplicate names", "name: x\ncells:\n  - target: inmemory\n  - target: inmemory\n", `bad.yaml:4: cell name "inmemory-mutex-none" is used twice (first at line 3)`},
 		{"nothing to run", "name: x\n", "nothing to run"},
 		{"matrix typo", "name: x\nmatrix:\n  - targets: [inmemory]\n    workloads: [mutx]\n", `bad.yaml:3: matrix: workload: unknown workload "mutx"`},
