@@ -79,6 +79,9 @@ func Execute(ctx context.Context, cfg Config) (res store.RunResult, err error) {
 // resolve finds the target, workload and nemeses by name.
 func (r *run) resolve() error {
 	rc := &r.cfg.Run
+	if err := CheckOptions(rc.Options); err != nil {
+		return fmt.Errorf("%w: --opt %v", ErrBadConfig, err)
+	}
 	var err error
 	if r.target, err = targets.Lookup(rc.Target); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadConfig, err)
@@ -149,6 +152,9 @@ func (r *run) open() error {
 	if r.res.Command == "" {
 		r.res.Command = ReproduceCommand(rc)
 	}
+	for _, text := range unusedOptions(rc.Options, rc.Target, rc.Workload, rc.Nemeses) {
+		r.res.Notes = append(r.res.Notes, store.Note{Kind: "unused-option", Text: text})
+	}
 	// A results.json from the start, so that the history of a run that is
 	// killed can still be judged with its configuration.
 	pre := r.res
@@ -158,6 +164,9 @@ func (r *run) open() error {
 		return err
 	}
 	r.log.Info("run", "dir", dir, "seed", rc.Seed, "reproduce", r.res.Command)
+	for _, n := range r.res.Notes {
+		r.log.Warn(n.Text)
+	}
 	return nil
 }
 

@@ -18,6 +18,11 @@ type ClientPause struct{}
 // Name implements Nemesis.
 func (ClientPause) Name() string { return "client-pause" }
 
+// OptionNames lists the --opt names ClientPause reads.
+func (ClientPause) OptionNames() []string {
+	return []string{"client-pause.stall"}
+}
+
 // Description implements Nemesis.
 func (ClientPause) Description() string {
 	return "stall the next lock holder before its write for longer than the lease (a GC pause)"

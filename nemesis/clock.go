@@ -59,6 +59,11 @@ type Clock struct{}
 // Name implements Nemesis.
 func (Clock) Name() string { return "clock" }
 
+// OptionNames lists the --opt names Clock reads.
+func (Clock) OptionNames() []string {
+	return []string{"clock.mode", "clock.nodes", "clock.duration", "clock.max-offset", "clock.direction", "clock.strobe-period"}
+}
+
 // Description implements Nemesis.
 func (Clock) Description() string {
 	return "shift the servers' wall clock through the clock shim (bump, strobe, reset) on a random subset of nodes, or clock.nodes"

@@ -35,6 +35,11 @@ type Kill struct{}
 // Name implements Nemesis.
 func (Kill) Name() string { return "kill" }
 
+// OptionNames lists the --opt names Kill reads.
+func (Kill) OptionNames() []string {
+	return []string{"kill.mode", "kill.restart-delay"}
+}
+
 // Description implements Nemesis.
 func (Kill) Description() string {
 	return "crash server processes with SIGKILL and restart them, at once or after kill.restart-delay (one, minority, majority, all, primaries, holder)"

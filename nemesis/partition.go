@@ -59,6 +59,11 @@ type Partition struct{}
 // Name implements Nemesis.
 func (Partition) Name() string { return "partition" }
 
+// OptionNames lists the --opt names Partition reads.
+func (Partition) OptionNames() []string {
+	return []string{"partition.mode", "partition.duration"}
+}
+
 // Description implements Nemesis.
 func (Partition) Description() string {
 	return "cut the network between nodes with iptables (one, halves, random-halves, majorities-ring, bridge, one-way, holder)"

@@ -38,6 +38,11 @@ type Pause struct{}
 // Name implements Nemesis.
 func (Pause) Name() string { return "pause" }
 
+// OptionNames lists the --opt names Pause reads.
+func (Pause) OptionNames() []string {
+	return []string{"pause.mode", "pause.duration"}
+}
+
 // Description implements Nemesis.
 func (Pause) Description() string {
 	return "stop server processes with SIGSTOP for longer than the lease, then SIGCONT (one, minority, majority, all, primaries, holder)"

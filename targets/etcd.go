@@ -61,6 +61,11 @@ func NewEtcd() *Etcd { return &Etcd{} }
 // Name implements Target.
 func (*Etcd) Name() string { return "etcd" }
 
+// OptionNames implements Optioned.
+func (*Etcd) OptionNames() []string {
+	return []string{"etcd.heartbeat", "etcd.election", "etcd.acquire"}
+}
+
 // Description implements Target.
 func (*Etcd) Description() string {
 	return "etcd 3.4 cluster, concurrency.Mutex on a leased session per client; token = key create revision"

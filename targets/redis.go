@@ -31,6 +31,11 @@ func NewRedis() *Redis { return &Redis{} }
 // Name implements Target.
 func (*Redis) Name() string { return "redis" }
 
+// OptionNames implements Optioned.
+func (*Redis) OptionNames() []string {
+	return []string{"redis.persistence"}
+}
+
 // Description implements Target.
 func (*Redis) Description() string {
 	return "one redis-server: SET NX PX with a TTL, compare-and-delete release, INCR counter as fencing token"

@@ -45,6 +45,11 @@ func NewRedlock() *Redlock { return &Redlock{} }
 // Name implements Target.
 func (*Redlock) Name() string { return "redlock" }
 
+// OptionNames implements Optioned.
+func (*Redlock) OptionNames() []string {
+	return []string{"redlock.persistence", "redlock.quorum", "redlock.drift-factor", "redlock.retry-delay", "redlock.retries"}
+}
+
 // Description implements Target.
 func (*Redlock) Description() string {
 	return "Redlock (redsync) over independent redis-servers: majority of SET NX PX within the validity time, no fencing token"

@@ -46,6 +46,11 @@ func NewSentinel() *Sentinel { return &Sentinel{} }
 // Name implements Target.
 func (*Sentinel) Name() string { return "redis-sentinel" }
 
+// OptionNames implements Optioned.
+func (*Sentinel) OptionNames() []string {
+	return []string{"sentinel.persistence", "sentinel.quorum", "sentinel.down-after", "sentinel.failover-timeout", "sentinel.min-replicas"}
+}
+
 // Description implements Target.
 func (*Sentinel) Description() string {
 	return "Redis primary + async replicas with Sentinel failover: SET NX PX via the failover client, INCR token"

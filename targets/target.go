@@ -163,6 +163,14 @@ func ExpiryOf(t Target) Expiry {
 	return NoExpiry
 }
 
+// Optioned is implemented by targets that read --opt options. The harness
+// refuses options that no target, workload or nemesis declares, so that a
+// misspelt option is an error rather than a silently ignored setting.
+type Optioned interface {
+	// OptionNames lists the full option names, e.g. "redis.persistence".
+	OptionNames() []string
+}
+
 // Primaries is implemented by targets that can name their current
 // primary or leader nodes, for `pause primaries`.
 type Primaries interface {

@@ -65,6 +65,11 @@ func NewZookeeper() *Zookeeper { return &Zookeeper{} }
 // Name implements Target.
 func (*Zookeeper) Name() string { return "zookeeper" }
 
+// OptionNames implements Optioned.
+func (*Zookeeper) OptionNames() []string {
+	return []string{"zookeeper.tick", "zookeeper.session-timeout"}
+}
+
 // Description implements Target.
 func (*Zookeeper) Description() string {
 	return "ZooKeeper 3.8 ensemble, ephemeral sequential lock recipe (go-zookeeper); token = znode sequence number"

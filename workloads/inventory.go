@@ -40,6 +40,11 @@ type Inventory struct{}
 // Name implements Workload.
 func (Inventory) Name() string { return "inventory" }
 
+// OptionNames lists the --opt names Inventory reads.
+func (Inventory) OptionNames() []string {
+	return []string{"inventory.stock"}
+}
+
 // Description implements Workload.
 func (Inventory) Description() string {
 	return "servers deduct stock for orders under the lock; finds lost deductions and negative stock (chapter 7.2.2)"

@@ -35,6 +35,11 @@ type LeaderElection struct{}
 // Name implements Workload.
 func (LeaderElection) Name() string { return "leader-election" }
 
+// OptionNames lists the --opt names LeaderElection reads.
+func (LeaderElection) OptionNames() []string {
+	return []string{"leader-election.term", "leader-election.pace"}
+}
+
 // Description implements Workload.
 func (LeaderElection) Description() string {
 	return "leadership as a lease held through the lock; two leaders must never act at once (chapter 7.2.9)"

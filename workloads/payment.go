@@ -54,6 +54,11 @@ type Payment struct{}
 // Name implements Workload.
 func (Payment) Name() string { return "payment" }
 
+// OptionNames lists the --opt names Payment reads.
+func (Payment) OptionNames() []string {
+	return []string{"payment.orders", "payment.deliveries"}
+}
+
 // Description implements Workload.
 func (Payment) Description() string {
 	return "charge each order exactly once: variants lock, idempotency-key, both (chapter 7.2.11)"

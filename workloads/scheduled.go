@@ -28,6 +28,11 @@ type ScheduledJobs struct{}
 // Name implements Workload.
 func (ScheduledJobs) Name() string { return "scheduled-jobs" }
 
+// OptionNames lists the --opt names ScheduledJobs reads.
+func (ScheduledJobs) OptionNames() []string {
+	return []string{"scheduled-jobs.tick"}
+}
+
 // Description implements Workload.
 func (ScheduledJobs) Description() string {
 	return "every server runs the cron; each tick's job must run exactly once (chapter 7.2.9)"

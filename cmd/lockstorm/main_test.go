@@ -108,6 +108,7 @@ func TestUsageErrorsExit3AndListValidNames(t *testing.T) {
 		{[]string{"run", "--target", "inmemory", "--opt", "novalue"}, `--opt "novalue": want name=value`},
 		{[]string{"run", "--target", "inmemory", "--hold", "soon"}, `invalid argument "soon" for "--hold" flag: want a duration such as 500ms, or auto`},
 		{[]string{"run", "--target", "inmemory", "--hold", "-1s"}, `"--hold" flag: -1s must not be negative`},
+		{[]string{"run", "--target", "inmemory", "--opt", "pause.mod=holder"}, `--opt pause.mod: unknown option (options of pause: pause.duration, pause.mode)`},
 		{[]string{"frobnicate"}, "unknown command"},
 		{[]string{"check"}, "check takes one PATH"},
 	}

@@ -229,6 +229,9 @@ func (f *File) Validate() error {
 			return bad(c.Line, "cell name %q is used twice (first at line %d)", c.Name, prev)
 		}
 		seen[c.Name] = c.Line
+		if err := harness.CheckOptions(c.Config.Run.Options); err != nil {
+			return bad(c.Line, "cell %q: options: %v", c.Name, err)
+		}
 	}
 	return nil
 }

@@ -19,13 +19,13 @@ const good = `name: t
 defaults:
   time-limit: 7s
   ttl: 1s
-  options: {a: "1"}
+  options: {pause.duration: 1s}
 cells:
   - name: one
     target: inmemory
     nodes: 3
     expect: unsafe
-    options: {b: "2"}
+    options: {kill.restart-delay: 2s}
   - target: inmemory
     nemesis: client-pause
     seeds: [5, 9]
@@ -55,7 +55,7 @@ func TestParseExpandsCellsAndMatrixWithInheritance(t *testing.T) {
 	if one.Config.Run.TimeLimit != 7*time.Second || one.Config.Run.TTL != time.Second || one.Config.Run.Nodes != 3 {
 		t.Errorf("cell one did not inherit: %+v", one.Config.Run)
 	}
-	if one.Config.Run.Options["a"] != "1" || one.Config.Run.Options["b"] != "2" {
+	if one.Config.Run.Options["pause.duration"] != "1s" || one.Config.Run.Options["kill.restart-delay"] != "2s" {
 		t.Errorf("options not merged: %v", one.Config.Run.Options)
 	}
 	if one.Expect != store.ExpectUnsafe || cells[1].Expect != store.ExpectExplore {
@@ -100,6 +100,7 @@ func TestParseNamesFieldAndLineOfMistakes(t *testing.T) {
 		{"bad hold", "name: x\ncells:\n  - target: inmemory\n    hold: -1s\n", `bad.yaml:4: "-1s" is not auto or a duration`},
 		{"duplicate names", "name: x\ncells:\n  - target: inmemory\n  - target: inmemory\n", `bad.yaml:4: cell name "inmemory-mutex-none" is used twice (first at line 3)`},
 		{"nothing to run", "name: x\n", "nothing to run"},
+		{"misspelt option", "name: x\ndefaults:\n  options: {pause.mod: holder}\ncells:\n  - name: a\n    target: inmemory\n", `bad.yaml:5: cell "a": options: pause.mod: unknown option (options of pause: pause.duration, pause.mode)`},
 		{"matrix typo", "name: x\nmatrix:\n  - targets: [inmemory]\n    workloads: [mutx]\n", `bad.yaml:3: matrix: workload: unknown workload "mutx"`},
 		{"unknown judge", "name: x\ncells:\n  - target: inmemory\n    judge: [fencin]\n", `judge: unknown checker "fencin"`},
 	}
