@@ -254,5 +254,5 @@ func TestDockerEtcdRestartedLeaderRejoins(t *testing.T) {
 }
 
 func TestDockerEtcdNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "etcd", 10*time.Second)
+	noFaultRun(t, "etcd", 20*time.Second)
 }

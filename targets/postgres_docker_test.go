@@ -116,15 +116,15 @@ func TestDockerPostgresServerClockFollowsShim(t *testing.T) {
 }
 
 func TestDockerPostgresAdvisoryNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "postgres-advisory", 10*time.Second)
+	noFaultRun(t, "postgres-advisory", 20*time.Second)
 }
 
 func TestDockerPostgresRowNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "postgres-row", 10*time.Second)
+	noFaultRun(t, "postgres-row", 20*time.Second)
 }
 
 func TestDockerPostgresRowExpiryNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "postgres-row-expiry", 10*time.Second)
+	noFaultRun(t, "postgres-row-expiry", 20*time.Second)
 }
 
 // pgKillServer kills the postmaster with SIGKILL, as the kill nemesis

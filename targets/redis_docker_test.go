@@ -123,5 +123,5 @@ func TestDockerRedisRestartWithoutPersistenceForgetsLocks(t *testing.T) {
 }
 
 func TestDockerRedisNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "redis", 10*time.Second)
+	noFaultRun(t, "redis", 20*time.Second)
 }

@@ -86,5 +86,5 @@ func TestDockerRedlockMinorityDownStillDecides(t *testing.T) {
 }
 
 func TestDockerRedlockNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "redlock", 10*time.Second)
+	noFaultRun(t, "redlock", 20*time.Second)
 }

@@ -88,5 +88,5 @@ func TestDockerSentinelFailsOverToAReplica(t *testing.T) {
 }
 
 func TestDockerSentinelNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "redis-sentinel", 10*time.Second)
+	noFaultRun(t, "redis-sentinel", 20*time.Second)
 }

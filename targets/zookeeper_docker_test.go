@@ -167,5 +167,5 @@ func TestDockerZookeeperServerClockFollowsShim(t *testing.T) {
 }
 
 func TestDockerZookeeperNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "zookeeper", 10*time.Second)
+	noFaultRun(t, "zookeeper", 20*time.Second)
 }
