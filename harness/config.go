@@ -110,7 +110,8 @@ const HoldAuto time.Duration = -1
 const ShortHold = 20 * time.Millisecond
 
 // DefaultHold is the critical section a run uses when --hold is not given,
-// for a target whose grants expire as e does, with lease ttl. It is the
+// for a target whose grants expire as e does, with lease ttl (the target's
+// Lease() after Setup; 0 stands for DefaultTTL). It is the
 // work each kind of lock is built for, so that the faults that break a
 // kind of lock in production can break it here:
 //   - grants that never expire: a short 20 ms section;

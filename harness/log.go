@@ -78,7 +78,7 @@ func ReproduceCommand(rc store.RunConfig) string {
 	parts = append(parts,
 		fmt.Sprintf("--nodes %d", rc.Nodes),
 		"--ttl "+fmtDur(rc.TTL),
-		"--hold "+fmtDur(rc.Hold),
+		"--hold "+fmtHold(rc.Hold),
 		fmt.Sprintf("--keys %d", rc.Keys),
 	)
 	if rc.Fencing {
@@ -120,4 +120,13 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// fmtHold is fmtDur, or "auto" for HoldAuto (a run that ended before its
+// target was set up).
+func fmtHold(d time.Duration) string {
+	if d == HoldAuto {
+		return "auto"
+	}
+	return fmtDur(d)
 }

@@ -86,9 +86,6 @@ func (r *run) resolve() error {
 	if r.target, err = targets.Lookup(rc.Target); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadConfig, err)
 	}
-	if rc.Hold == HoldAuto {
-		rc.Hold = DefaultHold(targets.ExpiryOf(r.target), rc.TTL)
-	}
 	if r.workload, err = workloads.Lookup(rc.Workload); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadConfig, err)
 	}
@@ -215,6 +212,7 @@ func (r *run) execute(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	r.resolveHold()
 	nenv := &nemesis.Env{
 		Cluster: r.cluster, Target: r.target, Nodes: r.nodes, Faults: r.faults,
 		TTL: r.target.Lease(), Opts: rc.Options, Log: r.log,
@@ -247,6 +245,23 @@ func (r *run) execute(ctx context.Context) error {
 	perr := r.probe(ctx)
 	done()
 	return errors.Join(herr, perr)
+}
+
+// resolveHold turns --hold auto into DefaultHold for the target's lease as
+// the servers granted it in Setup (etcd rounds the TTL up to whole
+// seconds, ZooKeeper negotiates its session timeout), and writes the
+// figure into the results and the reproduce command.
+func (r *run) resolveHold() {
+	rc := &r.cfg.Run
+	if rc.Hold != HoldAuto {
+		return
+	}
+	rc.Hold = DefaultHold(targets.ExpiryOf(r.target), r.target.Lease())
+	r.res.Config.Hold = rc.Hold
+	if r.cfg.Command == "" {
+		r.res.Command = ReproduceCommand(*rc)
+	}
+	r.log.Info("hold", "auto", rc.Hold, "lease", r.target.Lease())
 }
 
 // runWorkload runs the workload for the time limit with the nemesis beside
