@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -193,9 +196,11 @@ func (s *Sentinel) sentinelAddrs() []string {
 func (s *Sentinel) Lease() time.Duration { return s.ttl }
 
 // NewClient returns a go-redis failover client that asks the sentinels
-// for the primary. The node it reports is nominal (round-robin): the
-// client talks to whichever node the sentinels name the primary.
+// for the primary. The node it reports is the primary it last connected
+// to (before its first connection, a nominal round-robin node), so that a
+// fault aimed at the holder's node hits the primary the holder uses.
 func (s *Sentinel) NewClient(_ context.Context, process int) (Client, error) {
+	c := &sentinelClient{}
 	rdb := redis.NewFailoverClient(&redis.FailoverOptions{
 		MasterName:            sentinelMaster,
 		SentinelAddrs:         s.sentinelAddrs(),
@@ -207,8 +212,35 @@ func (s *Sentinel) NewClient(_ context.Context, process int) (Client, error) {
 		ContextTimeoutEnabled: true,
 		PoolSize:              2,
 		DisableIdentity:       true,
+		// go-redis dials the primary that the sentinels name through this
+		// dialer, and the sentinels themselves on their own port.
+		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if host, port, err := net.SplitHostPort(addr); err == nil && port == strconv.Itoa(redisPort) {
+				if node, ok := redisNodeByIP(s.cluster, host); ok {
+					c.primary.Store(&node)
+				}
+			}
+			d := net.Dialer{Timeout: redisIOTimeout}
+			return d.DialContext(ctx, network, addr)
+		},
 	})
-	return newRedisScriptClient(rdb, NodeFor(s.nodes, process), process, s.ttl, s.wait), nil
+	c.redisScriptClient = newRedisScriptClient(rdb, NodeFor(s.nodes, process), process, s.ttl, s.wait)
+	return c, nil
+}
+
+// sentinelClient is a redisScriptClient that names the primary it last
+// connected to as its node.
+type sentinelClient struct {
+	*redisScriptClient
+	primary atomic.Pointer[string]
+}
+
+// Node implements Client.
+func (c *sentinelClient) Node() string {
+	if p := c.primary.Load(); p != nil {
+		return *p
+	}
+	return c.redisScriptClient.Node()
 }
 
 // Teardown implements Target: the clients are closed by their owners.

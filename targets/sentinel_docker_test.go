@@ -22,6 +22,9 @@ func TestDockerSentinelLocksExclusively(t *testing.T) {
 	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 
 	exclusive(t, a, b)
+	if a.Node() != "n1" || b.Node() != "n1" {
+		t.Errorf("clients report nodes %s and %s, want the primary n1", a.Node(), b.Node())
+	}
 
 	c := newClient(t, tg, 2)
 	acquire(t, c, "k")
@@ -75,6 +78,10 @@ func TestDockerSentinelFailsOverToAReplica(t *testing.T) {
 	after := token(t, redisAcquireWithin(t, b, "k", 20*time.Second))
 	if after <= before {
 		t.Fatalf("token on the new primary %d is not above %d (replication was in sync)", after, before)
+	}
+	// Clients name the primary they use, so that holder-aimed faults hit it.
+	if b.Node() != primary {
+		t.Errorf("a client of the new primary %s reports node %s", primary, b.Node())
 	}
 	release(t, b, "k")
 
