@@ -66,6 +66,8 @@ var namedFindings = []struct {
 	{"granted-early", "mutual-exclusion", KindGrantedEarly},
 	{"stuck-lock", "liveness", KindStuckLock},
 	{"not-linearizable", "linearizability", KindNotLinearizable},
+	{"token-regression", "fencing", KindTokenRegression},
+	{"stale-write", "fencing", KindStaleWrite},
 }
 
 func assertNamedFinding(t *testing.T, name string, rep Report) {
