@@ -214,12 +214,16 @@ func fencing(r checker.Result) *fencingView {
 }
 
 func configRows(c store.RunConfig) []kv {
+	hold := c.Hold.String()
+	if c.Hold < 0 {
+		hold = "auto" // the run ended before its target was set up
+	}
 	rows := []kv{
 		{"target", c.Target}, {"workload", c.Workload}, {"nemeses", strings.Join(c.Nemeses, ", ")},
 		{"seed", fmt.Sprint(c.Seed)}, {"time limit", c.TimeLimit.String()},
 		{"concurrency", fmt.Sprint(c.Concurrency)}, {"rate", fmt.Sprintf("%g ops/s", c.Rate)},
 		{"nemesis interval", c.NemesisInterval.String()}, {"nodes", fmt.Sprint(c.Nodes)},
-		{"ttl", c.TTL.String()}, {"hold", c.Hold.String()}, {"keys", fmt.Sprint(c.Keys)},
+		{"ttl", c.TTL.String()}, {"hold", hold}, {"keys", fmt.Sprint(c.Keys)},
 		{"fencing", fmt.Sprint(c.Fencing)},
 	}
 	opts := make([]string, 0, len(c.Options))

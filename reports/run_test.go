@@ -107,9 +107,14 @@ func TestRunPageAnchorsResolve(t *testing.T) {
 }
 
 func TestRunPageWithoutHistory(t *testing.T) {
-	page := renderRun(t, runResult("lock-a", true), nil)
+	res := runResult("lock-a", true)
+	res.Config.Hold = -1 // --hold auto, never resolved: the target was not set up
+	page := renderRun(t, res, nil)
 	if !strings.Contains(page, "No history is available") {
 		t.Error("page does not say the history is missing")
+	}
+	if !strings.Contains(page, "<tr><th>hold</th><td>auto</td></tr>") {
+		t.Error("an unresolved --hold auto is not shown as auto")
 	}
 	if strings.Contains(page, `href="#focus-`) {
 		t.Error("page links to focus windows it cannot draw")
