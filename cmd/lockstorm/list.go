@@ -14,7 +14,7 @@ import (
 )
 
 // newListCmd lists the registered targets, workloads or nemeses with a
-// one-line description each.
+// one-line description each, and under it the --opt names each one reads.
 func newListCmd(what string) *cobra.Command {
 	return &cobra.Command{
 		Use:   what,
@@ -22,18 +22,24 @@ func newListCmd(what string) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			entry := func(name, desc string, v any) {
+				fmt.Fprintf(w, "%s\t%s\n", name, desc)
+				if o, ok := v.(interface{ OptionNames() []string }); ok && len(o.OptionNames()) > 0 {
+					fmt.Fprintf(w, "\t--opt %s\n", strings.Join(o.OptionNames(), ", "))
+				}
+			}
 			switch what {
 			case "targets":
 				for _, t := range targets.All() {
-					fmt.Fprintf(w, "%s\t%s\n", t.Name(), t.Description())
+					entry(t.Name(), t.Description(), t)
 				}
 			case "workloads":
 				for _, x := range workloads.All() {
-					fmt.Fprintf(w, "%s\t%s\n", x.Name(), x.Description())
+					entry(x.Name(), x.Description(), x)
 				}
 			case "nemeses":
 				for _, n := range nemesis.All() {
-					fmt.Fprintf(w, "%s\t%s\n", n.Name(), n.Description())
+					entry(n.Name(), n.Description(), n)
 				}
 			}
 			return w.Flush()

@@ -131,6 +131,17 @@ func TestCampaignFileWithTypoExits3NamingFieldAndLine(t *testing.T) {
 	}
 }
 
+func TestListCommandsShowEachEntrysOptions(t *testing.T) {
+	_, out, _ := lockstorm(t, "nemeses")
+	if !strings.Contains(out, "--opt kill.mode, kill.restart-delay\n") {
+		t.Errorf("nemeses does not list kill's options:\n%s", out)
+	}
+	_, out, _ = lockstorm(t, "targets")
+	if !strings.Contains(out, "--opt zookeeper.tick, zookeeper.session-timeout\n") {
+		t.Errorf("targets does not list zookeeper's options:\n%s", out)
+	}
+}
+
 func TestListCommandsDescribeEveryEntry(t *testing.T) {
 	for _, what := range []string{"targets", "workloads", "nemeses"} {
 		code, out, _ := lockstorm(t, what)
@@ -138,6 +149,9 @@ func TestListCommandsDescribeEveryEntry(t *testing.T) {
 			t.Fatalf("%s: exit %d", what, code)
 		}
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "--opt ") {
+				continue // the options of the entry above
+			}
 			if len(strings.Fields(line)) < 3 {
 				t.Errorf("%s: line without a description: %q", what, line)
 			}
