@@ -22,9 +22,9 @@ func (o optionOwner) String() string { return o.kind + " " + o.name }
 // nemesis declares to its owner.
 func optionOwners() map[string]optionOwner {
 	out := map[string]optionOwner{}
-	type named interface{ OptionNames() []string }
 	add := func(kind, name string, v any) {
-		if n, ok := v.(named); ok {
+		// Workloads and nemeses declare options with the same method.
+		if n, ok := v.(targets.Optioned); ok {
 			for _, opt := range n.OptionNames() {
 				out[opt] = optionOwner{kind, name}
 			}
@@ -78,10 +78,10 @@ func CheckOptions(opts map[string]string) error {
 // unusedOptions lists, in name order, the options whose owner the run
 // does not use: legal (a campaign's defaults may set options for some of
 // its cells) but worth a note.
-func unusedOptions(rc map[string]string, target, workload string, nemeses []string) []string {
+func unusedOptions(opts map[string]string, target, workload string, nemeses []string) []string {
 	owners := optionOwners()
 	var out []string
-	for k := range rc {
+	for k := range opts {
 		o, ok := owners[k]
 		if !ok {
 			continue

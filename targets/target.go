@@ -163,7 +163,8 @@ func ExpiryOf(t Target) Expiry {
 	return NoExpiry
 }
 
-// Optioned is implemented by targets that read --opt options. The harness
+// Optioned is implemented by targets that read --opt options (workloads and
+// nemeses declare theirs with the same method). The harness
 // refuses options that no target, workload or nemesis declares, so that a
 // misspelt option is an error rather than a silently ignored setting.
 type Optioned interface {

@@ -24,7 +24,7 @@ func newListCmd(what string) *cobra.Command {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			entry := func(name, desc string, v any) {
 				fmt.Fprintf(w, "%s\t%s\n", name, desc)
-				if o, ok := v.(interface{ OptionNames() []string }); ok && len(o.OptionNames()) > 0 {
+				if o, ok := v.(targets.Optioned); ok && len(o.OptionNames()) > 0 {
 					fmt.Fprintf(w, "\t--opt %s\n", strings.Join(o.OptionNames(), ", "))
 				}
 			}
