@@ -2,7 +2,7 @@
 GO       ?= go
 BIN      := bin/lockstorm
 # Packages of pure logic: cheap enough to run under the race detector.
-RACE_PKGS := ./history/... ./checker/... ./workloads/... ./nemesis/schedule/... ./harness/store/... ./reports/...
+RACE_PKGS := ./history/... ./checker/... ./workloads/... ./nemesis/schedule/... ./store/... ./campaign/... ./reports/...
 
 .PHONY: all build test test-unit test-race test-docker campaign smoke bench image clean-docker
 

@@ -10,9 +10,10 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/lockstorm/lockstorm/harness/image"
-	"github.com/lockstorm/lockstorm/harness/runtime"
-	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/runtime/docker"
+	"github.com/lockstorm/lockstorm/runtime/docker/image"
+	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
@@ -24,7 +25,7 @@ const LabelOwner = "lockstorm.owner"
 // startCluster connects to Docker, reaps what killed runs left, makes sure
 // the node image exists, and starts the run's nodes.
 func (r *run) startCluster(ctx context.Context) error {
-	d, err := runtime.NewDocker(ctx, r.log)
+	d, err := docker.New(ctx, r.log)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInfrastructure, err)
 	}
@@ -106,7 +107,7 @@ func (r *run) collectLogs(ctx context.Context) {
 // ReapOrphans removes the containers and networks of runs whose lockstorm
 // process is gone (killed with SIGKILL, say). Runs of live processes are
 // left alone, so parallel runs do not reap each other.
-func ReapOrphans(ctx context.Context, d *runtime.Docker) (runtime.Reaped, error) {
+func ReapOrphans(ctx context.Context, d *docker.Runtime) (runtime.Reaped, error) {
 	owners, err := d.LabelValues(ctx, LabelOwner)
 	if err != nil {
 		return runtime.Reaped{}, err

@@ -9,7 +9,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 // teeHandler sends every record to both handlers (the run log and the

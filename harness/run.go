@@ -12,11 +12,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lockstorm/lockstorm/harness/runtime"
-	"github.com/lockstorm/lockstorm/harness/store"
 	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/nemesis"
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
 	"github.com/lockstorm/lockstorm/workloads"
 )

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lockstorm/lockstorm/harness/image"
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
@@ -243,7 +243,7 @@ func (c Clock) Teardown(ctx context.Context, env *Env) error {
 func setClocks(ctx context.Context, env *Env, nodes []string, off time.Duration) error {
 	const body = `"$1" set "$2" && "$1" get`
 	return onNodes(nodes, func(node string) error {
-		out, err := script(ctx, env.Cluster, node, body, nil, image.ClockTool, fmt.Sprintf("%dns", off.Nanoseconds()))
+		out, err := script(ctx, env.Cluster, node, body, nil, runtime.ClockTool, fmt.Sprintf("%dns", off.Nanoseconds()))
 		if err != nil {
 			return fmt.Errorf("set clock offset %s: %w", off, err)
 		}
@@ -261,7 +261,7 @@ func readShift(ctx context.Context, env *Env, node string) (file, seen time.Dura
 	const body = `a=$("$1" get); s=$(LD_PRELOAD="$2" date +%s%N); r=$(date +%s%N); b=$("$1" get)
 echo "$a $s $r $b"`
 	for try := 0; try < 10; try++ {
-		out, err := script(ctx, env.Cluster, node, body, nil, image.ClockTool, image.ShimPath)
+		out, err := script(ctx, env.Cluster, node, body, nil, runtime.ClockTool, runtime.ShimPath)
 		if err != nil {
 			return 0, 0, err
 		}

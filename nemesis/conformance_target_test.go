@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lockstorm/lockstorm/harness/image"
-	"github.com/lockstorm/lockstorm/harness/runtime"
+	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/runtime/docker"
+	"github.com/lockstorm/lockstorm/runtime/docker/image"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
@@ -99,7 +100,7 @@ func dockerCluster(t *testing.T, n int) runtime.Cluster {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	d, err := runtime.NewDocker(ctx, nil)
+	d, err := docker.New(ctx, nil)
 	if err != nil {
 		t.Fatalf("docker: %v", err)
 	}

@@ -18,8 +18,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lockstorm/lockstorm/harness/runtime"
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
 	"github.com/lockstorm/lockstorm/workloads"
 )

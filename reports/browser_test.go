@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/reports/reporttest"
 )

@@ -10,7 +10,7 @@ import (
 	"github.com/lockstorm/lockstorm/reports/reporttest"
 
 	"github.com/lockstorm/lockstorm/checker"
-	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 // sampleCampaign has two workloads, three targets and three nemeses; the

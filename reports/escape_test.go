@@ -11,7 +11,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/reports/reporttest"
 
-	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
 )

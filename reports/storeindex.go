@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 // maxResultsJSON bounds how much of a results.json the index reads.

@@ -13,7 +13,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
-	"github.com/lockstorm/lockstorm/harness/runtime"
+	"github.com/lockstorm/lockstorm/runtime"
 )
 
 // Paths and ports of the etcd target inside a node.

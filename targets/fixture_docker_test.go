@@ -16,9 +16,10 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
-	"github.com/lockstorm/lockstorm/harness/image"
-	"github.com/lockstorm/lockstorm/harness/runtime"
-	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/runtime/docker"
+	"github.com/lockstorm/lockstorm/runtime/docker/image"
+	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
@@ -54,7 +55,7 @@ func setUp(t *testing.T, tg targets.Target, n int, opts targets.Options) runtime
 	skipWithoutDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	d, err := runtime.NewDocker(ctx, nil)
+	d, err := docker.New(ctx, nil)
 	if err != nil {
 		t.Fatalf("NewDocker: %v", err)
 	}
@@ -194,7 +195,7 @@ func runHarness(t *testing.T, target string, limit time.Duration, nemeses []stri
 		t.Fatalf("Execute %s: %v (summary: %s)", target, err, res.Summary)
 	}
 	t.Logf("%s %v: %s, %d ops in %s", target, nemeses, res.Status, res.Ops, res.Duration.Round(time.Millisecond))
-	d, err := runtime.NewDocker(ctx, nil)
+	d, err := docker.New(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

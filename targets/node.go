@@ -8,8 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lockstorm/lockstorm/harness/image"
-	"github.com/lockstorm/lockstorm/harness/runtime"
+	"github.com/lockstorm/lockstorm/runtime"
 )
 
 // A Daemon describes a server process that a target runs on a node.
@@ -38,7 +37,7 @@ func StartDaemon(ctx context.Context, c runtime.Cluster, node string, d Daemon) 
 	if d.Shim {
 		res, err := c.Exec(ctx, node, []string{"sh", "-c",
 			"mkdir -p /run/lockstorm && chmod 777 /run/lockstorm && " +
-				"{ [ -f " + image.ClockFile + " ] || " + image.ClockTool + " reset; } && chmod 666 " + image.ClockFile},
+				"{ [ -f " + runtime.ClockFile + " ] || " + runtime.ClockTool + " reset; } && chmod 666 " + runtime.ClockFile},
 			runtime.ExecOptions{})
 		if err != nil {
 			return fmt.Errorf("prepare clock file on %s: %w", node, err)
@@ -46,7 +45,7 @@ func StartDaemon(ctx context.Context, c runtime.Cluster, node string, d Daemon) 
 		if err := res.Err(); err != nil {
 			return fmt.Errorf("prepare clock file on %s: %w", node, err)
 		}
-		env = append(env, "LD_PRELOAD="+image.ShimPath)
+		env = append(env, "LD_PRELOAD="+runtime.ShimPath)
 	}
 	logFile := d.Log
 	if logFile == "" {

@@ -11,8 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/lockstorm/lockstorm/harness/image"
-	"github.com/lockstorm/lockstorm/harness/runtime"
+	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
@@ -101,7 +100,7 @@ func TestDockerPostgresServerClockFollowsShim(t *testing.T) {
 	if s := skew(); s > 5*time.Second || s < -5*time.Second {
 		t.Fatalf("server clock off by %s before any clock fault", s)
 	}
-	if _, err := targets.Sh(context.Background(), c, "n1", image.ClockTool+" set 3600"); err != nil {
+	if _, err := targets.Sh(context.Background(), c, "n1", runtime.ClockTool+" set 3600"); err != nil {
 		t.Fatal(err)
 	}
 	if s := skew(); s < 3590*time.Second || s > 3610*time.Second {

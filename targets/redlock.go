@@ -12,7 +12,7 @@ import (
 	"github.com/go-redsync/redsync/v4/redis/goredis/v9"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/lockstorm/lockstorm/harness/runtime"
+	"github.com/lockstorm/lockstorm/runtime"
 )
 
 // redlockAvgDelay is the mean of redsync's default retry delay, a random

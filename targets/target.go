@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lockstorm/lockstorm/harness/runtime"
+	"github.com/lockstorm/lockstorm/runtime"
 )
 
 // ErrNotAcquired is returned by Acquire when the lock was certainly not

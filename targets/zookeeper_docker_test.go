@@ -10,8 +10,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/lockstorm/lockstorm/harness/image"
-	"github.com/lockstorm/lockstorm/harness/runtime"
+	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
@@ -135,13 +134,13 @@ func TestDockerZookeeperServerClockFollowsShim(t *testing.T) {
 	defer cancel()
 	const shift = 3600 * time.Second
 	for _, n := range []string{"n1", "n2", "n3"} {
-		if _, err := targets.Sh(ctx, c, n, image.ClockTool+" set 3600"); err != nil {
+		if _, err := targets.Sh(ctx, c, n, runtime.ClockTool+" set 3600"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	defer func() {
 		for _, n := range []string{"n1", "n2", "n3"} {
-			_, _ = targets.Sh(context.Background(), c, n, image.ClockTool+" reset")
+			_, _ = targets.Sh(context.Background(), c, n, runtime.ClockTool+" reset")
 		}
 	}()
 	conn := zkTestConn(t, c, "n2")

@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/lockstorm/lockstorm/checker"
-	"github.com/lockstorm/lockstorm/harness/store"
 	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/reports/reporttest"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 // TestBrowserRealRunPages runs the in-memory lock for real, invalid on three

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lockstorm/lockstorm/harness/campaign"
-	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/campaign"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 func newCampaignCmd() *cobra.Command {

@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lockstorm/lockstorm/harness"
-	"github.com/lockstorm/lockstorm/harness/store"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 func newCheckCmd() *cobra.Command {

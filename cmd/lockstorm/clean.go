@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 
+	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/runtime/docker"
+
 	"github.com/spf13/cobra"
 
 	"github.com/lockstorm/lockstorm/harness"
-	"github.com/lockstorm/lockstorm/harness/runtime"
 )
 
 func newCleanCmd() *cobra.Command {
@@ -19,7 +21,7 @@ process is gone. With --all it also removes those of runs that are still going.`
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			d, err := runtime.NewDocker(ctx, nil)
+			d, err := docker.New(ctx, nil)
 			if err != nil {
 				return fmt.Errorf("%w: %v", harness.ErrInfrastructure, err)
 			}

@@ -13,23 +13,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/runtime/docker"
+
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 
-	"github.com/lockstorm/lockstorm/harness/runtime"
-	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 // These tests run the real binary against real containers, and send it real
 // signals.
 
-func needDocker(t *testing.T) *runtime.Docker {
+func needDocker(t *testing.T) *docker.Runtime {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("needs Docker; skipped with -short")
 	}
-	d, err := runtime.NewDocker(context.Background(), nil)
+	d, err := docker.New(context.Background(), nil)
 	if err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("CI must have Docker: %v", err)
@@ -69,7 +71,7 @@ func binary(t *testing.T) string {
 
 // leftovers counts containers and networks carrying a lockstorm run label
 // and the given owner PID.
-func leftovers(t *testing.T, d *runtime.Docker, pid int) (int, int) {
+func leftovers(t *testing.T, d *docker.Runtime, pid int) (int, int) {
 	t.Helper()
 	ctx := context.Background()
 	args := filters.NewArgs(filters.Arg("label", runtime.LabelRun), filters.Arg("label", "lockstorm.owner="+itoa(pid)))

@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lockstorm/lockstorm/runtime/docker"
+
 	"github.com/spf13/cobra"
 
 	"github.com/lockstorm/lockstorm/harness"
-	"github.com/lockstorm/lockstorm/harness/image"
-	"github.com/lockstorm/lockstorm/harness/runtime"
+	"github.com/lockstorm/lockstorm/runtime/docker/image"
 )
 
 func newImageCmd() *cobra.Command {
@@ -23,7 +24,7 @@ func newImageCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			d, err := runtime.NewDocker(ctx, nil)
+			d, err := docker.New(ctx, nil)
 			if err != nil {
 				return fmt.Errorf("%w: %v", harness.ErrInfrastructure, err)
 			}

@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lockstorm/lockstorm/harness"
-	"github.com/lockstorm/lockstorm/harness/runtime"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/runtime"
 )
 
 // Exit codes (DESIGN.md, "Command line").

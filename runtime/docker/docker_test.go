@@ -1,4 +1,4 @@
-package runtime
+package docker
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lockstorm/lockstorm/runtime"
 
 	"github.com/docker/docker/api/types/network"
 )
@@ -29,7 +31,7 @@ func TestDockerClusterComesUp(t *testing.T) {
 	if err != nil {
 		t.Fatalf("inspect network: %v", err)
 	}
-	if !netInfo.Internal || netInfo.Labels[LabelRun] != spec.RunID || len(netInfo.IPAM.Config) != 1 {
+	if !netInfo.Internal || netInfo.Labels[runtime.LabelRun] != spec.RunID || len(netInfo.IPAM.Config) != 1 {
 		t.Fatalf("network: internal=%v labels=%v ipam=%v", netInfo.Internal, netInfo.Labels, netInfo.IPAM.Config)
 	}
 	subnet := netip.MustParsePrefix(netInfo.IPAM.Config[0].Subnet)
@@ -38,7 +40,7 @@ func TestDockerClusterComesUp(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for i, n := range nodes {
-		if want := NodeName(i + 1); n.Name != want {
+		if want := runtime.NodeName(i + 1); n.Name != want {
 			t.Errorf("node %d is named %q, want %q", i, n.Name, want)
 		}
 		if seen[n.IP] || !subnet.Contains(netip.MustParseAddr(n.IP)) {
@@ -53,7 +55,7 @@ func TestDockerClusterComesUp(t *testing.T) {
 		if info.Config.Hostname != n.Name {
 			t.Errorf("%s has host name %q", n.Name, info.Config.Hostname)
 		}
-		if info.Config.Labels[LabelRun] != spec.RunID || info.Config.Labels[LabelNode] != n.Name ||
+		if info.Config.Labels[runtime.LabelRun] != spec.RunID || info.Config.Labels[runtime.LabelNode] != n.Name ||
 			info.Config.Labels[testLabel] != "runtime" {
 			t.Errorf("%s has labels %v", n.Name, info.Config.Labels)
 		}
@@ -126,7 +128,7 @@ func TestDockerExecCapturesOutputAndExitCode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	res, err := c.Exec(ctx, "n1", []string{"sh", "-c", "echo out; echo err >&2; exit 3"}, ExecOptions{})
+	res, err := c.Exec(ctx, "n1", []string{"sh", "-c", "echo out; echo err >&2; exit 3"}, runtime.ExecOptions{})
 	if err != nil {
 		t.Fatalf("Exec: %v", err)
 	}
@@ -138,7 +140,7 @@ func TestDockerExecCapturesOutputAndExitCode(t *testing.T) {
 	}
 
 	res, err = c.Exec(ctx, "n1", []string{"sh", "-c", `cat; echo "$FOO"; id -u`},
-		ExecOptions{Stdin: []byte("piped\n"), Env: []string{"FOO=bar"}, User: "65534"})
+		runtime.ExecOptions{Stdin: []byte("piped\n"), Env: []string{"FOO=bar"}, User: "65534"})
 	if err != nil || res.Err() != nil {
 		t.Fatalf("Exec with stdin: %+v, %v", res, err)
 	}
@@ -146,12 +148,12 @@ func TestDockerExecCapturesOutputAndExitCode(t *testing.T) {
 		t.Errorf("stdin/env/user: stdout %q", res.Stdout)
 	}
 
-	res, err = c.Exec(ctx, "n1", []string{"/no/such/command"}, ExecOptions{})
+	res, err = c.Exec(ctx, "n1", []string{"/no/such/command"}, runtime.ExecOptions{})
 	if err == nil && res.ExitCode == 0 {
 		t.Errorf("a missing command succeeded: %+v", res)
 	}
 
-	if _, err := c.Exec(ctx, "n9", []string{"true"}, ExecOptions{}); !errors.Is(err, ErrUnknownNode) {
+	if _, err := c.Exec(ctx, "n9", []string{"true"}, runtime.ExecOptions{}); !errors.Is(err, runtime.ErrUnknownNode) {
 		t.Errorf("Exec on n9: %v, want ErrUnknownNode", err)
 	}
 }
@@ -164,12 +166,12 @@ func TestDockerExecDetachRunsInBackground(t *testing.T) {
 	defer cancel()
 	// The command never ends by itself, so a blocking Exec would fail
 	// with the context's deadline.
-	res, err := c.Exec(ctx, "n1", []string{"sh", "-c", "echo started > /tmp/detached; exec sleep 100000"}, ExecOptions{Detach: true})
-	if err != nil || res != (ExecResult{}) {
+	res, err := c.Exec(ctx, "n1", []string{"sh", "-c", "echo started > /tmp/detached; exec sleep 100000"}, runtime.ExecOptions{Detach: true})
+	if err != nil || res != (runtime.ExecResult{}) {
 		t.Fatalf("detached Exec = %+v, %v", res, err)
 	}
 	for {
-		r, err := c.Exec(ctx, "n1", []string{"cat", "/tmp/detached"}, ExecOptions{})
+		r, err := c.Exec(ctx, "n1", []string{"cat", "/tmp/detached"}, runtime.ExecOptions{})
 		if err != nil {
 			t.Fatalf("cat: %v", err)
 		}
@@ -178,7 +180,7 @@ func TestDockerExecDetachRunsInBackground(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if _, err := c.Exec(ctx, "n1", []string{"cat"}, ExecOptions{Detach: true, Stdin: []byte("x")}); err == nil {
+	if _, err := c.Exec(ctx, "n1", []string{"cat"}, runtime.ExecOptions{Detach: true, Stdin: []byte("x")}); err == nil {
 		t.Error("detached Exec accepted stdin")
 	}
 }
@@ -189,7 +191,7 @@ func TestDockerExecHonoursCancellation(t *testing.T) {
 	c := startForTest(t, d, testSpec(t, d, 1))
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
-	_, err := c.Exec(ctx, "n1", []string{"sleep", "100000"}, ExecOptions{})
+	_, err := c.Exec(ctx, "n1", []string{"sleep", "100000"}, runtime.ExecOptions{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Exec of an endless command with a cancelled ctx returned %v, want context.Canceled", err)
 	}
@@ -220,7 +222,7 @@ func TestDockerPauseStallsNodeAndUnpauseResumes(t *testing.T) {
 	if !inspectNode(t, d, c, "n1").State.Paused {
 		t.Fatal("container not paused after Pause")
 	}
-	if _, err := c.Exec(ctx, "n1", []string{"true"}, ExecOptions{}); err == nil {
+	if _, err := c.Exec(ctx, "n1", []string{"true"}, runtime.ExecOptions{}); err == nil {
 		t.Error("Exec on a paused node succeeded")
 	}
 	_, err = echo(conn, r, "during", time.Second)
@@ -262,7 +264,7 @@ func TestDockerKillStopsNodeAndRestartKeepsIP(t *testing.T) {
 	if st := inspectNode(t, d, c, "n2").State; st.Running {
 		t.Fatalf("n2 still running after Kill: %s", st.Status)
 	}
-	if _, err := c.Exec(ctx, "n2", []string{"true"}, ExecOptions{}); err == nil {
+	if _, err := c.Exec(ctx, "n2", []string{"true"}, runtime.ExecOptions{}); err == nil {
 		t.Error("Exec on a killed node succeeded")
 	}
 	if !inspectNode(t, d, c, "n1").State.Running {
@@ -317,7 +319,7 @@ func TestDockerCopyFromCopiesFilesAndDirs(t *testing.T) {
 	}
 	assertFile(t, dir2+"/a.log", "alpha\n")
 
-	if err := c.CopyFrom(ctx, "n1", "/no/such/file", t.TempDir()); !errors.Is(err, ErrNoSuchPath) {
+	if err := c.CopyFrom(ctx, "n1", "/no/such/file", t.TempDir()); !errors.Is(err, runtime.ErrNoSuchPath) {
 		t.Errorf("CopyFrom of a missing path: %v, want ErrNoSuchPath", err)
 	}
 }

@@ -1,4 +1,4 @@
-package runtime
+package docker
 
 import (
 	"archive/tar"
@@ -12,6 +12,8 @@ import (
 	"path"
 	"path/filepath"
 
+	"github.com/lockstorm/lockstorm/runtime"
+
 	cerrdefs "github.com/containerd/errdefs"
 )
 
@@ -23,7 +25,7 @@ func (c *dockerCluster) CopyFrom(ctx context.Context, node, srcPath, hostDir str
 	rc, _, err := c.cli.CopyFromContainer(ctx, id, srcPath)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
-			return fmt.Errorf("copy %s:%s: %w: %w", node, srcPath, ErrNoSuchPath, err)
+			return fmt.Errorf("copy %s:%s: %w: %w", node, srcPath, runtime.ErrNoSuchPath, err)
 		}
 		return fmt.Errorf("copy %s:%s: %w", node, srcPath, err)
 	}
@@ -65,7 +67,7 @@ func extractTar(r io.Reader, dir string, log *slog.Logger) error {
 		}
 		name := path.Clean(hdr.Name)
 		if !filepath.IsLocal(filepath.FromSlash(name)) {
-			return fmt.Errorf("%w: %q", ErrUnsafePath, hdr.Name)
+			return fmt.Errorf("%w: %q", runtime.ErrUnsafePath, hdr.Name)
 		}
 		perm := fs.FileMode(hdr.Mode).Perm() | 0o200
 		switch hdr.Typeflag {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
-	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 const good = `name: t
@@ -221,7 +221,7 @@ func TestJUnitHasOneCasePerCellAndFailsUnmet(t *testing.T) {
 }
 
 func TestExampleCampaignsParse(t *testing.T) {
-	files, err := filepath.Glob("../../examples/campaigns/*.yaml")
+	files, err := filepath.Glob("../examples/campaigns/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example campaigns found: %v", err)
 	}

@@ -1,4 +1,4 @@
-package runtime
+package docker
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/lockstorm/lockstorm/runtime"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -23,21 +25,21 @@ type dockerCluster struct {
 	log   *slog.Logger
 	runID string
 	netID string
-	nodes []NodeInfo
+	nodes []runtime.NodeInfo
 	ids   map[string]string // node name -> container id
 }
 
-var _ Cluster = (*dockerCluster)(nil)
+var _ runtime.Cluster = (*dockerCluster)(nil)
 
 func (c *dockerCluster) RunID() string { return c.runID }
 
-func (c *dockerCluster) Nodes() []NodeInfo { return slices.Clone(c.nodes) }
+func (c *dockerCluster) Nodes() []runtime.NodeInfo { return slices.Clone(c.nodes) }
 
 // id returns the container id of node.
 func (c *dockerCluster) id(node string) (string, error) {
 	id, ok := c.ids[node]
 	if !ok {
-		return "", fmt.Errorf("%w: %q in run %s", ErrUnknownNode, node, c.runID)
+		return "", fmt.Errorf("%w: %q in run %s", runtime.ErrUnknownNode, node, c.runID)
 	}
 	return id, nil
 }
@@ -122,7 +124,7 @@ func (c *dockerCluster) Restart(ctx context.Context, node string) error {
 func (c *dockerCluster) Teardown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
 	defer cancel()
-	r, err := removeLabelled(ctx, c.cli, c.log, []string{LabelRun + "=" + c.runID})
+	r, err := removeLabelled(ctx, c.cli, c.log, []string{runtime.LabelRun + "=" + c.runID})
 	if err != nil {
 		return fmt.Errorf("teardown %s: %w", c.runID, err)
 	}
@@ -135,8 +137,8 @@ func (c *dockerCluster) Teardown(ctx context.Context) error {
 // removeLabelled force-removes every container, then every network, that
 // carries all the given label filters ("key" or "key=value"). Objects that
 // vanish meanwhile are not errors.
-func removeLabelled(ctx context.Context, cli *client.Client, log *slog.Logger, labels []string) (Reaped, error) {
-	var r Reaped
+func removeLabelled(ctx context.Context, cli *client.Client, log *slog.Logger, labels []string) (runtime.Reaped, error) {
+	var r runtime.Reaped
 	args := filters.NewArgs()
 	for _, l := range labels {
 		args.Add("label", l)

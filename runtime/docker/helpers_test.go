@@ -1,4 +1,4 @@
-package runtime
+package docker
 
 import (
 	"archive/tar"
@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lockstorm/lockstorm/runtime"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -42,7 +44,7 @@ const testTimeout = 3 * time.Minute
 
 // dockerForTest connects to Docker, skipping the test in -short mode or
 // when there is no Docker socket at all.
-func dockerForTest(tb testing.TB) *Docker {
+func dockerForTest(tb testing.TB) *Runtime {
 	tb.Helper()
 	if testing.Short() {
 		tb.Skip("skipping Docker test in -short mode")
@@ -52,9 +54,9 @@ func dockerForTest(tb testing.TB) *Docker {
 			tb.Skip("skipping: Docker socket /var/run/docker.sock is absent and DOCKER_HOST is unset")
 		}
 	}
-	d, err := NewDocker(context.Background(), nil)
+	d, err := New(context.Background(), nil)
 	if err != nil {
-		tb.Fatalf("NewDocker: %v", err)
+		tb.Fatalf("New: %v", err)
 	}
 	tb.Cleanup(func() { d.Close() })
 	return d
@@ -67,7 +69,7 @@ var imageOnce struct {
 
 // imageForTest returns nodeImage if present, else testImage, building
 // testImage from the host's static busybox when it is missing.
-func imageForTest(tb testing.TB, d *Docker) string {
+func imageForTest(tb testing.TB, d *Runtime) string {
 	tb.Helper()
 	imageOnce.Lock()
 	defer imageOnce.Unlock()
@@ -95,7 +97,7 @@ func imageForTest(tb testing.TB, d *Docker) string {
 
 // buildBusyboxImage imports a root file system holding only a static
 // busybox and its applet links as testImage, labelled lockstorm.image=test.
-func buildBusyboxImage(ctx context.Context, d *Docker) error {
+func buildBusyboxImage(ctx context.Context, d *Runtime) error {
 	bb, err := exec.LookPath("busybox")
 	if err != nil {
 		return err
@@ -171,8 +173,8 @@ func newRunID(tb testing.TB) string {
 }
 
 // testSpec returns a Spec for a test cluster of n nodes.
-func testSpec(tb testing.TB, d *Docker, n int) Spec {
-	return Spec{
+func testSpec(tb testing.TB, d *Runtime, n int) runtime.Spec {
+	return runtime.Spec{
 		RunID:  newRunID(tb),
 		Image:  imageForTest(tb, d),
 		Nodes:  n,
@@ -182,7 +184,7 @@ func testSpec(tb testing.TB, d *Docker, n int) Spec {
 }
 
 // startForTest starts a cluster and tears it down when the test ends.
-func startForTest(t *testing.T, d *Docker, spec Spec) Cluster {
+func startForTest(t *testing.T, d *Runtime, spec runtime.Spec) runtime.Cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -200,15 +202,15 @@ func startForTest(t *testing.T, d *Docker, spec Spec) Cluster {
 }
 
 // reapRun removes whatever a test left of one run, as a safety net.
-func reapRun(tb testing.TB, d *Docker, runID string) {
-	if _, err := d.Reap(context.Background(), map[string]string{LabelRun: runID}); err != nil {
+func reapRun(tb testing.TB, d *Runtime, runID string) {
+	if _, err := d.Reap(context.Background(), map[string]string{runtime.LabelRun: runID}); err != nil {
 		tb.Errorf("reap %s: %v", runID, err)
 	}
 }
 
 // leftovers counts the containers and networks that carry the label
 // filter ("key=value").
-func leftovers(tb testing.TB, d *Docker, label string) (containers, networks int) {
+func leftovers(tb testing.TB, d *Runtime, label string) (containers, networks int) {
 	tb.Helper()
 	ctx := context.Background()
 	args := filters.NewArgs(filters.Arg("label", label))
@@ -224,7 +226,7 @@ func leftovers(tb testing.TB, d *Docker, label string) (containers, networks int
 }
 
 // inspectNode returns Docker's view of a node's container.
-func inspectNode(tb testing.TB, d *Docker, c Cluster, node string) container.InspectResponse {
+func inspectNode(tb testing.TB, d *Runtime, c runtime.Cluster, node string) container.InspectResponse {
 	tb.Helper()
 	info, err := d.cli.ContainerInspect(context.Background(), ContainerName(c.RunID(), node))
 	if err != nil {
@@ -234,11 +236,11 @@ func inspectNode(tb testing.TB, d *Docker, c Cluster, node string) container.Ins
 }
 
 // mustExec runs cmd on node and fails the test unless it exits with 0.
-func mustExec(tb testing.TB, c Cluster, node string, cmd ...string) string {
+func mustExec(tb testing.TB, c runtime.Cluster, node string, cmd ...string) string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := c.Exec(ctx, node, cmd, ExecOptions{})
+	res, err := c.Exec(ctx, node, cmd, runtime.ExecOptions{})
 	if err == nil {
 		err = res.Err()
 	}
@@ -283,12 +285,12 @@ func echoBinary(tb testing.TB) []byte {
 const echoPort = "7000"
 
 // installEcho copies the tcpecho helper to /tmp/tcpecho on node.
-func installEcho(t *testing.T, c Cluster, node string) {
+func installEcho(t *testing.T, c runtime.Cluster, node string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := c.Exec(ctx, node, []string{"sh", "-c", "cat > /tmp/tcpecho && chmod 755 /tmp/tcpecho"},
-		ExecOptions{Stdin: echoBinary(t)})
+		runtime.ExecOptions{Stdin: echoBinary(t)})
 	if err == nil {
 		err = res.Err()
 	}
@@ -299,12 +301,12 @@ func installEcho(t *testing.T, c Cluster, node string) {
 
 // serveEcho installs and starts an echo server on node and returns its
 // address once the host can connect to it.
-func serveEcho(t *testing.T, c Cluster, node string) string {
+func serveEcho(t *testing.T, c runtime.Cluster, node string) string {
 	t.Helper()
 	installEcho(t, c, node)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := c.Exec(ctx, node, []string{"/tmp/tcpecho", "serve", ":" + echoPort}, ExecOptions{Detach: true}); err != nil {
+	if _, err := c.Exec(ctx, node, []string{"/tmp/tcpecho", "serve", ":" + echoPort}, runtime.ExecOptions{Detach: true}); err != nil {
 		t.Fatalf("start echo server on %s: %v", node, err)
 	}
 	addr := net.JoinHostPort(nodeInfo(t, c, node).IP, echoPort)
@@ -335,7 +337,7 @@ func echo(conn net.Conn, r *bufio.Reader, msg string, wait time.Duration) (strin
 }
 
 // nodeInfo returns the NodeInfo of the named node.
-func nodeInfo(tb testing.TB, c Cluster, node string) NodeInfo {
+func nodeInfo(tb testing.TB, c runtime.Cluster, node string) runtime.NodeInfo {
 	tb.Helper()
 	for _, n := range c.Nodes() {
 		if n.Name == node {
@@ -343,5 +345,5 @@ func nodeInfo(tb testing.TB, c Cluster, node string) NodeInfo {
 		}
 	}
 	tb.Fatalf("no node %s in %v", node, c.Nodes())
-	return NodeInfo{}
+	return runtime.NodeInfo{}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/lockstorm/lockstorm/runtime"
 )
 
 // dockerClient returns a client for the local daemon, skipping the test when
@@ -176,8 +177,8 @@ func TestDockerImageHasServers(t *testing.T) {
 		{[]string{"/usr/sbin/ip", "-V"}, "ip utility"},
 		{[]string{"/usr/bin/pkill", "--version"}, "procps-ng"},
 		{[]string{"/usr/bin/tini", "--version"}, "tini version"},
-		{[]string{"test", "-x", ClockTool}, ""},
-		{[]string{"test", "-f", ShimPath}, ""},
+		{[]string{"test", "-x", runtime.ClockTool}, ""},
+		{[]string{"test", "-f", runtime.ShimPath}, ""},
 		{[]string{"test", "-f", "/usr/share/java/zookeeper.jar"}, ""},
 		{[]string{"test", "-f", "/etc/zookeeper/conf/zoo.cfg"}, ""},
 	}
@@ -226,8 +227,8 @@ func TestDockerClockShimRedis(t *testing.T) {
 	if out := mustExec(t, cli, id, nil, "sh", "-c", "ldd /usr/bin/redis-server | grep -c jemalloc"); strings.TrimSpace(out) == "0" {
 		t.Log("note: this redis-server does not link jemalloc")
 	}
-	mustExec(t, cli, id, nil, ClockTool, "reset")
-	mustExec(t, cli, id, []string{"LD_PRELOAD=" + ShimPath}, "redis-server",
+	mustExec(t, cli, id, nil, runtime.ClockTool, "reset")
+	mustExec(t, cli, id, []string{"LD_PRELOAD=" + runtime.ShimPath}, "redis-server",
 		"--daemonize", "yes", "--port", "6379", "--save", "", "--appendonly", "no",
 		"--logfile", "/tmp/redis.log", "--pidfile", "/tmp/redis.pid")
 	deadline := time.Now().Add(20 * time.Second)
@@ -243,8 +244,8 @@ func TestDockerClockShimRedis(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	maps := mustExec(t, cli, id, nil, "sh", "-c", "cat /proc/$(cat /tmp/redis.pid)/maps")
-	if !strings.Contains(maps, ShimPath) {
-		t.Fatalf("redis-server has not mapped %s", ShimPath)
+	if !strings.Contains(maps, runtime.ShimPath) {
+		t.Fatalf("redis-server has not mapped %s", runtime.ShimPath)
 	}
 
 	const tolerance = 5.0 // seconds of slack for exec round trips
@@ -252,14 +253,14 @@ func TestDockerClockShimRedis(t *testing.T) {
 	if d := skew(); d < -tolerance || d > tolerance {
 		t.Fatalf("with offset 0 redis TIME is %.1fs off the node clock", d)
 	}
-	mustExec(t, cli, id, nil, ClockTool, "set", "3600")
-	if got := strings.TrimSpace(mustExec(t, cli, id, nil, ClockTool, "get")); got != "3600000000000" {
+	mustExec(t, cli, id, nil, runtime.ClockTool, "set", "3600")
+	if got := strings.TrimSpace(mustExec(t, cli, id, nil, runtime.ClockTool, "get")); got != "3600000000000" {
 		t.Fatalf("lockstorm-clock get = %s, want 3600000000000", got)
 	}
 	if d := skew(); d < 3600-tolerance || d > 3600+tolerance {
 		t.Fatalf("after +3600s redis TIME is %.1fs off the node clock, want about 3600", d)
 	}
-	mustExec(t, cli, id, nil, ClockTool, "reset")
+	mustExec(t, cli, id, nil, runtime.ClockTool, "reset")
 	if d := skew(); d < -tolerance || d > tolerance {
 		t.Fatalf("after reset redis TIME is %.1fs off the node clock", d)
 	}
@@ -272,7 +273,7 @@ func TestDockerClockShimRedis(t *testing.T) {
 	if pttl <= 50000 {
 		t.Fatalf("PTTL k = %d before the jump, want > 50000", pttl)
 	}
-	mustExec(t, cli, id, nil, ClockTool, "add", "120")
+	mustExec(t, cli, id, nil, runtime.ClockTool, "add", "120")
 	if out := mustExec(t, cli, id, nil, "redis-cli", "EXISTS", "k"); strings.TrimSpace(out) != "0" {
 		t.Fatalf("EXISTS k = %q after a +120s jump, want 0 (expired)", out)
 	}
@@ -284,8 +285,8 @@ func TestDockerClockShimRedis(t *testing.T) {
 func TestDockerClockShimSeesFileCreatedLater(t *testing.T) {
 	cli := dockerClient(t)
 	id := startNode(t, cli, ensureImage(t, cli))
-	env := []string{ClockFileEnv + "=/run/lockstorm/late"}
-	mustExec(t, cli, id, append(env, "LD_PRELOAD="+ShimPath), "redis-server",
+	env := []string{runtime.ClockFileEnv + "=/run/lockstorm/late"}
+	mustExec(t, cli, id, append(env, "LD_PRELOAD="+runtime.ShimPath), "redis-server",
 		"--daemonize", "yes", "--port", "6380", "--save", "", "--appendonly", "no")
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -297,7 +298,7 @@ func TestDockerClockShimSeesFileCreatedLater(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	mustExec(t, cli, id, env, ClockTool, "set", "-7200")
+	mustExec(t, cli, id, env, runtime.ClockTool, "set", "-7200")
 	// The shim looks for a missing file again every 250 ms; poll for the shift.
 	deadline = time.Now().Add(10 * time.Second)
 	for {
@@ -317,7 +318,7 @@ func TestDockerClockShimSeesFileCreatedLater(t *testing.T) {
 func TestDockerClockShimMonotonicOnlyOnRequest(t *testing.T) {
 	cli := dockerClient(t)
 	id := startNode(t, cli, ensureImage(t, cli))
-	mustExec(t, cli, id, nil, ClockTool, "set", "1000")
+	mustExec(t, cli, id, nil, runtime.ClockTool, "set", "1000")
 	const script = `use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC CLOCK_REALTIME);` +
 		`printf "%.3f %.3f\n", clock_gettime(CLOCK_MONOTONIC), clock_gettime(CLOCK_REALTIME);`
 	read := func(env ...string) (mono, real float64) {
@@ -328,24 +329,24 @@ func TestDockerClockShimMonotonicOnlyOnRequest(t *testing.T) {
 		return mono, real
 	}
 	plainMono, plainReal := read()
-	shimMono, shimReal := read("LD_PRELOAD=" + ShimPath)
-	bothMono, bothReal := read("LD_PRELOAD="+ShimPath, ClockMonotonicEnv+"=1")
+	shimMono, shimReal := read("LD_PRELOAD=" + runtime.ShimPath)
+	bothMono, bothReal := read("LD_PRELOAD="+runtime.ShimPath, runtime.ClockMonotonicEnv+"=1")
 	near := func(got, want float64) bool { return got > want-5 && got < want+5 }
 	if !near(shimReal-plainReal, 1000) || !near(bothReal-plainReal, 1000) {
 		t.Errorf("realtime shift = %.1fs and %.1fs, want 1000s both", shimReal-plainReal, bothReal-plainReal)
 	}
 	if !near(shimMono-plainMono, 0) {
-		t.Errorf("monotonic shifted by %.1fs without %s=1", shimMono-plainMono, ClockMonotonicEnv)
+		t.Errorf("monotonic shifted by %.1fs without %s=1", shimMono-plainMono, runtime.ClockMonotonicEnv)
 	}
 	if !near(bothMono-plainMono, 1000) {
-		t.Errorf("monotonic shift with %s=1 = %.1fs, want 1000s", ClockMonotonicEnv, bothMono-plainMono)
+		t.Errorf("monotonic shift with %s=1 = %.1fs, want 1000s", runtime.ClockMonotonicEnv, bothMono-plainMono)
 	}
 }
 
 func TestDockerClockTool(t *testing.T) {
 	cli := dockerClient(t)
 	id := startNode(t, cli, ensureImage(t, cli))
-	if got := strings.TrimSpace(mustExec(t, cli, id, nil, ClockTool, "get")); got != "0" {
+	if got := strings.TrimSpace(mustExec(t, cli, id, nil, runtime.ClockTool, "get")); got != "0" {
 		t.Fatalf("get with no file = %q, want 0", got)
 	}
 	cases := []struct{ arg, want string }{
@@ -356,22 +357,22 @@ func TestDockerClockTool(t *testing.T) {
 		{"2h", "7200000000000"},
 	}
 	for _, c := range cases {
-		mustExec(t, cli, id, nil, ClockTool, "set", c.arg)
-		if got := strings.TrimSpace(mustExec(t, cli, id, nil, ClockTool, "get")); got != c.want {
+		mustExec(t, cli, id, nil, runtime.ClockTool, "set", c.arg)
+		if got := strings.TrimSpace(mustExec(t, cli, id, nil, runtime.ClockTool, "get")); got != c.want {
 			t.Errorf("set %s then get = %s, want %s", c.arg, got, c.want)
 		}
 	}
-	if got := strings.TrimSpace(mustExec(t, cli, id, nil, ClockTool, "add", "-2h")); got != "0" {
+	if got := strings.TrimSpace(mustExec(t, cli, id, nil, runtime.ClockTool, "add", "-2h")); got != "0" {
 		t.Errorf("add -2h printed %s, want 0", got)
 	}
-	mustExec(t, cli, id, nil, ClockTool, "set", "-1ns")
-	if got := mustExec(t, cli, id, nil, "od", "-An", "-tx1", ClockFile); strings.Join(strings.Fields(got), "") != "ffffffffffffffff" {
+	mustExec(t, cli, id, nil, runtime.ClockTool, "set", "-1ns")
+	if got := mustExec(t, cli, id, nil, "od", "-An", "-tx1", runtime.ClockFile); strings.Join(strings.Fields(got), "") != "ffffffffffffffff" {
 		t.Errorf("file bytes after set -1ns = %q, want 8 bytes of ff", got)
 	}
-	if got := strings.TrimSpace(mustExec(t, cli, id, nil, "stat", "-c", "%s", ClockFile)); got != "8" {
+	if got := strings.TrimSpace(mustExec(t, cli, id, nil, "stat", "-c", "%s", runtime.ClockFile)); got != "8" {
 		t.Errorf("file size = %s, want 8", got)
 	}
-	if code, _, _ := execIn(t, cli, id, nil, ClockTool, "set", "3x"); code != 2 {
+	if code, _, _ := execIn(t, cli, id, nil, runtime.ClockTool, "set", "3x"); code != 2 {
 		t.Errorf("set 3x exited %d, want 2", code)
 	}
 }

@@ -1,4 +1,4 @@
-package runtime
+package docker
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/lockstorm/lockstorm/runtime"
 )
 
 // The test binary re-executes itself as a "harness" that follows the
@@ -35,13 +37,13 @@ func TestMain(m *testing.M) {
 func childMain(mode string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	d, err := NewDocker(ctx, nil)
+	d, err := New(ctx, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer d.Close()
-	c, err := d.Start(ctx, Spec{
+	c, err := d.Start(ctx, runtime.Spec{
 		RunID:  os.Getenv(childRunEnv),
 		Image:  os.Getenv(childImageEnv),
 		Nodes:  2,
@@ -111,7 +113,7 @@ func runChild(t *testing.T, mode string, poke func(*exec.Cmd) error) childResult
 		_ = cmd.Wait()
 		t.Fatalf("child said %q, %v; stderr:\n%s", line, err, stderr.String())
 	}
-	if cs, _ := leftovers(t, d, LabelRun+"="+spec.RunID); cs != 2 {
+	if cs, _ := leftovers(t, d, runtime.LabelRun+"="+spec.RunID); cs != 2 {
 		t.Errorf("child's cluster has %d containers, want 2", cs)
 	}
 	if poke != nil {
@@ -123,7 +125,7 @@ func runChild(t *testing.T, mode string, poke func(*exec.Cmd) error) childResult
 	if ctx.Err() != nil {
 		t.Fatalf("child did not end: %v", errors.Join(err, ctx.Err()))
 	}
-	if cs, ns := leftovers(t, d, LabelRun+"="+spec.RunID); cs != 0 || ns != 0 {
+	if cs, ns := leftovers(t, d, runtime.LabelRun+"="+spec.RunID); cs != 0 || ns != 0 {
 		t.Errorf("child (%s) left %d containers and %d networks", mode, cs, ns)
 	}
 	return childResult{err: err, stderr: stderr.String()}

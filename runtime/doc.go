@@ -6,7 +6,7 @@
 // nodes (pause, kill, restart); network partitions and clock faults are
 // commands that the nemesis runs inside the nodes with [Cluster.Exec].
 //
-// [Docker] is the only implementation today. The interfaces name nodes, not
+// runtime/docker is the only implementation today. The interfaces name nodes, not
 // containers, so that a runtime over SSH or Kubernetes can be added later
 // without touching the harness.
 //
@@ -31,17 +31,4 @@
 // running deferred calls, and so does SIGKILL: what such a crash leaves
 // behind carries the label lockstorm.run=<run id> and is removed by
 // [Runtime.Reap] (the `lockstorm clean` command).
-//
-// # Docker specifics
-//
-// Each run gets an internal bridge network named lockstorm-<run id> with a
-// /24 subnet of its own, chosen to avoid every existing Docker network and
-// every host interface and route. Nodes cannot reach anything outside that
-// network; the host reaches them through the bridge. Containers are named
-// lockstorm-<run id>-<node>, have the node name as host name, carry the
-// labels lockstorm.run and lockstorm.node, and get only the NET_ADMIN
-// capability on top of Docker's defaults (for iptables). Every node's
-// /etc/hosts maps n1..nN to their IPs, so names resolve even while a peer is
-// dead or partitioned away. The Docker daemon must run on the same host as
-// the harness, since the harness dials the node IPs.
 package runtime

@@ -1,4 +1,4 @@
-package runtime
+package docker
 
 import (
 	"bytes"
@@ -7,20 +7,22 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lockstorm/lockstorm/runtime"
+
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
 )
 
-func (c *dockerCluster) Exec(ctx context.Context, node string, cmd []string, opts ExecOptions) (ExecResult, error) {
+func (c *dockerCluster) Exec(ctx context.Context, node string, cmd []string, opts runtime.ExecOptions) (runtime.ExecResult, error) {
 	id, err := c.id(node)
 	if err != nil {
-		return ExecResult{}, err
+		return runtime.ExecResult{}, err
 	}
 	if len(cmd) == 0 {
-		return ExecResult{}, fmt.Errorf("exec on %s: empty command", node)
+		return runtime.ExecResult{}, fmt.Errorf("exec on %s: empty command", node)
 	}
 	if opts.Detach && opts.Stdin != nil {
-		return ExecResult{}, fmt.Errorf("exec on %s: stdin cannot be fed to a detached command", node)
+		return runtime.ExecResult{}, fmt.Errorf("exec on %s: stdin cannot be fed to a detached command", node)
 	}
 	res, err := c.exec(ctx, id, cmd, opts)
 	if err != nil {
@@ -29,7 +31,7 @@ func (c *dockerCluster) Exec(ctx context.Context, node string, cmd []string, opt
 	return res, nil
 }
 
-func (c *dockerCluster) exec(ctx context.Context, id string, cmd []string, opts ExecOptions) (ExecResult, error) {
+func (c *dockerCluster) exec(ctx context.Context, id string, cmd []string, opts runtime.ExecOptions) (runtime.ExecResult, error) {
 	created, err := c.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
 		Cmd:          cmd,
 		Env:          opts.Env,
@@ -39,14 +41,14 @@ func (c *dockerCluster) exec(ctx context.Context, id string, cmd []string, opts 
 		AttachStderr: !opts.Detach,
 	})
 	if err != nil {
-		return ExecResult{}, err
+		return runtime.ExecResult{}, err
 	}
 	if opts.Detach {
-		return ExecResult{}, c.cli.ContainerExecStart(ctx, created.ID, container.ExecStartOptions{Detach: true})
+		return runtime.ExecResult{}, c.cli.ContainerExecStart(ctx, created.ID, container.ExecStartOptions{Detach: true})
 	}
 	resp, err := c.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
 	if err != nil {
-		return ExecResult{}, err
+		return runtime.ExecResult{}, err
 	}
 	defer resp.Close()
 	// The hijacked connection does not watch ctx: close it when ctx ends
@@ -65,12 +67,12 @@ func (c *dockerCluster) exec(ctx context.Context, id string, cmd []string, opts 
 	var stdout, stderr bytes.Buffer
 	_, err = stdcopy.StdCopy(&stdout, &stderr, resp.Reader)
 	if ctx.Err() != nil {
-		return ExecResult{}, ctx.Err()
+		return runtime.ExecResult{}, ctx.Err()
 	}
 	if err != nil {
-		return ExecResult{}, fmt.Errorf("read output: %w", err)
+		return runtime.ExecResult{}, fmt.Errorf("read output: %w", err)
 	}
-	res := ExecResult{Stdout: stdout.String(), Stderr: stderr.String()}
+	res := runtime.ExecResult{Stdout: stdout.String(), Stderr: stderr.String()}
 	res.ExitCode, err = c.exitCode(ctx, created.ID)
 	return res, err
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
-	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 // Exit codes of a campaign (DESIGN.md and docs/campaigns.md).

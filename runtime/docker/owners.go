@@ -1,9 +1,11 @@
-package runtime
+package docker
 
 import (
 	"context"
 	"fmt"
 	"sort"
+
+	"github.com/lockstorm/lockstorm/runtime"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -13,8 +15,8 @@ import (
 // LabelValues returns the distinct values of label over every container and
 // network that carries LabelRun and label, sorted. The harness labels runs
 // with the PID of their process and reaps only those whose process is gone.
-func (d *Docker) LabelValues(ctx context.Context, label string) ([]string, error) {
-	args := filters.NewArgs(filters.Arg("label", LabelRun), filters.Arg("label", label))
+func (d *Runtime) LabelValues(ctx context.Context, label string) ([]string, error) {
+	args := filters.NewArgs(filters.Arg("label", runtime.LabelRun), filters.Arg("label", label))
 	seen := map[string]bool{}
 	cs, err := d.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
 	if err != nil {

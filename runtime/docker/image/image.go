@@ -16,21 +16,6 @@ import (
 	"github.com/docker/docker/client"
 )
 
-// Paths inside the node image.
-const (
-	// ShimPath is the clock shim to put in LD_PRELOAD.
-	ShimPath = "/usr/local/lib/lockstorm/clockshim.so"
-	// ClockFile is the default offset file the shim maps (8 bytes, int64
-	// little-endian nanoseconds); LOCKSTORM_CLOCK_FILE overrides it.
-	ClockFile = "/run/lockstorm/clock-offset"
-	// ClockTool sets, adds to, reads and resets the offset in ClockFile.
-	ClockTool = "/usr/local/bin/lockstorm-clock"
-	// ClockFileEnv names the environment variable that moves ClockFile.
-	ClockFileEnv = "LOCKSTORM_CLOCK_FILE"
-	// ClockMonotonicEnv, set to "1", makes the shim shift monotonic clocks too.
-	ClockMonotonicEnv = "LOCKSTORM_CLOCK_MONOTONIC"
-)
-
 // Image names and labels.
 const (
 	// Repo is the repository part of every node image tag.

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/lockstorm/lockstorm/harness/store"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 // Merge combines the results.json of campaign shards into one campaign

@@ -1,4 +1,4 @@
-package runtime
+package docker
 
 import (
 	"archive/tar"
@@ -9,32 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func TestSpecValidate(t *testing.T) {
-	ok := Spec{RunID: "redis-mutex-20260101T000000", Image: "img", Nodes: 5, Env: []string{"A=b"}}
-	if err := ok.Validate(); err != nil {
-		t.Fatalf("valid spec: %v", err)
-	}
-	bad := map[string]func(*Spec){
-		"empty run id":       func(s *Spec) { s.RunID = "" },
-		"slash in run id":    func(s *Spec) { s.RunID = "a/b" },
-		"leading dash":       func(s *Spec) { s.RunID = "-a" },
-		"too long run id":    func(s *Spec) { s.RunID = strings.Repeat("a", 65) },
-		"no image":           func(s *Spec) { s.Image = "" },
-		"zero nodes":         func(s *Spec) { s.Nodes = 0 },
-		"too many nodes":     func(s *Spec) { s.Nodes = MaxNodes + 1 },
-		"env without equals": func(s *Spec) { s.Env = []string{"A"} },
-		"reserved label":     func(s *Spec) { s.Labels = map[string]string{LabelRun: "x"} },
-	}
-	for name, mutate := range bad {
-		s := ok
-		mutate(&s)
-		if err := s.Validate(); !errors.Is(err, ErrBadSpec) {
-			t.Errorf("%s: Validate() = %v, want ErrBadSpec", name, err)
-		}
-	}
-}
+	"github.com/lockstorm/lockstorm/runtime"
+)
 
 func TestPickSubnetSkipsUsedPrefixes(t *testing.T) {
 	first, err := pickSubnet("run", nil)
@@ -63,8 +40,8 @@ func TestNodeAddresses(t *testing.T) {
 	if got := nodeIP(p, 1).String(); got != "10.213.7.11" {
 		t.Errorf("nodeIP(n1) = %s", got)
 	}
-	if got := nodeIP(p, MaxNodes).String(); got != "10.213.7.210" {
-		t.Errorf("nodeIP(n%d) = %s", MaxNodes, got)
+	if got := nodeIP(p, runtime.MaxNodes).String(); got != "10.213.7.210" {
+		t.Errorf("nodeIP(n%d) = %s", runtime.MaxNodes, got)
 	}
 	if got := gatewayIP(p).String(); got != "10.213.7.1" {
 		t.Errorf("gatewayIP = %s", got)
@@ -83,16 +60,6 @@ func TestParseRoutes(t *testing.T) {
 	want := []netip.Prefix{netip.MustParsePrefix("172.17.0.0/16")}
 	if len(got) != 1 || got[0] != want[0] {
 		t.Fatalf("parseRoutes = %v, want %v", got, want)
-	}
-}
-
-func TestExecResultErr(t *testing.T) {
-	if err := (ExecResult{Stderr: "noise"}).Err(); err != nil {
-		t.Errorf("exit 0: Err() = %v", err)
-	}
-	err := (ExecResult{ExitCode: 2, Stderr: "boom\n"}).Err()
-	if err == nil || err.Error() != "exit status 2: boom" {
-		t.Errorf("exit 2: Err() = %v", err)
 	}
 }
 
@@ -151,7 +118,7 @@ func TestExtractTarRejectsPathTraversal(t *testing.T) {
 		base := t.TempDir()
 		dir := filepath.Join(base, "out")
 		buf := makeTar(t, tarEntry{name: name, body: "x", typ: tar.TypeReg})
-		if err := extractTar(buf, dir, orDiscard(nil)); !errors.Is(err, ErrUnsafePath) {
+		if err := extractTar(buf, dir, orDiscard(nil)); !errors.Is(err, runtime.ErrUnsafePath) {
 			t.Errorf("%q: extractTar = %v, want ErrUnsafePath", name, err)
 		}
 		if _, err := os.Stat(filepath.Join(base, "escape")); !errors.Is(err, os.ErrNotExist) {

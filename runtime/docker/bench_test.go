@@ -1,8 +1,10 @@
-package runtime
+package docker
 
 import (
 	"context"
 	"testing"
+
+	"github.com/lockstorm/lockstorm/runtime"
 )
 
 // BenchmarkDockerClusterUp measures a 3-node cluster from the Start call
@@ -13,13 +15,13 @@ func BenchmarkDockerClusterUp(b *testing.B) {
 	image := imageForTest(b, d)
 	ctx := context.Background()
 	for b.Loop() {
-		spec := Spec{RunID: newRunID(b), Image: image, Nodes: 3, Labels: map[string]string{testLabel: "bench"}}
+		spec := runtime.Spec{RunID: newRunID(b), Image: image, Nodes: 3, Labels: map[string]string{testLabel: "bench"}}
 		c, err := d.Start(ctx, spec)
 		if err != nil {
 			b.Fatalf("Start: %v", err)
 		}
-		err = parallel(c.Nodes(), func(n NodeInfo) error {
-			res, err := c.Exec(ctx, n.Name, []string{"true"}, ExecOptions{})
+		err = parallel(c.Nodes(), func(n runtime.NodeInfo) error {
+			res, err := c.Exec(ctx, n.Name, []string{"true"}, runtime.ExecOptions{})
 			if err == nil {
 				err = res.Err()
 			}

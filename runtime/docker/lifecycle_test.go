@@ -1,4 +1,4 @@
-package runtime
+package docker
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lockstorm/lockstorm/runtime"
 
 	"github.com/docker/docker/api/types/network"
 )
@@ -32,7 +34,7 @@ func TestDockerTeardownRemovesEverythingIdempotently(t *testing.T) {
 	if err := c.Teardown(cancelled); err != nil {
 		t.Fatalf("Teardown with a cancelled context: %v", err)
 	}
-	if cs, ns := leftovers(t, d, LabelRun+"="+spec.RunID); cs != 0 || ns != 0 {
+	if cs, ns := leftovers(t, d, runtime.LabelRun+"="+spec.RunID); cs != 0 || ns != 0 {
 		t.Fatalf("after Teardown: %d containers and %d networks left", cs, ns)
 	}
 	if err := c.Teardown(ctx); err != nil {
@@ -59,16 +61,16 @@ func TestDockerReapCleansUpAKilledRunOnly(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Reap: %v", err)
 	}
-	if got != (Reaped{Containers: 3, Networks: 1}) {
+	if got != (runtime.Reaped{Containers: 3, Networks: 1}) {
 		t.Errorf("Reap removed %+v, want 3 containers and 1 network", got)
 	}
-	if cs, ns := leftovers(t, d, LabelRun+"="+crashed.RunID); cs != 0 || ns != 0 {
+	if cs, ns := leftovers(t, d, runtime.LabelRun+"="+crashed.RunID); cs != 0 || ns != 0 {
 		t.Errorf("after Reap: %d containers and %d networks left", cs, ns)
 	}
 	if !inspectNode(t, d, bystander, "n1").State.Running {
 		t.Error("Reap with a label match stopped another run")
 	}
-	if again, err := d.Reap(ctx, map[string]string{testLabel: crashed.RunID}); err != nil || again != (Reaped{}) {
+	if again, err := d.Reap(ctx, map[string]string{testLabel: crashed.RunID}); err != nil || again != (runtime.Reaped{}) {
 		t.Errorf("second Reap = %+v, %v; want nothing removed", again, err)
 	}
 }
@@ -79,10 +81,10 @@ func TestDockerStartRejectsMissingImage(t *testing.T) {
 	spec := testSpec(t, d, 2)
 	spec.Image = "lockstorm-no-such-image:never"
 	_, err := d.Start(context.Background(), spec)
-	if !errors.Is(err, ErrNoImage) {
+	if !errors.Is(err, runtime.ErrNoImage) {
 		t.Fatalf("Start = %v, want ErrNoImage", err)
 	}
-	if cs, ns := leftovers(t, d, LabelRun+"="+spec.RunID); cs != 0 || ns != 0 {
+	if cs, ns := leftovers(t, d, runtime.LabelRun+"="+spec.RunID); cs != 0 || ns != 0 {
 		t.Fatalf("failed Start left %d containers and %d networks", cs, ns)
 	}
 }
@@ -116,9 +118,9 @@ func TestDockerConcurrentStartsGetDistinctSubnets(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
-	clusters := make([]Cluster, 2)
+	clusters := make([]runtime.Cluster, 2)
 	errs := make([]error, 2)
-	for i, spec := range []Spec{a, b} {
+	for i, spec := range []runtime.Spec{a, b} {
 		wg.Go(func() { clusters[i], errs[i] = d.Start(ctx, spec) })
 	}
 	wg.Wait()

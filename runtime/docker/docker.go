@@ -1,4 +1,4 @@
-package runtime
+package docker
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lockstorm/lockstorm/runtime"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -23,37 +25,37 @@ const teardownTimeout = 2 * time.Minute
 // daemon reports an overlap (another run may take a subnet concurrently).
 const subnetAttempts = 10
 
-// Docker is the Runtime that runs every node as a container on the local
+// Runtime is the runtime.Runtime that runs every node as a container on the local
 // Docker daemon. It is safe for concurrent use.
-type Docker struct {
+type Runtime struct {
 	cli *client.Client
 	log *slog.Logger
 }
 
-var _ Runtime = (*Docker)(nil)
+var _ runtime.Runtime = (*Runtime)(nil)
 
-// NewDocker connects to the daemon named by the environment (DOCKER_HOST
+// New connects to the daemon named by the environment (DOCKER_HOST
 // and friends, else the local socket), negotiates the API version and
 // pings it. An unreachable daemon gives an error wrapping ErrNoDocker. log
 // receives messages from Reap; nil discards them.
-func NewDocker(ctx context.Context, log *slog.Logger) (*Docker, error) {
+func New(ctx context.Context, log *slog.Logger) (*Runtime, error) {
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
-		return nil, fmt.Errorf("docker client: %w: %w", ErrNoDocker, err)
+		return nil, fmt.Errorf("docker client: %w: %w", runtime.ErrNoDocker, err)
 	}
 	if _, err := cli.Ping(ctx); err != nil {
 		cli.Close()
-		return nil, fmt.Errorf("ping docker: %w: %w", ErrNoDocker, err)
+		return nil, fmt.Errorf("ping docker: %w: %w", runtime.ErrNoDocker, err)
 	}
-	return &Docker{cli: cli, log: orDiscard(log)}, nil
+	return &Runtime{cli: cli, log: orDiscard(log)}, nil
 }
 
 // Client returns the underlying Docker client, for code that needs more
 // than the Runtime interface, such as building the node image.
-func (d *Docker) Client() *client.Client { return d.cli }
+func (d *Runtime) Client() *client.Client { return d.cli }
 
 // Close closes the connection to the daemon.
-func (d *Docker) Close() error { return d.cli.Close() }
+func (d *Runtime) Close() error { return d.cli.Close() }
 
 func orDiscard(log *slog.Logger) *slog.Logger {
 	if log == nil {
@@ -71,14 +73,14 @@ func ContainerName(runID, node string) string { return "lockstorm-" + runID + "-
 // Start creates the run's network and nodes and starts all nodes at once.
 // It returns when every container runs. If anything fails, or ctx ends,
 // it removes what it created before returning the error.
-func (d *Docker) Start(ctx context.Context, spec Spec) (Cluster, error) {
+func (d *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Cluster, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
 	log := orDiscard(spec.Log).With("run", spec.RunID)
 	if _, err := d.cli.ImageInspect(ctx, spec.Image); err != nil {
 		if cerrdefs.IsNotFound(err) {
-			return nil, fmt.Errorf("start cluster: %w: %s", ErrNoImage, spec.Image)
+			return nil, fmt.Errorf("start cluster: %w: %s", runtime.ErrNoImage, spec.Image)
 		}
 		return nil, fmt.Errorf("inspect image %s: %w", spec.Image, err)
 	}
@@ -98,9 +100,9 @@ func (d *Docker) Start(ctx context.Context, spec Spec) (Cluster, error) {
 	return c, nil
 }
 
-func (c *dockerCluster) start(ctx context.Context, spec Spec) error {
+func (c *dockerCluster) start(ctx context.Context, spec runtime.Spec) error {
 	t0 := time.Now()
-	labels := map[string]string{LabelRun: spec.RunID}
+	labels := map[string]string{runtime.LabelRun: spec.RunID}
 	for k, v := range spec.Labels {
 		labels[k] = v
 	}
@@ -110,14 +112,14 @@ func (c *dockerCluster) start(ctx context.Context, spec Spec) error {
 	}
 	c.log.Debug("network ready", "since_start", time.Since(t0).Round(time.Millisecond))
 	for i := 1; i <= spec.Nodes; i++ {
-		c.nodes = append(c.nodes, NodeInfo{Name: NodeName(i), IP: nodeIP(subnet, i).String()})
+		c.nodes = append(c.nodes, runtime.NodeInfo{Name: runtime.NodeName(i), IP: nodeIP(subnet, i).String()})
 	}
 	hosts := make([]string, len(c.nodes))
 	for i, n := range c.nodes {
 		hosts[i] = n.Name + ":" + n.IP
 	}
 	var mu sync.Mutex
-	err = parallel(c.nodes, func(n NodeInfo) error {
+	err = parallel(c.nodes, func(n runtime.NodeInfo) error {
 		id, err := c.createNode(ctx, spec, n, labels, hosts)
 		if err != nil {
 			return err
@@ -131,7 +133,7 @@ func (c *dockerCluster) start(ctx context.Context, spec Spec) error {
 		return err
 	}
 	c.log.Debug("containers created", "since_start", time.Since(t0).Round(time.Millisecond))
-	err = parallel(c.nodes, func(n NodeInfo) error {
+	err = parallel(c.nodes, func(n runtime.NodeInfo) error {
 		if err := c.cli.ContainerStart(ctx, c.ids[n.Name], container.StartOptions{}); err != nil {
 			return fmt.Errorf("start %s: %w", n.Name, err)
 		}
@@ -198,8 +200,8 @@ func usedPrefixes(ctx context.Context, cli *client.Client) ([]netip.Prefix, erro
 	return used, nil
 }
 
-func (c *dockerCluster) createNode(ctx context.Context, spec Spec, n NodeInfo, labels map[string]string, hosts []string) (string, error) {
-	nodeLabels := map[string]string{LabelNode: n.Name}
+func (c *dockerCluster) createNode(ctx context.Context, spec runtime.Spec, n runtime.NodeInfo, labels map[string]string, hosts []string) (string, error) {
+	nodeLabels := map[string]string{runtime.LabelNode: n.Name}
 	for k, v := range labels {
 		nodeLabels[k] = v
 	}
@@ -242,7 +244,7 @@ func parallel[T any](items []T, f func(T) error) error {
 
 // Reap removes every container and network labelled LabelRun that also
 // carries every label in match: containers first, by force, then networks.
-func (d *Docker) Reap(ctx context.Context, match map[string]string) (Reaped, error) {
+func (d *Runtime) Reap(ctx context.Context, match map[string]string) (runtime.Reaped, error) {
 	r, err := removeLabelled(ctx, d.cli, d.log, labelFilters(match))
 	if err != nil {
 		return r, fmt.Errorf("reap: %w", err)
@@ -254,7 +256,7 @@ func (d *Docker) Reap(ctx context.Context, match map[string]string) (Reaped, err
 // labelFilters returns Docker label filters for LabelRun (any value) plus
 // each key=value of match.
 func labelFilters(match map[string]string) []string {
-	out := []string{LabelRun}
+	out := []string{runtime.LabelRun}
 	for k, v := range match {
 		out = append(out, k+"="+v)
 	}
