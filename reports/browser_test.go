@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/reports/reporttest"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 func writeFile(t *testing.T, path string, write func(*bytes.Buffer) error) {

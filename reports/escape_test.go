@@ -11,9 +11,9 @@ import (
 
 	"github.com/lockstorm/lockstorm/reports/reporttest"
 
-	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 // evil is what a hostile history, log or config could carry.

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/checker"
-	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 // builder makes hand-written histories readable: times are in milliseconds.

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/checker"
-	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 // runPage is the data of the run template.

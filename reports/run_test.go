@@ -11,8 +11,8 @@ import (
 
 	"github.com/lockstorm/lockstorm/reports/reporttest"
 
-	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 var update = flag.Bool("update", false, "rewrite the files in testdata/ from the test builders")
