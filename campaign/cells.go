@@ -5,9 +5,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lockstorm/lockstorm/harness"
+	"github.com/lockstorm/lockstorm/nemesis"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
+	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/store"
 )
+
+// DefaultTimeLimit is the time limit of a campaign cell that sets none.
+const DefaultTimeLimit = 30 * time.Second
 
 // A Cell is one fully resolved cell of a campaign: what to run, how often,
 // with which seeds, and what to expect.
@@ -20,11 +26,14 @@ type Cell struct {
 	Claim    string
 	Seeds    []int64
 	Judge    []string
-	// Config is the run configuration; its seed is set per repeat.
-	Config harness.Config
-	Line   int
+	// Plan is what each run of the cell is asked to do; its seed is set
+	// per repeat.
+	Plan plan.Plan
+	Line int
 	// Index is the cell's position in the whole campaign.
 	Index int
+	// settings are the cell's settings merged from all levels.
+	settings Settings
 }
 
 // NemesisName returns the cell's nemeses joined by "+", or "none".
@@ -44,9 +53,9 @@ func (f *File) Expand() []Cell {
 		s := merge(f.Defaults, c.Settings)
 		cell := f.cell(c.Name, c.Target, c.Workload, c.Nemesis, c.Expect, c.Claim, s, c.line)
 		if c.Variant != "" {
-			cell.Config.Run.Variant = c.Variant
+			cell.Plan.Variant = c.Variant
 			if c.Name == "" {
-				cell.Name = store.CellName(cell.Target, harness.WorkloadLabel(cell.Config.Run), cell.Nemeses)
+				cell.Name = store.CellName(cell.Target, cell.Plan.WorkloadLabel(), cell.Nemeses)
 			}
 		}
 		out = append(out, cell)
@@ -74,19 +83,17 @@ func (f *File) cell(name, target, workload, nem string, expect store.Expectation
 	if expect == "" {
 		expect = store.ExpectExplore
 	}
-	nemeses := []string{}
-	for _, n := range strings.FieldsFunc(nem, func(r rune) bool { return r == ',' || r == '+' }) {
-		if n = strings.TrimSpace(n); n != "" && n != "none" {
-			nemeses = append(nemeses, n)
-		}
+	nemeses := nemesis.Split(nem)
+	if nemeses == nil {
+		nemeses = []string{}
 	}
 	if name == "" {
 		name = store.CellName(target, workload, nemeses)
 	}
-	cfg := harness.DefaultConfig()
-	cfg.Run.Target, cfg.Run.Workload, cfg.Run.Nemeses = target, workload, nemeses
-	cfg.Run.TimeLimit = 30 * time.Second
-	apply(&cfg, s)
+	p := plan.Default()
+	p.Target, p.Workload, p.Nemeses = target, workload, nemeses
+	p.TimeLimit = DefaultTimeLimit
+	apply(&p, s)
 	repeats := 1
 	if s.Repeats != nil {
 		repeats = *s.Repeats
@@ -98,7 +105,7 @@ func (f *File) cell(name, target, workload, nem string, expect store.Expectation
 	return Cell{
 		Name: name, Target: target, Workload: workload, Nemeses: nemeses,
 		Expect: expect, Claim: claim, Seeds: seeds[:max(repeats, len(s.Seeds))],
-		Judge: s.Judge, Config: cfg, Line: line,
+		Judge: s.Judge, Plan: p, Line: line, settings: s,
 	}
 }
 
@@ -157,9 +164,8 @@ func merge(base, over Settings) Settings {
 	return out
 }
 
-// apply writes the settings that are set into cfg.
-func apply(cfg *harness.Config, s Settings) {
-	r := &cfg.Run
+// apply writes the settings that are set into r.
+func apply(r *plan.Plan, s Settings) {
 	if s.TimeLimit != nil {
 		r.TimeLimit = time.Duration(*s.TimeLimit)
 	}
@@ -173,13 +179,16 @@ func apply(cfg *harness.Config, s Settings) {
 		r.NemesisInterval = time.Duration(*s.NemesisInterval)
 	}
 	if s.Nodes != nil {
-		r.Nodes = *s.Nodes
+		r.Nodes = nil
+		for i := 1; i <= *s.Nodes; i++ {
+			r.Nodes = append(r.Nodes, plan.Node{Name: runtime.NodeName(i)})
+		}
 	}
 	if s.TTL != nil {
 		r.TTL = time.Duration(*s.TTL)
 	}
 	if s.Wait != nil {
-		cfg.Wait = time.Duration(*s.Wait)
+		r.Wait = time.Duration(*s.Wait)
 	}
 	if s.Hold != nil {
 		r.Hold = time.Duration(*s.Hold)
@@ -190,7 +199,7 @@ func apply(cfg *harness.Config, s Settings) {
 	if s.Fencing != nil {
 		r.Fencing = *s.Fencing
 	}
-	r.Options = map[string]string{}
+	r.Options = option.Values{}
 	for k, v := range s.Options {
 		r.Options[k] = v
 	}

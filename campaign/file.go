@@ -9,19 +9,18 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lockstorm/lockstorm/harness"
+	"github.com/lockstorm/lockstorm/plan"
 
-	"github.com/lockstorm/lockstorm/nemesis"
 	"github.com/lockstorm/lockstorm/store"
-	"github.com/lockstorm/lockstorm/targets"
-	"github.com/lockstorm/lockstorm/workloads"
 )
 
 // ErrBadFile is wrapped by every error about a campaign file's content
@@ -86,6 +85,8 @@ type File struct {
 	Cells    []CellSpec   `yaml:"cells"`
 	Matrix   []MatrixSpec `yaml:"matrix"`
 	source   string
+	// The lines of parallel: and defaults:, for errors.
+	parallelLine, defaultsLine int
 }
 
 // Duration is a time.Duration written as "10s" in YAML.
@@ -108,7 +109,7 @@ type HoldDuration time.Duration
 // UnmarshalYAML parses "auto" or a duration that is not negative.
 func (d *HoldDuration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Value == "auto" {
-		*d = HoldDuration(harness.HoldAuto)
+		*d = HoldDuration(plan.HoldAuto)
 		return nil
 	}
 	v, err := time.ParseDuration(n.Value)
@@ -127,7 +128,18 @@ func Parse(data []byte, name string) (*File, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: %s: the file is empty", ErrBadFile, name)
+		}
 		return nil, yamlError(name, err)
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		line := more.Line
+		if err != nil {
+			return nil, yamlError(name, err)
+		}
+		return nil, fmt.Errorf("%w: %s:%d: a second YAML document; a campaign file holds one", ErrBadFile, name, line)
 	}
 	// A second pass over the node tree finds the line of each cell, for
 	// the errors of Validate.
@@ -136,6 +148,7 @@ func Parse(data []byte, name string) (*File, error) {
 		recordLines(root.Content[0], &f)
 	}
 	f.source = name
+	f.parallelLine, f.defaultsLine = max(f.parallelLine, 1), max(f.defaultsLine, 1)
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
@@ -177,6 +190,10 @@ func recordLines(doc *yaml.Node, f *File) {
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		key, val := doc.Content[i], doc.Content[i+1]
 		switch key.Value {
+		case "parallel":
+			f.parallelLine = key.Line
+		case "defaults":
+			f.defaultsLine = key.Line
 		case "cells":
 			for j, c := range val.Content {
 				if j < len(f.Cells) {
@@ -193,82 +210,116 @@ func recordLines(doc *yaml.Node, f *File) {
 	}
 }
 
-// Validate checks names and values, and that cell names are unique.
+// Limits of a campaign file (docs/campaigns.md).
+const (
+	MaxParallel = 8
+	MaxRepeats  = 100
+	MaxSeeds    = 100
+	MaxCells    = 1000
+	MaxRuns     = 10000
+)
+
+// Validate checks every cell as a run would check it before it starts:
+// names, ranges, options, variants, judges; and that cell names are
+// unique. The first problem comes back as "file:line: ...".
 func (f *File) Validate() error {
 	bad := func(line int, format string, args ...any) error {
 		return fmt.Errorf("%w: %s:%d: %s", ErrBadFile, f.source, line, fmt.Sprintf(format, args...))
 	}
-	if f.Parallel < 0 || f.Parallel > 8 {
-		return bad(1, "parallel: %d must be 1..8", f.Parallel)
+	if f.Parallel < 0 || f.Parallel > MaxParallel {
+		return bad(f.parallelLine, "parallel: %d must be 1..%d", f.Parallel, MaxParallel)
 	}
 	if len(f.Cells) == 0 && len(f.Matrix) == 0 {
 		return bad(1, "no cells and no matrix: nothing to run")
 	}
-	for _, c := range f.Cells {
-		if err := checkCell(c.Target, c.Workload, c.Nemesis, c.Expect, c.Settings); err != nil {
-			return bad(c.line, "cell %q: %v", c.Name, err)
-		}
+	if err := checkSettings(f.Defaults); err != nil {
+		return bad(f.defaultsLine, "defaults: %v", err)
 	}
 	for _, m := range f.Matrix {
 		if len(m.Targets) == 0 || len(m.Workloads) == 0 {
 			return bad(m.line, "matrix: targets and workloads must not be empty")
 		}
-		for _, t := range m.Targets {
-			for _, w := range m.Workloads {
-				for _, n := range orNone(m.Nemeses) {
-					if err := checkCell(t, w, n, m.Expect, m.Settings); err != nil {
-						return bad(m.line, "matrix: %v", err)
-					}
-				}
-			}
-		}
+	}
+	cells := f.Expand()
+	if len(cells) > MaxCells {
+		return bad(1, "%d cells; a campaign may have at most %d (shard it into several files)", len(cells), MaxCells)
 	}
 	seen := map[string]int{}
-	for _, c := range f.Expand() {
+	runs := 0
+	for _, c := range cells {
 		if prev, dup := seen[c.Name]; dup {
 			return bad(c.Line, "cell name %q is used twice (first at line %d)", c.Name, prev)
 		}
 		seen[c.Name] = c.Line
-		if err := harness.CheckOptions(c.Config.Run.Options); err != nil {
-			return bad(c.Line, "cell %q: options: %v", c.Name, err)
+		if err := checkCell(c); err != nil {
+			return bad(c.Line, "cell %q: %v", c.Name, err)
+		}
+		runs += len(c.Seeds)
+	}
+	if runs > MaxRuns {
+		return bad(1, "%d runs in all; a campaign may have at most %d", runs, MaxRuns)
+	}
+	return nil
+}
+
+// checkSettings checks the settings that a level may set by themselves:
+// the ones a run does not check because they shape the campaign.
+func checkSettings(s Settings) error {
+	switch {
+	case s.Repeats != nil && (*s.Repeats < 1 || *s.Repeats > MaxRepeats):
+		return fmt.Errorf("repeats: %d must be 1..%d", *s.Repeats, MaxRepeats)
+	case len(s.Seeds) > MaxSeeds:
+		return fmt.Errorf("seeds: %d seeds; at most %d", len(s.Seeds), MaxSeeds)
+	case s.Nodes != nil && (*s.Nodes < 1 || *s.Nodes > plan.MaxNodes):
+		return fmt.Errorf("nodes: %d must be 1..%d", *s.Nodes, plan.MaxNodes)
+	}
+	for _, seed := range s.Seeds {
+		if seed < 1 || seed > plan.MaxSeed {
+			return fmt.Errorf("seeds: %d must be 1..%d", seed, int64(plan.MaxSeed))
 		}
 	}
 	return nil
 }
 
-func checkCell(target, workload, nem string, expect store.Expectation, s Settings) error {
-	if target == "" {
-		return fmt.Errorf("target: missing (valid: %s)", strings.Join(targets.Names(), ", "))
-	}
-	if _, err := targets.Lookup(target); err != nil {
-		return fmt.Errorf("target: %v", err)
-	}
-	if workload != "" {
-		if _, err := workloads.Lookup(workload); err != nil {
-			return fmt.Errorf("workload: %v", err)
-		}
-	}
-	if _, err := nemesis.Parse(strings.ReplaceAll(nem, "+", ",")); err != nil {
-		return fmt.Errorf("nemesis: %v", err)
-	}
-	switch expect {
-	case "", store.ExpectSafe, store.ExpectUnsafe, store.ExpectExplore:
+// checkCell checks one expanded cell: its expectation, its settings, its
+// judges, and its plan, resolved as a run would resolve it.
+func checkCell(c Cell) error {
+	switch c.Expect {
+	case store.ExpectSafe, store.ExpectUnsafe, store.ExpectExplore:
 	default:
-		return fmt.Errorf("expect: %q is not one of safe, unsafe, explore", expect)
+		return fmt.Errorf("expect: %q is not one of safe, unsafe, explore", c.Expect)
 	}
-	if s.Repeats != nil && (*s.Repeats < 1 || *s.Repeats > 100) {
-		return fmt.Errorf("repeats: %d must be 1..100", *s.Repeats)
+	if err := checkSettings(c.settings); err != nil {
+		return err
 	}
-	known := map[string]bool{"mutual-exclusion": true, "linearizability": true, "fencing": true, "liveness": true,
-		"inventory": true, "payment": true, "scheduled-jobs": true, "leader-election": true}
-	for _, j := range s.Judge {
-		if !known[j] {
-			names := make([]string, 0, len(known))
-			for k := range known {
-				names = append(names, k)
-			}
-			sort.Strings(names)
-			return fmt.Errorf("judge: unknown checker %q (valid: %s)", j, strings.Join(names, ", "))
+	p := c.Plan
+	if len(c.Seeds) > 0 {
+		p.Seed = c.Seeds[0]
+	}
+	if _, err := harness.Resolve(p); err != nil {
+		var fe *plan.FieldError
+		if errors.As(err, &fe) && fe.Field == "opt" {
+			return fmt.Errorf("options: %s", fe.Msg) // the key's name in a campaign file
+		}
+		return errors.New(harness.Reason(err))
+	}
+	return checkJudge(c)
+}
+
+// lockCheckers are the checkers that judge every run, whatever its
+// workload.
+var lockCheckers = []string{"mutual-exclusion", "linearizability", "fencing", "liveness"}
+
+// checkJudge refuses a judge that names a checker the cell's runs do not
+// run: a cell judged by nothing would pass as safe.
+func checkJudge(c Cell) error {
+	valid := slices.Clone(lockCheckers)
+	if c.Workload != "mutex" {
+		valid = append(valid, c.Workload)
+	}
+	for _, j := range c.Judge {
+		if !slices.Contains(valid, j) {
+			return fmt.Errorf("judge: %q is not a checker that workload %s runs (valid: %s)", j, c.Workload, strings.Join(valid, ", "))
 		}
 	}
 	return nil

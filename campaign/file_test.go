@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/plan"
 
 	"github.com/lockstorm/lockstorm/checker"
-	"github.com/lockstorm/lockstorm/harness"
 	"github.com/lockstorm/lockstorm/store"
 )
 
@@ -52,11 +52,11 @@ func TestParseExpandsCellsAndMatrixWithInheritance(t *testing.T) {
 		t.Fatalf("cells = %s, want %s", got, want)
 	}
 	one := cells[0]
-	if one.Config.Run.TimeLimit != 7*time.Second || one.Config.Run.TTL != time.Second || one.Config.Run.Nodes != 3 {
-		t.Errorf("cell one did not inherit: %+v", one.Config.Run)
+	if one.Plan.TimeLimit != 7*time.Second || one.Plan.TTL != time.Second || len(one.Plan.Nodes) != 3 {
+		t.Errorf("cell one did not inherit: %+v", one.Plan)
 	}
-	if one.Config.Run.Options["pause.duration"] != "1s" || one.Config.Run.Options["kill.restart-delay"] != "2s" {
-		t.Errorf("options not merged: %v", one.Config.Run.Options)
+	if one.Plan.Options["pause.duration"] != "1s" || one.Plan.Options["kill.restart-delay"] != "2s" {
+		t.Errorf("options not merged: %v", one.Plan.Options)
 	}
 	if one.Expect != store.ExpectUnsafe || cells[1].Expect != store.ExpectExplore {
 		t.Errorf("expectations: %s, %s", one.Expect, cells[1].Expect)
@@ -82,10 +82,10 @@ func TestHoldIsAutoUnlessGiven(t *testing.T) {
 		t.Fatal(err)
 	}
 	cells := f.Expand()
-	want := []time.Duration{harness.HoldAuto, harness.HoldAuto, 0}
+	want := []time.Duration{plan.HoldAuto, plan.HoldAuto, 0}
 	for i, c := range cells {
-		if c.Config.Run.Hold != want[i] {
-			t.Errorf("cell %s: hold %s, want %s", c.Name, c.Config.Run.Hold, want[i])
+		if c.Plan.Hold != want[i] {
+			t.Errorf("cell %s: hold %s, want %s", c.Name, c.Plan.Hold, want[i])
 		}
 	}
 }
@@ -94,15 +94,15 @@ func TestParseNamesFieldAndLineOfMistakes(t *testing.T) {
 	cases := []struct{ name, in, want string }{
 		{"typo in a field", "name: x\ncells:\n  - target: inmemory\n    time-limt: 5s\n", `bad.yaml:4: unknown field "time-limt"`},
 		{"unknown target", "name: x\ncells:\n  - name: a\n    target: redix\n", `bad.yaml:3: cell "a": target: unknown target "redix" (valid: `},
-		{"unknown nemesis", "name: x\ncells:\n  - target: inmemory\n    nemesis: pauze\n", `bad.yaml:3: cell "": nemesis: unknown nemesis "pauze"`},
+		{"unknown nemesis", "name: x\ncells:\n  - target: inmemory\n    nemesis: pauze\n", `bad.yaml:3: cell "inmemory-mutex-pauze": nemesis: unknown nemesis "pauze"`},
 		{"bad expectation", "name: x\ncells:\n  - target: inmemory\n    expect: maybe\n", `expect: "maybe" is not one of safe, unsafe, explore`},
 		{"bad duration", "name: x\ncells:\n  - target: inmemory\n    ttl: soon\n", `bad.yaml:4: "soon" is not a duration`},
 		{"bad hold", "name: x\ncells:\n  - target: inmemory\n    hold: -1s\n", `bad.yaml:4: "-1s" is not auto or a duration`},
 		{"duplicate names", "name: x\ncells:\n  - target: inmemory\n  - target: inmemory\n", `bad.yaml:4: cell name "inmemory-mutex-none" is used twice (first at line 3)`},
 		{"nothing to run", "name: x\n", "nothing to run"},
 		{"misspelt option", "name: x\ndefaults:\n  options: {pause.mod: holder}\ncells:\n  - name: a\n    target: inmemory\n", `bad.yaml:5: cell "a": options: pause.mod: unknown option (options of pause: pause.duration, pause.mode)`},
-		{"matrix typo", "name: x\nmatrix:\n  - targets: [inmemory]\n    workloads: [mutx]\n", `bad.yaml:3: matrix: workload: unknown workload "mutx"`},
-		{"unknown judge", "name: x\ncells:\n  - target: inmemory\n    judge: [fencin]\n", `judge: unknown checker "fencin"`},
+		{"matrix typo", "name: x\nmatrix:\n  - targets: [inmemory]\n    workloads: [mutx]\n", `bad.yaml:3: cell "inmemory-mutx-none": workload: unknown workload "mutx"`},
+		{"unknown judge", "name: x\ncells:\n  - target: inmemory\n    judge: [fencin]\n", `judge: "fencin" is not a checker that workload mutex runs`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
+	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/store"
 )
 
@@ -27,6 +28,9 @@ const (
 // Options say where and how a campaign runs.
 type Options struct {
 	StoreDir string
+	// Runtime starts the nodes of the cells whose targets need
+	// containers; the caller owns it.
+	Runtime runtime.Runtime
 	// Parallel overrides the file's parallel setting when > 0.
 	Parallel int
 	// Progress is told about every cell's phases; nil for none.
@@ -127,9 +131,8 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 		if ctx.Err() != nil {
 			break
 		}
-		cfg := c.Config
-		cfg.Run.Seed = seed
-		cfg.StoreDir = opts.StoreDir
+		cfg := harness.Config{Plan: c.Plan, Runtime: opts.Runtime, StoreDir: opts.StoreDir}
+		cfg.Plan.Seed = seed
 		cfg.Labels = map[string]string{"lockstorm.campaign": campaignID}
 		if opts.Progress != nil {
 			opts.Progress.CellStart(c, k+1, len(c.Seeds))
@@ -140,7 +143,7 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 		if rr.ID != "" {
 			judged := Judged(rr, c.Judge)
 			cr.Runs = append(cr.Runs, store.CellRun{
-				Dir: filepath.Join(rr.Cell, rr.ID), Seed: rr.Config.Seed, Status: judged,
+				Dir: filepath.Join(rr.Cell, rr.ID), Seed: rr.Plan.Seed, Status: judged,
 				Summary: rr.Summary, FirstViolation: rr.FirstViolation, Ops: rr.Ops,
 				Indeterminate: indeterminate(rr), Duration: rr.Duration, Error: rr.Error,
 			})
@@ -159,7 +162,7 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 func newCellResult(c Cell) store.CellResult {
 	return store.CellResult{
 		Name: c.Name, Index: c.Index, Target: c.Target, Workload: c.Workload, Nemesis: c.NemesisName(),
-		Variant: c.Config.Run.Variant, Expect: c.Expect, Description: c.Claim,
+		Variant: c.Plan.Variant, Expect: c.Expect, Description: c.Claim,
 	}
 }
 

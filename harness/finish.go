@@ -33,7 +33,7 @@ func (r *run) finish(err error) {
 	if err != nil {
 		r.res.Error = err.Error()
 	}
-	Judge(&r.res, h, r.cfg.CheckBudget)
+	Judge(&r.res, h)
 	done()
 	if werr := WriteRunDir(r.dir, r.res, h); werr != nil {
 		r.log.Error("write run directory", "err", werr)
@@ -44,15 +44,14 @@ func (r *run) finish(err error) {
 	r.log.Info("verdict", "status", r.res.Status, "summary", r.res.Summary, "dir", r.dir)
 }
 
-// Judge runs every checker that applies to res.Config on h and fills in the
+// Judge runs every checker that applies to res.Plan on h and fills in the
 // verdict, the results, the summary and the time of the first violation.
-// It is a pure function of the history and the run's configuration, so a
-// saved run can be judged again by newer checkers.
-func Judge(res *store.RunResult, h history.History, budget time.Duration) {
-	opts := checker.Options{Budget: budget}
-	if w, err := workloads.Lookup(res.Config.Workload); err == nil {
-		wcfg := workloads.Config{Keys: res.Config.Keys, Fencing: res.Config.Fencing, Variant: res.Config.Variant, Extra: res.Config.Options}
-		opts.Extra = w.Checkers(wcfg)
+// It is a pure function of the history and the run's plan, so a saved run
+// can be judged again by newer checkers.
+func Judge(res *store.RunResult, h history.History) {
+	opts := checker.Options{Budget: res.Plan.CheckBudget}
+	if w, err := workloads.Lookup(res.Plan.Workload); err == nil {
+		opts.Extra = w.Checkers(&res.Plan)
 	}
 	rep := checker.Check(h, opts)
 	res.Results = rep.Results
@@ -168,7 +167,8 @@ func WriteRunDir(dir string, res store.RunResult, h history.History) error {
 
 // Recheck judges the run in dir again from its history.jsonl with the
 // current checkers and rewrites its results.json and reports. A history
-// without results.json (a run killed before it finished) gets one.
+// without results.json (a run killed before it finished) gets one. A
+// budget above zero replaces the plan's check budget.
 func Recheck(dir string, budget time.Duration) (store.RunResult, error) {
 	h, err := history.ReadFile(filepath.Join(dir, store.HistoryFile))
 	if err != nil {
@@ -181,8 +181,11 @@ func Recheck(dir string, budget time.Duration) (store.RunResult, error) {
 	if rerr != nil {
 		res = store.RunResult{ID: filepath.Base(dir), Cell: filepath.Base(filepath.Dir(dir)), FirstViolation: -1,
 			Error: "the run did not finish: results.json was missing"}
-		res.Config.Workload = "mutex"
+		res.Plan.Workload = "mutex"
 	}
-	Judge(&res, h, budget)
+	if budget > 0 {
+		res.Plan.CheckBudget = budget
+	}
+	Judge(&res, h)
 	return res, WriteRunDir(dir, res, h)
 }

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"syscall"
 	"time"
 
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
@@ -16,7 +16,7 @@ import (
 // holder crashed must come free once its lease runs out, so the bound is
 // twice the lease plus the acquire wait, and at least ten seconds.
 func (r *run) probeBound() time.Duration {
-	b := 2*r.target.Lease() + r.cfg.Wait
+	b := 2*r.Plan.Lease + r.Plan.Wait
 	if b < 10*time.Second {
 		b = 10 * time.Second
 	}
@@ -33,7 +33,7 @@ func (r *run) probe(ctx context.Context) error {
 		return err
 	}
 	next := maxProcess(r.rec.History()) + 1
-	for i, key := range r.workload.Keys(r.workloadConfig(r.target.Lease())) {
+	for i, key := range r.Workload.Keys(&r.Plan) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -48,7 +48,7 @@ func (r *run) probe(ctx context.Context) error {
 // attempts that came back "busy" certainly had no effect, so retrying them
 // inside one op is faithful to the history.
 func (r *run) probeKey(ctx context.Context, process int, key string, bound time.Duration) error {
-	c, err := r.target.NewClient(ctx, process)
+	c, err := r.newClient(ctx, process)
 	if err != nil {
 		return fmt.Errorf("%w: liveness client: %v", ErrInfrastructure, err)
 	}
@@ -58,13 +58,13 @@ func (r *run) probeKey(ctx context.Context, process int, key string, bound time.
 		_, err := r.rec.Record(op)
 		return err
 	}
-	ttl := int64(r.target.Lease())
+	ttl := int64(r.Plan.Lease)
 	if err := rec(history.Op{Type: history.Invoke, F: history.FAcquire, TTL: ttl}); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(bound)
 	for {
-		actx, cancel := context.WithTimeout(ctx, r.cfg.OpTimeout)
+		actx, cancel := context.WithTimeout(ctx, r.Plan.OpTimeout)
 		g, err := c.Acquire(actx, key)
 		cancel()
 		switch {
@@ -74,7 +74,7 @@ func (r *run) probeKey(ctx context.Context, process int, key string, bound time.
 			}
 			return r.probeRelease(ctx, c, rec, key)
 		case errors.Is(err, targets.ErrNotAcquired) && time.Now().Before(deadline) && ctx.Err() == nil:
-			sleepCtx(ctx, 100*time.Millisecond)
+			wait.Sleep(ctx, 100*time.Millisecond)
 			continue
 		case errors.Is(err, targets.ErrNotAcquired):
 			return rec(history.Op{Type: history.Fail, F: history.FAcquire, TTL: ttl,
@@ -89,7 +89,7 @@ func (r *run) probeRelease(ctx context.Context, c targets.Client, rec func(histo
 	if err := rec(history.Op{Type: history.Invoke, F: history.FRelease}); err != nil {
 		return err
 	}
-	rctx, cancel := context.WithTimeout(ctx, r.cfg.OpTimeout)
+	rctx, cancel := context.WithTimeout(ctx, r.Plan.OpTimeout)
 	err := c.Release(rctx, key)
 	cancel()
 	switch {
@@ -110,13 +110,4 @@ func maxProcess(h history.History) int {
 		}
 	}
 	return m
-}
-
-// processAlive reports whether a process with this PID exists.
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -13,8 +12,8 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/nemesis"
-	"github.com/lockstorm/lockstorm/nemesis/schedule"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
@@ -23,39 +22,39 @@ import (
 
 // A run carries the state of one Execute call between its phases.
 type run struct {
-	cfg      Config
-	dir      string
-	log      *slog.Logger
-	logFile  *os.File
-	target   targets.Target
-	workload workloads.Workload
-	nemeses  []nemesis.Nemesis
-	cluster  runtime.Cluster
-	rt       runtime.Runtime
-	nodes    []string
-	rec      *history.Recorder
-	faults   *workloads.ClientFaults
-	res      store.RunResult
-	began    time.Time
+	cfg Config
+	*Resolved
+	dir     string
+	log     *slog.Logger
+	logFile *os.File
+	cluster runtime.Cluster
+	rec     *history.Recorder
+	faults  *workloads.ClientFaults
+	res     store.RunResult
+	began   time.Time
 }
 
 // Execute performs one run and writes its directory in the store: history,
 // results, report and logs. It returns the run's result, whose Status is
 // the verdict. An error means the run could not be carried out as asked
-// (wrapped ErrBadConfig or ErrInfrastructure); the history recorded up to
-// then is still checked and written, and res describes it.
+// (wrapped ErrBadConfig, before anything started, or ErrInfrastructure);
+// the history recorded up to then is still checked and written, and res
+// describes it.
 //
 // Everything the run creates (containers, networks, iptables rules inside
 // the nodes) is removed before Execute returns, also when ctx is cancelled
 // (Ctrl-C) or the workload panics.
 func Execute(ctx context.Context, cfg Config) (res store.RunResult, err error) {
-	if err := cfg.Validate(); err != nil {
+	resolved, err := Resolve(cfg.Plan)
+	if err != nil {
 		return res, err
 	}
-	cfg = cfg.withDefaults()
-	r := &run{cfg: cfg, began: time.Now(), faults: workloads.NewClientFaults()}
-	if err := r.resolve(); err != nil {
-		return res, err
+	if cfg.StoreDir == "" {
+		cfg.StoreDir = store.DefaultDir
+	}
+	r := &run{cfg: cfg, Resolved: resolved, began: time.Now(), faults: workloads.NewClientFaults()}
+	if !targets.IsLocal(r.Service) && cfg.Runtime == nil {
+		return res, fmt.Errorf("%w: target %s runs in containers, and no runtime was given", ErrInfrastructure, r.Plan.Target)
 	}
 	if err := r.open(); err != nil {
 		return res, err
@@ -76,60 +75,12 @@ func Execute(ctx context.Context, cfg Config) (res store.RunResult, err error) {
 	return r.res, err
 }
 
-// resolve finds the target, workload and nemeses by name.
-func (r *run) resolve() error {
-	rc := &r.cfg.Run
-	if err := CheckOptions(rc.Options); err != nil {
-		return fmt.Errorf("%w: --opt %v", ErrBadConfig, err)
-	}
-	var err error
-	if r.target, err = targets.Lookup(rc.Target); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadConfig, err)
-	}
-	if r.workload, err = workloads.Lookup(rc.Workload); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadConfig, err)
-	}
-	if v, ok := r.workload.(interface{ Validate(workloads.Config) error }); ok {
-		// The target is not up yet, so the asked-for TTL stands in for its
-		// lease.
-		if err := v.Validate(r.workloadConfig(rc.TTL)); err != nil {
-			return fmt.Errorf("%w: workload %s: %v", ErrBadConfig, rc.Workload, err)
-		}
-	} else if rc.Variant != "" {
-		return fmt.Errorf("%w: workload %s has no variants (--variant %q)", ErrBadConfig, rc.Workload, rc.Variant)
-	}
-	if r.nemeses, err = nemesis.Parse(joinNames(rc.Nemeses)); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadConfig, err)
-	}
-	rc.Nemeses = nil
-	for _, n := range r.nemeses {
-		rc.Nemeses = append(rc.Nemeses, n.Name())
-	}
-	if rc.Nodes == 0 {
-		rc.Nodes = r.target.DefaultNodes()
-	}
-	if rc.Seed == 0 {
-		rc.Seed = rand.New(rand.NewSource(time.Now().UnixNano())).Int63n(1<<31-1) + 1
-	}
-	for i := 1; i <= rc.Nodes; i++ {
-		r.nodes = append(r.nodes, runtime.NodeName(i))
-	}
-	// Draw a schedule now, before anything starts, so that a bad nemesis
-	// option is a usage error and not a broken run. The run draws it again
-	// with the target's real lease once the target is up.
-	if _, err := schedule.Generate(schedule.Config{
-		Seed: rc.Seed, Interval: rc.NemesisInterval, TimeLimit: rc.TimeLimit,
-		Nodes: r.nodes, TTL: rc.TTL, Opts: rc.Options,
-	}, nemesis.Planners(r.nemeses)); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadConfig, err)
-	}
-	return nil
-}
-
-// open creates the run directory, the log and the history.
+// open creates the run directory, the log and the history, and writes a
+// first results.json, so that the history of a run that is killed can
+// still be judged with its plan.
 func (r *run) open() error {
-	rc := r.cfg.Run
-	cell := store.CellName(rc.Target, WorkloadLabel(rc), rc.Nemeses)
+	p := &r.Plan
+	cell := store.CellName(p.Target, p.WorkloadLabel(), p.Nemeses)
 	dir, id, err := store.NewRunDir(r.cfg.StoreDir, cell, r.began)
 	if err != nil {
 		return err
@@ -143,24 +94,16 @@ func (r *run) open() error {
 		return err
 	}
 	r.res = store.RunResult{
-		ID: id, Cell: cell, Config: rc, Started: r.began, FirstViolation: -1,
-		Command: r.cfg.Command,
+		ID: id, Cell: cell, Plan: *p, Started: r.began, FirstViolation: -1,
+		Command: p.Command(), Notes: r.Notes,
 	}
-	if r.res.Command == "" {
-		r.res.Command = ReproduceCommand(rc)
-	}
-	for _, text := range unusedOptions(rc.Options, rc.Target, rc.Workload, rc.Nemeses) {
-		r.res.Notes = append(r.res.Notes, store.Note{Kind: "unused-option", Text: text})
-	}
-	// A results.json from the start, so that the history of a run that is
-	// killed can still be judged with its configuration.
 	pre := r.res
 	pre.Status = "unknown"
 	pre.Error = "the run did not finish"
 	if err := store.WriteJSON(filepath.Join(dir, store.ResultsFile), pre); err != nil {
 		return err
 	}
-	r.log.Info("run", "dir", dir, "seed", rc.Seed, "reproduce", r.res.Command)
+	r.log.Info("run", "dir", dir, "seed", p.Seed, "reproduce", r.res.Command)
 	for _, n := range r.res.Notes {
 		r.log.Warn(n.Text)
 	}
@@ -187,8 +130,7 @@ func (r *run) phase(name string) func() {
 
 // execute runs the phases up to the end of the liveness probe.
 func (r *run) execute(ctx context.Context) error {
-	rc := &r.cfg.Run
-	if !targets.IsLocal(r.target) {
+	if !targets.IsLocal(r.Service) {
 		done := r.phase("cluster")
 		err := r.startCluster(ctx)
 		done()
@@ -197,37 +139,17 @@ func (r *run) execute(ctx context.Context) error {
 		}
 	}
 	done := r.phase("setup")
-	env := &targets.Env{
-		Cluster: r.cluster, Nodes: r.nodes, Log: r.log,
-		Opts: targets.Options{TTL: rc.TTL, Wait: r.cfg.Wait, Extra: rc.Options},
-	}
-	if err := r.target.Setup(ctx, env); err != nil {
-		done()
-		if errors.Is(err, targets.ErrBadOption) {
-			return fmt.Errorf("%w: %v", ErrBadConfig, err)
-		}
-		return fmt.Errorf("%w: set up %s: %v", ErrInfrastructure, rc.Target, err)
-	}
+	err := r.Service.Setup(ctx, &targets.Env{Cluster: r.cluster, Plan: &r.Plan, Log: r.log})
 	done()
+	if err != nil {
+		return fmt.Errorf("%w: set up %s: %v", ErrInfrastructure, r.Plan.Target, err)
+	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	r.resolveHold()
-	nenv := &nemesis.Env{
-		Cluster: r.cluster, Target: r.target, Nodes: r.nodes, Faults: r.faults,
-		TTL: r.target.Lease(), Opts: rc.Options, Log: r.log,
-	}
-	active := r.applicable(nenv)
-	sched, err := schedule.Generate(schedule.Config{
-		Seed: rc.Seed, Interval: rc.NemesisInterval, TimeLimit: rc.TimeLimit,
-		Nodes: r.nodes, TTL: r.target.Lease(), Opts: rc.Options,
-	}, nemesis.Planners(active))
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadConfig, err)
-	}
-	r.res.Schedule = sched
-	r.noteFencing()
-	runner := &nemesis.Runner{Env: nenv, Recorder: r.rec, Nemeses: active, Schedule: sched}
+	r.granted()
+	nenv := &nemesis.Env{Cluster: r.cluster, Service: r.Service, Plan: &r.Plan, Faults: r.faults, Log: r.log}
+	runner := &nemesis.Runner{Env: nenv, Recorder: r.rec, Nemeses: r.Nemeses, Schedule: r.Plan.Schedule}
 	werr := r.runWorkload(ctx, runner)
 
 	done = r.phase("heal")
@@ -239,7 +161,7 @@ func (r *run) execute(ctx context.Context) error {
 		return errors.Join(werr, herr, ctx.Err())
 	}
 	done = r.phase("quiesce")
-	sleepCtx(ctx, r.quiesce())
+	wait.Sleep(ctx, r.quiesce())
 	done()
 	done = r.phase("liveness")
 	perr := r.probe(ctx)
@@ -247,29 +169,36 @@ func (r *run) execute(ctx context.Context) error {
 	return errors.Join(herr, perr)
 }
 
-// resolveHold turns --hold auto into DefaultHold for the target's lease as
-// the servers granted it in Setup (etcd rounds the TTL up to whole
-// seconds, ZooKeeper negotiates its session timeout), and writes the
-// figure into the results and the reproduce command.
-func (r *run) resolveHold() {
-	rc := &r.cfg.Run
-	if rc.Hold != HoldAuto {
-		return
+// granted takes in the lease the servers granted in Setup and the ports
+// clients dial. A lease that differs from the one the plan expected (a
+// ZooKeeper ensemble that negotiated another session timeout) replaces
+// it, with a note, and so does the hold sized from it.
+func (r *run) granted() {
+	p := &r.Plan
+	ports := r.Service.Ports()
+	for i := range p.Nodes {
+		p.Nodes[i].Ports = ports
 	}
-	rc.Hold = DefaultHold(targets.ExpiryOf(r.target), r.target.Lease())
-	r.res.Config.Hold = rc.Hold
-	if r.cfg.Command == "" {
-		r.res.Command = ReproduceCommand(*rc)
+	lease := r.Service.Lease()
+	if lease != p.Lease {
+		text := fmt.Sprintf("The servers granted a lease of %s where %s was expected for --ttl %s; the checkers use %s.", lease, p.Lease, p.TTL, lease)
+		r.res.Notes = append(r.res.Notes, store.Note{Kind: "lease", Text: text})
+		r.log.Warn(text)
+		p.Lease = lease
+		if p.HoldAuto {
+			p.Hold = DefaultHold(targets.ExpiryOf(r.Service), lease)
+		}
 	}
-	r.log.Info("hold", "auto", rc.Hold, "lease", r.target.Lease())
+	r.res.Plan, r.res.Command = *p, p.Command()
+	r.log.Info("lease", "asked", p.TTL, "granted", p.Lease, "hold", p.Hold)
 }
 
 // runWorkload runs the workload for the time limit with the nemesis beside
 // it.
 func (r *run) runWorkload(ctx context.Context, runner *nemesis.Runner) error {
 	defer r.phase("workload")()
-	rc := r.cfg.Run
-	wctx, cancel := context.WithTimeout(ctx, rc.TimeLimit)
+	p := &r.Plan
+	wctx, cancel := context.WithTimeout(ctx, p.TimeLimit)
 	defer cancel()
 	begin := time.Now()
 	var nerr error
@@ -279,80 +208,30 @@ func (r *run) runWorkload(ctx context.Context, runner *nemesis.Runner) error {
 		defer wg.Done()
 		nerr = runner.Run(wctx, begin)
 	}()
-	wenv := &workloads.Env{
-		Target: r.target, Recorder: r.rec, Faults: r.faults, Log: r.log,
-		Config: r.workloadConfig(r.target.Lease()),
-	}
-	werr := r.workload.Run(wctx, wenv)
+	wenv := &workloads.Env{Plan: p, NewClient: r.newClient, Recorder: r.rec, Faults: r.faults, Log: r.log}
+	werr := r.Workload.Run(wctx, wenv)
 	cancel()
 	wg.Wait()
 	if nerr != nil {
 		r.log.Warn("nemesis", "err", nerr)
 	}
 	if werr != nil {
-		return fmt.Errorf("workload %s: %w", rc.Workload, werr)
+		return fmt.Errorf("workload %s: %w", p.Workload, werr)
 	}
 	return nil
 }
 
-// workloadConfig is the workload's view of the run, with lease as the TTL
-// its acquires record.
-func (r *run) workloadConfig(lease time.Duration) workloads.Config {
-	rc := r.cfg.Run
-	return workloads.Config{
-		Concurrency: rc.Concurrency, Rate: rc.Rate, Hold: rc.Hold, Keys: rc.Keys,
-		TTL: lease, OpTimeout: r.cfg.OpTimeout, Fencing: rc.Fencing,
-		Seed: rc.Seed, Variant: rc.Variant, Extra: rc.Options,
-	}
-}
-
-// applicable keeps the nemeses that can act on the target and notes the
-// others in the results.
-func (r *run) applicable(env *nemesis.Env) []nemesis.Nemesis {
-	var out []nemesis.Nemesis
-	for _, n := range r.nemeses {
-		if err := n.Applicable(env); err != nil {
-			r.res.Notes = append(r.res.Notes, store.Note{Kind: "not-applicable", Text: fmt.Sprintf("Nemesis %s: %v.", n.Name(), err)})
-			r.log.Warn("nemesis not applicable", "nemesis", n.Name(), "why", err)
-			continue
-		}
-		out = append(out, n)
-	}
-	return out
-}
-
-// noteFencing says in the results when fencing was asked for but the target
-// has no tokens.
-func (r *run) noteFencing() {
-	if !r.cfg.Run.Fencing {
-		return
-	}
-	if f, ok := r.target.(targets.Fencer); ok && f.HasTokens() {
-		return
-	}
-	r.res.Notes = append(r.res.Notes, store.Note{Kind: "fencing-unavailable", Text: fmt.Sprintf(
-		"Fencing was asked for, but %s gives no fencing tokens, so the resource could not reject stale writes.", r.target.Name())})
+// newClient returns a client for process through the service's Go
+// binding, talking first to the node the plan assigns it.
+func (r *run) newClient(ctx context.Context, process int) (targets.Client, error) {
+	return r.Service.Binding().NewClient(ctx, targets.ClientEnv{
+		Plan: &r.Plan, Process: process, Node: r.Plan.NodeFor(process), Log: r.log,
+	})
 }
 
 // quiesce is how long the run waits after the final heal before probing.
 func (r *run) quiesce() time.Duration {
-	q := r.target.Lease()
-	if q > 10*time.Second {
-		q = 10 * time.Second
-	}
-	if q < time.Second {
-		q = time.Second
-	}
-	return q
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
+	return min(max(r.Plan.Lease, time.Second), 10*time.Second)
 }
 
 func newLogger(file *os.File, console interface{ Write([]byte) (int, error) }) *slog.Logger {

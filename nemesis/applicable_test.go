@@ -3,18 +3,16 @@ package nemesis_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lockstorm/lockstorm/nemesis"
-	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
 )
-
-// stubCluster is a cluster that Applicable may look at but never runs
-// anything.
-type stubCluster struct{ runtime.Cluster }
 
 // bareTarget runs in containers but offers none of the optional
 // interfaces, like a Go server that cannot be paused by name.
@@ -23,12 +21,13 @@ type bareTarget struct{}
 func (bareTarget) Name() string                              { return "bare" }
 func (bareTarget) Description() string                       { return "no optional powers" }
 func (bareTarget) DefaultNodes() int                         { return 3 }
+func (bareTarget) Options() []option.Spec                    { return nil }
+func (bareTarget) Prepare(*plan.Plan) (time.Duration, error) { return time.Second, nil }
 func (bareTarget) Setup(context.Context, *targets.Env) error { return nil }
 func (bareTarget) Lease() time.Duration                      { return time.Second }
-func (bareTarget) NewClient(context.Context, int) (targets.Client, error) {
-	return nil, errors.New("no clients")
-}
-func (bareTarget) Teardown(context.Context) error { return nil }
+func (bareTarget) Ports() map[string]int                     { return nil }
+func (bareTarget) Binding() targets.Binding                  { return nil }
+func (bareTarget) Teardown(context.Context) error            { return nil }
 
 // shimlessServers names its servers but reads the clock without libc.
 type shimlessServers struct{ bareTarget }
@@ -38,23 +37,28 @@ func (shimlessServers) StartServer(context.Context, string) error { return nil }
 func (shimlessServers) ClockShimmed() bool                        { return false }
 
 func TestApplicableSaysWhyNot(t *testing.T) {
-	three := []string{"n1", "n2", "n3"}
+	on := func(svc targets.Service, n int, opts option.Values) *nemesis.Env {
+		p := &plan.Plan{Options: opts}
+		for i := 1; i <= n; i++ {
+			p.Nodes = append(p.Nodes, plan.Node{Name: fmt.Sprintf("n%d", i)})
+		}
+		return &nemesis.Env{Service: svc, Plan: p}
+	}
 	cases := []struct {
 		name    string
 		nem     nemesis.Nemesis
 		env     *nemesis.Env
 		wantErr string
 	}{
-		{"partition in process", nemesis.Partition{}, &nemesis.Env{Target: targets.NewInMemory(), Nodes: three}, "runs in process"},
-		{"partition one node", nemesis.Partition{}, &nemesis.Env{Cluster: stubCluster{}, Target: bareTarget{}, Nodes: three[:1]}, "at least 2 nodes"},
-		{"partition three nodes", nemesis.Partition{}, &nemesis.Env{Cluster: stubCluster{}, Target: bareTarget{}, Nodes: three}, ""},
-		{"pause without Servers", nemesis.Pause{}, &nemesis.Env{Cluster: stubCluster{}, Target: bareTarget{}, Nodes: three}, "targets.Servers"},
-		{"kill without Servers", nemesis.Kill{}, &nemesis.Env{Cluster: stubCluster{}, Target: bareTarget{}, Nodes: three}, "targets.Servers"},
-		{"pause with Servers", nemesis.Pause{}, &nemesis.Env{Cluster: stubCluster{}, Target: shimlessServers{}, Nodes: three}, ""},
-		{"pause primaries without Primaries", nemesis.Pause{}, &nemesis.Env{Cluster: stubCluster{}, Target: shimlessServers{}, Nodes: three,
-			Opts: map[string]string{"pause.mode": "one,primaries"}}, "cannot name them"},
-		{"clock on Go servers", nemesis.Clock{}, &nemesis.Env{Cluster: stubCluster{}, Target: shimlessServers{}, Nodes: three}, "without libc (Go)"},
-		{"clock in process", nemesis.Clock{}, &nemesis.Env{Target: targets.NewInMemory(), Nodes: three}, "runs in process"},
+		{"partition in process", nemesis.Partition{}, on(targets.NewInMemory(), 3, nil), "runs in process"},
+		{"partition one node", nemesis.Partition{}, on(bareTarget{}, 1, nil), "at least 2 nodes"},
+		{"partition three nodes", nemesis.Partition{}, on(bareTarget{}, 3, nil), ""},
+		{"pause without Servers", nemesis.Pause{}, on(bareTarget{}, 3, nil), "targets.Servers"},
+		{"kill without Servers", nemesis.Kill{}, on(bareTarget{}, 3, nil), "targets.Servers"},
+		{"pause with Servers", nemesis.Pause{}, on(shimlessServers{}, 3, nil), ""},
+		{"pause primaries without Primaries", nemesis.Pause{}, on(shimlessServers{}, 3, option.Values{"pause.mode": "one,primaries"}), "cannot name them"},
+		{"clock on Go servers", nemesis.Clock{}, on(shimlessServers{}, 3, nil), "without libc (Go)"},
+		{"clock in process", nemesis.Clock{}, on(targets.NewInMemory(), 3, nil), "runs in process"},
 	}
 	for _, c := range cases {
 		err := c.nem.Applicable(c.env)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 )
 
 // ClientPause stalls the next client that acquires a lock, between its
@@ -18,10 +20,12 @@ type ClientPause struct{}
 // Name implements Nemesis.
 func (ClientPause) Name() string { return "client-pause" }
 
-// OptionNames lists the --opt names ClientPause reads.
-func (ClientPause) OptionNames() []string {
-	return []string{"client-pause.stall"}
-}
+// clientStallOpt is how long a holder stalls.
+var clientStallOpt = option.Duration{Name: "client-pause.stall", Positive: true,
+	Help: "how long the holder stalls (default: twice the lease, at least 1s)"}
+
+// Options implements Nemesis.
+func (ClientPause) Options() []option.Spec { return option.Specs(clientStallOpt) }
 
 // Description implements Nemesis.
 func (ClientPause) Description() string {
@@ -30,23 +34,23 @@ func (ClientPause) Description() string {
 
 // Plan draws a stall of client-pause.stall (default twice the TTL, at least
 // one second).
-func (ClientPause) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, error) {
+func (ClientPause) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
 	def := 2 * p.TTL
 	if def < time.Second {
 		def = time.Second
 	}
-	stall, err := durationOpt(p.Opts, "client-pause.stall", def)
-	if err != nil {
-		return schedule.Event{}, err
+	stall, ok := clientStallOpt.Lookup(p.Opts)
+	if !ok {
+		stall = def
 	}
-	return schedule.Event{Duration: stall, Params: map[string]string{"stall": stall.String()}}, nil
+	return plan.Event{Duration: stall, Params: map[string]string{"stall": stall.String()}}, nil
 }
 
 // Applicable implements Nemesis: every target has clients.
 func (ClientPause) Applicable(*Env) error { return nil }
 
 // Inject arms the stall and returns once a holder has started it.
-func (ClientPause) Inject(ctx context.Context, env *Env, ev schedule.Event) (any, error) {
+func (ClientPause) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
 	stall, err := time.ParseDuration(ev.Params["stall"])
 	if err != nil {
 		stall = ev.Duration
@@ -60,7 +64,7 @@ func (ClientPause) Inject(ctx context.Context, env *Env, ev schedule.Event) (any
 }
 
 // Heal waits until the stalled holder wakes up.
-func (ClientPause) Heal(ctx context.Context, env *Env, ev schedule.Event) (any, error) {
+func (ClientPause) Heal(ctx context.Context, env *Env, ev plan.Event) (any, error) {
 	d, ok := env.take(ev)
 	if !ok {
 		return nil, nil
@@ -85,25 +89,28 @@ type ClientCrash struct{}
 // Name implements Nemesis.
 func (ClientCrash) Name() string { return "client-crash" }
 
+// Options implements Nemesis: a crash has none.
+func (ClientCrash) Options() []option.Spec { return nil }
+
 // Description implements Nemesis.
 func (ClientCrash) Description() string {
 	return "crash the next lock holder: it abandons its session without releasing"
 }
 
 // Plan draws a crash; the event's window only marks it on the timeline.
-func (ClientCrash) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, error) {
+func (ClientCrash) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
 	d := p.TTL
 	if d <= 0 || d > p.MaxDuration {
 		d = p.MaxDuration
 	}
-	return schedule.Event{Duration: d}, nil
+	return plan.Event{Duration: d}, nil
 }
 
 // Applicable implements Nemesis: every target has clients.
 func (ClientCrash) Applicable(*Env) error { return nil }
 
 // Inject arms the crash and returns once a holder has crashed.
-func (ClientCrash) Inject(ctx context.Context, env *Env, _ schedule.Event) (any, error) {
+func (ClientCrash) Inject(ctx context.Context, env *Env, _ plan.Event) (any, error) {
 	v, err := env.Faults.Crash(ctx)
 	if err != nil {
 		return nil, err
@@ -113,7 +120,70 @@ func (ClientCrash) Inject(ctx context.Context, env *Env, _ schedule.Event) (any,
 
 // Heal implements Nemesis: a crashed client stays crashed; its process is
 // retired and the workload carries on with a new one.
-func (ClientCrash) Heal(context.Context, *Env, schedule.Event) (any, error) { return nil, nil }
+func (ClientCrash) Heal(context.Context, *Env, plan.Event) (any, error) { return nil, nil }
 
 // Teardown implements Nemesis.
 func (ClientCrash) Teardown(context.Context, *Env) error { return nil }
+
+// victimOf reads the victim's process from the details of a client fault.
+func victimOf(details any) (int, error) {
+	m, ok := details.(map[string]any)
+	if !ok {
+		return 0, fmt.Errorf("inject reported %T, want a victim", details)
+	}
+	p, ok := m["process"].(int)
+	if !ok {
+		return 0, fmt.Errorf("inject reported no victim process: %v", m)
+	}
+	return p, nil
+}
+
+// pendingOf reports whether anything of the named nemesis is kept between
+// an Inject and its Heal.
+func pendingOf(env *Env, name string) bool {
+	found := false
+	env.pending.Range(func(k, _ any) bool {
+		if key, ok := k.(eventKey); ok && key.nemesis == name {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// Observe implements Nemesis: a holder took the stall and is still
+// stalled.
+func (c ClientPause) Observe(_ context.Context, env *Env, ev plan.Event, details any) error {
+	if _, err := victimOf(details); err != nil {
+		return err
+	}
+	v, ok := env.peek(ev)
+	if !ok {
+		return fmt.Errorf("no record of the stall")
+	}
+	select {
+	case <-v.(<-chan struct{}):
+		return fmt.Errorf("the stalled holder already woke up")
+	default:
+		return nil
+	}
+}
+
+// Clean implements Nemesis: no stall is waiting for its heal.
+func (c ClientPause) Clean(_ context.Context, env *Env) error {
+	if pendingOf(env, c.Name()) {
+		return fmt.Errorf("a stall is still pending")
+	}
+	return nil
+}
+
+// Observe implements Nemesis: a holder took the crash.
+func (ClientCrash) Observe(_ context.Context, _ *Env, _ plan.Event, details any) error {
+	_, err := victimOf(details)
+	return err
+}
+
+// Clean implements Nemesis: a crash leaves nothing behind in the
+// nemesis; the crashed process is retired by the workload.
+func (ClientCrash) Clean(context.Context, *Env) error { return nil }

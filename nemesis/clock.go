@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
 )
@@ -59,9 +61,23 @@ type Clock struct{}
 // Name implements Nemesis.
 func (Clock) Name() string { return "clock" }
 
-// OptionNames lists the --opt names Clock reads.
-func (Clock) OptionNames() []string {
-	return []string{"clock.mode", "clock.nodes", "clock.duration", "clock.max-offset", "clock.direction", "clock.strobe-period"}
+// The options of clock.
+var (
+	clockModeOpt  = modeOption("clock", clockModes, "bump, strobe or reset (default: bump or strobe)")
+	clockNodesOpt = option.Choice{Name: "clock.nodes", Choices: []string{modeOne, modeMinority, modeMajority, modeAll},
+		Help: "which nodes jump (default: a random non-empty subset)"}
+	clockDurationOpt  = durationOption("clock")
+	clockMaxOffsetOpt = option.Duration{Name: "clock.max-offset", Default: DefaultClockMaxOffset, Positive: true,
+		Help: "the largest jump; jumps are drawn from max(2 leases, 1s) to this"}
+	clockDirectionOpt = option.Choice{Name: "clock.direction", Default: "forward", Choices: []string{"forward", "backward", "both"},
+		Help: "which way the clocks jump"}
+	clockPeriodOpt = option.Duration{Name: "clock.strobe-period", Default: DefaultClockStrobePeriod, Min: 10 * time.Millisecond,
+		Help: "how often a strobe flips the offset"}
+)
+
+// Options implements Nemesis.
+func (Clock) Options() []option.Spec {
+	return option.Specs(clockModeOpt, clockNodesOpt, clockDurationOpt, clockMaxOffsetOpt, clockDirectionOpt, clockPeriodOpt)
 }
 
 // Description implements Nemesis.
@@ -69,49 +85,27 @@ func (Clock) Description() string {
 	return "shift the servers' wall clock through the clock shim (bump, strobe, reset) on a random subset of nodes, or clock.nodes"
 }
 
-// Modes implements Moder.
-func (Clock) Modes() []string { return slices.Clone(clockModes) }
-
 // Plan draws the mode, the nodes, the offset and the length.
-func (Clock) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, error) {
+func (Clock) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
 	if len(p.Nodes) == 0 {
-		return schedule.Event{}, fmt.Errorf("clock: the run has no nodes")
+		return plan.Event{}, fmt.Errorf("clock: the run has no nodes")
 	}
-	mode, err := drawMode(rng, p.Opts, "clock", clockModes, []string{clockBump, clockStrobe})
+	mode, err := drawMode(rng, clockModeOpt, p.Opts, []string{clockBump, clockStrobe})
 	if err != nil {
-		return schedule.Event{}, err
+		return plan.Event{}, err
 	}
-	maxOff, err := durationOpt(p.Opts, "clock.max-offset", DefaultClockMaxOffset)
-	if err != nil {
-		return schedule.Event{}, err
-	}
-	if maxOff <= 0 {
-		return schedule.Event{}, fmt.Errorf("option clock.max-offset=%s must be positive", maxOff)
-	}
-	period, err := durationOpt(p.Opts, "clock.strobe-period", DefaultClockStrobePeriod)
-	if err != nil {
-		return schedule.Event{}, err
-	}
-	if period < 10*time.Millisecond {
-		return schedule.Event{}, fmt.Errorf("option clock.strobe-period=%s must be at least 10ms", period)
-	}
-	dir := p.Opts["clock.direction"]
-	switch dir {
-	case "":
-		dir = "forward"
-	case "forward", "backward", "both":
-	default:
-		return schedule.Event{}, fmt.Errorf("option clock.direction=%q: want forward, backward or both", dir)
-	}
+	maxOff := clockMaxOffsetOpt.Get(p.Opts)
+	period := clockPeriodOpt.Get(p.Opts)
+	dir := clockDirectionOpt.Get(p.Opts)
 	// By default a random non-empty subset of the nodes jumps, its size
 	// drawn from 1 to all, as Jepsen's clock nemesis picks its nodes: some
 	// jumps hit a minority, which Redlock's majority rides out, and some a
 	// majority, which it does not. clock.nodes=one (or minority, majority,
 	// all) fixes the set.
 	var nodes []string
-	if set := p.Opts["clock.nodes"]; set != "" {
-		if nodes, err = pickByMode(rng, set, p.Nodes); err != nil || set == modePrimaries {
-			return schedule.Event{}, fmt.Errorf("option clock.nodes=%q: want one, minority, majority or all", set)
+	if set := clockNodesOpt.Get(p.Opts); set != "" {
+		if nodes, err = pickByMode(rng, set, p.Nodes); err != nil {
+			return plan.Event{}, fmt.Errorf("option clock.nodes=%q: %w", set, err)
 		}
 	} else {
 		nodes = pickNodes(rng, p.Nodes, 1+rng.Intn(len(p.Nodes)))
@@ -121,11 +115,8 @@ func (Clock) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, error)
 	if dir == "backward" || dir == "both" && rng.Intn(2) == 1 {
 		off = -off
 	}
-	d, err := drawDuration(rng, p, "clock")
-	if err != nil {
-		return schedule.Event{}, err
-	}
-	ev := schedule.Event{Mode: mode, Targets: nodes, Duration: d, Params: map[string]string{}}
+	d := drawDuration(rng, p, clockDurationOpt)
+	ev := plan.Event{Mode: mode, Targets: nodes, Duration: d, Params: map[string]string{}}
 	switch mode {
 	case clockReset:
 		ev.Targets = slices.Clone(p.Nodes)
@@ -145,8 +136,8 @@ func (c Clock) Applicable(env *Env) error {
 	if err := needsCluster(c.Name(), env); err != nil {
 		return err
 	}
-	if s, ok := env.Target.(targets.ClockShimmed); !ok || !s.ClockShimmed() {
-		return fmt.Errorf("%w: target %s's servers read the clock without libc (Go), so the clock shim cannot shift it", ErrNotApplicable, env.Target.Name())
+	if s, ok := env.Service.(targets.ClockShimmed); !ok || !s.ClockShimmed() {
+		return fmt.Errorf("%w: target %s's servers read the clock without libc (Go), so the clock shim cannot shift it", ErrNotApplicable, env.Service.Name())
 	}
 	return nil
 }
@@ -164,7 +155,7 @@ func (s *strobe) stop() {
 
 // Inject sets the offset on the event's nodes and checks it; a strobe
 // goes on flipping it in the background until Heal.
-func (c Clock) Inject(ctx context.Context, env *Env, ev schedule.Event) (any, error) {
+func (c Clock) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
 	off, err := time.ParseDuration(ev.Params["offset"])
 	if err != nil {
 		return nil, fmt.Errorf("clock %s: offset: %w", ev.Mode, err)
@@ -207,13 +198,13 @@ func (c Clock) Inject(ctx context.Context, env *Env, ev schedule.Event) (any, er
 }
 
 // Heal stops a strobe and sets the offset of the event's nodes back to 0.
-func (c Clock) Heal(ctx context.Context, env *Env, ev schedule.Event) (any, error) {
+func (c Clock) Heal(ctx context.Context, env *Env, ev plan.Event) (any, error) {
 	if v, ok := env.take(ev); ok {
 		v.(*strobe).stop()
 	}
 	nodes := ev.Targets
 	if len(nodes) == 0 {
-		nodes = env.Nodes
+		nodes = env.nodes()
 	}
 	if err := setClocks(ctx, env, nodes, 0); err != nil {
 		return nil, fmt.Errorf("reset clock: %w", err)
@@ -235,7 +226,7 @@ func (c Clock) Teardown(ctx context.Context, env *Env) error {
 	if env.Cluster == nil {
 		return nil
 	}
-	return setClocks(ctx, env, env.Nodes, 0)
+	return setClocks(ctx, env, env.nodes(), 0)
 }
 
 // setClocks writes off into the offset file of each node and checks that
@@ -282,10 +273,10 @@ echo "$a $s $r $b"`
 	return 0, 0, fmt.Errorf("on %s: the clock offset kept changing while read", node)
 }
 
-// Observe implements Observer: on every node of the event the offset file
+// Observe implements Nemesis: on every node of the event the offset file
 // holds the event's offset (or its negation, for a strobe), and a process
 // started with the shim sees its wall clock shifted by that much.
-func (c Clock) Observe(ctx context.Context, env *Env, ev schedule.Event, _ any) error {
+func (c Clock) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
 	off, err := time.ParseDuration(ev.Params["offset"])
 	if err != nil {
 		return err
@@ -305,10 +296,10 @@ func (c Clock) Observe(ctx context.Context, env *Env, ev schedule.Event, _ any) 
 	})
 }
 
-// Clean implements Observer: every node's offset is 0, and shimmed
+// Clean implements Nemesis: every node's offset is 0, and shimmed
 // processes see the real time.
 func (c Clock) Clean(ctx context.Context, env *Env) error {
-	return onNodes(env.Nodes, func(node string) error {
+	return onNodes(env.nodes(), func(node string) error {
 		file, seen, err := readShift(ctx, env, node)
 		if err != nil {
 			return err

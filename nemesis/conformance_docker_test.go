@@ -13,6 +13,8 @@ import (
 
 	"github.com/lockstorm/lockstorm/nemesis"
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
 	"github.com/lockstorm/lockstorm/workloads"
 )
@@ -26,13 +28,13 @@ const conformanceNodes = 5
 const fakeHolderProcess = 7
 
 // variants are option sets tried for a nemesis besides each of its modes.
-var variants = map[string][]map[string]string{
+var variants = map[string][]option.Values{
 	"kill":  {{"kill.restart-delay": "2s", "kill.mode": "minority"}},
 	"clock": {{"clock.mode": "bump", "clock.direction": "backward"}},
 }
 
 // baseOpts keep the client faults short.
-var baseOpts = map[string]string{"client-pause.stall": "1500ms"}
+var baseOpts = option.Values{"client-pause.stall": "1500ms"}
 
 // An injection is one measured Inject.
 type injection struct {
@@ -51,37 +53,29 @@ func TestDockerNemesisConformance(t *testing.T) {
 	cl := dockerCluster(t, conformanceNodes)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	var nodes []string
+	p := &plan.Plan{Seed: 20160208, NemesisInterval: 10 * time.Second, TimeLimit: time.Minute, Lease: time.Second}
 	for _, n := range cl.Nodes() {
-		nodes = append(nodes, n.Name)
+		p.Nodes = append(p.Nodes, plan.Node{Name: n.Name, IP: n.IP})
 	}
 	tgt := &conformanceTarget{}
-	if err := tgt.Setup(ctx, &targets.Env{Cluster: cl, Nodes: nodes}); err != nil {
+	if err := tgt.Setup(ctx, &targets.Env{Cluster: cl, Plan: p}); err != nil {
 		t.Fatalf("set up redis servers: %v", err)
 	}
 	faults := workloads.NewClientFaults()
-	stopHolder := runFakeHolder(faults)
+	stopHolder := runFakeHolder(faults, p.Nodes[1].Name)
 	defer stopHolder()
-	env := &nemesis.Env{
-		Cluster: cl, Target: tgt, Nodes: nodes, Faults: faults,
-		TTL: tgt.Lease(), Log: testLogger(t),
-	}
+	env := &nemesis.Env{Cluster: cl, Service: tgt, Plan: p, Faults: faults, Log: testLogger(t)}
 	var measured []injection
 	for _, nem := range nemesis.All() {
 		t.Run(nem.Name(), func(t *testing.T) {
-			obs, ok := nem.(nemesis.Observer)
-			if !ok {
-				t.Fatalf("nemesis %s does not implement nemesis.Observer: add Observe (is the fault in effect, seen from the nodes?) "+
-					"and Clean (is nothing of it left?) so that this test can check it", nem.Name())
-			}
 			if err := nem.Applicable(env); err != nil {
 				t.Fatalf("not applicable to a 5-node redis cluster with every optional interface: %v", err)
 			}
 			for _, opts := range optionSets(nem) {
 				label := optsLabel(nem.Name(), opts)
 				t.Run(label, func(t *testing.T) {
-					env.Opts = opts
-					m := exercise(ctx, t, env, nem, obs, opts)
+					p.Options = opts
+					m := exercise(ctx, t, env, nem)
 					m.name = nem.Name() + " " + label
 					measured = append(measured, m)
 				})
@@ -109,20 +103,25 @@ func TestDockerNemesisConformance(t *testing.T) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// optionSets lists the option sets to try a nemesis with: each of its
-// modes, then its variants.
-func optionSets(nem nemesis.Nemesis) []map[string]string {
-	var sets []map[string]string
-	with := func(extra map[string]string) map[string]string {
+// optionSets lists the option sets to try a nemesis with: each of the
+// modes its mode option declares, then its variants.
+func optionSets(nem nemesis.Nemesis) []option.Values {
+	var sets []option.Values
+	with := func(extra map[string]string) option.Values {
 		o := maps.Clone(baseOpts)
 		maps.Copy(o, extra)
 		return o
 	}
-	if m, ok := nem.(nemesis.Moder); ok {
-		for _, mode := range m.Modes() {
-			sets = append(sets, with(map[string]string{nem.Name() + ".mode": mode}))
+	var modes []string
+	for _, s := range nem.Options() {
+		if s.Name == nem.Name()+".mode" {
+			modes = s.Choices
 		}
-	} else {
+	}
+	for _, mode := range modes {
+		sets = append(sets, with(map[string]string{nem.Name() + ".mode": mode}))
+	}
+	if len(modes) == 0 {
 		sets = append(sets, with(nil))
 	}
 	for _, v := range variants[nem.Name()] {
@@ -131,7 +130,7 @@ func optionSets(nem nemesis.Nemesis) []map[string]string {
 	return sets
 }
 
-func optsLabel(name string, opts map[string]string) string {
+func optsLabel(name string, opts option.Values) string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(opts)) {
 		if _, base := baseOpts[k]; !base {
@@ -146,11 +145,8 @@ func optsLabel(name string, opts map[string]string) string {
 
 // exercise plans one event, injects it, observes it, heals it, and checks
 // that nothing is left.
-func exercise(ctx context.Context, t *testing.T, env *nemesis.Env, nem nemesis.Nemesis, obs nemesis.Observer, opts map[string]string) injection {
-	s, err := schedule.Generate(schedule.Config{
-		Seed: 20160208, Interval: 10 * time.Second, TimeLimit: time.Minute,
-		Nodes: env.Nodes, TTL: env.TTL, Opts: opts,
-	}, []schedule.Planner{nem})
+func exercise(ctx context.Context, t *testing.T, env *nemesis.Env, nem nemesis.Nemesis) injection {
+	s, err := schedule.Generate(env.Plan, []schedule.Planner{nem})
 	if err != nil {
 		t.Fatalf("plan: %v", err)
 	}
@@ -166,7 +162,7 @@ func exercise(ctx context.Context, t *testing.T, env *nemesis.Env, nem nemesis.N
 	}
 	t.Logf("inject took %s: %v", m.inject, details)
 	begin = time.Now()
-	oerr := obs.Observe(ctx, env, ev, details)
+	oerr := nem.Observe(ctx, env, ev, details)
 	if oerr == nil {
 		oerr = extraCheck(ctx, env, ev, details)
 	}
@@ -180,7 +176,7 @@ func exercise(ctx context.Context, t *testing.T, env *nemesis.Env, nem nemesis.N
 	if herr != nil {
 		t.Fatalf("heal: %v", herr)
 	}
-	if err := obs.Clean(ctx, env); err != nil {
+	if err := nem.Clean(ctx, env); err != nil {
 		t.Errorf("%s's Clean after heal: %v", nem.Name(), err)
 	}
 	if err := nothingLeft(ctx, env, false); err != nil {
@@ -192,12 +188,12 @@ func exercise(ctx context.Context, t *testing.T, env *nemesis.Env, nem nemesis.N
 // extraCheck looks at a fault through what the servers themselves show,
 // where this test knows how: redis answers across a partition, redis TIME
 // under a clock shift, and the victim of a client fault.
-func extraCheck(ctx context.Context, env *nemesis.Env, ev schedule.Event, details any) error {
+func extraCheck(ctx context.Context, env *nemesis.Env, ev plan.Event, details any) error {
 	switch ev.Nemesis {
 	case "partition":
 		g, err := nemesis.Grudge(ev)
-		if err != nil {
-			return err
+		if err != nil || len(g) == 0 {
+			return err // holder: the cut is only known to Inject
 		}
 		ips := map[string]string{}
 		for _, n := range env.Cluster.Nodes() {
@@ -254,7 +250,7 @@ func nothingLeft(ctx context.Context, env *nemesis.Env, tornDown bool) error {
 	var mu sync.Mutex
 	var problems []string
 	var wg sync.WaitGroup
-	for _, node := range env.Nodes {
+	for _, node := range env.Plan.NodeNames() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -318,7 +314,8 @@ func emptyChainLine(line string) bool {
 
 // runFakeHolder plays a lock holder that acquires all the time, so that
 // armed client faults find a victim: it stalls or abandons as told.
-func runFakeHolder(f *workloads.ClientFaults) (stop func()) {
+func runFakeHolder(f *workloads.ClientFaults, node string) (stop func()) {
+	f.Holding(fakeHolderProcess, node)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)

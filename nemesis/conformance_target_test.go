@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/wait"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/runtime/docker"
-	"github.com/lockstorm/lockstorm/runtime/docker/image"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
@@ -33,23 +35,21 @@ func (*conformanceTarget) Name() string { return "conformance-redis" }
 func (*conformanceTarget) Description() string {
 	return "one plain redis-server per node, for nemesis tests"
 }
-func (*conformanceTarget) DefaultNodes() int { return 5 }
-func (*conformanceTarget) Lease() time.Duration {
-	return time.Second
-}
+func (*conformanceTarget) DefaultNodes() int                         { return 5 }
+func (*conformanceTarget) Options() []option.Spec                    { return nil }
+func (*conformanceTarget) Prepare(*plan.Plan) (time.Duration, error) { return time.Second, nil }
+func (*conformanceTarget) Lease() time.Duration                      { return time.Second }
+func (*conformanceTarget) Ports() map[string]int                     { return map[string]int{"redis": redisPort} }
+func (*conformanceTarget) Binding() targets.Binding                  { return nil }
 
 func (c *conformanceTarget) Setup(ctx context.Context, env *targets.Env) error {
-	c.cluster, c.nodes = env.Cluster, env.Nodes
+	c.cluster, c.nodes = env.Cluster, env.Plan.NodeNames()
 	for _, n := range c.nodes {
 		if err := c.StartServer(ctx, n); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func (*conformanceTarget) NewClient(context.Context, int) (targets.Client, error) {
-	return nil, errors.New("the conformance target has no clients")
 }
 
 func (*conformanceTarget) Teardown(context.Context) error { return nil }
@@ -68,7 +68,7 @@ func (c *conformanceTarget) StartServer(ctx context.Context, node string) error 
 	if err != nil {
 		return err
 	}
-	return targets.WaitFor(ctx, 15*time.Second, 50*time.Millisecond, func(ctx context.Context) error {
+	return wait.For(ctx, 15*time.Second, 50*time.Millisecond, func(ctx context.Context) error {
 		out, err := targets.Sh(ctx, c.cluster, node, fmt.Sprintf("redis-cli -p %d ping", redisPort))
 		if err == nil && strings.TrimSpace(out) != "PONG" {
 			err = fmt.Errorf("ping answered %q", out)
@@ -105,14 +105,10 @@ func dockerCluster(t *testing.T, n int) runtime.Cluster {
 		t.Fatalf("docker: %v", err)
 	}
 	t.Cleanup(func() { d.Close() })
-	tag, err := image.Ensure(ctx, d.Client(), image.Options{})
-	if err != nil {
-		t.Fatalf("node image: %v", err)
-	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	cl, err := d.Start(ctx, runtime.Spec{
-		RunID: "nemtest-" + hex.EncodeToString(b[:]), Image: tag, Nodes: n,
+		RunID: "nemtest-" + hex.EncodeToString(b[:]), Nodes: n,
 		Labels: map[string]string{"lockstorm.test": "nemesis"},
 	})
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/plan"
 )
 
 func TestChainDropsReadsOnlyOurDropRules(t *testing.T) {
@@ -40,11 +40,11 @@ func TestGrudgeRoundTrip(t *testing.T) {
 	if s != "n1:n2,n3;n3:n1" {
 		t.Fatalf("formatGrudge = %q", s)
 	}
-	back, err := Grudge(schedule.Event{Params: map[string]string{"grudge": s}})
+	back, err := Grudge(plan.Event{Params: map[string]string{"grudge": s}})
 	if err != nil || !reflect.DeepEqual(back, g) {
 		t.Fatalf("Grudge(%q) = %v, %v", s, back, err)
 	}
-	if _, err := Grudge(schedule.Event{Params: map[string]string{"grudge": "n1"}}); err == nil {
+	if _, err := Grudge(plan.Event{Params: map[string]string{"grudge": "n1"}}); err == nil {
 		t.Fatal("a grudge entry without peers was accepted")
 	}
 }

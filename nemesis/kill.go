@@ -10,7 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
@@ -35,31 +38,28 @@ type Kill struct{}
 // Name implements Nemesis.
 func (Kill) Name() string { return "kill" }
 
-// OptionNames lists the --opt names Kill reads.
-func (Kill) OptionNames() []string {
-	return []string{"kill.mode", "kill.restart-delay"}
-}
+// The options of kill.
+var (
+	killModeOpt = modeOption("kill", append(slices.Clone(nodeModes), modeHolder),
+		"the nodes whose servers are killed (default: half holder, half one, minority, majority or all)")
+	killDelayOpt = option.Duration{Name: "kill.restart-delay", Min: 0,
+		Help: "how long killed servers stay down; 0 restarts them at once"}
+)
+
+// Options implements Nemesis.
+func (Kill) Options() []option.Spec { return option.Specs(killModeOpt, killDelayOpt) }
 
 // Description implements Nemesis.
 func (Kill) Description() string {
 	return "crash server processes with SIGKILL and restart them, at once or after kill.restart-delay (one, minority, majority, all, primaries, holder)"
 }
 
-// Modes implements Moder.
-func (Kill) Modes() []string { return slices.Clone(nodeModes) }
-
 // Plan draws the mode and the nodes; the event lasts the restart delay.
-func (Kill) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, error) {
-	delay, err := durationOpt(p.Opts, "kill.restart-delay", 0)
+func (Kill) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
+	delay := killDelayOpt.Get(p.Opts)
+	ev, err := planNodeFault(rng, p, "kill", killModeOpt, option.Duration{})
 	if err != nil {
-		return schedule.Event{}, err
-	}
-	if delay < 0 {
-		return schedule.Event{}, fmt.Errorf("option kill.restart-delay=%s must not be negative", delay)
-	}
-	ev, err := planNodeFault(rng, p, "kill")
-	if err != nil {
-		return schedule.Event{}, err
+		return plan.Event{}, err
 	}
 	ev.Duration = delay
 	if delay == 0 {
@@ -78,7 +78,7 @@ func (k Kill) Applicable(env *Env) error {
 	if _, err := servers(k.Name(), env); err != nil {
 		return err
 	}
-	return checkPrimariesOpt(k.Name(), env)
+	return checkPrimariesOpt(k.Name(), killModeOpt, env)
 }
 
 // killed is what Inject keeps for Heal and Observe.
@@ -99,7 +99,7 @@ func (k *killed) nodes(all []string) []string {
 
 // Inject kills the server processes on the event's nodes, waits until
 // they are gone, and with no restart delay starts them again.
-func (k Kill) Inject(ctx context.Context, env *Env, ev schedule.Event) (any, error) {
+func (k Kill) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
 	s, err := servers(k.Name(), env)
 	if err != nil {
 		return nil, err
@@ -150,17 +150,17 @@ echo $pids`
 
 // Heal starts the servers that are not running on the event's nodes and
 // waits until they run.
-func (k Kill) Heal(ctx context.Context, env *Env, ev schedule.Event) (any, error) {
+func (k Kill) Heal(ctx context.Context, env *Env, ev plan.Event) (any, error) {
 	s, err := servers(k.Name(), env)
 	if err != nil {
 		return nil, err
 	}
 	nodes := ev.Targets
 	if v, ok := env.take(ev); ok {
-		nodes = v.(*killed).nodes(env.Nodes)
+		nodes = v.(*killed).nodes(env.nodes())
 	}
 	if len(nodes) == 0 {
-		nodes = env.Nodes
+		nodes = env.nodes()
 	}
 	if err := startServers(ctx, env, s, nodes); err != nil {
 		return nil, fmt.Errorf("restart: %w", err)
@@ -173,11 +173,11 @@ func (k Kill) Teardown(ctx context.Context, env *Env) error {
 	if env.Cluster == nil {
 		return nil
 	}
-	s, ok := env.Target.(targets.Servers)
+	s, ok := env.Service.(targets.Servers)
 	if !ok {
 		return nil
 	}
-	return startServers(ctx, env, s, env.Nodes)
+	return startServers(ctx, env, s, env.nodes())
 }
 
 // startServers starts the server on every node of nodes where none runs,
@@ -195,7 +195,7 @@ func startServers(ctx context.Context, env *Env, s targets.Servers, nodes []stri
 		if err := s.StartServer(ctx, node); err != nil {
 			return fmt.Errorf("start server on %s: %w", node, err)
 		}
-		return targets.WaitFor(ctx, startTimeout, 20*time.Millisecond, func(ctx context.Context) error {
+		return wait.For(ctx, startTimeout, 20*time.Millisecond, func(ctx context.Context) error {
 			pids, err := targets.ServerPIDs(ctx, env.Cluster, node, name)
 			if err == nil && len(pids) == 0 {
 				err = fmt.Errorf("no %s process on %s", name, node)
@@ -205,10 +205,10 @@ func startServers(ctx context.Context, env *Env, s targets.Servers, nodes []stri
 	})
 }
 
-// Observe implements Observer: the killed processes are gone; with no
+// Observe implements Nemesis: the killed processes are gone; with no
 // restart delay the servers run again as new processes, else no server
 // runs on the killed nodes.
-func (k Kill) Observe(ctx context.Context, env *Env, ev schedule.Event, _ any) error {
+func (k Kill) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
 	s, err := servers(k.Name(), env)
 	if err != nil {
 		return err
@@ -221,7 +221,7 @@ func (k Kill) Observe(ctx context.Context, env *Env, ev schedule.Event, _ any) e
 	if len(rec.PIDs) == 0 {
 		return errors.New("the kill hit no node")
 	}
-	return onNodes(rec.nodes(env.Nodes), func(node string) error {
+	return onNodes(rec.nodes(env.nodes()), func(node string) error {
 		if len(rec.PIDs[node]) == 0 {
 			return fmt.Errorf("on %s: no process was killed", node)
 		}
@@ -244,13 +244,13 @@ func (k Kill) Observe(ctx context.Context, env *Env, ev schedule.Event, _ any) e
 	})
 }
 
-// Clean implements Observer: a server process runs on every node.
+// Clean implements Nemesis: a server process runs on every node.
 func (k Kill) Clean(ctx context.Context, env *Env) error {
 	s, err := servers(k.Name(), env)
 	if err != nil {
 		return err
 	}
-	return onNodes(env.Nodes, func(node string) error {
+	return onNodes(env.nodes(), func(node string) error {
 		pids, err := targets.ServerPIDs(ctx, env.Cluster, node, s.ServerProcess(node))
 		if err != nil {
 			return err

@@ -13,12 +13,16 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/registry"
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
 	"github.com/lockstorm/lockstorm/workloads"
@@ -36,21 +40,21 @@ var ErrNotApplicable = errors.New("not applicable")
 type Env struct {
 	// Cluster is nil for targets that run in process.
 	Cluster runtime.Cluster
-	Target  targets.Target
-	// Nodes are the node names of the run.
-	Nodes []string
+	// Service is the lock service under test.
+	Service targets.Service
+	// Plan is the run: its nodes, lease and options.
+	Plan *plan.Plan
 	// Faults stalls or crashes lock holders.
 	Faults *workloads.ClientFaults
-	// TTL is the run's lease length.
-	TTL time.Duration
-	// Opts are the nemesis options from --opt name=value.
-	Opts map[string]string
-	Log  *slog.Logger
+	Log    *slog.Logger
 
 	// pending keeps what a nemesis needs between Inject and Heal, by
 	// event.
 	pending sync.Map
 }
+
+// nodes returns the names of the run's nodes.
+func (e *Env) nodes() []string { return e.Plan.NodeNames() }
 
 type eventKey struct {
 	nemesis string
@@ -58,32 +62,53 @@ type eventKey struct {
 }
 
 // stash keeps v for the Heal of ev.
-func (e *Env) stash(ev schedule.Event, v any) {
+func (e *Env) stash(ev plan.Event, v any) {
 	e.pending.Store(eventKey{ev.Nemesis, ev.Start}, v)
 }
 
 // take returns and forgets what Inject kept for ev.
-func (e *Env) take(ev schedule.Event) (any, bool) {
+func (e *Env) take(ev plan.Event) (any, bool) {
 	return e.pending.LoadAndDelete(eventKey{ev.Nemesis, ev.Start})
 }
 
-// A Nemesis is one fault family. Inject returns once the fault is in
-// effect, so that the recorded start is when the fault really began; Heal
-// returns once it is undone. Teardown undoes whatever the nemesis may have
-// left, whatever state it is in, and is called at the end of every run.
+// peek returns what Inject kept for ev without forgetting it.
+func (e *Env) peek(ev plan.Event) (any, bool) {
+	return e.pending.Load(eventKey{ev.Nemesis, ev.Start})
+}
+
+// A Nemesis is one fault family. Plan draws an event from the seed;
+// Inject returns once the fault is in effect, so that the recorded start
+// is when the fault really began; Heal returns once it is undone.
+// Teardown undoes whatever the nemesis may have left, whatever state it is
+// in, and is called at the end of every run.
+//
+// Observe and Clean check a fault from outside the nemesis that applied
+// it, by probing the nodes rather than trusting what Inject believes it
+// did. The conformance test (conformance_docker_test.go) calls them for
+// every nemesis in All, with every mode that its "<name>.mode" option
+// declares, so a new nemesis is tested with no other change.
 type Nemesis interface {
 	schedule.Planner
 	// Description is one line for `lockstorm nemeses`.
 	Description() string
+	// Options declares the --opt settings the nemesis reads. A mode
+	// option is named "<name>.mode" and lists its modes as Choices.
+	Options() []option.Spec
 	// Applicable says whether the nemesis can act on the run's target;
 	// a wrapped ErrNotApplicable says why not.
 	Applicable(env *Env) error
 	// Inject applies ev and returns details for the history.
-	Inject(ctx context.Context, env *Env, ev schedule.Event) (any, error)
+	Inject(ctx context.Context, env *Env, ev plan.Event) (any, error)
 	// Heal undoes ev and returns details for the history.
-	Heal(ctx context.Context, env *Env, ev schedule.Event) (any, error)
+	Heal(ctx context.Context, env *Env, ev plan.Event) (any, error)
 	// Teardown undoes everything the nemesis may have done.
 	Teardown(ctx context.Context, env *Env) error
+	// Observe returns nil if the fault of ev is in effect now. details is
+	// what Inject returned for ev.
+	Observe(ctx context.Context, env *Env, ev plan.Event, details any) error
+	// Clean returns nil if nothing the nemesis does is left on the run:
+	// no rules, no stopped process, no shifted clock, every server up.
+	Clean(ctx context.Context, env *Env) error
 }
 
 // All returns every registered nemesis, in the order `lockstorm nemeses`
@@ -100,37 +125,31 @@ func All() []Nemesis {
 	}
 }
 
-// Lookup returns the registered nemesis with the given name.
+// Lookup returns the registered nemesis called name.
 func Lookup(name string) (Nemesis, error) {
-	for _, n := range All() {
-		if n.Name() == name {
-			return n, nil
-		}
-	}
-	return nil, fmt.Errorf("%w %q (valid: %s)", ErrUnknownNemesis, name, strings.Join(Names(), ", "))
+	return registry.Lookup(All(), "nemesis", name, ErrUnknownNemesis)
 }
 
 // Names returns the names of all registered nemeses, sorted.
-func Names() []string {
-	var names []string
-	for _, n := range All() {
-		names = append(names, n.Name())
+func Names() []string { return registry.Names(All()) }
+
+// Split turns a --nemesis list ("pause,kill", or "pause+kill" as in a
+// campaign cell's name) into names, dropping "none", blanks and repeats.
+func Split(list string) []string {
+	var out []string
+	for _, name := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == '+' }) {
+		name = strings.TrimSpace(name)
+		if name != "" && name != "none" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
 	}
-	sort.Strings(names)
-	return names
+	return out
 }
 
-// Parse turns a --nemesis list ("pause,kill") into nemeses. "" and "none"
-// give none.
-func Parse(list string) ([]Nemesis, error) {
+// Parse returns the registered nemeses called names, in order.
+func Parse(names []string) ([]Nemesis, error) {
 	var out []Nemesis
-	seen := map[string]bool{}
-	for _, name := range strings.Split(list, ",") {
-		name = strings.TrimSpace(name)
-		if name == "" || name == "none" || seen[name] {
-			continue
-		}
-		seen[name] = true
+	for _, name := range names {
 		n, err := Lookup(name)
 		if err != nil {
 			return nil, err
@@ -152,8 +171,8 @@ func Planners(ns []Nemesis) []schedule.Planner {
 // needsCluster is the Applicable check of every nemesis that acts on node
 // containers.
 func needsCluster(name string, env *Env) error {
-	if env.Cluster == nil {
-		return fmt.Errorf("%w: %s acts on server nodes, and target %s runs in process", ErrNotApplicable, name, env.Target.Name())
+	if targets.IsLocal(env.Service) {
+		return fmt.Errorf("%w: %s acts on server nodes, and target %s runs in process", ErrNotApplicable, name, env.Service.Name())
 	}
 	return nil
 }
@@ -170,17 +189,4 @@ func pickNodes(rng *rand.Rand, nodes []string, k int) []string {
 		out[i] = nodes[p]
 	}
 	return out
-}
-
-// durationOpt reads a duration option, with a default.
-func durationOpt(opts map[string]string, name string, def time.Duration) (time.Duration, error) {
-	s, ok := opts[name]
-	if !ok || s == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("option %s=%q: %w", name, s, err)
-	}
-	return d, nil
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 )
 
 // PartitionChain is the iptables chain, in the filter table of every node,
@@ -59,18 +61,20 @@ type Partition struct{}
 // Name implements Nemesis.
 func (Partition) Name() string { return "partition" }
 
-// OptionNames lists the --opt names Partition reads.
-func (Partition) OptionNames() []string {
-	return []string{"partition.mode", "partition.duration"}
-}
+// The options of partition.
+var (
+	partitionModeOpt = modeOption("partition", append(slices.Clone(partitionModes), modeHolder),
+		"the shape of the cut (default: half holder, half any shape the cluster is big enough for)")
+	partitionDurationOpt = durationOption("partition")
+)
+
+// Options implements Nemesis.
+func (Partition) Options() []option.Spec { return option.Specs(partitionModeOpt, partitionDurationOpt) }
 
 // Description implements Nemesis.
 func (Partition) Description() string {
 	return "cut the network between nodes with iptables (one, halves, random-halves, majorities-ring, bridge, one-way, holder)"
 }
-
-// Modes implements Moder.
-func (Partition) Modes() []string { return slices.Clone(partitionModes) }
 
 // partitionModesFor lists the modes a cluster of n nodes can take.
 func partitionModesFor(n int) []string {
@@ -94,30 +98,27 @@ func partitionMinNodes(mode string) int {
 }
 
 // Plan draws a shape and computes its grudge.
-func (Partition) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, error) {
+func (Partition) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
 	n := len(p.Nodes)
 	if n < 2 {
-		return schedule.Event{}, fmt.Errorf("partition needs at least 2 nodes, the run has %d", n)
+		return plan.Event{}, fmt.Errorf("partition needs at least 2 nodes, the run has %d", n)
 	}
-	mode, err := drawAimedMode(rng, p.Opts, "partition", append(slices.Clone(partitionModes), modeHolder), partitionModesFor(n))
+	mode, err := drawAimedMode(rng, partitionModeOpt, p.Opts, partitionModesFor(n))
 	if err != nil {
-		return schedule.Event{}, err
+		return plan.Event{}, err
 	}
 	if need := partitionMinNodes(mode); n < need {
-		return schedule.Event{}, fmt.Errorf("partition mode %s needs at least %d nodes, the run has %d", mode, need, n)
+		return plan.Event{}, fmt.Errorf("partition mode %s needs at least %d nodes, the run has %d", mode, need, n)
 	}
-	d, err := drawDuration(rng, p, "partition")
-	if err != nil {
-		return schedule.Event{}, err
-	}
+	d := drawDuration(rng, p, partitionDurationOpt)
 	if mode == modeHolder {
 		// The holder's node is only known when the fault starts: Inject
 		// isolates it from every other node then.
-		return schedule.Event{Mode: mode, Duration: d, Params: map[string]string{}}, nil
+		return plan.Event{Mode: mode, Duration: d, Params: map[string]string{}}, nil
 	}
 	g := planGrudge(rng, mode, p.Nodes)
 	if err != nil {
-		return schedule.Event{}, err
+		return plan.Event{}, err
 	}
 	var hit []string
 	for _, node := range p.Nodes {
@@ -125,7 +126,7 @@ func (Partition) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, er
 			hit = append(hit, node)
 		}
 	}
-	return schedule.Event{
+	return plan.Event{
 		Mode: mode, Targets: hit, Duration: d,
 		Params: map[string]string{"grudge": formatGrudge(g, p.Nodes)},
 	}, nil
@@ -195,7 +196,7 @@ func formatGrudge(g map[string][]string, nodes []string) string {
 
 // Grudge reads back the grudge of a partition event: for each node, the
 // peers whose packets it drops. Nodes that drop nothing are absent.
-func Grudge(ev schedule.Event) (map[string][]string, error) {
+func Grudge(ev plan.Event) (map[string][]string, error) {
 	g := map[string][]string{}
 	s := ev.Params["grudge"]
 	if s == "" {
@@ -217,15 +218,15 @@ func (p Partition) Applicable(env *Env) error {
 	if err := needsCluster(p.Name(), env); err != nil {
 		return err
 	}
-	if len(env.Nodes) < 2 {
-		return fmt.Errorf("%w: partition needs at least 2 nodes, the run has %d", ErrNotApplicable, len(env.Nodes))
+	if len(env.nodes()) < 2 {
+		return fmt.Errorf("%w: partition needs at least 2 nodes, the run has %d", ErrNotApplicable, len(env.nodes()))
 	}
 	return nil
 }
 
 // Inject installs every node's rules, the empty set for nodes without a
 // grudge, and checks them.
-func (Partition) Inject(ctx context.Context, env *Env, ev schedule.Event) (any, error) {
+func (Partition) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
 	g, err := Grudge(ev)
 	if ev.Mode == modeHolder {
 		g, err = holderGrudge(ctx, env)
@@ -233,6 +234,7 @@ func (Partition) Inject(ctx context.Context, env *Env, ev schedule.Event) (any, 
 	if err != nil {
 		return nil, err
 	}
+	env.stash(ev, g)
 	ips := nodeIPs(env.Cluster)
 	drops := map[string][]string{}
 	for node, peers := range g {
@@ -247,7 +249,7 @@ func (Partition) Inject(ctx context.Context, env *Env, ev schedule.Event) (any, 
 			drops[node] = append(drops[node], ip)
 		}
 	}
-	err = onNodes(env.Nodes, func(node string) error {
+	err = onNodes(env.nodes(), func(node string) error {
 		return setDrops(ctx, env, node, drops[node])
 	})
 	if err != nil {
@@ -265,7 +267,7 @@ func holderGrudge(ctx context.Context, env *Env) (map[string][]string, error) {
 	}
 	g := map[string][]string{}
 	var rest []string
-	for _, n := range env.Nodes {
+	for _, n := range env.nodes() {
 		if n != nodes[0] {
 			rest = append(rest, n)
 			g[n] = []string{nodes[0]}
@@ -276,8 +278,9 @@ func holderGrudge(ctx context.Context, env *Env) (map[string][]string, error) {
 }
 
 // Heal empties the chain on every node and checks that it is empty.
-func (Partition) Heal(ctx context.Context, env *Env, ev schedule.Event) (any, error) {
-	err := onNodes(env.Nodes, func(node string) error {
+func (Partition) Heal(ctx context.Context, env *Env, ev plan.Event) (any, error) {
+	env.take(ev)
+	err := onNodes(env.nodes(), func(node string) error {
 		return setDrops(ctx, env, node, nil)
 	})
 	if err != nil {
@@ -295,7 +298,7 @@ func (Partition) Teardown(ctx context.Context, env *Env) error {
 iptables -w -F "$1" 2>/dev/null || true
 iptables -w -X "$1" 2>/dev/null || true
 if iptables -w -S "$1" >/dev/null 2>&1; then echo "chain $1 is still there" >&2; exit 1; fi`
-	return onNodes(env.Nodes, func(node string) error {
+	return onNodes(env.nodes(), func(node string) error {
 		_, err := script(ctx, env.Cluster, node, body, nil, PartitionChain)
 		return err
 	})
@@ -350,14 +353,15 @@ func chainDrops(out string) []string {
 	return got
 }
 
-// Observe implements Observer: a node that holds a grudge against a peer
+// Observe implements Nemesis: a node that holds a grudge against a peer
 // cannot open a connection to it nor take one from it, every other pair
 // connects, and the harness reaches every node.
-func (Partition) Observe(ctx context.Context, env *Env, ev schedule.Event, _ any) error {
-	g, err := Grudge(ev)
-	if err != nil {
-		return err
+func (Partition) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
+	v, ok := env.peek(ev)
+	if !ok {
+		return fmt.Errorf("no record of the partition")
 	}
+	g := v.(map[string][]string)
 	want := map[[2]string]bool{}
 	for node, peers := range g {
 		for _, p := range peers {
@@ -368,11 +372,11 @@ func (Partition) Observe(ctx context.Context, env *Env, ev schedule.Event, _ any
 	return checkReach(ctx, env, want)
 }
 
-// Clean implements Observer: the chain holds no rule on any node and every
+// Clean implements Nemesis: the chain holds no rule on any node and every
 // node reaches every other.
 func (Partition) Clean(ctx context.Context, env *Env) error {
 	var errs []error
-	err := onNodes(env.Nodes, func(node string) error {
+	err := onNodes(env.nodes(), func(node string) error {
 		out, err := script(ctx, env.Cluster, node, `iptables -w -S "$1" 2>/dev/null || true`, nil, PartitionChain)
 		if err != nil {
 			return err

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
@@ -38,42 +40,40 @@ type Pause struct{}
 // Name implements Nemesis.
 func (Pause) Name() string { return "pause" }
 
-// OptionNames lists the --opt names Pause reads.
-func (Pause) OptionNames() []string {
-	return []string{"pause.mode", "pause.duration"}
-}
+// The options of pause.
+var (
+	pauseModeOpt = modeOption("pause", append(slices.Clone(nodeModes), modeHolder),
+		"the nodes whose servers stop (default: half holder, half one, minority, majority or all)")
+	pauseDurationOpt = durationOption("pause")
+)
+
+// Options implements Nemesis.
+func (Pause) Options() []option.Spec { return option.Specs(pauseModeOpt, pauseDurationOpt) }
 
 // Description implements Nemesis.
 func (Pause) Description() string {
 	return "stop server processes with SIGSTOP for longer than the lease, then SIGCONT (one, minority, majority, all, primaries, holder)"
 }
 
-// Modes implements Moder.
-func (Pause) Modes() []string { return slices.Clone(nodeModes) }
-
 // Plan draws the mode, the nodes and the length of the pause.
-func (Pause) Plan(rng *rand.Rand, p schedule.PlanParams) (schedule.Event, error) {
-	return planNodeFault(rng, p, "pause")
+func (Pause) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
+	return planNodeFault(rng, p, "pause", pauseModeOpt, pauseDurationOpt)
 }
 
 // planNodeFault draws a node-set mode, its nodes and a duration.
-func planNodeFault(rng *rand.Rand, p schedule.PlanParams, name string) (schedule.Event, error) {
-	mode, err := drawAimedMode(rng, p.Opts, name, append(slices.Clone(nodeModes), modeHolder), drawnNodeModes)
+func planNodeFault(rng *rand.Rand, p schedule.PlanParams, name string, modeOpt option.Choice, durOpt option.Duration) (plan.Event, error) {
+	mode, err := drawAimedMode(rng, modeOpt, p.Opts, drawnNodeModes)
 	if err != nil {
-		return schedule.Event{}, err
+		return plan.Event{}, err
 	}
 	if mode != modePrimaries && mode != modeHolder && len(p.Nodes) == 0 {
-		return schedule.Event{}, fmt.Errorf("%s %s: the run has no nodes", name, mode)
+		return plan.Event{}, fmt.Errorf("%s %s: the run has no nodes", name, mode)
 	}
 	nodes, err := pickByMode(rng, mode, p.Nodes)
 	if err != nil {
-		return schedule.Event{}, err
+		return plan.Event{}, err
 	}
-	d, err := drawDuration(rng, p, name)
-	if err != nil {
-		return schedule.Event{}, err
-	}
-	return schedule.Event{Mode: mode, Targets: nodes, Duration: d}, nil
+	return plan.Event{Mode: mode, Targets: nodes, Duration: drawDuration(rng, p, durOpt)}, nil
 }
 
 // Applicable implements Nemesis: the target must name its server
@@ -85,7 +85,7 @@ func (p Pause) Applicable(env *Env) error {
 	if _, err := servers(p.Name(), env); err != nil {
 		return err
 	}
-	return checkPrimariesOpt(p.Name(), env)
+	return checkPrimariesOpt(p.Name(), pauseModeOpt, env)
 }
 
 // pausedProcs is what Inject keeps for Heal and Observe: node → PIDs
@@ -94,7 +94,7 @@ type pausedProcs map[string][]string
 
 // Inject stops the server processes on the event's nodes and returns once
 // every thread of each is stopped.
-func (p Pause) Inject(ctx context.Context, env *Env, ev schedule.Event) (any, error) {
+func (p Pause) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
 	s, err := servers(p.Name(), env)
 	if err != nil {
 		return nil, err
@@ -133,17 +133,17 @@ done`
 }
 
 // Heal resumes the server processes on the event's nodes.
-func (p Pause) Heal(ctx context.Context, env *Env, ev schedule.Event) (any, error) {
+func (p Pause) Heal(ctx context.Context, env *Env, ev plan.Event) (any, error) {
 	nodes := ev.Targets
 	if v, ok := env.take(ev); ok {
 		nodes = nil
 		for n := range v.(pausedProcs) {
 			nodes = append(nodes, n)
 		}
-		nodes = inNodeOrder(nodes, env.Nodes)
+		nodes = inNodeOrder(nodes, env.nodes())
 	}
 	if len(nodes) == 0 {
-		nodes = env.Nodes
+		nodes = env.nodes()
 	}
 	if err := resumeServers(ctx, env, nodes); err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
@@ -156,10 +156,10 @@ func (p Pause) Teardown(ctx context.Context, env *Env) error {
 	if env.Cluster == nil {
 		return nil
 	}
-	if _, ok := env.Target.(targets.Servers); !ok {
+	if _, ok := env.Service.(targets.Servers); !ok {
 		return nil
 	}
-	return resumeServers(ctx, env, env.Nodes)
+	return resumeServers(ctx, env, env.nodes())
 }
 
 // resumeServers sends SIGCONT to the server processes on nodes and checks
@@ -183,9 +183,9 @@ done`
 	})
 }
 
-// Observe implements Observer: every process that Inject stopped is in
+// Observe implements Nemesis: every process that Inject stopped is in
 // state T (all its threads), as /proc shows it.
-func (p Pause) Observe(ctx context.Context, env *Env, ev schedule.Event, _ any) error {
+func (p Pause) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
 	v, ok := env.peek(ev)
 	if !ok {
 		return fmt.Errorf("no record of the pause of %v", ev.Targets)
@@ -216,13 +216,13 @@ func (p Pause) Observe(ctx context.Context, env *Env, ev schedule.Event, _ any) 
 	})
 }
 
-// Clean implements Observer: no server process is stopped on any node.
+// Clean implements Nemesis: no server process is stopped on any node.
 func (p Pause) Clean(ctx context.Context, env *Env) error {
 	s, err := servers(p.Name(), env)
 	if err != nil {
 		return err
 	}
-	return onNodes(env.Nodes, func(node string) error {
+	return onNodes(env.nodes(), func(node string) error {
 		out, err := script(ctx, env.Cluster, node, procStates+`states $(pgrep -x -- "$1")`, nil, s.ServerProcess(node))
 		if err != nil {
 			return err

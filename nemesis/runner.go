@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/history"
-	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/internal/wait"
+	"github.com/lockstorm/lockstorm/plan"
 )
 
 // A Runner applies a schedule during a run and records every fault's start
@@ -18,7 +19,7 @@ type Runner struct {
 	Env      *Env
 	Recorder *history.Recorder
 	Nemeses  []Nemesis
-	Schedule schedule.Schedule
+	Schedule plan.Schedule
 }
 
 // faultValue is the value of a start or stop op.
@@ -45,7 +46,7 @@ func (r *Runner) Run(ctx context.Context, begin time.Time) error {
 			errs = append(errs, fmt.Errorf("schedule names nemesis %q that is not in the run", ev.Nemesis))
 			continue
 		}
-		if !sleepUntil(ctx, begin.Add(ev.Start)) {
+		if !wait.Until(ctx, begin.Add(ev.Start)) {
 			break
 		}
 		if err := r.apply(ctx, n, ev); err != nil {
@@ -57,7 +58,7 @@ func (r *Runner) Run(ctx context.Context, begin time.Time) error {
 
 // apply injects one event, waits out its duration, and heals it. The heal
 // runs even when ctx ends during the fault.
-func (r *Runner) apply(ctx context.Context, n Nemesis, ev schedule.Event) error {
+func (r *Runner) apply(ctx context.Context, n Nemesis, ev plan.Event) error {
 	injectCtx, cancel := context.WithTimeout(ctx, ev.Duration+30*time.Second)
 	details, err := n.Inject(injectCtx, r.Env, ev)
 	cancel()
@@ -74,7 +75,7 @@ func (r *Runner) apply(ctx context.Context, n Nemesis, ev schedule.Event) error 
 		return fmt.Errorf("inject %s: %w", n.Name(), err)
 	}
 	r.record("start-"+n.Name(), val, nil)
-	sleepUntil(ctx, time.Now().Add(ev.Duration))
+	wait.Sleep(ctx, ev.Duration)
 	healCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ev.Duration+30*time.Second)
 	details, err = n.Heal(healCtx, r.Env, ev)
 	cancel()
@@ -114,21 +115,5 @@ func (r *Runner) record(f string, val any, err error) {
 	}
 	if _, rerr := r.Recorder.Record(op); rerr != nil {
 		r.Env.Log.Error("record nemesis op", "f", f, "err", rerr)
-	}
-}
-
-// sleepUntil waits until t; it returns false if ctx ended first.
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
 	}
 }

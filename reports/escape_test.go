@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/reports/reporttest"
 
 	"github.com/lockstorm/lockstorm/history"
-	"github.com/lockstorm/lockstorm/nemesis/schedule"
 	"github.com/lockstorm/lockstorm/store"
 )
 
@@ -46,11 +46,12 @@ func hostileRun() (store.RunResult, history.History) {
 	}
 	res := runResult(evil, true)
 	res.Cell, res.ID, res.Command, res.Summary = evil, evil, "lockstorm run "+evil, evil
-	res.Config.Options = map[string]string{evil: evil}
-	res.Config.Nemeses = []string{evil}
+	res.Plan.Options = map[string]string{evil: evil}
+	res.Plan.Nemeses = []string{evil}
+	res.Plan.Client = evil
 	res.Notes = []store.Note{{Kind: evil, Text: evil}}
 	res.Error = evil
-	res.Schedule.Events = append(res.Schedule.Events, schedule.Event{Nemesis: evil, Mode: evil,
+	res.Plan.Schedule.Events = append(res.Plan.Schedule.Events, plan.Event{Nemesis: evil, Mode: evil,
 		Targets: []string{evil}, Params: map[string]string{evil: evil}})
 	for i := range res.Results {
 		res.Results[i].Checker = evil

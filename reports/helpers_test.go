@@ -8,7 +8,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/history"
-	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/store"
 )
 
@@ -88,12 +88,14 @@ func runResult(key string, overlap bool) store.RunResult {
 		ID: "20250101T120000Z", Cell: "redis-mutex-partition", Status: checker.Valid,
 		Summary: "Mutual exclusion held on every key through 1 partition.",
 		Command: "lockstorm run --target redis --workload mutex --nemesis partition --seed 42 --time-limit 6s",
-		Config: store.RunConfig{Target: "redis", Workload: "mutex", Nemeses: []string{"partition"}, TimeLimit: 6 * time.Second,
-			Concurrency: 3, Rate: 10, NemesisInterval: 3 * time.Second, Seed: 42, Nodes: 3, TTL: 2 * time.Second,
-			Keys: 1, Fencing: true, Options: map[string]string{"redis.fsync": "always"}},
-		Schedule: schedule.Schedule{Seed: 42, Events: []schedule.Event{{Nemesis: "partition", Mode: "halves",
-			Targets: []string{"n1", "n2"}, Start: 1500 * time.Millisecond, Duration: 3 * time.Second,
-			Params: map[string]string{"shape": "halves"}}}},
+		Plan: plan.Plan{Target: "redis", Client: plan.ClientGo, Workload: "mutex", Nemeses: []string{"partition"}, TimeLimit: 6 * time.Second,
+			Concurrency: 3, Rate: 10, NemesisInterval: 3 * time.Second, Seed: 42,
+			Nodes: []plan.Node{{Name: "n1"}, {Name: "n2"}, {Name: "n3"}}, TTL: 2 * time.Second, Lease: 2 * time.Second,
+			Hold: time.Second, Wait: 2 * time.Second, OpTimeout: 7 * time.Second,
+			Keys: 1, Fencing: true, Options: map[string]string{"redis.fsync": "always"},
+			Schedule: plan.Schedule{Seed: 42, Events: []plan.Event{{Nemesis: "partition", Mode: "halves",
+				Targets: []string{"n1", "n2"}, Start: 1500 * time.Millisecond, Duration: 3 * time.Second,
+				Params: map[string]string{"shape": "halves"}}}}},
 		Started: time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC), Duration: 6 * time.Second, Ops: 24, FirstViolation: -1,
 		Notes: []store.Note{{Kind: "clock", Text: "Clock faults do not apply to this target."}},
 	}

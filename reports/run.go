@@ -17,6 +17,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/store"
 )
 
@@ -95,14 +96,14 @@ func WriteRun(w io.Writer, res store.RunResult, h history.History) error {
 
 func buildRun(res store.RunResult, h history.History) *runPage {
 	p := &runPage{Res: res, Class: statusClass(res.Status), Word: statusWord(res.Status), Common: common()}
-	p.Meta = []kv{{"cell", res.Cell}, {"run", res.ID}, {"seed", fmt.Sprint(res.Config.Seed)}, {"ops", fmt.Sprint(res.Ops)}}
+	p.Meta = []kv{{"cell", res.Cell}, {"run", res.ID}, {"seed", fmt.Sprint(res.Plan.Seed)}, {"ops", fmt.Sprint(res.Ops)}}
 	if !res.Started.IsZero() {
 		p.Meta = append(p.Meta, kv{"started", res.Started.UTC().Format(time.RFC3339)})
 	}
 	if res.Duration > 0 {
 		p.Meta = append(p.Meta, kv{"duration", res.Duration.Round(time.Millisecond).String()})
 	}
-	p.Config = configRows(res.Config)
+	p.Config = planRows(&res.Plan)
 	anomalies := 0
 	for _, r := range res.Results {
 		anomalies += max(r.AnomalyCount, len(r.Anomalies))
@@ -145,7 +146,7 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 
 	d := derive(h)
 	colours := faultColours(d.faults)
-	for _, e := range res.Schedule.Events {
+	for _, e := range res.Plan.Schedule.Events {
 		if _, ok := colours[e.Nemesis]; !ok {
 			colours[e.Nemesis] = palette[len(colours)%len(palette)]
 		}
@@ -213,17 +214,35 @@ func fencing(r checker.Result) *fencingView {
 	return f
 }
 
-func configRows(c store.RunConfig) []kv {
+// planRows shows the resolved plan: what the run used, the lease the
+// servers granted next to the one asked for.
+func planRows(c *plan.Plan) []kv {
 	hold := c.Hold.String()
-	if c.Hold < 0 {
-		hold = "auto" // the run ended before its target was set up
+	switch {
+	case c.Hold < 0:
+		hold = "auto" // the run ended before its plan was resolved
+	case c.HoldAuto:
+		hold += " (auto, from the lease)"
+	}
+	lease := c.Lease.String()
+	if c.Lease == 0 {
+		lease = "none: grants do not expire"
+	}
+	client := c.Client
+	if client == "" {
+		client = plan.ClientGo
+	}
+	workload := c.Workload
+	if c.Variant != "" {
+		workload += " (" + c.Variant + ")"
 	}
 	rows := []kv{
-		{"target", c.Target}, {"workload", c.Workload}, {"nemeses", strings.Join(c.Nemeses, ", ")},
+		{"target", c.Target}, {"client", client}, {"workload", workload}, {"nemeses", strings.Join(c.Nemeses, ", ")},
 		{"seed", fmt.Sprint(c.Seed)}, {"time limit", c.TimeLimit.String()},
 		{"concurrency", fmt.Sprint(c.Concurrency)}, {"rate", fmt.Sprintf("%g ops/s", c.Rate)},
-		{"nemesis interval", c.NemesisInterval.String()}, {"nodes", fmt.Sprint(c.Nodes)},
-		{"ttl", c.TTL.String()}, {"hold", hold}, {"keys", fmt.Sprint(c.Keys)},
+		{"nemesis interval", c.NemesisInterval.String()}, {"nodes", fmt.Sprint(len(c.Nodes))},
+		{"ttl asked", c.TTL.String()}, {"lease granted", lease}, {"hold", hold},
+		{"wait", c.Wait.String()}, {"op timeout", c.OpTimeout.String()}, {"keys", fmt.Sprint(c.Keys)},
 		{"fencing", fmt.Sprint(c.Fencing)},
 	}
 	opts := make([]string, 0, len(c.Options))
@@ -239,7 +258,7 @@ func configRows(c store.RunConfig) []kv {
 
 func scheduleRows(res store.RunResult, colours map[string]string) []eventView {
 	var rows []eventView
-	for _, e := range res.Schedule.Events {
+	for _, e := range res.Plan.Schedule.Events {
 		params := make([]string, 0, len(e.Params))
 		for k, v := range e.Params {
 			params = append(params, k+"="+v)

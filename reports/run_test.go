@@ -108,7 +108,7 @@ func TestRunPageAnchorsResolve(t *testing.T) {
 
 func TestRunPageWithoutHistory(t *testing.T) {
 	res := runResult("lock-a", true)
-	res.Config.Hold = -1 // --hold auto, never resolved: the target was not set up
+	res.Plan.Hold = -1 // --hold auto, never resolved
 	page := renderRun(t, res, nil)
 	if !strings.Contains(page, "No history is available") {
 		t.Error("page does not say the history is missing")

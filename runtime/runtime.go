@@ -15,6 +15,10 @@ const (
 	LabelRun = "lockstorm.run"
 	// LabelNode carries the node name ("n1") on every node container.
 	LabelNode = "lockstorm.node"
+	// LabelOwner carries the PID of the lockstorm process that started a
+	// run, so that a later start can tell the leftovers of killed runs
+	// from runs that are still going.
+	LabelOwner = "lockstorm.owner"
 )
 
 // MaxNodes is the largest number of nodes one run may have.
@@ -43,8 +47,9 @@ type Spec struct {
 	// it is limited to letters, digits, '_', '.' and '-' (at most 64, and
 	// starting with a letter or digit).
 	RunID string
-	// Image is the node image, for example "lockstorm-node:latest". It
-	// must be present locally: nothing is pulled.
+	// Image is the node image, for example "lockstorm-node:latest"; ""
+	// means the runtime's own node image, which it builds if needed.
+	// Nothing is pulled from a registry.
 	Image string
 	// Nodes is the number of nodes, named n1..nN.
 	Nodes int
@@ -66,8 +71,6 @@ func (s Spec) Validate() error {
 	switch {
 	case !runIDPattern.MatchString(s.RunID):
 		return fmt.Errorf("%w: run id %q must match %s", ErrBadSpec, s.RunID, runIDPattern)
-	case s.Image == "":
-		return fmt.Errorf("%w: no image", ErrBadSpec)
 	case s.Nodes < 1 || s.Nodes > MaxNodes:
 		return fmt.Errorf("%w: %d nodes, want 1..%d", ErrBadSpec, s.Nodes, MaxNodes)
 	}
@@ -77,7 +80,7 @@ func (s Spec) Validate() error {
 		}
 	}
 	for k := range s.Labels {
-		if k == LabelRun || k == LabelNode {
+		if k == LabelRun || k == LabelNode || k == LabelOwner {
 			return fmt.Errorf("%w: label %q is reserved", ErrBadSpec, k)
 		}
 	}
@@ -152,6 +155,10 @@ type Runtime interface {
 	// removed by force, networks after them. It returns what it removed.
 	// Reaping all runs also ends runs that are still going.
 	Reap(ctx context.Context, match map[string]string) (Reaped, error)
+	// ReapOrphans removes what runs left behind whose lockstorm process
+	// is gone (killed with SIGKILL, say). Runs of live processes are left
+	// alone, so parallel runs do not reap each other.
+	ReapOrphans(ctx context.Context) (Reaped, error)
 	// Close releases the runtime's connections. Clusters it started stay up.
 	Close() error
 }

@@ -16,7 +16,6 @@ func TestSpecValidate(t *testing.T) {
 		"slash in run id":    func(s *Spec) { s.RunID = "a/b" },
 		"leading dash":       func(s *Spec) { s.RunID = "-a" },
 		"too long run id":    func(s *Spec) { s.RunID = strings.Repeat("a", 65) },
-		"no image":           func(s *Spec) { s.Image = "" },
 		"zero nodes":         func(s *Spec) { s.Nodes = 0 },
 		"too many nodes":     func(s *Spec) { s.Nodes = MaxNodes + 1 },
 		"env without equals": func(s *Spec) { s.Env = []string{"A"} },

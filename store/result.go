@@ -4,39 +4,18 @@
 package store
 
 import (
+	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/lockstorm/lockstorm/checker"
-	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 )
-
-// RunConfig is what a run was asked to do. It is recorded in results.json so
-// that the run can be reproduced from its report.
-type RunConfig struct {
-	Target   string `json:"target"`
-	Workload string `json:"workload"`
-	// Variant selects a workload's variant, e.g. "idempotency-key" for
-	// the payment workload; "" is the workload's default.
-	Variant         string        `json:"variant,omitempty"`
-	Nemeses         []string      `json:"nemeses"`
-	TimeLimit       time.Duration `json:"time_limit"`
-	Concurrency     int           `json:"concurrency"`
-	Rate            float64       `json:"rate"`
-	NemesisInterval time.Duration `json:"nemesis_interval"`
-	Seed            int64         `json:"seed"`
-	Nodes           int           `json:"nodes"`
-	TTL             time.Duration `json:"ttl"`
-	Hold            time.Duration `json:"hold"`
-	Keys            int           `json:"keys"`
-	Fencing         bool          `json:"fencing"`
-	// Options are target-, workload- and nemesis-specific settings given as
-	// name=value, e.g. "kill.restart-delay=0s" or "redlock.quorum=3".
-	Options map[string]string `json:"options,omitempty"`
-}
 
 // A Note is something a reader of the report must know that is not an
 // anomaly: a fault that does not apply to this target, fencing that the
-// target cannot offer.
+// target cannot offer, a lease the servers granted longer than asked.
 type Note struct {
 	Kind string `json:"kind"`
 	Text string `json:"text"`
@@ -52,12 +31,12 @@ type RunResult struct {
 	Status checker.Status `json:"status"`
 	// Summary is one plain sentence saying what happened.
 	Summary string `json:"summary"`
-	// Command reproduces the run.
-	Command  string            `json:"command"`
-	Config   RunConfig         `json:"config"`
-	Schedule schedule.Schedule `json:"schedule"`
-	Results  []checker.Result  `json:"results"`
-	Notes    []Note            `json:"notes,omitempty"`
+	// Command reproduces the run: Plan.Command().
+	Command string `json:"command"`
+	// Plan is everything the run used, its fault schedule included.
+	Plan    plan.Plan        `json:"plan"`
+	Results []checker.Result `json:"results"`
+	Notes   []Note           `json:"notes,omitempty"`
 	// Started is the wall-clock start of the run; Duration its length.
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"duration"`
@@ -69,4 +48,54 @@ type RunResult struct {
 	// Error is set when the run itself failed (infrastructure), in which case
 	// the verdict covers only the history recorded up to the failure.
 	Error string `json:"error,omitempty"`
+}
+
+// legacyConfig is the "config" object of results.json files written before
+// runs recorded their plan; ReadRunResult turns it into a plan.
+type legacyConfig struct {
+	Target          string        `json:"target"`
+	Workload        string        `json:"workload"`
+	Variant         string        `json:"variant"`
+	Nemeses         []string      `json:"nemeses"`
+	TimeLimit       time.Duration `json:"time_limit"`
+	Concurrency     int           `json:"concurrency"`
+	Rate            float64       `json:"rate"`
+	NemesisInterval time.Duration `json:"nemesis_interval"`
+	Seed            int64         `json:"seed"`
+	Nodes           int           `json:"nodes"`
+	TTL             time.Duration `json:"ttl"`
+	Hold            time.Duration `json:"hold"`
+	Keys            int           `json:"keys"`
+	Fencing         bool          `json:"fencing"`
+	Options         option.Values `json:"options"`
+}
+
+// UnmarshalJSON reads a results.json, also one written before runs
+// recorded their plan (with "config" and "schedule" instead).
+func (r *RunResult) UnmarshalJSON(b []byte) error {
+	type plain RunResult
+	var v struct {
+		plain
+		Config   *legacyConfig  `json:"config"`
+		Schedule *plan.Schedule `json:"schedule"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*r = RunResult(v.plain)
+	if c := v.Config; c != nil && r.Plan.Target == "" {
+		r.Plan = plan.Plan{
+			Target: c.Target, Workload: c.Workload, Variant: c.Variant, Nemeses: c.Nemeses,
+			TimeLimit: c.TimeLimit, Concurrency: c.Concurrency, Rate: c.Rate,
+			NemesisInterval: c.NemesisInterval, Seed: c.Seed, TTL: c.TTL, Lease: c.TTL,
+			Hold: c.Hold, Keys: c.Keys, Fencing: c.Fencing, Options: c.Options,
+		}
+		for i := 1; i <= c.Nodes; i++ {
+			r.Plan.Nodes = append(r.Plan.Nodes, plan.Node{Name: "n" + strconv.Itoa(i)})
+		}
+		if v.Schedule != nil {
+			r.Plan.Schedule = *v.Schedule
+		}
+	}
+	return nil
 }

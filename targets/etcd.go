@@ -13,6 +13,9 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/lockstorm/lockstorm/internal/wait"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 )
 
@@ -45,33 +48,42 @@ type Etcd struct {
 	log       *slog.Logger
 	ttlSec    int64
 	lease     time.Duration
-	wait      time.Duration
 	heartbeat time.Duration
 	election  time.Duration
 	token     string
-	tryLock   bool // option etcd.acquire=trylock
 
 	mu    sync.Mutex
 	admin *clientv3.Client // all endpoints; Status and health only
 }
 
+// The options of the etcd target: the members' Raft timing, and how the
+// Go binding acquires.
+var (
+	etcdHeartbeatOpt = option.Duration{Name: "etcd.heartbeat", Default: 100 * time.Millisecond, Positive: true, Whole: time.Millisecond,
+		Help: "the members' --heartbeat-interval"}
+	etcdElectionOpt = option.Duration{Name: "etcd.election", Default: time.Second, Positive: true, Whole: time.Millisecond,
+		Help: "the members' --election-timeout (at least 5 heartbeats); leases are at least 1.5 of it"}
+	etcdAcquireOpt = option.Choice{Name: "etcd.acquire", Default: "lock", Choices: []string{"lock", "trylock"},
+		Help: "Mutex.Lock (queue and wait) or Mutex.TryLock retried until the wait budget ends"}
+)
+
 // NewEtcd returns the etcd target.
 func NewEtcd() *Etcd { return &Etcd{} }
 
-// Name implements Target.
+// Name implements Service.
 func (*Etcd) Name() string { return "etcd" }
 
-// OptionNames implements Optioned.
-func (*Etcd) OptionNames() []string {
-	return []string{"etcd.heartbeat", "etcd.election", "etcd.acquire"}
+// Options implements Service.
+func (*Etcd) Options() []option.Spec {
+	return option.Specs(etcdHeartbeatOpt, etcdElectionOpt, etcdAcquireOpt)
 }
 
-// Description implements Target.
+// Description implements Service.
 func (*Etcd) Description() string {
 	return "etcd 3.4 cluster, concurrency.Mutex on a leased session per client; token = key create revision"
 }
 
-// DefaultNodes implements Target: three members, the smallest cluster
+// DefaultNodes implements Service: three members, the smallest cluster
 // that survives the loss of one.
 func (*Etcd) DefaultNodes() int { return 3 }
 
@@ -83,71 +95,53 @@ func (*Etcd) HasTokens() bool { return true }
 // keepalives and expires one TTL after they stop reaching the leader.
 func (*Etcd) Expiry() Expiry { return RenewedExpiry }
 
-// Lease implements Target: the session lease TTL that the servers granted
-// in Setup (the --ttl rounded up to whole seconds, and never below the
-// servers' minimum lease TTL). Before Setup it is the rounded TTL.
-func (e *Etcd) Lease() time.Duration {
-	if e.lease > 0 {
-		return e.lease
+// Prepare implements Service: the election timeout must be at least five
+// heartbeats, and the lease etcd grants is the TTL rounded up to whole
+// seconds, and never below its minimum lease TTL, 1.5 election timeouts
+// (rounded up to a second too).
+func (*Etcd) Prepare(p *plan.Plan) (time.Duration, error) {
+	hb, el := etcdHeartbeatOpt.Get(p.Options), etcdElectionOpt.Get(p.Options)
+	if el < 5*hb {
+		return 0, option.Errorf("etcd.election=%s must be at least 5 x etcd.heartbeat=%s", el, hb)
 	}
-	return time.Duration(e.ttlSec) * time.Second
+	return time.Duration(max(etcdTTLSeconds(p.TTL), etcdTTLSeconds(el*3/2))) * time.Second, nil
 }
 
-// etcdTTLSeconds rounds a requested TTL up to whole seconds, at least one;
-// zero means the default of two seconds.
+// Lease implements Service: the session lease TTL that the servers granted
+// in Setup.
+func (e *Etcd) Lease() time.Duration { return e.lease }
+
+// Ports implements Service.
+func (*Etcd) Ports() map[string]int { return map[string]int{"client": etcdClientPort} }
+
+// Binding implements Service.
+func (*Etcd) Binding() Binding { return etcdBinding{} }
+
+// etcdTTLSeconds rounds a TTL up to whole seconds, at least one.
 func etcdTTLSeconds(ttl time.Duration) int64 {
-	if ttl <= 0 {
-		ttl = 2 * time.Second
-	}
-	s := int64((ttl + time.Second - 1) / time.Second)
-	if s < 1 {
-		s = 1
-	}
-	return s
+	return max(int64((ttl+time.Second-1)/time.Second), 1)
 }
 
 // Setup starts one etcd member per node, waits until every member answers
 // a linearizable read through the same leader, and measures the lease TTL
 // the cluster grants.
 func (e *Etcd) Setup(ctx context.Context, env *Env) error {
-	if env.Cluster == nil || len(env.Nodes) == 0 {
+	p := env.Plan
+	if env.Cluster == nil || len(p.Nodes) == 0 {
 		return fmt.Errorf("etcd: no cluster nodes")
 	}
-	e.cluster, e.nodes, e.log = env.Cluster, env.Nodes, env.Log
+	e.cluster, e.nodes, e.log = env.Cluster, p.NodeNames(), env.Log
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
-	e.ttlSec = etcdTTLSeconds(env.Opts.TTL)
-	e.wait = env.Opts.Wait
-	if e.wait <= 0 {
-		e.wait = time.Second
-	}
-	var err error
-	if e.heartbeat, err = etcdDurationOpt(env.Opts.Extra, "etcd.heartbeat", 100*time.Millisecond); err != nil {
-		return err
-	}
-	if e.election, err = etcdDurationOpt(env.Opts.Extra, "etcd.election", time.Second); err != nil {
-		return err
-	}
-	switch a := env.Opts.Extra["etcd.acquire"]; a {
-	case "", "lock":
-		e.tryLock = false
-	case "trylock":
-		e.tryLock = true
-	default:
-		return fmt.Errorf("%w: etcd: option etcd.acquire=%q: want lock or trylock", ErrBadOption, a)
-	}
-	if e.election < 5*e.heartbeat {
-		return fmt.Errorf("%w: etcd: option etcd.election=%s must be at least 5 x etcd.heartbeat=%s", ErrBadOption, e.election, e.heartbeat)
-	}
+	e.ttlSec = etcdTTLSeconds(p.TTL)
+	e.heartbeat, e.election = etcdHeartbeatOpt.Get(p.Options), etcdElectionOpt.Get(p.Options)
 	e.ips = map[string]string{}
-	for _, n := range env.Cluster.Nodes() {
-		e.ips[n.Name] = n.IP
-	}
-	for _, n := range e.nodes {
-		if e.ips[n] == "" {
-			return fmt.Errorf("etcd: %w: %s", runtime.ErrUnknownNode, n)
+	for _, n := range p.Nodes {
+		if n.IP == "" {
+			return fmt.Errorf("etcd: %w: %s", runtime.ErrUnknownNode, n.Name)
 		}
+		e.ips[n.Name] = n.IP
 	}
 	e.token = "lockstorm-" + env.Cluster.RunID()
 	for _, n := range e.nodes {
@@ -155,17 +149,17 @@ func (e *Etcd) Setup(ctx context.Context, env *Env) error {
 			return err
 		}
 	}
-	admin, err := clientv3.New(e.clientConfig(e.endpoints(e.nodes...)...))
+	admin, err := clientv3.New(etcdClientConfig(e.endpoints(e.nodes...)...))
 	if err != nil {
 		return fmt.Errorf("etcd: admin client: %w", err)
 	}
 	e.mu.Lock()
 	e.admin = admin
 	e.mu.Unlock()
-	if err := WaitFor(ctx, 60*time.Second, 250*time.Millisecond, e.healthy); err != nil {
+	if err := wait.For(ctx, 60*time.Second, 250*time.Millisecond, e.healthy); err != nil {
 		return fmt.Errorf("etcd: cluster not healthy: %w", err)
 	}
-	return WaitFor(ctx, 20*time.Second, 250*time.Millisecond, e.measureLease)
+	return wait.For(ctx, 20*time.Second, 250*time.Millisecond, e.measureLease)
 }
 
 // start runs etcd on node; state is "new" at bootstrap and "existing" on a
@@ -224,7 +218,7 @@ func (e *Etcd) healthy(ctx context.Context) error {
 
 // readVia does a linearizable read through node alone.
 func (e *Etcd) readVia(ctx context.Context, node string) error {
-	c, err := clientv3.New(e.clientConfig(e.endpoints(node)...))
+	c, err := clientv3.New(etcdClientConfig(e.endpoints(node)...))
 	if err != nil {
 		return err
 	}
@@ -273,7 +267,7 @@ func (e *Etcd) endpoints(nodes ...string) []string {
 // dial (a client of a dead node is created at once and fails per call),
 // no endpoint sync (a client stays with its node), TCP keepalives so that a
 // silent peer is noticed.
-func (e *Etcd) clientConfig(endpoints ...string) clientv3.Config {
+func etcdClientConfig(endpoints ...string) clientv3.Config {
 	return clientv3.Config{
 		Endpoints:            endpoints,
 		DialKeepAliveTime:    2 * time.Second,
@@ -282,18 +276,30 @@ func (e *Etcd) clientConfig(endpoints ...string) clientv3.Config {
 	}
 }
 
-// NewClient returns a client of one member, chosen round-robin, so that a
-// fault of that member affects it.
-func (e *Etcd) NewClient(_ context.Context, process int) (Client, error) {
-	node := NodeFor(e.nodes, process)
-	cli, err := clientv3.New(e.clientConfig(e.endpoints(node)...))
+// etcdBinding is the Go binding of etcd: the concurrency package's Mutex
+// on a leased session, through one member.
+type etcdBinding struct{}
+
+// NewClient returns a client of the client's node, so that a fault of that
+// member affects it.
+func (etcdBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
+	p := env.Plan
+	addr, err := p.Addr(env.Node, etcdClientPort)
 	if err != nil {
-		return nil, fmt.Errorf("etcd client of %s: %w", node, err)
+		return nil, fmt.Errorf("etcd: %w", err)
 	}
-	return &etcdClient{t: e, node: node, cli: cli, held: map[string]string{}}, nil
+	cli, err := clientv3.New(etcdClientConfig("http://" + addr))
+	if err != nil {
+		return nil, fmt.Errorf("etcd client of %s: %w", env.Node, err)
+	}
+	return &etcdClient{
+		node: env.Node, cli: cli, held: map[string]string{},
+		ttlSec: etcdTTLSeconds(p.Lease), wait: p.Wait,
+		useTryLock: etcdAcquireOpt.Get(p.Options) == "trylock",
+	}, nil
 }
 
-// Teardown closes the admin client.
+// Teardown implements Service: it closes the admin client.
 func (e *Etcd) Teardown(context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -318,7 +324,7 @@ func (e *Etcd) StartServer(ctx context.Context, node string) error {
 	if admin == nil {
 		return errors.New("etcd: not set up")
 	}
-	return WaitFor(ctx, 20*time.Second, 200*time.Millisecond, func(ctx context.Context) error {
+	return wait.For(ctx, 20*time.Second, 200*time.Millisecond, func(ctx context.Context) error {
 		_, err := admin.Status(ctx, e.endpoints(node)[0])
 		return err
 	})
@@ -359,17 +365,4 @@ func (e *Etcd) LogPaths() map[string][]string {
 		out[n] = []string{etcdLog}
 	}
 	return out
-}
-
-// etcdDurationOpt reads a duration option, with a default.
-func etcdDurationOpt(opts map[string]string, name string, def time.Duration) (time.Duration, error) {
-	s, ok := opts[name]
-	if !ok || s == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%w: etcd: option %s=%q: want a positive duration such as 100ms", ErrBadOption, name, s)
-	}
-	return d, nil
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/wait"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -22,9 +23,11 @@ import (
 // lease of a grant runs at least the TTL from after the acquire began,
 // which is what Lease promises.
 type etcdClient struct {
-	t    *Etcd
-	node string
-	cli  *clientv3.Client
+	node       string
+	cli        *clientv3.Client
+	ttlSec     int64
+	wait       time.Duration
+	useTryLock bool // option etcd.acquire=trylock
 
 	mu   sync.Mutex
 	sess *concurrency.Session
@@ -45,7 +48,7 @@ func (c *etcdClient) Acquire(ctx context.Context, key string) (Grant, error) {
 	if _, ok := c.held[key]; ok {
 		return Grant{}, fmt.Errorf("etcd: %s already holds %s", c.node, key)
 	}
-	deadline := time.Now().Add(c.t.wait)
+	deadline := time.Now().Add(c.wait)
 	wctx, cancel := context.WithDeadline(ctx, deadline)
 	sess, err := c.session(wctx)
 	cancel()
@@ -54,7 +57,7 @@ func (c *etcdClient) Acquire(ctx context.Context, key string) (Grant, error) {
 		return Grant{}, fmt.Errorf("%w: etcd session on %s: %v", ErrNotAcquired, c.node, err)
 	}
 	m := concurrency.NewMutex(sess, etcdLockPrefix+key)
-	if c.t.tryLock {
+	if c.useTryLock {
 		return c.tryLock(ctx, m, key, deadline)
 	}
 	return c.lock(ctx, m, key, deadline)
@@ -86,7 +89,7 @@ func (c *etcdClient) lock(ctx context.Context, m *concurrency.Mutex, key string,
 	case m.Key() == "\x00":
 		// Lock's clean-up deleted our key: certainly not held.
 		if errors.Is(err, context.DeadlineExceeded) {
-			return Grant{}, fmt.Errorf("%w: %s busy for %s (client on %s)", ErrNotAcquired, key, c.t.wait, c.node)
+			return Grant{}, fmt.Errorf("%w: %s busy for %s (client on %s)", ErrNotAcquired, key, c.wait, c.node)
 		}
 		return Grant{}, fmt.Errorf("%w: %s: %v, and the waiter key was removed (client on %s)", ErrNotAcquired, key, err, c.node)
 	case errors.Is(err, concurrency.ErrSessionExpired), errors.Is(err, rpctypes.ErrLeaseNotFound):
@@ -135,7 +138,7 @@ func (c *etcdClient) tryLock(ctx context.Context, m *concurrency.Mutex, key stri
 			return Grant{}, fmt.Errorf("etcd try-lock %s on %s: %w", key, c.node, err)
 		}
 		if !time.Now().Before(deadline) {
-			return Grant{}, fmt.Errorf("%w: %s busy for %s (%d attempts on %s)", ErrNotAcquired, key, c.t.wait, attempts, c.node)
+			return Grant{}, fmt.Errorf("%w: %s busy for %s (%d attempts on %s)", ErrNotAcquired, key, c.wait, attempts, c.node)
 		}
 		c.waitOwner(ctx, etcdLockPrefix+key+"/", deadline)
 		if ctx.Err() != nil {
@@ -149,7 +152,7 @@ func (c *etcdClient) tryLock(ctx context.Context, m *concurrency.Mutex, key stri
 // Mutex.Lock, but for the current holder only. Any error ends the wait
 // early; the caller then simply tries again.
 func (c *etcdClient) waitOwner(ctx context.Context, pfx string, deadline time.Time) {
-	defer etcdSleep(ctx, 2*time.Millisecond) // no hot loop if the calls fail fast
+	defer wait.Sleep(ctx, 2*time.Millisecond) // no hot loop if the calls fail fast
 	wctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	resp, err := c.cli.Get(wctx, pfx, clientv3.WithFirstCreate()...)
@@ -187,11 +190,11 @@ func (c *etcdClient) session(ctx context.Context) (*concurrency.Session, error) 
 			}
 		}
 	}
-	resp, err := c.cli.Grant(ctx, c.t.ttlSec)
+	resp, err := c.cli.Grant(ctx, c.ttlSec)
 	if err != nil {
 		return nil, fmt.Errorf("grant lease: %w", err)
 	}
-	s, err := concurrency.NewSession(c.cli, concurrency.WithTTL(int(c.t.ttlSec)), concurrency.WithLease(resp.ID))
+	s, err := concurrency.NewSession(c.cli, concurrency.WithTTL(int(c.ttlSec)), concurrency.WithLease(resp.ID))
 	if err != nil {
 		return nil, fmt.Errorf("new session: %w", err)
 	}
@@ -296,16 +299,4 @@ func (c *etcdClient) Close() error {
 		c.sess = nil
 	}
 	return c.cli.Close()
-}
-
-// etcdSleep waits d or until ctx ends; it reports whether d passed.
-func etcdSleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

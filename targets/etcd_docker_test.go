@@ -16,7 +16,7 @@ import (
 // of another node is refused, a release lets it in with a larger token,
 // and a release of a lock not held is a definite ErrNotHeld. It returns
 // the two tokens.
-func ezExclusive(t *testing.T, tg targets.Target) (int64, int64) {
+func ezExclusive(t *testing.T, tg targets.Service) (int64, int64) {
 	t.Helper()
 	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 	if a.Node() == b.Node() {
@@ -29,7 +29,7 @@ func ezExclusive(t *testing.T, tg targets.Target) (int64, int64) {
 // a good part of the lease and comes free by the lease plus slack. The
 // lease counts from the holder's last renewal, which background
 // keepalives make at least every third of the lease.
-func ezAbandonKeepsLock(t *testing.T, tg targets.Target) {
+func ezAbandonKeepsLock(t *testing.T, tg targets.Service) {
 	t.Helper()
 	lease := tg.Lease()
 	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
@@ -67,7 +67,7 @@ func ezAbandonKeepsLock(t *testing.T, tg targets.Target) {
 // the lease has passed), and the old holder's release must not succeed
 // after the thaw. This is the setting in which both clients believe they
 // hold the lock.
-func ezPausedHolderLosesLock(t *testing.T, tg targets.Target, c runtime.Cluster) {
+func ezPausedHolderLosesLock(t *testing.T, tg targets.Service, c runtime.Cluster) {
 	t.Helper()
 	lease := tg.Lease()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -128,7 +128,7 @@ func ezPausedHolderLosesLock(t *testing.T, tg targets.Target, c runtime.Cluster)
 // kill nemesis does, starts it again with StartServer, and checks that a
 // client of that node can lock and unlock.
 func ezRestartLeader(t *testing.T, tg interface {
-	targets.Target
+	targets.Service
 	targets.Servers
 	targets.Primaries
 }, c runtime.Cluster) {
@@ -175,11 +175,11 @@ func etcdEndpoint(t *testing.T, c runtime.Cluster, node string) string {
 
 func TestDockerEtcdLocksExclusively(t *testing.T) {
 	tg := targets.NewEtcd()
-	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	if tg.Lease() != 2*time.Second {
 		t.Errorf("Lease() = %s, want the 2s session TTL", tg.Lease())
 	}
-	if _, ok := targets.Target(tg).(targets.ClockShimmed); ok {
+	if _, ok := targets.Service(tg).(targets.ClockShimmed); ok {
 		t.Error("etcd implements ClockShimmed, but Go servers bypass the libc clock shim")
 	}
 	_, t2 := ezExclusive(t, tg)
@@ -230,26 +230,26 @@ func TestDockerEtcdLocksExclusively(t *testing.T) {
 
 func TestDockerEtcdTryLockLocksExclusively(t *testing.T) {
 	tg := targets.NewEtcd()
-	setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond,
+	setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond,
 		Extra: map[string]string{"etcd.acquire": "trylock"}})
 	ezExclusive(t, tg)
 }
 
 func TestDockerEtcdAbandonKeepsLockUntilLeaseExpires(t *testing.T) {
 	tg := targets.NewEtcd()
-	setUp(t, tg, 3, targets.Options{TTL: 3 * time.Second, Wait: 200 * time.Millisecond})
+	setUp(t, tg, 3, settings{TTL: 3 * time.Second, Wait: 200 * time.Millisecond})
 	ezAbandonKeepsLock(t, tg)
 }
 
 func TestDockerEtcdPausedHolderLosesLockAfterLease(t *testing.T) {
 	tg := targets.NewEtcd()
-	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	ezPausedHolderLosesLock(t, tg, c)
 }
 
 func TestDockerEtcdRestartedLeaderRejoins(t *testing.T) {
 	tg := targets.NewEtcd()
-	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: time.Second})
+	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: time.Second})
 	ezRestartLeader(t, tg, c)
 }
 

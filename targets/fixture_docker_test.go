@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,9 +17,10 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/runtime/docker"
-	"github.com/lockstorm/lockstorm/runtime/docker/image"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
 )
@@ -48,26 +50,42 @@ func randomID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// setUp starts n nodes, sets tg up on them with opts, and removes
-// everything when the test ends.
-func setUp(t *testing.T, tg targets.Target, n int, opts targets.Options) runtime.Cluster {
+// settings are what a target test asks of a service: the lease, the
+// wait budget and the options.
+type settings struct {
+	TTL, Wait time.Duration
+	Extra     option.Values
+}
+
+// plans keeps the plan each service of a test was set up with, so that
+// newClient can give its clients the same facts a run gives them.
+var (
+	plansMu sync.Mutex
+	plans   = map[targets.Service]*plan.Plan{}
+)
+
+// setUp starts n nodes, sets tg up on them with s, and removes everything
+// when the test ends.
+func setUp(t *testing.T, tg targets.Service, n int, s settings) runtime.Cluster {
 	t.Helper()
 	skipWithoutDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	d, err := docker.New(ctx, nil)
 	if err != nil {
-		t.Fatalf("NewDocker: %v", err)
+		t.Fatalf("docker: %v", err)
 	}
 	t.Cleanup(func() { d.Close() })
-	tag, err := image.Ensure(ctx, d.Client(), image.Options{})
-	if err != nil {
-		t.Fatalf("node image: %v", err)
+	p := &plan.Plan{Target: tg.Name(), TTL: s.TTL, Wait: s.Wait, Options: s.Extra, Keys: 1}
+	if p.Options == nil {
+		p.Options = option.Values{}
+	}
+	if p.Lease, err = tg.Prepare(p); err != nil {
+		t.Fatalf("Prepare: %v", err)
 	}
 	start := time.Now()
 	c, err := d.Start(ctx, runtime.Spec{
 		RunID:  tg.Name() + "test-" + randomID(),
-		Image:  tag,
 		Nodes:  n,
 		Labels: map[string]string{testLabel: "targets-" + tg.Name()},
 	})
@@ -80,24 +98,39 @@ func setUp(t *testing.T, tg targets.Target, n int, opts targets.Options) runtime
 		}
 	})
 	up := time.Since(start)
-	var nodes []string
 	for _, ni := range c.Nodes() {
-		nodes = append(nodes, ni.Name)
+		p.Nodes = append(p.Nodes, plan.Node{Name: ni.Name, IP: ni.IP, Ports: tg.Ports()})
 	}
 	start = time.Now()
-	if err := tg.Setup(ctx, &targets.Env{Cluster: c, Nodes: nodes, Image: tag, Opts: opts}); err != nil {
+	if err := tg.Setup(ctx, &targets.Env{Cluster: c, Plan: p}); err != nil {
 		t.Fatalf("Setup: %v", err)
 	}
+	p.Lease = tg.Lease()
 	t.Logf("%s: %d nodes up in %s, set up in %s, lease %s", tg.Name(), n, up.Round(time.Millisecond),
 		time.Since(start).Round(time.Millisecond), tg.Lease())
-	t.Cleanup(func() { _ = tg.Teardown(context.Background()) })
+	plansMu.Lock()
+	plans[tg] = p
+	plansMu.Unlock()
+	t.Cleanup(func() {
+		_ = tg.Teardown(context.Background())
+		plansMu.Lock()
+		delete(plans, tg)
+		plansMu.Unlock()
+	})
 	return c
 }
 
-// newClient returns a client for process p, closed when the test ends.
-func newClient(t *testing.T, tg targets.Target, p int) targets.Client {
+// newClient returns a client of tg's Go binding for process p, on the node
+// a run would assign it, closed when the test ends.
+func newClient(t *testing.T, tg targets.Service, p int) targets.Client {
 	t.Helper()
-	c, err := tg.NewClient(context.Background(), p)
+	plansMu.Lock()
+	pl := plans[tg]
+	plansMu.Unlock()
+	if pl == nil {
+		t.Fatalf("newClient: %s was not set up", tg.Name())
+	}
+	c, err := tg.Binding().NewClient(context.Background(), targets.ClientEnv{Plan: pl, Process: p, Node: pl.NodeFor(p)})
 	if err != nil {
 		t.Fatalf("NewClient(%d): %v", p, err)
 	}
@@ -179,17 +212,23 @@ func runHarness(t *testing.T, target string, limit time.Duration, nemeses []stri
 	t.Helper()
 	skipWithoutDocker(t)
 	cfg := harness.DefaultConfig()
-	cfg.Run.Target = target
-	cfg.Run.TimeLimit = limit
-	cfg.Run.Nemeses = nemeses
+	cfg.Plan.Target = target
+	cfg.Plan.TimeLimit = limit
+	cfg.Plan.Nemeses = nemeses
 	if interval > 0 {
-		cfg.Run.NemesisInterval = interval
+		cfg.Plan.NemesisInterval = interval
 	}
 	cfg.StoreDir = t.TempDir()
 	mark := "targets-" + target + "-" + randomID()
 	cfg.Labels = map[string]string{testLabel: mark}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	rt, err := docker.New(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	cfg.Runtime = rt
 	res, err := harness.Execute(ctx, cfg)
 	if err != nil {
 		t.Fatalf("Execute %s: %v (summary: %s)", target, err, res.Summary)
@@ -223,11 +262,11 @@ func noFaultRun(t *testing.T, target string, limit time.Duration) store.RunResul
 	// The default hold is sized to the target (harness.DefaultHold): one
 	// key's holds follow each other, so a long hold means few ops.
 	floor := 50
-	if h := res.Config.Hold; h > 0 {
+	if h := res.Plan.Hold; h > 0 {
 		floor = min(floor, 2*int(limit/h))
 	}
 	if res.Ops < floor {
-		t.Errorf("only %d ops in a %s run with %s holds, want at least %d", res.Ops, limit, res.Config.Hold, floor)
+		t.Errorf("only %d ops in a %s run with %s holds, want at least %d", res.Ops, limit, res.Plan.Hold, floor)
 	}
 	return res
 }

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 )
 
 // InMemory is the lock that people mistake for a distributed lock: every
@@ -13,54 +16,73 @@ import (
 // different servers never see each other's locks, so mutual exclusion breaks
 // at once: the chapter's "in-memory variable" lock.
 type InMemory struct {
-	nodes   []string
 	servers map[string]*memServer
-	wait    time.Duration
 }
 
 // NewInMemory returns the in-memory target.
 func NewInMemory() *InMemory { return &InMemory{} }
 
-// Name implements Target.
+// Name implements Service.
 func (*InMemory) Name() string { return "inmemory" }
 
-// Description implements Target.
+// Description implements Service.
 func (*InMemory) Description() string {
 	return "a mutex in each server's memory: correct on one node, broken across several (no containers)"
 }
 
-// DefaultNodes implements Target: three servers, so that the lock breaks
+// DefaultNodes implements Service: three servers, so that the lock breaks
 // by default, as it does across machines.
 func (*InMemory) DefaultNodes() int { return 3 }
 
 // InProcess implements Local: the servers are simulated in the harness.
 func (*InMemory) InProcess() bool { return true }
 
+// Options implements Service: the in-memory mutex has none.
+func (*InMemory) Options() []option.Spec { return nil }
+
+// Prepare implements Service: an in-memory lock never expires.
+func (*InMemory) Prepare(p *plan.Plan) (time.Duration, error) {
+	if p.Client != "" && p.Client != plan.ClientGo {
+		return 0, fmt.Errorf("inmemory runs its servers inside the harness, so only its Go clients (--client go) can reach them, not %q", p.Client)
+	}
+	return 0, nil
+}
+
 // Setup creates one in-process server per node name.
 func (m *InMemory) Setup(_ context.Context, env *Env) error {
-	if len(env.Nodes) == 0 {
+	if len(env.Plan.Nodes) == 0 {
 		return fmt.Errorf("inmemory: no nodes")
 	}
-	m.nodes = env.Nodes
-	m.wait = env.Opts.Wait
 	m.servers = map[string]*memServer{}
-	for _, n := range env.Nodes {
-		m.servers[n] = &memServer{holders: map[string]int{}, freed: make(chan struct{})}
+	for _, n := range env.Plan.Nodes {
+		m.servers[n.Name] = &memServer{holders: map[string]int{}, freed: make(chan struct{})}
 	}
 	return nil
 }
 
-// Lease implements Target: an in-memory lock never expires.
+// Lease implements Service: an in-memory lock never expires.
 func (*InMemory) Lease() time.Duration { return 0 }
 
-// NewClient returns a client of one server, chosen round-robin.
-func (m *InMemory) NewClient(_ context.Context, process int) (Client, error) {
-	node := NodeFor(m.nodes, process)
-	return &memClient{srv: m.servers[node], node: node, process: process, wait: m.wait}, nil
-}
+// Ports implements Service: the servers listen on nothing.
+func (*InMemory) Ports() map[string]int { return nil }
 
-// Teardown implements Target.
+// Binding implements Service: clients call into this instance's servers.
+func (m *InMemory) Binding() Binding { return memBinding{m} }
+
+// Teardown implements Service.
 func (*InMemory) Teardown(context.Context) error { return nil }
+
+// memBinding creates clients of one InMemory's servers.
+type memBinding struct{ m *InMemory }
+
+// NewClient returns a client of the server on the client's node.
+func (b memBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
+	srv, ok := b.m.servers[env.Node]
+	if !ok {
+		return nil, fmt.Errorf("inmemory: no server on node %q", env.Node)
+	}
+	return &memClient{srv: srv, node: env.Node, process: env.Process, wait: env.Plan.Wait}, nil
+}
 
 // memServer is one node's lock table: key -> holding process.
 type memServer struct {

@@ -2,11 +2,9 @@ package targets
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strings"
-	"time"
 
 	"github.com/lockstorm/lockstorm/runtime"
 )
@@ -87,29 +85,11 @@ func ServerPIDs(ctx context.Context, c runtime.Cluster, node, name string) ([]st
 	return strings.Fields(res.Stdout), nil
 }
 
-// WaitFor polls check every interval until it returns nil or timeout
-// passes, and returns the last error.
-func WaitFor(ctx context.Context, timeout, interval time.Duration, check func(context.Context) error) error {
-	deadline := time.Now().Add(timeout)
-	var last error
-	for {
-		cctx, cancel := context.WithTimeout(ctx, interval*4+time.Second)
-		last = check(cctx)
-		cancel()
-		if last == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %s: %w", timeout, last)
-		}
-		t := time.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(ctx.Err(), last)
-		case <-t.C:
-		}
+func firstWord(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
 	}
+	return s
 }
 
 // NodeAddr returns "ip:port" of node in the cluster.
@@ -120,11 +100,4 @@ func NodeAddr(c runtime.Cluster, node string, port int) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w: %s", runtime.ErrUnknownNode, node)
-}
-
-func firstWord(s string) string {
-	if f := strings.Fields(s); len(f) > 0 {
-		return f[0]
-	}
-	return s
 }

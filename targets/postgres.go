@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/lockstorm/lockstorm/internal/wait"
+	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/runtime"
 )
 
@@ -74,21 +76,22 @@ type pgServer struct {
 // setup initialises a data directory on the first node, starts the server
 // there, waits until it answers SELECT 1, and runs schema.
 func (s *pgServer) setup(ctx context.Context, env *Env, schema string) error {
-	if env.Cluster == nil || len(env.Nodes) == 0 {
+	p := env.Plan
+	if env.Cluster == nil || len(p.Nodes) == 0 {
 		return fmt.Errorf("postgres: no cluster")
 	}
-	s.cluster, s.node = env.Cluster, env.Nodes[0]
+	s.cluster, s.node = env.Cluster, p.Nodes[0].Name
 	s.log = env.Log
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	addr, err := NodeAddr(s.cluster, s.node, pgPort)
+	addr, err := p.Addr(s.node, pgPort)
 	if err != nil {
 		return err
 	}
 	s.addr = addr
-	if len(env.Nodes) > 1 {
-		s.log.Warn("postgres: one server on the first node; the other nodes stay idle", "server", s.node, "nodes", len(env.Nodes))
+	if len(p.Nodes) > 1 {
+		s.log.Warn("postgres: one server on the first node; the other nodes stay idle", "server", s.node, "nodes", len(p.Nodes))
 	}
 	begin := time.Now()
 	if err := s.initdb(ctx); err != nil {
@@ -151,7 +154,7 @@ func (s *pgServer) start(ctx context.Context) error {
 
 // waitReady polls SELECT 1 until it works.
 func (s *pgServer) waitReady(ctx context.Context) error {
-	err := WaitFor(ctx, pgReadyTimeout, 200*time.Millisecond, func(ctx context.Context) error {
+	err := wait.For(ctx, pgReadyTimeout, 200*time.Millisecond, func(ctx context.Context) error {
 		conn, err := s.connect(ctx, pgDatabase, "lockstorm-setup")
 		if err != nil {
 			return err
@@ -182,16 +185,42 @@ func (s *pgServer) createSchema(ctx context.Context, schema string) error {
 	return nil
 }
 
-// connect opens one connection to the server, as the real client library
-// does it.
+// connect opens one connection to the server.
 func (s *pgServer) connect(ctx context.Context, db, app string) (*pgx.Conn, error) {
 	if s.addr == "" {
 		return nil, fmt.Errorf("postgres: not set up")
 	}
-	host, port, _ := strings.Cut(s.addr, ":")
+	return pgConnect(ctx, s.addr, db, app)
+}
+
+// pgConnect opens one connection to the server at addr, as the real
+// client library does it.
+func pgConnect(ctx context.Context, addr, db, app string) (*pgx.Conn, error) {
+	host, port, _ := strings.Cut(addr, ":")
 	dsn := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=disable application_name=%s",
 		host, port, pgUser, db, app)
 	return pgx.Connect(ctx, dsn)
+}
+
+// Ports implements Service for the PostgreSQL targets.
+func (*pgServer) Ports() map[string]int { return map[string]int{"postgres": pgPort} }
+
+// Options implements Service: the PostgreSQL targets have none.
+func (*pgServer) Options() []option.Spec { return nil }
+
+// pgNewConn returns the lazily connecting session of one client process
+// of p's server (on its first node).
+func pgNewConn(env ClientEnv) (*pgConn, string, error) {
+	p := env.Plan
+	if len(p.Nodes) == 0 {
+		return nil, "", fmt.Errorf("postgres: no nodes")
+	}
+	node := p.Nodes[0].Name
+	addr, err := p.Addr(node, pgPort)
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: %w", err)
+	}
+	return &pgConn{addr: addr, app: fmt.Sprintf("lockstorm-p%d", env.Process)}, node, nil
 }
 
 // ServerProcess implements Servers: the postmaster and every backend are
@@ -207,7 +236,7 @@ func (s *pgServer) StartServer(ctx context.Context, node string) error {
 	// Backends exit on their own once their postmaster is gone; a new
 	// postmaster refuses to start while they still hold the old shared
 	// memory, so wait for them, then kill whatever is left.
-	err := WaitFor(ctx, 5*time.Second, 100*time.Millisecond, func(ctx context.Context) error {
+	err := wait.For(ctx, 5*time.Second, 100*time.Millisecond, func(ctx context.Context) error {
 		pids, err := ServerPIDs(ctx, s.cluster, node, pgProcess)
 		if err != nil {
 			return err
@@ -281,18 +310,6 @@ func pgNoEffect(err error) bool {
 		return sev == "ERROR"
 	}
 	return false
-}
-
-// pgSleep waits d or until ctx ends; it reports whether d passed.
-func pgSleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // The powers the PostgreSQL targets offer beyond Target.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/lockstorm/lockstorm/plan"
 )
 
 // PostgresAdvisory locks with PostgreSQL's session-level advisory locks:
@@ -18,30 +19,32 @@ import (
 // Advisory locks carry no fencing token.
 type PostgresAdvisory struct {
 	pgServer
-	wait time.Duration
 }
 
 // NewPostgresAdvisory returns the postgres-advisory target.
 func NewPostgresAdvisory() *PostgresAdvisory { return &PostgresAdvisory{} }
 
-// Name implements Target.
+// Name implements Service.
 func (*PostgresAdvisory) Name() string { return "postgres-advisory" }
 
-// Description implements Target.
+// Description implements Service.
 func (*PostgresAdvisory) Description() string {
 	return "PostgreSQL 15 session advisory locks (pg_try_advisory_lock): no expiry, freed when the session ends, no token"
 }
 
-// DefaultNodes implements Target: one server.
+// DefaultNodes implements Service: one server.
 func (*PostgresAdvisory) DefaultNodes() int { return 1 }
+
+// Prepare implements Service: an advisory lock has no expiry; it ends
+// with the session.
+func (*PostgresAdvisory) Prepare(*plan.Plan) (time.Duration, error) { return 0, nil }
 
 // Setup starts the server on the first node; advisory locks need no schema.
 func (a *PostgresAdvisory) Setup(ctx context.Context, env *Env) error {
-	a.wait = env.Opts.Wait
 	return a.setup(ctx, env, "")
 }
 
-// Lease implements Target: an advisory lock has no expiry; it ends with
+// Lease implements Service: an advisory lock has no expiry; it ends with
 // the session.
 func (*PostgresAdvisory) Lease() time.Duration { return 0 }
 
@@ -50,21 +53,25 @@ func (*PostgresAdvisory) Lease() time.Duration { return 0 }
 // would tie that number to the lock's life.)
 func (*PostgresAdvisory) HasTokens() bool { return false }
 
-// NewClient returns a client with its own session, spread over nothing:
-// every client talks to the one server.
-func (a *PostgresAdvisory) NewClient(_ context.Context, process int) (Client, error) {
-	if a.addr == "" {
-		return nil, fmt.Errorf("postgres-advisory: not set up")
-	}
-	return &pgAdvisoryClient{
-		conn: &pgConn{srv: &a.pgServer, app: fmt.Sprintf("lockstorm-p%d", process)},
-		node: a.node,
-		wait: a.wait,
-	}, nil
-}
+// Binding implements Service.
+func (*PostgresAdvisory) Binding() Binding { return pgAdvisoryBinding{} }
 
-// Teardown implements Target: the clients close their own sessions.
+// Teardown implements Service: the clients close their own sessions.
 func (*PostgresAdvisory) Teardown(context.Context) error { return nil }
+
+// pgAdvisoryBinding is the Go binding of postgres-advisory: pgx, one
+// session per client.
+type pgAdvisoryBinding struct{}
+
+// NewClient returns a client with its own session; every client talks to
+// the one server.
+func (pgAdvisoryBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
+	conn, node, err := pgNewConn(env)
+	if err != nil {
+		return nil, err
+	}
+	return &pgAdvisoryClient{conn: conn, node: node, wait: env.Plan.Wait}, nil
+}
 
 // pgAdvisoryKey maps a lock name to the bigint that names its advisory lock.
 func pgAdvisoryKey(key string) int64 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/lockstorm/lockstorm/internal/wait"
 )
 
 // errPgAbandoned is returned by a PostgreSQL client used after Abandon.
@@ -18,7 +19,7 @@ var errPgAbandoned = errors.New("postgres client abandoned")
 // lazily, so that a client can be made while the server is down, and
 // connects again when its connection has been closed by an error.
 type pgConn struct {
-	srv  *pgServer
+	addr string
 	app  string
 	mu   sync.Mutex // guards conn and abandoned, not the use of conn
 	conn *pgx.Conn
@@ -47,7 +48,7 @@ func (p *pgConn) get(ctx context.Context, deadline time.Time) (*pgx.Conn, error)
 	}
 	cctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	c, err := p.srv.connect(cctx, pgDatabase, p.app)
+	c, err := pgConnect(cctx, p.addr, pgDatabase, p.app)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
@@ -103,13 +104,13 @@ func (p *pgConn) close() error {
 // got false means the lock was busy.
 type pgAttempt func(ctx context.Context, conn *pgx.Conn) (g Grant, got bool, err error)
 
-// pgAcquire retries try with backoff until it grants, until wait has
+// pgAcquire retries try with backoff until it grants, until budget has
 // passed (ErrNotAcquired), or until an attempt ends in a way that may have
 // taken the lock (an error that is not ErrNotAcquired: indeterminate).
 // Attempts that certainly had no effect (busy, no connection, an ERROR from
 // the server) are retried.
-func pgAcquire(ctx context.Context, p *pgConn, key string, wait time.Duration, try pgAttempt) (Grant, error) {
-	deadline := time.Now().Add(wait)
+func pgAcquire(ctx context.Context, p *pgConn, key string, budget time.Duration, try pgAttempt) (Grant, error) {
+	deadline := time.Now().Add(budget)
 	backoff := 2 * time.Millisecond
 	var last error
 	for {
@@ -130,15 +131,15 @@ func pgAcquire(ctx context.Context, p *pgConn, key string, wait time.Duration, t
 		}
 		last = err
 		if !time.Now().Before(deadline) {
-			return Grant{}, pgNotAcquired(key, wait, last)
+			return Grant{}, pgNotAcquired(key, budget, last)
 		}
 		sleep := backoff/2 + rand.N(backoff/2+1)
 		if rest := time.Until(deadline); sleep > rest {
 			sleep = rest
 		}
-		if !pgSleep(ctx, sleep) {
+		if !wait.Sleep(ctx, sleep) {
 			// Nothing is pending: the last attempt certainly had no effect.
-			return Grant{}, pgNotAcquired(key, wait, errors.Join(last, ctx.Err()))
+			return Grant{}, pgNotAcquired(key, budget, errors.Join(last, ctx.Err()))
 		}
 		if backoff < 100*time.Millisecond {
 			backoff *= 2

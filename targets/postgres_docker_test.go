@@ -35,7 +35,7 @@ func pgSQL(t *testing.T, c runtime.Cluster) *pgx.Conn {
 
 func TestDockerPostgresAdvisoryLocksExclusively(t *testing.T) {
 	tg := targets.NewPostgresAdvisory()
-	c := setUp(t, tg, 1, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	c := setUp(t, tg, 1, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	if tg.Lease() != 0 || tg.HasTokens() {
 		t.Fatalf("Lease %s, HasTokens %v; want 0 and false", tg.Lease(), tg.HasTokens())
 	}
@@ -84,7 +84,7 @@ func TestDockerPostgresAdvisoryLocksExclusively(t *testing.T) {
 
 func TestDockerPostgresServerClockFollowsShim(t *testing.T) {
 	tg := targets.NewPostgresRowExpiry()
-	c := setUp(t, tg, 1, targets.Options{TTL: time.Second, Wait: 300 * time.Millisecond})
+	c := setUp(t, tg, 1, settings{TTL: time.Second, Wait: 300 * time.Millisecond})
 	if !tg.ClockShimmed() {
 		t.Fatal("ClockShimmed() = false")
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/lockstorm/lockstorm/plan"
 )
 
 // pgRowSchema is the lock table of both row-lock targets. expires_at is
@@ -49,7 +50,6 @@ type PostgresRow struct {
 	pgServer
 	expiry bool
 	ttl    time.Duration
-	wait   time.Duration
 }
 
 // NewPostgresRow returns the postgres-row target: the naive row lock, which
@@ -60,7 +60,7 @@ func NewPostgresRow() *PostgresRow { return &PostgresRow{} }
 // lock with an expires_at column, judged by the server's clock.
 func NewPostgresRowExpiry() *PostgresRow { return &PostgresRow{expiry: true} }
 
-// Name implements Target.
+// Name implements Service.
 func (r *PostgresRow) Name() string {
 	if r.expiry {
 		return "postgres-row-expiry"
@@ -68,7 +68,7 @@ func (r *PostgresRow) Name() string {
 	return "postgres-row"
 }
 
-// Description implements Target.
+// Description implements Service.
 func (r *PostgresRow) Description() string {
 	if r.expiry {
 		return "PostgreSQL 15 row lock with expires_at (server clock) and a row counter as fencing token"
@@ -76,20 +76,25 @@ func (r *PostgresRow) Description() string {
 	return "PostgreSQL 15 naive row lock (UPDATE ... WHERE locked=false): token counter, no expiry, stuck if a holder crashes"
 }
 
-// DefaultNodes implements Target: one server.
+// DefaultNodes implements Service: one server.
 func (*PostgresRow) DefaultNodes() int { return 1 }
+
+// Prepare implements Service: zero (never) for the naive lock; the TTL
+// written into expires_at for the expiring one.
+func (r *PostgresRow) Prepare(p *plan.Plan) (time.Duration, error) {
+	if r.expiry {
+		return p.TTL, nil
+	}
+	return 0, nil
+}
 
 // Setup starts the server on the first node and creates the lock table.
 func (r *PostgresRow) Setup(ctx context.Context, env *Env) error {
-	r.wait = env.Opts.Wait
-	r.ttl = env.Opts.TTL
-	if r.ttl <= 0 {
-		r.ttl = 2 * time.Second
-	}
+	r.ttl = env.Plan.TTL
 	return r.setup(ctx, env, pgRowSchema)
 }
 
-// Lease implements Target: zero (never) for the naive lock; the TTL
+// Lease implements Service: zero (never) for the naive lock; the TTL
 // written into expires_at for the expiring one. The expiry is computed
 // from the server's clock when the UPDATE runs, after the acquire was sent.
 func (r *PostgresRow) Lease() time.Duration {
@@ -111,26 +116,34 @@ func (r *PostgresRow) Expiry() Expiry {
 	return NoExpiry
 }
 
+// Binding implements Service.
+func (r *PostgresRow) Binding() Binding { return pgRowBinding{expiry: r.expiry} }
+
+// Teardown implements Service: the clients close their own connections.
+func (*PostgresRow) Teardown(context.Context) error { return nil }
+
+// pgRowBinding is the Go binding of the row-lock targets: pgx, one
+// connection per client, the conditional UPDATEs of the lock table.
+type pgRowBinding struct{ expiry bool }
+
 // NewClient returns a client with its own connection and owner name.
-func (r *PostgresRow) NewClient(_ context.Context, process int) (Client, error) {
-	if r.addr == "" {
-		return nil, fmt.Errorf("%s: not set up", r.Name())
+func (b pgRowBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
+	conn, node, err := pgNewConn(env)
+	if err != nil {
+		return nil, err
 	}
 	var nonce [4]byte
 	_, _ = rand.Read(nonce[:])
 	return &pgRowClient{
-		conn:    &pgConn{srv: &r.pgServer, app: fmt.Sprintf("lockstorm-p%d", process)},
-		node:    r.node,
-		owner:   fmt.Sprintf("p%d-%s", process, hex.EncodeToString(nonce[:])),
-		wait:    r.wait,
-		expiry:  r.expiry,
-		ttlUS:   r.ttl.Microseconds(),
+		conn:    conn,
+		node:    node,
+		owner:   fmt.Sprintf("p%d-%s", env.Process, hex.EncodeToString(nonce[:])),
+		wait:    env.Plan.Wait,
+		expiry:  b.expiry,
+		ttlUS:   env.Plan.Lease.Microseconds(),
 		created: map[string]bool{},
 	}, nil
 }
-
-// Teardown implements Target: the clients close their own connections.
-func (*PostgresRow) Teardown(context.Context) error { return nil }
 
 type pgRowClient struct {
 	conn    *pgConn

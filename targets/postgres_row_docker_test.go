@@ -12,7 +12,7 @@ import (
 
 func TestDockerPostgresRowLocksExclusively(t *testing.T) {
 	tg := targets.NewPostgresRow()
-	setUp(t, tg, 1, targets.Options{TTL: time.Second, Wait: 300 * time.Millisecond})
+	setUp(t, tg, 1, settings{TTL: time.Second, Wait: 300 * time.Millisecond})
 	if tg.Lease() != 0 || !tg.HasTokens() {
 		t.Fatalf("Lease %s, HasTokens %v; want 0 and true", tg.Lease(), tg.HasTokens())
 	}
@@ -27,7 +27,7 @@ func TestDockerPostgresRowLocksExclusively(t *testing.T) {
 
 func TestDockerPostgresRowStaysLockedAfterCrash(t *testing.T) {
 	tg := targets.NewPostgresRow()
-	setUp(t, tg, 1, targets.Options{TTL: time.Second, Wait: 3 * time.Second})
+	setUp(t, tg, 1, settings{TTL: time.Second, Wait: 3 * time.Second})
 	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 	acquire(t, a, "k")
 	a.Abandon()
@@ -39,7 +39,7 @@ func TestDockerPostgresRowStaysLockedAfterCrash(t *testing.T) {
 
 func TestDockerPostgresRowSurvivesServerKill(t *testing.T) {
 	tg := targets.NewPostgresRow()
-	c := setUp(t, tg, 1, targets.Options{TTL: time.Second, Wait: 300 * time.Millisecond})
+	c := setUp(t, tg, 1, settings{TTL: time.Second, Wait: 300 * time.Millisecond})
 	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 	t1 := token(t, acquire(t, a, "k"))
 	pgKillServer(t, c, tg)
@@ -65,7 +65,7 @@ func TestDockerPostgresRowSurvivesServerKill(t *testing.T) {
 
 func TestDockerPostgresAdvisoryLostOnServerKill(t *testing.T) {
 	tg := targets.NewPostgresAdvisory()
-	c := setUp(t, tg, 1, targets.Options{TTL: time.Second, Wait: 300 * time.Millisecond})
+	c := setUp(t, tg, 1, settings{TTL: time.Second, Wait: 300 * time.Millisecond})
 	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 	acquire(t, a, "k")
 	pgKillServer(t, c, tg)
@@ -83,7 +83,7 @@ func TestDockerPostgresAdvisoryLostOnServerKill(t *testing.T) {
 func TestDockerPostgresRowExpiryFreesAfterTTL(t *testing.T) {
 	const ttl = 1500 * time.Millisecond
 	tg := targets.NewPostgresRowExpiry()
-	setUp(t, tg, 1, targets.Options{TTL: ttl, Wait: 300 * time.Millisecond})
+	setUp(t, tg, 1, settings{TTL: ttl, Wait: 300 * time.Millisecond})
 	if tg.Lease() != ttl || !tg.HasTokens() {
 		t.Fatalf("Lease %s, HasTokens %v; want %s and true", tg.Lease(), tg.HasTokens(), ttl)
 	}

@@ -7,61 +7,54 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 )
 
 // Redis is the single-instance Redis lock: SET key value NX PX ttl on one
 // redis-server, released with a compare-and-delete script. Each grant also
 // increments a per-key counter, which serves as the fencing token.
-//
-// Options: redis.persistence = none (default), aof (appendonly yes,
-// appendfsync everysec) or rdb (a snapshot every second with changes).
 type Redis struct {
 	cluster runtime.Cluster
 	node    string
-	addr    string
-	persist string
 	ttl     time.Duration
-	wait    time.Duration
 }
+
+var redisPersistOpt = persistenceOption("redis")
 
 // NewRedis returns the single-node Redis target.
 func NewRedis() *Redis { return &Redis{} }
 
-// Name implements Target.
+// Name implements Service.
 func (*Redis) Name() string { return "redis" }
 
-// OptionNames implements Optioned.
-func (*Redis) OptionNames() []string {
-	return []string{"redis.persistence"}
-}
+// Options implements Service.
+func (*Redis) Options() []option.Spec { return option.Specs(redisPersistOpt) }
 
-// Description implements Target.
+// Description implements Service.
 func (*Redis) Description() string {
 	return "one redis-server: SET NX PX with a TTL, compare-and-delete release, INCR counter as fencing token"
 }
 
-// DefaultNodes implements Target: one server.
+// DefaultNodes implements Service: one server.
 func (*Redis) DefaultNodes() int { return 1 }
+
+// Prepare implements Service: the key's TTL is the lease asked for.
+func (*Redis) Prepare(p *plan.Plan) (time.Duration, error) { return p.TTL, nil }
 
 // Setup writes the server's configuration on the first node, starts
 // redis-server there with the clock shim and waits until it answers.
 // Further nodes, if any, stay idle.
 func (r *Redis) Setup(ctx context.Context, env *Env) error {
-	if env.Cluster == nil || len(env.Nodes) == 0 {
+	p := env.Plan
+	if env.Cluster == nil || len(p.Nodes) == 0 {
 		return fmt.Errorf("redis: needs a cluster with at least one node")
 	}
 	redisUseLogger(env.Log)
-	persist, err := redisPersistence(env.Opts.Extra, "redis.persistence")
-	if err != nil {
-		return fmt.Errorf("redis: %w", err)
-	}
-	r.cluster, r.node, r.persist = env.Cluster, env.Nodes[0], persist
-	r.ttl, r.wait = redisTTL(env.Opts), env.Opts.Wait
-	if r.addr, err = NodeAddr(env.Cluster, r.node, redisPort); err != nil {
-		return fmt.Errorf("redis: %w", err)
-	}
-	if err := redisWriteFile(ctx, env.Cluster, r.node, redisConfPath, redisConfig("", persist, "")); err != nil {
+	r.cluster, r.node, r.ttl = env.Cluster, p.Nodes[0].Name, p.TTL
+	conf := redisConfig("", redisPersistConf(redisPersistOpt.Get(p.Options)), "")
+	if err := redisWriteFile(ctx, env.Cluster, r.node, redisConfPath, conf); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
 	if err := redisStartServer(ctx, env.Cluster, r.node, ""); err != nil {
@@ -70,16 +63,16 @@ func (r *Redis) Setup(ctx context.Context, env *Env) error {
 	return nil
 }
 
-// Lease implements Target: the key's TTL.
+// Lease implements Service: the key's TTL.
 func (r *Redis) Lease() time.Duration { return r.ttl }
 
-// NewClient returns a client of the one server.
-func (r *Redis) NewClient(_ context.Context, process int) (Client, error) {
-	rdb := redis.NewClient(redisClientOptions(r.addr))
-	return newRedisScriptClient(rdb, r.node, process, r.ttl, r.wait), nil
-}
+// Ports implements Service.
+func (*Redis) Ports() map[string]int { return map[string]int{"redis": redisPort} }
 
-// Teardown implements Target: the clients are closed by their owners.
+// Binding implements Service.
+func (*Redis) Binding() Binding { return redisBinding{} }
+
+// Teardown implements Service: the clients are closed by their owners.
 func (*Redis) Teardown(context.Context) error { return nil }
 
 // HasTokens implements Fencer: the INCR counter is the token.
@@ -113,4 +106,22 @@ func (*Redis) ClockShimmed() bool { return true }
 // LogPaths implements LogCollector.
 func (r *Redis) LogPaths() map[string][]string {
 	return map[string][]string{r.node: {redisLogPath}}
+}
+
+// redisBinding is the Go binding of the redis target: go-redis with the
+// SET NX PX + INCR script against the first node.
+type redisBinding struct{}
+
+// NewClient returns a client of the one server.
+func (redisBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
+	p := env.Plan
+	if len(p.Nodes) == 0 {
+		return nil, fmt.Errorf("redis: no nodes")
+	}
+	addr, err := p.Addr(p.Nodes[0].Name, redisPort)
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	rdb := redis.NewClient(redisClientOptions(addr))
+	return newRedisScriptClient(rdb, p.Nodes[0].Name, env.Process, p.Lease, p.Wait), nil
 }

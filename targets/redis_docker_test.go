@@ -55,7 +55,7 @@ func redisKillServer(t *testing.T, c runtime.Cluster, node string) {
 
 func TestDockerRedisLocksExclusively(t *testing.T) {
 	tg := targets.NewRedis()
-	setUp(t, tg, 1, targets.Options{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
+	setUp(t, tg, 1, settings{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
 	if !tg.HasTokens() {
 		t.Fatal("redis reports no fencing tokens")
 	}
@@ -80,7 +80,7 @@ func TestDockerRedisLocksExclusively(t *testing.T) {
 
 func TestDockerRedisClockBumpExpiresLockEarly(t *testing.T) {
 	tg := targets.NewRedis()
-	cl := setUp(t, tg, 1, targets.Options{TTL: 10 * time.Second, Wait: 500 * time.Millisecond})
+	cl := setUp(t, tg, 1, settings{TTL: 10 * time.Second, Wait: 500 * time.Millisecond})
 	t.Cleanup(func() {
 		_, _ = targets.Sh(context.Background(), cl, "n1", "/usr/local/bin/lockstorm-clock reset")
 	})
@@ -98,7 +98,7 @@ func TestDockerRedisClockBumpExpiresLockEarly(t *testing.T) {
 
 func TestDockerRedisRestartWithoutPersistenceForgetsLocks(t *testing.T) {
 	tg := targets.NewRedis()
-	cl := setUp(t, tg, 1, targets.Options{TTL: 30 * time.Second, Wait: 200 * time.Millisecond})
+	cl := setUp(t, tg, 1, settings{TTL: 30 * time.Second, Wait: 200 * time.Millisecond})
 	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 	acquire(t, a, "k")
 	acquire(t, a, "k2")

@@ -11,7 +11,7 @@ import (
 
 func TestDockerRedlockLocksExclusively(t *testing.T) {
 	tg := targets.NewRedlock()
-	setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	if tg.HasTokens() {
 		t.Fatal("redlock claims fencing tokens; Redlock has none")
 	}
@@ -46,7 +46,7 @@ func TestDockerRedlockLocksExclusively(t *testing.T) {
 // complete a quorum.
 func TestDockerRedlockMinorityDownStillDecides(t *testing.T) {
 	tg := targets.NewRedlock()
-	cl := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	cl := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	redisKillServer(t, cl, "n3")
 	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 	acquire(t, a, "k")

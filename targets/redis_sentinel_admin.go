@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/runtime"
 )
 
@@ -42,7 +43,7 @@ func sentinelStart(ctx context.Context, c runtime.Cluster, node string) error {
 	}
 	sc := redis.NewSentinelClient(redisClientOptions(addr))
 	defer sc.Close()
-	if err := WaitFor(ctx, redisReadyTimeout, 100*time.Millisecond, func(ctx context.Context) error {
+	if err := wait.For(ctx, redisReadyTimeout, 100*time.Millisecond, func(ctx context.Context) error {
 		return sc.Ping(ctx).Err()
 	}); err != nil {
 		return fmt.Errorf("sentinel on %s: %w", node, err)
@@ -59,7 +60,7 @@ func sentinelWaitReplicas(ctx context.Context, c runtime.Cluster, node string, w
 	}
 	rdb := redis.NewClient(redisClientOptions(addr))
 	defer rdb.Close()
-	err = WaitFor(ctx, redisReadyTimeout, 100*time.Millisecond, func(ctx context.Context) error {
+	err = wait.For(ctx, redisReadyTimeout, 100*time.Millisecond, func(ctx context.Context) error {
 		info, err := rdb.Info(ctx, "replication").Result()
 		if err != nil {
 			return err
@@ -91,7 +92,7 @@ func sentinelWaitKnows(ctx context.Context, c runtime.Cluster, node, primaryIP s
 	}
 	sc := redis.NewSentinelClient(redisClientOptions(addr))
 	defer sc.Close()
-	err = WaitFor(ctx, redisReadyTimeout, 200*time.Millisecond, func(ctx context.Context) error {
+	err = wait.For(ctx, redisReadyTimeout, 200*time.Millisecond, func(ctx context.Context) error {
 		m, err := sc.Master(ctx, sentinelMaster).Result()
 		if err != nil {
 			return err

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 
+	"github.com/lockstorm/lockstorm/internal/wait"
+	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/runtime"
 )
 
@@ -26,7 +27,6 @@ const (
 	redisConfPath     = redisDir + "/redis.conf"
 	redisLogPath      = redisLogDir + "/redis.log"
 	redisProcess      = "redis-server"
-	redisDefaultTTL   = 2 * time.Second
 	// redisIOTimeout bounds one socket read or write of a client: a paused
 	// or partitioned server makes the call indeterminate after this long.
 	redisIOTimeout = time.Second
@@ -42,22 +42,28 @@ const (
 	redisPersistRDB  = "rdb"
 )
 
-// redisPersistence reads the persistence option name from opts and returns
-// the redis.conf lines for it.
-func redisPersistence(opts map[string]string, name string) (string, error) {
-	mode := strings.TrimSpace(opts[name])
+// persistenceOption declares the option <target>.persistence of a Redis
+// target.
+func persistenceOption(target string) option.Choice {
+	return option.Choice{
+		Name: target + ".persistence", Default: redisPersistNone,
+		Choices: []string{redisPersistNone, redisPersistAOF, redisPersistRDB},
+		Help:    "what survives a restart of redis-server: none, aof (fsync every second) or rdb (a snapshot every second)",
+	}
+}
+
+// redisPersistConf returns the redis.conf lines of a persistence mode.
+func redisPersistConf(mode string) string {
 	switch mode {
-	case "", redisPersistNone:
-		// Nothing survives a restart: the Redis distlock spec's warning.
-		return "save \"\"\nappendonly no\n", nil
 	case redisPersistAOF:
 		// Every write is logged; the log is fsynced once a second.
-		return "save \"\"\nappendonly yes\nappendfsync everysec\n", nil
+		return "save \"\"\nappendonly yes\nappendfsync everysec\n"
 	case redisPersistRDB:
 		// A snapshot at most once a second when anything changed.
-		return "save 1 1\nappendonly no\n", nil
+		return "save 1 1\nappendonly no\n"
 	}
-	return "", fmt.Errorf("%w: %s=%q: want %s, %s or %s", ErrBadOption, name, mode, redisPersistNone, redisPersistAOF, redisPersistRDB)
+	// Nothing survives a restart: the Redis distlock spec's warning.
+	return "save \"\"\nappendonly no\n"
 }
 
 // redisConfig returns a redis.conf for a node; extra is appended verbatim.
@@ -120,7 +126,7 @@ func redisStartServer(ctx context.Context, c runtime.Cluster, node, args string)
 func redisWaitPing(ctx context.Context, addr string) error {
 	rdb := redis.NewClient(redisClientOptions(addr))
 	defer rdb.Close()
-	err := WaitFor(ctx, redisReadyTimeout, 100*time.Millisecond, func(ctx context.Context) error {
+	err := wait.For(ctx, redisReadyTimeout, 100*time.Millisecond, func(ctx context.Context) error {
 		return rdb.Ping(ctx).Err()
 	})
 	if err != nil {
@@ -184,74 +190,6 @@ func redisNoEffect(err error) bool {
 		}
 	}
 	return false
-}
-
-// redisTTL returns the lease to ask for: the run's TTL, or the default.
-func redisTTL(o Options) time.Duration {
-	if o.TTL > 0 {
-		return o.TTL
-	}
-	return redisDefaultTTL
-}
-
-// redisNodeIP returns the IP of node.
-func redisNodeIP(c runtime.Cluster, node string) (string, error) {
-	for _, n := range c.Nodes() {
-		if n.Name == node {
-			return n.IP, nil
-		}
-	}
-	return "", fmt.Errorf("%w: %s", runtime.ErrUnknownNode, node)
-}
-
-// redisNodeByIP returns the name of the node with the given IP.
-func redisNodeByIP(c runtime.Cluster, ip string) (string, bool) {
-	for _, n := range c.Nodes() {
-		if n.IP == ip {
-			return n.Name, true
-		}
-	}
-	return "", false
-}
-
-// redisIntOpt reads an integer option, with a default.
-func redisIntOpt(opts map[string]string, name string, def int) (int, error) {
-	s := strings.TrimSpace(opts[name])
-	if s == "" {
-		return def, nil
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %s=%q: not an integer", ErrBadOption, name, s)
-	}
-	return v, nil
-}
-
-// redisFloatOpt reads a float option, with a default.
-func redisFloatOpt(opts map[string]string, name string, def float64) (float64, error) {
-	s := strings.TrimSpace(opts[name])
-	if s == "" {
-		return def, nil
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %s=%q: not a number", ErrBadOption, name, s)
-	}
-	return v, nil
-}
-
-// redisDurationOpt reads a duration option ("1s", "250ms"), with a
-// default.
-func redisDurationOpt(opts map[string]string, name string, def time.Duration) (time.Duration, error) {
-	s := strings.TrimSpace(opts[name])
-	if s == "" {
-		return def, nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("%w: %s=%q: not a duration like 1s or 250ms", ErrBadOption, name, s)
-	}
-	return v, nil
 }
 
 // redisLogger sends go-redis's internal messages (failed dials and the

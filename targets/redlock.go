@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	"github.com/go-redsync/redsync/v4/redis/goredis/v9"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 )
 
@@ -23,71 +26,73 @@ const redlockAvgDelay = 150 * time.Millisecond
 // redis-server nodes (five by default), through go-redsync/redsync: a
 // client SETs the key NX PX on every node and holds the lock if a majority
 // said yes within the validity time. Redlock has no fencing token.
-//
-// Options: redlock.quorum (only the majority: redsync fixes it),
-// redlock.drift-factor (0.01), redlock.retries (tries; default enough to
-// cover the wait budget), redlock.retry-delay (default redsync's random
-// 50-250 ms), redlock.persistence (none, aof or rdb).
 type Redlock struct {
-	cluster    runtime.Cluster
-	nodes      []string
-	addrs      []string
-	ttl        time.Duration
-	quorum     int
-	drift      float64
-	tries      int
-	retryDelay time.Duration
+	cluster runtime.Cluster
+	nodes   []string
+	ttl     time.Duration
 }
+
+// The options of the redlock target: the servers' persistence, and the
+// settings of redsync in the Go binding.
+var (
+	redlockPersistOpt = persistenceOption("redlock")
+	redlockQuorumOpt  = option.Int{Name: "redlock.quorum", Min: 1, Max: plan.MaxNodes,
+		Help: "nodes that must grant; redsync fixes it at a majority, so only that value is accepted"}
+	redlockDriftOpt = option.Float{Name: "redlock.drift-factor", Default: 0.01, Min: 0, Max: 0.99,
+		Help: "share of the TTL that redsync subtracts from the validity for clock drift"}
+	redlockRetryDelayOpt = option.Duration{Name: "redlock.retry-delay",
+		Help: "pause between tries (default: redsync's random 50-250ms)"}
+	redlockRetriesOpt = option.Int{Name: "redlock.retries", Min: 1,
+		Help: "tries of one acquire (default: enough to cover the wait budget)"}
+)
 
 // NewRedlock returns the Redlock target.
 func NewRedlock() *Redlock { return &Redlock{} }
 
-// Name implements Target.
+// Name implements Service.
 func (*Redlock) Name() string { return "redlock" }
 
-// OptionNames implements Optioned.
-func (*Redlock) OptionNames() []string {
-	return []string{"redlock.persistence", "redlock.quorum", "redlock.drift-factor", "redlock.retry-delay", "redlock.retries"}
+// Options implements Service.
+func (*Redlock) Options() []option.Spec {
+	return option.Specs(redlockPersistOpt, redlockQuorumOpt, redlockDriftOpt, redlockRetryDelayOpt, redlockRetriesOpt)
 }
 
-// Description implements Target.
+// Description implements Service.
 func (*Redlock) Description() string {
 	return "Redlock (redsync) over independent redis-servers: majority of SET NX PX within the validity time, no fencing token"
 }
 
-// DefaultNodes implements Target: five masters, as the algorithm's
+// DefaultNodes implements Service: five masters, as the algorithm's
 // description suggests.
 func (*Redlock) DefaultNodes() int { return 5 }
+
+// Prepare implements Service: the quorum can only be the majority that
+// redsync fixes, and the key's TTL is the lease asked for.
+func (*Redlock) Prepare(p *plan.Plan) (time.Duration, error) {
+	majority := len(p.Nodes)/2 + 1
+	if q, ok := redlockQuorumOpt.Lookup(p.Options); ok && q != majority {
+		return 0, option.Errorf("redlock.quorum=%d: redsync fixes the quorum at a majority, %d of %d nodes", q, majority, len(p.Nodes))
+	}
+	return p.TTL, nil
+}
 
 // Setup starts one independent redis-server on every node, with the clock
 // shim, and waits until all answer.
 func (r *Redlock) Setup(ctx context.Context, env *Env) error {
-	if env.Cluster == nil || len(env.Nodes) == 0 {
+	p := env.Plan
+	if env.Cluster == nil || len(p.Nodes) == 0 {
 		return fmt.Errorf("redlock: needs a cluster with at least one node")
 	}
 	redisUseLogger(env.Log)
-	if err := r.parse(env); err != nil {
-		return fmt.Errorf("redlock: %w", err)
-	}
-	persist, err := redisPersistence(env.Opts.Extra, "redlock.persistence")
-	if err != nil {
-		return fmt.Errorf("redlock: %w", err)
-	}
-	r.cluster, r.nodes, r.addrs = env.Cluster, env.Nodes, nil
-	for _, n := range env.Nodes {
-		addr, err := NodeAddr(env.Cluster, n, redisPort)
-		if err != nil {
-			return fmt.Errorf("redlock: %w", err)
-		}
-		r.addrs = append(r.addrs, addr)
-	}
+	r.cluster, r.nodes, r.ttl = env.Cluster, p.NodeNames(), p.TTL
+	conf := redisConfig("", redisPersistConf(redlockPersistOpt.Get(p.Options)), "")
 	errs := make([]error, len(r.nodes))
 	var wg sync.WaitGroup
 	for i, n := range r.nodes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := redisWriteFile(ctx, env.Cluster, n, redisConfPath, redisConfig("", persist, "")); err != nil {
+			if err := redisWriteFile(ctx, env.Cluster, n, redisConfPath, conf); err != nil {
 				errs[i] = err
 				return
 			}
@@ -101,77 +106,19 @@ func (r *Redlock) Setup(ctx context.Context, env *Env) error {
 	return nil
 }
 
-// parse reads the redlock.* options.
-func (r *Redlock) parse(env *Env) error {
-	o := env.Opts.Extra
-	r.ttl = redisTTL(env.Opts)
-	majority := len(env.Nodes)/2 + 1
-	var err error
-	if r.quorum, err = redisIntOpt(o, "redlock.quorum", majority); err != nil {
-		return err
-	}
-	if r.quorum != majority {
-		return fmt.Errorf("%w: option redlock.quorum=%d: redsync fixes the quorum at a majority, %d of %d nodes", ErrBadOption, r.quorum, majority, len(env.Nodes))
-	}
-	if r.drift, err = redisFloatOpt(o, "redlock.drift-factor", 0.01); err != nil {
-		return err
-	}
-	if r.drift < 0 || r.drift >= 1 {
-		return fmt.Errorf("%w: option redlock.drift-factor=%g: want 0 <= f < 1", ErrBadOption, r.drift)
-	}
-	if r.retryDelay, err = redisDurationOpt(o, "redlock.retry-delay", 0); err != nil {
-		return err
-	}
-	step := redlockAvgDelay
-	if r.retryDelay > 0 {
-		step = r.retryDelay
-	}
-	if r.tries, err = redisIntOpt(o, "redlock.retries", int(env.Opts.Wait/step)+1); err != nil {
-		return err
-	}
-	if r.tries < 1 {
-		return fmt.Errorf("%w: option redlock.retries=%d: want at least 1", ErrBadOption, r.tries)
-	}
-	return nil
-}
-
-// Lease implements Target: the key's TTL on each node. redsync tells the
+// Lease implements Service: the key's TTL on each node. redsync tells the
 // caller a shorter validity (TTL minus the time the acquire took and the
 // drift allowance), but each node honours the full TTL, so that is the
 // upper bound the service keeps.
 func (r *Redlock) Lease() time.Duration { return r.ttl }
 
-// NewClient returns a client with one go-redis client per node. Its home
-// node (recorded in the history) is chosen round-robin and comes first in
-// its pool order, but every acquire goes to all nodes.
-func (r *Redlock) NewClient(_ context.Context, process int) (Client, error) {
-	n := len(r.addrs)
-	home := process % n
-	if home < 0 {
-		home = -home
-	}
-	obs := &redlockObserver{nodes: n, quorum: n/2 + 1}
-	c := &redlockClient{node: r.nodes[home], obs: obs, quorum: n/2 + 1, held: map[string]*redsync.Mutex{}}
-	var pools []redsyncredis.Pool
-	for i := 0; i < n; i++ {
-		rdb := redis.NewClient(redisClientOptions(r.addrs[(home+i)%n]))
-		c.rdbs = append(c.rdbs, rdb)
-		pools = append(pools, redlockPool{inner: goredis.NewPool(rdb), obs: obs})
-	}
-	c.rs = redsync.New(pools...)
-	c.opts = []redsync.Option{
-		redsync.WithExpiry(r.ttl),
-		redsync.WithTries(r.tries),
-		redsync.WithDriftFactor(r.drift),
-		redsync.WithGenValueFunc(func() (string, error) { return redisUniqueValue(process), nil }),
-	}
-	if r.retryDelay > 0 {
-		c.opts = append(c.opts, redsync.WithRetryDelay(r.retryDelay))
-	}
-	return c, nil
-}
+// Ports implements Service.
+func (*Redlock) Ports() map[string]int { return map[string]int{"redis": redisPort} }
 
-// Teardown implements Target: the clients are closed by their owners.
+// Binding implements Service.
+func (*Redlock) Binding() Binding { return redlockBinding{} }
+
+// Teardown implements Service: the clients are closed by their owners.
 func (*Redlock) Teardown(context.Context) error { return nil }
 
 // HasTokens implements Fencer: Redlock gives no fencing token.
@@ -204,6 +151,56 @@ func (r *Redlock) LogPaths() map[string][]string {
 		out[n] = []string{redisLogPath}
 	}
 	return out
+}
+
+// redlockBinding is the Go binding of redlock: redsync over one go-redis
+// client per node.
+type redlockBinding struct{}
+
+// NewClient returns a client with one go-redis client per node. Its home
+// node (recorded in the history) is the client's node and comes first in
+// its pool order, but every acquire goes to all nodes.
+func (redlockBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
+	p := env.Plan
+	n := len(p.Nodes)
+	if n == 0 {
+		return nil, fmt.Errorf("redlock: no nodes")
+	}
+	home := max(slices.Index(p.NodeNames(), env.Node), 0)
+	obs := &redlockObserver{nodes: n, quorum: n/2 + 1}
+	c := &redlockClient{node: p.Nodes[home].Name, obs: obs, quorum: n/2 + 1, held: map[string]*redsync.Mutex{}}
+	var pools []redsyncredis.Pool
+	for i := 0; i < n; i++ {
+		addr, err := p.Addr(p.Nodes[(home+i)%n].Name, redisPort)
+		if err != nil {
+			_ = c.Close()
+			return nil, fmt.Errorf("redlock: %w", err)
+		}
+		rdb := redis.NewClient(redisClientOptions(addr))
+		c.rdbs = append(c.rdbs, rdb)
+		pools = append(pools, redlockPool{inner: goredis.NewPool(rdb), obs: obs})
+	}
+	c.rs = redsync.New(pools...)
+	retryDelay := redlockRetryDelayOpt.Get(p.Options)
+	step := redlockAvgDelay
+	if retryDelay > 0 {
+		step = retryDelay
+	}
+	tries, ok := redlockRetriesOpt.Lookup(p.Options)
+	if !ok {
+		tries = int(p.Wait/step) + 1
+	}
+	process := env.Process
+	c.opts = []redsync.Option{
+		redsync.WithExpiry(p.Lease),
+		redsync.WithTries(tries),
+		redsync.WithDriftFactor(redlockDriftOpt.Get(p.Options)),
+		redsync.WithGenValueFunc(func() (string, error) { return redisUniqueValue(process), nil }),
+	}
+	if retryDelay > 0 {
+		c.opts = append(c.opts, redsync.WithRetryDelay(retryDelay))
+	}
+	return c, nil
 }
 
 // redlockClient is one process's Redlock client.

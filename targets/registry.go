@@ -1,10 +1,12 @@
 package targets
 
-// All returns a fresh instance of every registered target, in the order
-// `lockstorm targets` lists them. Targets keep state between Setup and
+import "github.com/lockstorm/lockstorm/internal/registry"
+
+// All returns a fresh instance of every registered service, in the order
+// `lockstorm targets` lists them. Services keep state between Setup and
 // Teardown, so each run takes its own instance. Add a new target here.
-func All() []Target {
-	return []Target{
+func All() []Service {
+	return []Service{
 		NewInMemory(),
 		NewEtcd(),
 		NewZookeeper(),
@@ -16,3 +18,11 @@ func All() []Target {
 		NewPostgresRowExpiry(),
 	}
 }
+
+// Lookup returns a fresh instance of the registered service called name.
+func Lookup(name string) (Service, error) {
+	return registry.Lookup(All(), "target", name, ErrUnknownTarget)
+}
+
+// Names returns the names of all registered services, sorted.
+func Names() []string { return registry.Names(All()) }

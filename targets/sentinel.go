@@ -12,6 +12,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 )
 
@@ -25,63 +27,88 @@ const sentinelMaster = "lockstorm"
 // sentinels (go-redis's failover client) and lock with the same SET NX PX
 // + INCR script as the redis target. A failover can lose the last writes,
 // and with them granted locks and fencing-counter increments.
-//
-// Options: sentinel.persistence (none, aof or rdb), sentinel.quorum
-// (default a majority of the sentinels), sentinel.down-after (1s),
-// sentinel.failover-timeout (3s), sentinel.min-replicas (0: writes need no
-// replica; N sets min-replicas-to-write N with a 10 s max lag).
 type Sentinel struct {
 	cluster     runtime.Cluster
+	plan        *plan.Plan
 	nodes       []string
 	ips         map[string]string
-	persist     string
 	ttl         time.Duration
-	wait        time.Duration
 	quorum      int
 	downAfter   time.Duration
 	failover    time.Duration
 	minReplicas int
 }
 
+// The options of the redis-sentinel target.
+var (
+	sentinelPersistOpt = persistenceOption("sentinel")
+	sentinelQuorumOpt  = option.Int{Name: "sentinel.quorum", Min: 1, Max: plan.MaxNodes,
+		Help: "sentinels that must agree that the primary is down (default: a majority)"}
+	sentinelDownAfterOpt = option.Duration{Name: "sentinel.down-after", Default: time.Second, Min: time.Millisecond,
+		Help: "how long the primary must be unreachable before a sentinel calls it down"}
+	sentinelFailoverOpt = option.Duration{Name: "sentinel.failover-timeout", Default: 3 * time.Second, Min: time.Millisecond,
+		Help: "the sentinels' failover timeout"}
+	sentinelMinReplicasOpt = option.Int{Name: "sentinel.min-replicas", Min: 0, Max: plan.MaxNodes,
+		Help: "min-replicas-to-write (with a 10s max lag); 0 lets the primary write alone"}
+)
+
 // NewSentinel returns the Redis Sentinel target.
 func NewSentinel() *Sentinel { return &Sentinel{} }
 
-// Name implements Target.
+// Name implements Service.
 func (*Sentinel) Name() string { return "redis-sentinel" }
 
-// OptionNames implements Optioned.
-func (*Sentinel) OptionNames() []string {
-	return []string{"sentinel.persistence", "sentinel.quorum", "sentinel.down-after", "sentinel.failover-timeout", "sentinel.min-replicas"}
+// Options implements Service.
+func (*Sentinel) Options() []option.Spec {
+	return option.Specs(sentinelPersistOpt, sentinelQuorumOpt, sentinelDownAfterOpt, sentinelFailoverOpt, sentinelMinReplicasOpt)
 }
 
-// Description implements Target.
+// Description implements Service.
 func (*Sentinel) Description() string {
 	return "Redis primary + async replicas with Sentinel failover: SET NX PX via the failover client, INCR token"
 }
 
-// DefaultNodes implements Target: a primary, two replicas, three
+// DefaultNodes implements Service: a primary, two replicas, three
 // sentinels.
 func (*Sentinel) DefaultNodes() int { return 3 }
+
+// Prepare implements Service: the quorum and the replicas a write needs
+// must fit the nodes; the key's TTL is the lease asked for.
+func (*Sentinel) Prepare(p *plan.Plan) (time.Duration, error) {
+	n := len(p.Nodes)
+	if n < 2 {
+		return 0, fmt.Errorf("redis-sentinel needs at least 2 nodes (a primary and a replica), not %d", n)
+	}
+	if q, ok := sentinelQuorumOpt.Lookup(p.Options); ok && q > n {
+		return 0, option.Errorf("sentinel.quorum=%d: want 1..%d, the number of sentinels", q, n)
+	}
+	if m := sentinelMinReplicasOpt.Get(p.Options); m > n-1 {
+		return 0, option.Errorf("sentinel.min-replicas=%d: want 0..%d, the number of replicas", m, n-1)
+	}
+	return p.TTL, nil
+}
 
 // Setup starts redis-server on every node (n1 the primary, the others its
 // replicas), waits until the replicas are in sync, then starts a sentinel
 // on every node and waits until each one knows the primary, all replicas
 // and all other sentinels.
 func (s *Sentinel) Setup(ctx context.Context, env *Env) error {
-	if env.Cluster == nil || len(env.Nodes) < 2 {
+	p := env.Plan
+	if env.Cluster == nil || len(p.Nodes) < 2 {
 		return fmt.Errorf("redis-sentinel: needs a cluster with at least two nodes")
 	}
 	redisUseLogger(env.Log)
-	if err := s.parse(env); err != nil {
-		return fmt.Errorf("redis-sentinel: %w", err)
+	s.cluster, s.plan, s.nodes, s.ips, s.ttl = env.Cluster, p, p.NodeNames(), map[string]string{}, p.TTL
+	s.quorum, _ = sentinelQuorumOpt.Lookup(p.Options)
+	if s.quorum == 0 {
+		s.quorum = len(s.nodes)/2 + 1
 	}
-	s.cluster, s.nodes, s.ips = env.Cluster, env.Nodes, map[string]string{}
-	for _, n := range s.nodes {
-		ip, err := redisNodeIP(env.Cluster, n)
-		if err != nil {
-			return fmt.Errorf("redis-sentinel: %w", err)
-		}
-		s.ips[n] = ip
+	s.downAfter = sentinelDownAfterOpt.Get(p.Options)
+	s.failover = sentinelFailoverOpt.Get(p.Options)
+	s.minReplicas = sentinelMinReplicasOpt.Get(p.Options)
+	persist := redisPersistConf(sentinelPersistOpt.Get(p.Options))
+	for _, n := range p.Nodes {
+		s.ips[n.Name] = n.IP
 	}
 	primary := s.nodes[0]
 	if err := s.eachNode(func(n string) error {
@@ -92,7 +119,7 @@ func (s *Sentinel) Setup(ctx context.Context, env *Env) error {
 		if n != primary {
 			extra += fmt.Sprintf("replicaof %s %d\n", s.ips[primary], redisPort)
 		}
-		if err := redisWriteFile(ctx, s.cluster, n, redisConfPath, redisConfig(s.ips[n], s.persist, extra)); err != nil {
+		if err := redisWriteFile(ctx, s.cluster, n, redisConfPath, redisConfig(s.ips[n], persist, extra)); err != nil {
 			return err
 		}
 		return redisStartServer(ctx, s.cluster, n, "")
@@ -114,39 +141,6 @@ func (s *Sentinel) Setup(ctx context.Context, env *Env) error {
 		return sentinelWaitKnows(ctx, s.cluster, n, s.ips[primary], len(s.nodes)-1)
 	}); err != nil {
 		return fmt.Errorf("redis-sentinel: %w", err)
-	}
-	return nil
-}
-
-// parse reads the sentinel.* options.
-func (s *Sentinel) parse(env *Env) error {
-	o := env.Opts.Extra
-	s.ttl, s.wait = redisTTL(env.Opts), env.Opts.Wait
-	var err error
-	if s.persist, err = redisPersistence(o, "sentinel.persistence"); err != nil {
-		return err
-	}
-	n := len(env.Nodes)
-	if s.quorum, err = redisIntOpt(o, "sentinel.quorum", n/2+1); err != nil {
-		return err
-	}
-	if s.quorum < 1 || s.quorum > n {
-		return fmt.Errorf("%w: option sentinel.quorum=%d: want 1..%d", ErrBadOption, s.quorum, n)
-	}
-	if s.downAfter, err = redisDurationOpt(o, "sentinel.down-after", time.Second); err != nil {
-		return err
-	}
-	if s.failover, err = redisDurationOpt(o, "sentinel.failover-timeout", 3*time.Second); err != nil {
-		return err
-	}
-	if s.downAfter < time.Millisecond || s.failover < time.Millisecond {
-		return fmt.Errorf("%w: options sentinel.down-after and sentinel.failover-timeout must be at least 1ms", ErrBadOption)
-	}
-	if s.minReplicas, err = redisIntOpt(o, "sentinel.min-replicas", 0); err != nil {
-		return err
-	}
-	if s.minReplicas < 0 || s.minReplicas > n-1 {
-		return fmt.Errorf("%w: option sentinel.min-replicas=%d: want 0..%d", ErrBadOption, s.minReplicas, n-1)
 	}
 	return nil
 }
@@ -182,28 +176,42 @@ func (s *Sentinel) eachNode(f func(node string) error) error {
 	return errors.Join(errs...)
 }
 
-// sentinelAddrs returns ip:26379 of every node.
-func (s *Sentinel) sentinelAddrs() []string {
+// sentinelAddrs returns ip:26379 of every node of p.
+func sentinelAddrs(p *plan.Plan) []string {
 	var out []string
-	for _, n := range s.nodes {
-		addr, _ := NodeAddr(s.cluster, n, redisSentinelPort)
-		out = append(out, addr)
+	for _, n := range p.Nodes {
+		if addr, err := p.Addr(n.Name, redisSentinelPort); err == nil {
+			out = append(out, addr)
+		}
 	}
 	return out
 }
 
-// Lease implements Target: the key's TTL on the primary.
+// Lease implements Service: the key's TTL on the primary.
 func (s *Sentinel) Lease() time.Duration { return s.ttl }
+
+// Ports implements Service.
+func (*Sentinel) Ports() map[string]int {
+	return map[string]int{"redis": redisPort, "sentinel": redisSentinelPort}
+}
+
+// Binding implements Service.
+func (*Sentinel) Binding() Binding { return sentinelBinding{} }
+
+// sentinelBinding is the Go binding of redis-sentinel: go-redis's failover
+// client with the script of the redis target.
+type sentinelBinding struct{}
 
 // NewClient returns a go-redis failover client that asks the sentinels
 // for the primary. The node it reports is the primary it last connected
-// to (before its first connection, a nominal round-robin node), so that a
-// fault aimed at the holder's node hits the primary the holder uses.
-func (s *Sentinel) NewClient(_ context.Context, process int) (Client, error) {
+// to (before its first connection, its assigned node), so that a fault
+// aimed at the holder's node hits the primary the holder uses.
+func (sentinelBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
+	p := env.Plan
 	c := &sentinelClient{}
 	rdb := redis.NewFailoverClient(&redis.FailoverOptions{
 		MasterName:            sentinelMaster,
-		SentinelAddrs:         s.sentinelAddrs(),
+		SentinelAddrs:         sentinelAddrs(p),
 		MaxRetries:            -1,
 		DialTimeout:           redisIOTimeout,
 		DialerRetries:         1,
@@ -216,7 +224,7 @@ func (s *Sentinel) NewClient(_ context.Context, process int) (Client, error) {
 		// dialer, and the sentinels themselves on their own port.
 		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			if host, port, err := net.SplitHostPort(addr); err == nil && port == strconv.Itoa(redisPort) {
-				if node, ok := redisNodeByIP(s.cluster, host); ok {
+				if node, ok := p.NodeByIP(host); ok {
 					c.primary.Store(&node)
 				}
 			}
@@ -224,7 +232,7 @@ func (s *Sentinel) NewClient(_ context.Context, process int) (Client, error) {
 			return d.DialContext(ctx, network, addr)
 		},
 	})
-	c.redisScriptClient = newRedisScriptClient(rdb, NodeFor(s.nodes, process), process, s.ttl, s.wait)
+	c.redisScriptClient = newRedisScriptClient(rdb, env.Node, env.Process, p.Lease, p.Wait)
 	return c, nil
 }
 
@@ -243,7 +251,7 @@ func (c *sentinelClient) Node() string {
 	return c.redisScriptClient.Node()
 }
 
-// Teardown implements Target: the clients are closed by their owners.
+// Teardown implements Service: the clients are closed by their owners.
 func (*Sentinel) Teardown(context.Context) error { return nil }
 
 // HasTokens implements Fencer: the INCR counter is the token. It is
@@ -257,11 +265,11 @@ func (*Sentinel) Expiry() Expiry { return FixedExpiry }
 // Primaries implements Primaries: the node that most reachable sentinels
 // name as the primary.
 func (s *Sentinel) Primaries(ctx context.Context) ([]string, error) {
-	ip, err := sentinelCurrentPrimary(ctx, s.sentinelAddrs())
+	ip, err := sentinelCurrentPrimary(ctx, sentinelAddrs(s.plan))
 	if err != nil {
 		return nil, fmt.Errorf("redis-sentinel: %w", err)
 	}
-	node, ok := redisNodeByIP(s.cluster, ip)
+	node, ok := s.plan.NodeByIP(ip)
 	if !ok {
 		return nil, fmt.Errorf("redis-sentinel: primary %s is not a node of the run", ip)
 	}
@@ -285,7 +293,7 @@ func (s *Sentinel) StartServer(ctx context.Context, node string) error {
 	if len(pids) == 0 {
 		args := ""
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		ip, perr := sentinelCurrentPrimary(pctx, s.sentinelAddrs())
+		ip, perr := sentinelCurrentPrimary(pctx, sentinelAddrs(s.plan))
 		cancel()
 		if perr == nil && ip != s.ips[node] {
 			args = fmt.Sprintf("--replicaof %s %d", ip, redisPort)

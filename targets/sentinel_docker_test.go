@@ -10,7 +10,7 @@ import (
 
 func TestDockerSentinelLocksExclusively(t *testing.T) {
 	tg := targets.NewSentinel()
-	setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
+	setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
 	if !tg.HasTokens() {
 		t.Fatal("redis-sentinel reports no fencing tokens")
 	}
@@ -38,7 +38,7 @@ func TestDockerSentinelLocksExclusively(t *testing.T) {
 // replica, clients follow it, and the old primary comes back as a replica.
 func TestDockerSentinelFailsOverToAReplica(t *testing.T) {
 	tg := targets.NewSentinel()
-	cl := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
+	cl := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	a := newClient(t, tg, 0)

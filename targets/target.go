@@ -1,18 +1,18 @@
-// Package targets holds the lock implementations under test, one file (or
-// folder) each. A Target starts its servers on the nodes of a run and hands
-// out clients that Acquire and Release locks through the real client library,
-// returning a fencing token where the system has one.
+// Package targets holds the lock services under test, one file (or folder)
+// each. A Service starts its servers on the nodes of a run; its Go Binding
+// hands out clients that Acquire and Release locks through the real client
+// library, returning a fencing token where the system has one. Protocol
+// clients in other languages drive the same servers.
 package targets
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"sort"
-	"strings"
 	"time"
 
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 )
 
@@ -26,64 +26,78 @@ var ErrNotAcquired = errors.New("lock not acquired")
 // lease had run out). The workload records a fail.
 var ErrNotHeld = errors.New("lock not held")
 
-// ErrBadOption is wrapped by Setup errors about a bad --opt value, so that
-// the run exits with a usage error (3) rather than an infrastructure one.
-var ErrBadOption = errors.New("bad target option")
-
 // ErrUnknownTarget is wrapped by Lookup for a name that is not registered.
 var ErrUnknownTarget = errors.New("unknown target")
 
-// Options are the settings common to every target, plus target-specific
-// name=value options.
-type Options struct {
-	// TTL is the lease length asked for on each acquire (or the session
-	// timeout, for session-based locks). Zero means the target's default.
-	TTL time.Duration
-	// Wait is how long an Acquire may wait and retry before it gives up
-	// with ErrNotAcquired.
-	Wait time.Duration
-	// Extra holds target-specific settings from --opt name=value.
-	Extra map[string]string
-}
-
-// Env is what a target gets to set itself up.
+// Env is what a service gets to set itself up.
 type Env struct {
-	// Cluster is the run's nodes; nil for targets that need no containers.
+	// Cluster is the run's nodes; nil for services that need no
+	// containers.
 	Cluster runtime.Cluster
-	// Nodes are the node names (n1..nN); for in-process targets, the names
-	// of the simulated servers.
-	Nodes []string
-	// Image is the node image tag.
-	Image string
-	Log   *slog.Logger
-	Opts  Options
+	// Plan is the run: its nodes (with their addresses), the lease asked
+	// for, the wait budget and the options. Setup only reads it.
+	Plan *plan.Plan
+	Log  *slog.Logger
 }
 
-// A Target is one lock implementation under test.
-type Target interface {
-	// Name is the target's registry name, e.g. "redis".
+// A Service is one lock service under test: it starts and owns the
+// servers (on the nodes of a run, or in process), waits until they are
+// healthy, and states the lease it honours. Clients of it come from a
+// Binding: lockstorm's own Go binding (Binding), or any protocol client
+// (docs/protocol.md) that drives the same servers.
+type Service interface {
+	// Name is the registry name, e.g. "redis".
 	Name() string
 	// Description is one line for `lockstorm targets`.
 	Description() string
-	// DefaultNodes is how many nodes the target wants when --nodes is not
+	// DefaultNodes is how many nodes the service wants when --nodes is not
 	// given.
 	DefaultNodes() int
+	// Options declares the --opt settings of the service and of its Go
+	// binding.
+	Options() []option.Spec
+	// Prepare checks the plan's settings for this service before anything
+	// starts (rules that tie options to each other or to the number of
+	// nodes) and returns the lease it expects its servers to grant for the
+	// plan's TTL; zero means grants never expire. It must not change p.
+	Prepare(p *plan.Plan) (time.Duration, error)
 	// Setup starts the servers and waits until they are healthy.
 	Setup(ctx context.Context, env *Env) error
 	// Lease is how long the service keeps a grant after the acquire was
-	// sent, with the options given to Setup: the TTL of a Redis key, the
+	// sent, as the servers granted it in Setup: the TTL of a Redis key, the
 	// TTL of an etcd session. Zero means grants never expire. Workloads
 	// record it as the ttl of every acquire, and the checkers trust it: a
 	// lease reported longer than the service honours makes them blame the
 	// service for a legitimate expiry, and one reported shorter makes them
 	// blame the holder for the service's early grant.
 	Lease() time.Duration
-	// NewClient returns a client for the given process. Targets spread
-	// their clients over the nodes.
-	NewClient(ctx context.Context, process int) (Client, error)
+	// Ports names the service's TCP ports on each of its nodes, by role
+	// ("redis", "sentinel", "client"), for clients of other kinds.
+	Ports() map[string]int
+	// Binding returns lockstorm's Go binding of the service.
+	Binding() Binding
 	// Teardown closes what Setup opened on the harness side. The runtime
 	// removes the containers.
 	Teardown(ctx context.Context) error
+}
+
+// ClientEnv is what a binding gets to create one client: the same facts
+// that the protocol's init message carries (docs/protocol.md).
+type ClientEnv struct {
+	// Plan is the run, with its nodes' addresses and ports, the lease
+	// asked for and granted, the wait budget, the keys and the options.
+	Plan *plan.Plan
+	// Process is the client's process id in the history.
+	Process int
+	// Node is the node assigned to the client (round-robin); a binding
+	// of a service with one entry point may ignore it.
+	Node string
+	Log  *slog.Logger
+}
+
+// A Binding creates clients of a service.
+type Binding interface {
+	NewClient(ctx context.Context, env ClientEnv) (Client, error)
 }
 
 // A Grant is the result of a successful Acquire.
@@ -94,7 +108,7 @@ type Grant struct {
 
 // A Client acquires and releases locks for one process.
 type Client interface {
-	// Acquire takes the lock on key, waiting up to the target's wait
+	// Acquire takes the lock on key, waiting up to the plan's wait
 	// budget. ErrNotAcquired means certainly not taken; any other error
 	// means it is unknown whether the lock was taken.
 	Acquire(ctx context.Context, key string) (Grant, error)
@@ -118,7 +132,7 @@ type Local interface {
 }
 
 // IsLocal reports whether t runs in process.
-func IsLocal(t Target) bool {
+func IsLocal(t Service) bool {
 	l, ok := t.(Local)
 	return ok && l.InProcess()
 }
@@ -156,20 +170,11 @@ type Expirer interface {
 }
 
 // ExpiryOf returns how t's grants expire.
-func ExpiryOf(t Target) Expiry {
+func ExpiryOf(t Service) Expiry {
 	if e, ok := t.(Expirer); ok {
 		return e.Expiry()
 	}
 	return NoExpiry
-}
-
-// Optioned is implemented by targets that read --opt options (workloads and
-// nemeses declare theirs with the same method). The harness
-// refuses options that no target, workload or nemesis declares, so that a
-// misspelt option is an error rather than a silently ignored setting.
-type Optioned interface {
-	// OptionNames lists the full option names, e.g. "redis.persistence".
-	OptionNames() []string
 }
 
 // Primaries is implemented by targets that can name their current
@@ -199,35 +204,4 @@ type LogCollector interface {
 	// LogPaths returns, per node, the paths inside the node to copy into
 	// nodes/<node>/ of the run directory.
 	LogPaths() map[string][]string
-}
-
-// Lookup returns the registered target with the given name.
-func Lookup(name string) (Target, error) {
-	for _, t := range All() {
-		if t.Name() == name {
-			return t, nil
-		}
-	}
-	return nil, fmt.Errorf("%w %q (valid: %s)", ErrUnknownTarget, name, strings.Join(Names(), ", "))
-}
-
-// Names returns the names of all registered targets, sorted.
-func Names() []string {
-	var names []string
-	for _, t := range All() {
-		names = append(names, t.Name())
-	}
-	sort.Strings(names)
-	return names
-}
-
-// NodeFor spreads processes over nodes round-robin.
-func NodeFor(nodes []string, process int) string {
-	if len(nodes) == 0 {
-		return ""
-	}
-	if process < 0 {
-		process = -process
-	}
-	return nodes[process%len(nodes)]
 }

@@ -15,6 +15,9 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/lockstorm/lockstorm/internal/wait"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 )
 
@@ -55,27 +58,32 @@ type Zookeeper struct {
 	tick     time.Duration
 	asked    time.Duration // the session timeout clients ask for
 	session  time.Duration // the timeout the servers negotiate
-	wait     time.Duration
 	maxLimit time.Duration
 }
+
+// The options of the zookeeper target.
+var (
+	zkTickOpt = option.Duration{Name: "zookeeper.tick", Default: 200 * time.Millisecond, Positive: true, Whole: time.Millisecond,
+		Help: "the servers' tickTime; sessions last at least 2 ticks"}
+	zkSessionOpt = option.Duration{Name: "zookeeper.session-timeout", Positive: true,
+		Help: "the session timeout clients ask for (default: the TTL)"}
+)
 
 // NewZookeeper returns the ZooKeeper target.
 func NewZookeeper() *Zookeeper { return &Zookeeper{} }
 
-// Name implements Target.
+// Name implements Service.
 func (*Zookeeper) Name() string { return "zookeeper" }
 
-// OptionNames implements Optioned.
-func (*Zookeeper) OptionNames() []string {
-	return []string{"zookeeper.tick", "zookeeper.session-timeout"}
-}
+// Options implements Service.
+func (*Zookeeper) Options() []option.Spec { return option.Specs(zkTickOpt, zkSessionOpt) }
 
-// Description implements Target.
+// Description implements Service.
 func (*Zookeeper) Description() string {
 	return "ZooKeeper 3.8 ensemble, ephemeral sequential lock recipe (go-zookeeper); token = znode sequence number"
 }
 
-// DefaultNodes implements Target: three servers, the smallest ensemble
+// DefaultNodes implements Service: three servers, the smallest ensemble
 // that survives the loss of one.
 func (*Zookeeper) DefaultNodes() int { return 3 }
 
@@ -87,15 +95,43 @@ func (*Zookeeper) HasTokens() bool { return true }
 // as the session, which the client's heartbeats keep alive.
 func (*Zookeeper) Expiry() Expiry { return RenewedExpiry }
 
-// Lease implements Target: the session timeout that the servers
+// zkAsked is the session timeout that clients of p ask for.
+func zkAsked(p *plan.Plan) time.Duration {
+	if d, ok := zkSessionOpt.Lookup(p.Options); ok {
+		return d
+	}
+	return p.TTL
+}
+
+// zkMaxSession is the maxSessionTimeout of zoo.cfg: 20 ticks, or the
+// timeout asked for when that is longer.
+func zkMaxSession(tick, asked time.Duration) time.Duration {
+	return max(20*tick, asked.Truncate(time.Millisecond))
+}
+
+// zkClamp is the session timeout the servers grant for a request of d: ZK
+// bounds it to [minSessionTimeout, maxSessionTimeout] of zoo.cfg.
+func zkClamp(d, tick, maxLimit time.Duration) time.Duration {
+	return min(max(d, 2*tick), maxLimit)
+}
+
+// Prepare implements Service: the lease is the session timeout that the
+// servers will negotiate for the one clients ask for.
+func (*Zookeeper) Prepare(p *plan.Plan) (time.Duration, error) {
+	tick, asked := zkTickOpt.Get(p.Options), zkAsked(p)
+	return zkClamp(asked, tick, zkMaxSession(tick, asked)), nil
+}
+
+// Lease implements Service: the session timeout that the servers
 // negotiated in Setup. A client's lock znodes live until its session
 // expires, that long after the servers last heard from it.
-func (z *Zookeeper) Lease() time.Duration {
-	if z.session > 0 {
-		return z.session
-	}
-	return z.clamp(z.asked)
-}
+func (z *Zookeeper) Lease() time.Duration { return z.session }
+
+// Ports implements Service.
+func (*Zookeeper) Ports() map[string]int { return map[string]int{"client": zkClientPort} }
+
+// Binding implements Service.
+func (*Zookeeper) Binding() Binding { return zkBinding{} }
 
 // ClockShimmed implements ClockShimmed: the servers run with the shim
 // preloaded, and the JVM reads the clock through libc's clock_gettime,
@@ -104,63 +140,27 @@ func (z *Zookeeper) Lease() time.Duration {
 // which the shim shifts only on request; the wall clock stamps znodes.
 func (*Zookeeper) ClockShimmed() bool { return true }
 
-// clamp is the session timeout the servers grant for a request of d: ZK
-// bounds it to [minSessionTimeout, maxSessionTimeout] of zoo.cfg.
-func (z *Zookeeper) clamp(d time.Duration) time.Duration {
-	if min := 2 * z.tick; d < min {
-		d = min
-	}
-	if z.maxLimit > 0 && d > z.maxLimit {
-		d = z.maxLimit
-	}
-	return d
-}
-
 // Setup writes each server's zoo.cfg and myid, starts the servers, and
 // waits until there is one leader, every server serves, and a session
 // can create the lock root. It reads the negotiated session timeout from
 // the server.
 func (z *Zookeeper) Setup(ctx context.Context, env *Env) error {
-	if env.Cluster == nil || len(env.Nodes) == 0 {
+	p := env.Plan
+	if env.Cluster == nil || len(p.Nodes) == 0 {
 		return fmt.Errorf("zookeeper: no cluster nodes")
 	}
-	if len(env.Nodes) > 255 {
-		return fmt.Errorf("zookeeper: %d nodes, at most 255", len(env.Nodes))
-	}
-	z.cluster, z.nodes, z.log = env.Cluster, env.Nodes, env.Log
+	z.cluster, z.nodes, z.log = env.Cluster, p.NodeNames(), env.Log
 	if z.log == nil {
 		z.log = slog.New(slog.DiscardHandler)
 	}
-	z.wait = env.Opts.Wait
-	if z.wait <= 0 {
-		z.wait = time.Second
-	}
-	var err error
-	if z.tick, err = zkDurationOpt(env.Opts.Extra, "zookeeper.tick", 200*time.Millisecond); err != nil {
-		return err
-	}
-	if z.tick%time.Millisecond != 0 {
-		return fmt.Errorf("%w: zookeeper: option zookeeper.tick=%s must be whole milliseconds", ErrBadOption, z.tick)
-	}
-	def := env.Opts.TTL
-	if def <= 0 {
-		def = 2 * time.Second
-	}
-	if z.asked, err = zkDurationOpt(env.Opts.Extra, "zookeeper.session-timeout", def); err != nil {
-		return err
-	}
-	z.maxLimit = 20 * z.tick
-	if z.asked > z.maxLimit {
-		z.maxLimit = z.asked.Truncate(time.Millisecond)
-	}
+	z.tick, z.asked = zkTickOpt.Get(p.Options), zkAsked(p)
+	z.maxLimit = zkMaxSession(z.tick, z.asked)
 	z.ips = map[string]string{}
-	for _, n := range env.Cluster.Nodes() {
-		z.ips[n.Name] = n.IP
-	}
-	for _, n := range z.nodes {
-		if z.ips[n] == "" {
-			return fmt.Errorf("zookeeper: %w: %s", runtime.ErrUnknownNode, n)
+	for _, n := range p.Nodes {
+		if n.IP == "" {
+			return fmt.Errorf("zookeeper: %w: %s", runtime.ErrUnknownNode, n.Name)
 		}
+		z.ips[n.Name] = n.IP
 	}
 	cfg := z.config()
 	for i, n := range z.nodes {
@@ -178,10 +178,10 @@ func (z *Zookeeper) Setup(ctx context.Context, env *Env) error {
 			return err
 		}
 	}
-	if err := WaitFor(ctx, 90*time.Second, 250*time.Millisecond, z.healthy); err != nil {
+	if err := wait.For(ctx, 90*time.Second, 250*time.Millisecond, z.healthy); err != nil {
 		return fmt.Errorf("zookeeper: ensemble not healthy: %w", err)
 	}
-	return WaitFor(ctx, 30*time.Second, 250*time.Millisecond, z.prepare)
+	return wait.For(ctx, 30*time.Second, 250*time.Millisecond, z.prepare)
 }
 
 // config is the zoo.cfg of every server. The limits are counted in ticks:
@@ -285,9 +285,9 @@ func (z *Zookeeper) prepare(ctx context.Context) error {
 			return err
 		}
 	}
-	if z.session != z.clamp(z.asked) {
+	if want := zkClamp(z.asked, z.tick, z.maxLimit); z.session != want {
 		z.log.Warn("zookeeper: negotiated session timeout differs from the configured bounds",
-			"asked", z.asked, "negotiated", z.session, "expected", z.clamp(z.asked))
+			"asked", z.asked, "negotiated", z.session, "expected", want)
 	}
 	z.log.Info("zookeeper session", "asked", z.asked, "negotiated", z.session, "tick", z.tick)
 	return nil
@@ -320,15 +320,7 @@ func (z *Zookeeper) addr(node string) string {
 	return net.JoinHostPort(z.ips[node], strconv.Itoa(zkClientPort))
 }
 
-// NewClient returns a client of one server, chosen round-robin. Its
-// session is opened in the background, so a client of a server that is
-// down is created at once and fails per call.
-func (z *Zookeeper) NewClient(_ context.Context, process int) (Client, error) {
-	node := NodeFor(z.nodes, process)
-	return newZkClient(z, node)
-}
-
-// Teardown implements Target: clients close their own sessions.
+// Teardown implements Service: clients close their own sessions.
 func (*Zookeeper) Teardown(context.Context) error { return nil }
 
 // ServerProcess implements Servers: the JVM.
@@ -340,7 +332,7 @@ func (z *Zookeeper) StartServer(ctx context.Context, node string) error {
 	if err := z.start(ctx, node); err != nil {
 		return err
 	}
-	return WaitFor(ctx, 60*time.Second, 250*time.Millisecond, func(context.Context) error {
+	return wait.For(ctx, 60*time.Second, 250*time.Millisecond, func(context.Context) error {
 		m, err := z.mode(node, time.Second)
 		if err != nil {
 			return err
@@ -427,17 +419,4 @@ func (l zkLogger) Printf(format string, args ...any) {
 	if l.log != nil {
 		l.log.Debug("zk client: " + fmt.Sprintf(format, args...))
 	}
-}
-
-// zkDurationOpt reads a duration option, with a default.
-func zkDurationOpt(opts map[string]string, name string, def time.Duration) (time.Duration, error) {
-	s, ok := opts[name]
-	if !ok || s == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%w: zookeeper: option %s=%q: want a positive duration such as 2s", ErrBadOption, name, s)
-	}
-	return d, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/lockstorm/lockstorm/internal/wait"
 )
 
 // zkClient locks through one ZooKeeper server with one session.
@@ -33,8 +35,12 @@ import (
 // Here the wait ends at the wait budget: the client deletes its znode, and
 // a confirmed deletion makes the failure definite.
 type zkClient struct {
-	z      *Zookeeper
 	node   string
+	addr   string
+	asked  time.Duration // the session timeout to ask for
+	lease  time.Duration // the session timeout the servers negotiated
+	wait   time.Duration
+	log    *slog.Logger
 	conn   *zk.Conn
 	dialer *zkDialer
 
@@ -46,15 +52,28 @@ type zkClient struct {
 // errZkClientDone is returned by a client that was closed or abandoned.
 var errZkClientDone = errors.New("zookeeper client closed")
 
-// newZkClient opens a session through node in the background.
-func newZkClient(z *Zookeeper, node string) (*zkClient, error) {
-	d := &zkDialer{}
-	conn, _, err := zk.Connect([]string{z.addr(node)}, z.asked,
-		zk.WithDialer(d.dial), zk.WithLogger(zkLogger{z.log}), zk.WithLogInfo(false))
+// zkBinding is the Go binding of zookeeper: the lock recipe of
+// go-zookeeper/zk, built from the library's own calls (see zkClient).
+type zkBinding struct{}
+
+// NewClient returns a client of the client's node. Its session is opened
+// in the background, so a client of a server that is down is created at
+// once and fails per call.
+func (zkBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
+	p := env.Plan
+	addr, err := p.Addr(env.Node, zkClientPort)
 	if err != nil {
-		return nil, fmt.Errorf("zookeeper client of %s: %w", node, err)
+		return nil, fmt.Errorf("zookeeper: %w", err)
 	}
-	return &zkClient{z: z, node: node, conn: conn, dialer: d, held: map[string]string{}}, nil
+	c := &zkClient{node: env.Node, addr: addr, asked: zkAsked(p), lease: p.Lease,
+		wait: p.Wait, log: env.Log, held: map[string]string{}}
+	c.dialer = &zkDialer{}
+	c.conn, _, err = zk.Connect([]string{addr}, c.asked,
+		zk.WithDialer(c.dialer.dial), zk.WithLogger(zkLogger{c.log}), zk.WithLogInfo(false))
+	if err != nil {
+		return nil, fmt.Errorf("zookeeper client of %s: %w", env.Node, err)
+	}
+	return c, nil
 }
 
 // zkLockDir is the znode under which the waiters for key queue.
@@ -86,7 +105,7 @@ func (c *zkClient) Acquire(ctx context.Context, key string) (Grant, error) {
 		return Grant{}, fmt.Errorf("zookeeper: %s already holds %s", c.node, key)
 	}
 	conn := c.conn // calls that outlive ctx keep using this session
-	deadline := time.Now().Add(c.z.wait)
+	deadline := time.Now().Add(c.wait)
 	wctx, cancel := context.WithDeadline(ctx, deadline)
 	err := zkWaitSession(wctx, conn)
 	cancel()
@@ -198,13 +217,13 @@ func (c *zkClient) giveUp(ctx context.Context, conn *zk.Conn, key, path string, 
 	dctx := ctx
 	if ctx.Err() != nil {
 		var cancel context.CancelFunc
-		dctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.z.Lease())
+		dctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.lease)
 		defer cancel()
 	}
 	_, err := zkDo(dctx, func() (struct{}, error) { return struct{}{}, conn.Delete(path, -1) })
 	if err == nil || errors.Is(err, zk.ErrNoNode) {
 		if cause == nil {
-			return fmt.Errorf("%w: %s busy for %s (client on %s)", ErrNotAcquired, key, c.z.wait, c.node)
+			return fmt.Errorf("%w: %s busy for %s (client on %s)", ErrNotAcquired, key, c.wait, c.node)
 		}
 		return fmt.Errorf("%w: %s: gave up after %v (client on %s)", ErrNotAcquired, key, cause, c.node)
 	}
@@ -236,7 +255,7 @@ func (c *zkClient) Release(ctx context.Context, key string) error {
 		_, err = zkDo(ctx, func() (struct{}, error) { return struct{}{}, conn.Delete(path, -1) })
 		// ErrNoServer: the library found no server and dropped the
 		// request unsent; try again while the call lasts.
-		if !errors.Is(err, zk.ErrNoServer) || !etcdSleep(ctx, 50*time.Millisecond) {
+		if !errors.Is(err, zk.ErrNoServer) || !wait.Sleep(ctx, 50*time.Millisecond) {
 			break
 		}
 	}
@@ -259,8 +278,8 @@ func (c *zkClient) Release(ctx context.Context, key string) error {
 func (c *zkClient) newSession() {
 	old := c.conn
 	d := &zkDialer{}
-	conn, _, err := zk.Connect([]string{c.z.addr(c.node)}, c.z.asked,
-		zk.WithDialer(d.dial), zk.WithLogger(zkLogger{c.z.log}), zk.WithLogInfo(false))
+	conn, _, err := zk.Connect([]string{c.addr}, c.asked,
+		zk.WithDialer(d.dial), zk.WithLogger(zkLogger{c.log}), zk.WithLogInfo(false))
 	if err != nil {
 		return // only for an empty server list
 	}

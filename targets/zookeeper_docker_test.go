@@ -42,7 +42,7 @@ func (zkQuiet) Printf(string, ...any) {}
 
 func TestDockerZookeeperLocksExclusively(t *testing.T) {
 	tg := targets.NewZookeeper()
-	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	if tg.Lease() != 2*time.Second {
 		t.Errorf("Lease() = %s, want the negotiated 2s session timeout", tg.Lease())
 	}
@@ -77,7 +77,7 @@ func zkTen(n int64) string { return fmt.Sprintf("%010d", n) }
 
 func TestDockerZookeeperAbandonKeepsLockUntilSessionExpires(t *testing.T) {
 	tg := targets.NewZookeeper()
-	setUp(t, tg, 3, targets.Options{TTL: 3 * time.Second, Wait: 200 * time.Millisecond})
+	setUp(t, tg, 3, settings{TTL: 3 * time.Second, Wait: 200 * time.Millisecond})
 	if tg.Lease() != 3*time.Second {
 		t.Errorf("Lease() = %s, want the negotiated 3s session timeout", tg.Lease())
 	}
@@ -86,19 +86,19 @@ func TestDockerZookeeperAbandonKeepsLockUntilSessionExpires(t *testing.T) {
 
 func TestDockerZookeeperPausedHolderLosesLockAfterSession(t *testing.T) {
 	tg := targets.NewZookeeper()
-	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	ezPausedHolderLosesLock(t, tg, c)
 }
 
 func TestDockerZookeeperRestartedLeaderRejoins(t *testing.T) {
 	tg := targets.NewZookeeper()
-	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: time.Second})
+	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: time.Second})
 	ezRestartLeader(t, tg, c)
 }
 
 func TestDockerZookeeperWaiterQueuesAndTimesOut(t *testing.T) {
 	tg := targets.NewZookeeper()
-	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: 500 * time.Millisecond})
+	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 500 * time.Millisecond})
 	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 	token(t, acquire(t, a, "q"))
 	// A waiter that gives up leaves nothing in the queue.
@@ -126,7 +126,7 @@ func TestDockerZookeeperWaiterQueuesAndTimesOut(t *testing.T) {
 
 func TestDockerZookeeperServerClockFollowsShim(t *testing.T) {
 	tg := targets.NewZookeeper()
-	c := setUp(t, tg, 3, targets.Options{TTL: 2 * time.Second, Wait: time.Second})
+	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: time.Second})
 	if !tg.ClockShimmed() {
 		t.Fatal("ClockShimmed() = false")
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
@@ -17,6 +18,7 @@ import (
 // time: after an indeterminate op the process is retired and the slot goes
 // on as process id + concurrency, as in Jepsen.
 type worker struct {
+	ctx     context.Context // the workload's: ends with the time limit
 	env     *Env
 	slot    int
 	process int
@@ -26,11 +28,12 @@ type worker struct {
 	next    time.Time
 }
 
-// runWorkers starts cfg.Concurrency workers running body until ctx is done,
-// waits for them, and closes their clients. body is one iteration; it
-// returns an error only for a harness failure that should end the run.
+// runWorkers starts the plan's Concurrency workers running body until ctx
+// is done, waits for them, and closes their clients. body is one
+// iteration; it returns an error only for a harness failure that should
+// end the run.
 func runWorkers(ctx context.Context, env *Env, body func(*worker) error) error {
-	cfg := env.Config
+	cfg := env.Plan
 	n := cfg.Concurrency
 	if n < 1 {
 		n = 1
@@ -43,6 +46,7 @@ func runWorkers(ctx context.Context, env *Env, body func(*worker) error) error {
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		w := &worker{
+			ctx:     ctx,
 			env:     env,
 			slot:    i,
 			process: i,
@@ -106,7 +110,7 @@ func (w *worker) ensureClient() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), w.opTimeout())
 	defer cancel()
-	c, err := w.env.Target.NewClient(ctx, w.process)
+	c, err := w.env.NewClient(ctx, w.process)
 	if err != nil {
 		return fmt.Errorf("client for process %d: %w", w.process, err)
 	}
@@ -124,7 +128,7 @@ func (w *worker) closeClient() {
 // retire ends the worker's current process after an indeterminate op.
 func (w *worker) retire() {
 	w.closeClient()
-	n := w.env.Config.Concurrency
+	n := w.env.Plan.Concurrency
 	if n < 1 {
 		n = 1
 	}
@@ -132,7 +136,7 @@ func (w *worker) retire() {
 }
 
 func (w *worker) opTimeout() time.Duration {
-	if d := w.env.Config.OpTimeout; d > 0 {
+	if d := w.env.Plan.OpTimeout; d > 0 {
 		return d
 	}
 	return 10 * time.Second
@@ -153,7 +157,7 @@ func (w *worker) record(op history.Op) history.Op {
 // true when the lock is held. After an indeterminate result the worker has
 // already been retired.
 func (w *worker) acquire(key string) (targets.Grant, bool) {
-	ttl := int64(w.env.Config.TTL)
+	ttl := int64(w.env.Plan.Lease)
 	w.record(history.Op{Type: history.Invoke, F: history.FAcquire, Key: key, TTL: ttl, Node: w.client.Node()})
 	ctx, cancel := context.WithTimeout(context.Background(), w.opTimeout())
 	g, err := w.client.Acquire(ctx, key)
@@ -213,7 +217,7 @@ func (w *worker) afterAcquire(key string) bool {
 		return false
 	}
 	if a.Stall > 0 {
-		time.Sleep(a.Stall)
+		wait.Sleep(w.ctx, a.Stall)
 		a.Done()
 	}
 	return true
@@ -236,10 +240,6 @@ func jsonInt(v int64) json.RawMessage {
 	return b
 }
 
-// sleep waits d; the critical section is not cut short by the end of the
-// run, so that holders finish what they started.
-func sleep(d time.Duration) {
-	if d > 0 {
-		time.Sleep(d)
-	}
-}
+// work is the critical section: it waits d, or until the run ends, so
+// that a long hold never keeps a run past its time limit or a Ctrl-C.
+func (w *worker) work(d time.Duration) { wait.Sleep(w.ctx, d) }

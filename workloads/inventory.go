@@ -8,6 +8,8 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 )
 
 // DefaultStock is the stock every item starts with in the inventory
@@ -40,10 +42,12 @@ type Inventory struct{}
 // Name implements Workload.
 func (Inventory) Name() string { return "inventory" }
 
-// OptionNames lists the --opt names Inventory reads.
-func (Inventory) OptionNames() []string {
-	return []string{"inventory.stock"}
-}
+// inventoryStockOpt is the stock every item starts with.
+var inventoryStockOpt = option.Int{Name: "inventory.stock", Default: DefaultStock, Min: 0,
+	Help: "the stock every item starts with"}
+
+// Options implements Workload.
+func (Inventory) Options() []option.Spec { return option.Specs(inventoryStockOpt) }
 
 // Description implements Workload.
 func (Inventory) Description() string {
@@ -54,24 +58,12 @@ func (Inventory) Description() string {
 func (Inventory) Variants() []string { return []string{InventoryReadWrite, InventoryDecrement} }
 
 // Keys implements Workload: one lock and one stock register per item.
-func (Inventory) Keys(cfg Config) []string { return itemKeys(cfg.Keys) }
-
-// Validate reports a bad variant or option.
-func (i Inventory) Validate(cfg Config) error {
-	if _, err := pickVariant(i.Name(), cfg.Variant, i.Variants()); err != nil {
-		return err
-	}
-	_, err := optInt(cfg, "inventory.stock", DefaultStock, 0)
-	return err
-}
+func (Inventory) Keys(p *plan.Plan) []string { return itemKeys(p.Keys) }
 
 // Checkers implements Workload: the inventory checker, with the initial
 // stock of the options.
-func (Inventory) Checkers(cfg Config) []func(history.History) checker.Result {
-	stock, err := optInt(cfg, "inventory.stock", DefaultStock, 0)
-	if err != nil {
-		stock = DefaultStock
-	}
+func (Inventory) Checkers(p *plan.Plan) []func(history.History) checker.Result {
+	stock := int64(inventoryStockOpt.Get(p.Options))
 	return []func(history.History) checker.Result{
 		func(h history.History) checker.Result { return checker.Inventory(h, stock) },
 	}
@@ -79,14 +71,11 @@ func (Inventory) Checkers(cfg Config) []func(history.History) checker.Result {
 
 // Run implements Workload.
 func (i Inventory) Run(ctx context.Context, env *Env) error {
-	cfg := env.Config
-	if err := i.Validate(cfg); err != nil {
-		return err
-	}
-	variant, _ := pickVariant(i.Name(), cfg.Variant, i.Variants())
-	stock, _ := optInt(cfg, "inventory.stock", DefaultStock, 0)
-	keys := i.Keys(cfg)
-	res := NewResource(cfg.Fencing)
+	p := env.Plan
+	variant := variantOf(i, p)
+	stock := int64(inventoryStockOpt.Get(p.Options))
+	keys := i.Keys(p)
+	res := NewResource(p.Fencing)
 	for _, k := range keys {
 		_ = res.Write(k, nil, stock) // the stock on hand before the run
 	}
@@ -102,7 +91,7 @@ func (i Inventory) Run(ctx context.Context, env *Env) error {
 			if !w.afterAcquire(key) {
 				return nil
 			}
-			sleep(cfg.Hold)
+			w.work(p.Hold)
 			if variant == InventoryDecrement {
 				w.decrement(res, key, g.Token)
 			} else {

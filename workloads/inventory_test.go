@@ -13,6 +13,8 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
@@ -26,22 +28,24 @@ var threeNodes = []string{"n1", "n2", "n3"}
 
 // runWorkload runs w for d against target t set up with nodes, and judges
 // the history with the lock checkers and the workload's own.
-func runWorkload(t *testing.T, w Workload, tgt targets.Target, nodes []string, cfg Config, d time.Duration) (history.History, checker.Report) {
+func runWorkload(t *testing.T, w Workload, tgt targets.Service, nodes []string, cfg plan.Plan, d time.Duration) (history.History, checker.Report) {
 	t.Helper()
 	return runWithFaults(t, w, tgt, nodes, cfg, d, nil)
 }
 
 // runWithFaults is runWorkload with a nemesis that gets the client faults
 // while the workload runs.
-func runWithFaults(t *testing.T, w Workload, tgt targets.Target, nodes []string, cfg Config, d time.Duration,
+func runWithFaults(t *testing.T, w Workload, tgt targets.Service, nodes []string, cfg plan.Plan, d time.Duration,
 	nemesis func(context.Context, *ClientFaults)) (history.History, checker.Report) {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := tgt.Setup(ctx, &targets.Env{Nodes: nodes, Log: log, Opts: targets.Options{Wait: time.Second}}); err != nil {
-		t.Fatal(err)
+	for _, n := range nodes {
+		cfg.Nodes = append(cfg.Nodes, plan.Node{Name: n})
 	}
-	defer tgt.Teardown(ctx)
+	if cfg.Wait == 0 {
+		cfg.Wait = time.Second
+	}
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 6
 	}
@@ -51,8 +55,18 @@ func runWithFaults(t *testing.T, w Workload, tgt targets.Target, nodes []string,
 	if cfg.OpTimeout == 0 {
 		cfg.OpTimeout = 5 * time.Second
 	}
+	if cfg.Keys == 0 {
+		cfg.Keys = 1
+	}
+	if err := tgt.Setup(ctx, &targets.Env{Plan: &cfg, Log: log}); err != nil {
+		t.Fatal(err)
+	}
+	defer tgt.Teardown(ctx)
 	rec := history.NewRecorder(io.Discard, time.Now())
-	env := &Env{Target: tgt, Recorder: rec, Faults: NewClientFaults(), Log: log, Config: cfg}
+	env := &Env{Plan: &cfg, Recorder: rec, Faults: NewClientFaults(), Log: log,
+		NewClient: func(ctx context.Context, process int) (targets.Client, error) {
+			return tgt.Binding().NewClient(ctx, targets.ClientEnv{Plan: &cfg, Process: process, Node: cfg.NodeFor(process), Log: log})
+		}}
 	rctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -71,7 +85,7 @@ func runWithFaults(t *testing.T, w Workload, tgt targets.Target, nodes []string,
 		t.Fatal(err)
 	}
 	h := rec.History()
-	return h, checker.Check(h, checker.Options{Budget: 20 * time.Second, Extra: w.Checkers(cfg)})
+	return h, checker.Check(h, checker.Options{Budget: 20 * time.Second, Extra: w.Checkers(&cfg)})
 }
 
 // result picks one checker's result out of a report.
@@ -103,11 +117,15 @@ type freeForAll struct {
 func (*freeForAll) Name() string                              { return "free-for-all" }
 func (*freeForAll) Description() string                       { return "grants every acquire, with increasing tokens" }
 func (*freeForAll) DefaultNodes() int                         { return 1 }
+func (*freeForAll) Options() []option.Spec                    { return nil }
+func (*freeForAll) Prepare(*plan.Plan) (time.Duration, error) { return 0, nil }
 func (*freeForAll) Setup(context.Context, *targets.Env) error { return nil }
 func (*freeForAll) Lease() time.Duration                      { return 0 }
+func (*freeForAll) Ports() map[string]int                     { return nil }
+func (f *freeForAll) Binding() targets.Binding                { return f }
 func (*freeForAll) Teardown(context.Context) error            { return nil }
 func (*freeForAll) HasTokens() bool                           { return true }
-func (f *freeForAll) NewClient(context.Context, int) (targets.Client, error) {
+func (f *freeForAll) NewClient(context.Context, targets.ClientEnv) (targets.Client, error) {
 	return &freeClient{f: f, held: map[string]bool{}}, nil
 }
 
@@ -140,7 +158,7 @@ func (*freeClient) Close() error { return nil }
 
 func TestInventoryCorrectLockLosesNothing(t *testing.T) {
 	t.Parallel()
-	cfg := Config{Hold: time.Millisecond, Keys: 2}
+	cfg := plan.Plan{Hold: time.Millisecond, Keys: 2}
 	_, rep := runWorkload(t, Inventory{}, targets.NewInMemory(), oneNode, cfg, time.Second)
 	r := result(t, rep, "inventory")
 	var d checker.InventoryDetails
@@ -155,7 +173,7 @@ func TestInventoryCorrectLockLosesNothing(t *testing.T) {
 
 func TestInventoryBrokenLockLosesDeductions(t *testing.T) {
 	t.Parallel()
-	cfg := Config{Hold: 2 * time.Millisecond, Keys: 1}
+	cfg := plan.Plan{Hold: 2 * time.Millisecond, Keys: 1}
 	_, rep := runWorkload(t, Inventory{}, targets.NewInMemory(), threeNodes, cfg, time.Second)
 	r := result(t, rep, "inventory")
 	var d checker.InventoryDetails
@@ -173,8 +191,8 @@ func TestInventoryBrokenLockLosesDeductions(t *testing.T) {
 
 func TestInventoryDecrementOversells(t *testing.T) {
 	t.Parallel()
-	cfg := Config{Hold: 2 * time.Millisecond, Keys: 1, Variant: InventoryDecrement,
-		Extra: map[string]string{"inventory.stock": "40"}}
+	cfg := plan.Plan{Hold: 2 * time.Millisecond, Keys: 1, Variant: InventoryDecrement,
+		Options: option.Values{"inventory.stock": "40"}}
 	_, rep := runWorkload(t, Inventory{}, targets.NewInMemory(), threeNodes, cfg, time.Second)
 	r := result(t, rep, "inventory")
 	var d checker.InventoryDetails
@@ -188,13 +206,13 @@ func TestFencingKeepsTheDataSafe(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		w       Workload
-		cfg     Config
+		cfg     plan.Plan
 		checker string
 	}{
-		{Inventory{}, Config{Hold: time.Millisecond}, "inventory"},
-		{Payment{}, Config{Hold: time.Millisecond, Variant: PaymentLock, Extra: map[string]string{"payment.orders": "2"}}, "payment"},
-		{ScheduledJobs{}, Config{Hold: time.Millisecond, Extra: map[string]string{"scheduled-jobs.tick": "20ms"}}, "scheduled-jobs"},
-		{LeaderElection{}, Config{Extra: map[string]string{"leader-election.term": "100ms", "leader-election.pace": "5ms"}}, "leader-election"},
+		{Inventory{}, plan.Plan{Hold: time.Millisecond}, "inventory"},
+		{Payment{}, plan.Plan{Hold: time.Millisecond, Variant: PaymentLock, Options: option.Values{"payment.orders": "2"}}, "payment"},
+		{ScheduledJobs{}, plan.Plan{Hold: time.Millisecond, Options: option.Values{"scheduled-jobs.tick": "20ms"}}, "scheduled-jobs"},
+		{LeaderElection{}, plan.Plan{Options: option.Values{"leader-election.term": "100ms", "leader-election.pace": "5ms"}}, "leader-election"},
 	}
 	for _, c := range cases {
 		t.Run(c.w.Name(), func(t *testing.T) {
@@ -222,23 +240,34 @@ func TestFencingKeepsTheDataSafe(t *testing.T) {
 	}
 }
 
+// Bad variants are refused by CheckVariant and bad option values by the
+// workloads' declarations, before a run starts.
 func TestBadOptionsAndVariants(t *testing.T) {
-	cases := []struct {
-		w    Workload
-		cfg  Config
-		want error
-	}{
-		{Inventory{}, Config{Variant: "nope"}, ErrUnknownVariant},
-		{Inventory{}, Config{Extra: map[string]string{"inventory.stock": "-1"}}, ErrBadOption},
-		{Payment{}, Config{Extra: map[string]string{"payment.orders": "zero"}}, ErrBadOption},
-		{ScheduledJobs{}, Config{Variant: "lock"}, ErrUnknownVariant},
-		{ScheduledJobs{}, Config{Extra: map[string]string{"scheduled-jobs.tick": "0s"}}, ErrBadOption},
-		{LeaderElection{}, Config{Extra: map[string]string{"leader-election.pace": "fast"}}, ErrBadOption},
+	variants := []struct {
+		w       Workload
+		variant string
+	}{{Inventory{}, "nope"}, {ScheduledJobs{}, "lock"}, {Mutex{}, "fast"}}
+	for _, c := range variants {
+		if err := CheckVariant(c.w, c.variant); !errors.Is(err, ErrUnknownVariant) {
+			t.Errorf("%s --variant %s: %v, want ErrUnknownVariant", c.w.Name(), c.variant, err)
+		}
 	}
-	for _, c := range cases {
-		err := c.w.Run(context.Background(), &Env{Config: c.cfg})
-		if !errors.Is(err, c.want) {
-			t.Errorf("%s with %+v: %v, want %v", c.w.Name(), c.cfg, err, c.want)
+	if err := CheckVariant(Payment{}, PaymentBoth); err != nil {
+		t.Errorf("payment both: %v", err)
+	}
+	opts := []struct {
+		w      Workload
+		values option.Values
+	}{
+		{Inventory{}, option.Values{"inventory.stock": "-1"}},
+		{Payment{}, option.Values{"payment.orders": "zero"}},
+		{ScheduledJobs{}, option.Values{"scheduled-jobs.tick": "0s"}},
+		{LeaderElection{}, option.Values{"leader-election.pace": "fast"}},
+	}
+	for _, c := range opts {
+		owners := []option.Owner{{Kind: "workload", Name: c.w.Name(), Specs: c.w.Options()}}
+		if err := option.Check(owners, c.values); !errors.Is(err, option.ErrBadOption) {
+			t.Errorf("%s with %v: %v, want ErrBadOption", c.w.Name(), c.values, err)
 		}
 	}
 }
@@ -247,7 +276,7 @@ func TestClientCrashBetweenCheckAndAct(t *testing.T) {
 	for _, w := range []Workload{Inventory{}, Payment{}, ScheduledJobs{}, LeaderElection{}} {
 		t.Run(w.Name(), func(t *testing.T) {
 			t.Parallel()
-			cfg := Config{Hold: time.Millisecond, Extra: map[string]string{"scheduled-jobs.tick": "20ms",
+			cfg := plan.Plan{Hold: time.Millisecond, Options: option.Values{"scheduled-jobs.tick": "20ms",
 				"leader-election.term": "50ms", "leader-election.pace": "5ms"}}
 			victim := make(chan Victim, 1)
 			h, rep := runWithFaults(t, w, targets.NewInMemory(), oneNode, cfg, 500*time.Millisecond,

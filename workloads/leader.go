@@ -8,6 +8,9 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/internal/wait"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 )
 
 // Defaults of the leader-election options.
@@ -35,10 +38,19 @@ type LeaderElection struct{}
 // Name implements Workload.
 func (LeaderElection) Name() string { return "leader-election" }
 
-// OptionNames lists the --opt names LeaderElection reads.
-func (LeaderElection) OptionNames() []string {
-	return []string{"leader-election.term", "leader-election.pace"}
-}
+// The leader-election options.
+var (
+	leaderTermOpt = option.Duration{Name: "leader-election.term", Positive: true,
+		Help: "how long a leader keeps leadership (default: 3/4 of the lease, or 1s without one)"}
+	leaderPaceOpt = option.Duration{Name: "leader-election.pace", Default: DefaultLeadPace, Positive: true,
+		Help: "the time between two actions of a leader"}
+)
+
+// Options implements Workload.
+func (LeaderElection) Options() []option.Spec { return option.Specs(leaderTermOpt, leaderPaceOpt) }
+
+// Variants implements Workload: there are none.
+func (LeaderElection) Variants() []string { return nil }
 
 // Description implements Workload.
 func (LeaderElection) Description() string {
@@ -46,43 +58,30 @@ func (LeaderElection) Description() string {
 }
 
 // Keys implements Workload: the one election key.
-func (LeaderElection) Keys(Config) []string { return []string{LeaderKey} }
-
-// Validate reports a variant (there are none) or a bad option.
-func (l LeaderElection) Validate(cfg Config) error {
-	if _, err := pickVariant(l.Name(), cfg.Variant, nil); err != nil {
-		return err
-	}
-	if _, err := optDuration(cfg, "leader-election.term", leaderTerm(cfg)); err != nil {
-		return err
-	}
-	_, err := optDuration(cfg, "leader-election.pace", DefaultLeadPace)
-	return err
-}
+func (LeaderElection) Keys(*plan.Plan) []string { return []string{LeaderKey} }
 
 // Checkers implements Workload: the leader-election checker.
-func (LeaderElection) Checkers(Config) []func(history.History) checker.Result {
+func (LeaderElection) Checkers(*plan.Plan) []func(history.History) checker.Result {
 	return []func(history.History) checker.Result{checker.LeaderElection}
 }
 
 // leaderTerm is the default term: a bit less than the lease, so that a
 // leader that stalls outlives it.
-func leaderTerm(cfg Config) time.Duration {
-	if cfg.TTL > 0 {
-		return cfg.TTL * 3 / 4
+func leaderTerm(p *plan.Plan) time.Duration {
+	if d, ok := leaderTermOpt.Lookup(p.Options); ok {
+		return d
+	}
+	if p.Lease > 0 {
+		return p.Lease * 3 / 4
 	}
 	return DefaultTerm
 }
 
 // Run implements Workload.
 func (l LeaderElection) Run(ctx context.Context, env *Env) error {
-	cfg := env.Config
-	if err := l.Validate(cfg); err != nil {
-		return err
-	}
-	term, _ := optDuration(cfg, "leader-election.term", leaderTerm(cfg))
-	pace, _ := optDuration(cfg, "leader-election.pace", DefaultLeadPace)
-	res := NewResource(cfg.Fencing)
+	p := env.Plan
+	term, pace := leaderTerm(p), leaderPaceOpt.Get(p.Options)
+	res := NewResource(p.Fencing)
 	var terms atomic.Int64
 	return runWorkers(ctx, env, func(w *worker) error {
 		g, ok := w.acquire(LeaderKey)
@@ -101,12 +100,12 @@ func (l LeaderElection) Run(ctx context.Context, env *Env) error {
 			_, ok := w.access(checker.FLead, LeaderKey, g.Token, id, func() (json.RawMessage, error) {
 				return nil, res.Apply(LeaderKey, g.Token, func(n int64) (int64, error) { return n + 1, nil })
 			})
-			if !ok || time.Since(began) >= term || !sleepCtx(ctx, pace) {
+			if !ok || time.Since(began) >= term || !wait.Sleep(ctx, pace) {
 				break // deposed, term over, or the run is ending
 			}
 		}
 		w.release(LeaderKey)
-		sleepCtx(ctx, pace) // step back, so that another client can win
+		wait.Sleep(ctx, pace) // step back, so that another client can win
 		return nil
 	})
 }

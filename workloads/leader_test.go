@@ -5,11 +5,13 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
-func leaderConfig() Config {
-	return Config{Extra: map[string]string{"leader-election.term": "100ms", "leader-election.pace": "5ms"}}
+func leaderConfig() plan.Plan {
+	return plan.Plan{Options: option.Values{"leader-election.term": "100ms", "leader-election.pace": "5ms"}}
 }
 
 func TestLeaderElectionOneLeaderUnderACorrectLock(t *testing.T) {
@@ -41,10 +43,10 @@ func TestLeaderElectionTwoLeadersUnderABrokenLock(t *testing.T) {
 }
 
 func TestLeaderTermDefaultsBelowTheLease(t *testing.T) {
-	if got := leaderTerm(Config{TTL: 2 * time.Second}); got != 1500*time.Millisecond {
+	if got := leaderTerm(&plan.Plan{Lease: 2 * time.Second}); got != 1500*time.Millisecond {
 		t.Errorf("term with a 2s lease = %s, want 1.5s", got)
 	}
-	if got := leaderTerm(Config{}); got != DefaultTerm {
+	if got := leaderTerm(&plan.Plan{}); got != DefaultTerm {
 		t.Errorf("term without a lease = %s, want %s", got, DefaultTerm)
 	}
 }

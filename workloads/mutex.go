@@ -5,6 +5,8 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 )
 
 // Mutex is the plain lock loop: each client acquires a random key, reads a
@@ -22,16 +24,22 @@ func (Mutex) Description() string {
 	return "acquire, read-modify-write a shared register, release: the plain mutual-exclusion loop"
 }
 
+// Options implements Workload: the mutex loop has none.
+func (Mutex) Options() []option.Spec { return nil }
+
+// Variants implements Workload: there are none.
+func (Mutex) Variants() []string { return nil }
+
 // Keys implements Workload.
-func (Mutex) Keys(cfg Config) []string { return LockKeys(cfg.Keys) }
+func (Mutex) Keys(p *plan.Plan) []string { return LockKeys(p.Keys) }
 
 // Checkers implements Workload: the lock checkers cover the mutex loop.
-func (Mutex) Checkers(Config) []func(history.History) checker.Result { return nil }
+func (Mutex) Checkers(*plan.Plan) []func(history.History) checker.Result { return nil }
 
 // Run implements Workload.
 func (m Mutex) Run(ctx context.Context, env *Env) error {
-	keys := m.Keys(env.Config)
-	res := NewResource(env.Config.Fencing)
+	keys := m.Keys(env.Plan)
+	res := NewResource(env.Plan.Fencing)
 	return runWorkers(ctx, env, func(w *worker) error {
 		key := keys[w.rng.Intn(len(keys))]
 		g, ok := w.acquire(key)
@@ -42,7 +50,7 @@ func (m Mutex) Run(ctx context.Context, env *Env) error {
 			return nil
 		}
 		if v, ok := w.readFenced(res, key, g.Token); ok {
-			sleep(env.Config.Hold)
+			w.work(env.Plan.Hold)
 			w.write(res, key, g.Token, v+1)
 		}
 		w.release(key)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 )
 
 // ErrDuplicateIdempotencyKey is the resource's answer to a second charge of
@@ -54,10 +56,16 @@ type Payment struct{}
 // Name implements Workload.
 func (Payment) Name() string { return "payment" }
 
-// OptionNames lists the --opt names Payment reads.
-func (Payment) OptionNames() []string {
-	return []string{"payment.orders", "payment.deliveries"}
-}
+// The payment options.
+var (
+	paymentOrdersOpt = option.Int{Name: "payment.orders", Default: DefaultOrderPool, Min: 1, Max: 1000,
+		Help: "how many orders are open at once"}
+	paymentDeliveriesOpt = option.Int{Name: "payment.deliveries", Default: DefaultDeliveries, Min: 1, Max: 1000,
+		Help: "how many times the queue hands each order to a server"}
+)
+
+// Options implements Workload.
+func (Payment) Options() []option.Spec { return option.Specs(paymentOrdersOpt, paymentDeliveriesOpt) }
 
 // Description implements Workload.
 func (Payment) Description() string {
@@ -72,11 +80,8 @@ func (Payment) Variants() []string {
 // Keys implements Workload: one lock key per slot of the order pool. A slot
 // holds one open order at a time, so the lock of a slot is the lock of its
 // order, and the liveness probe gets a fixed set of keys.
-func (p Payment) Keys(cfg Config) []string {
-	n, err := optInt(cfg, "payment.orders", DefaultOrderPool, 1)
-	if err != nil {
-		n = DefaultOrderPool
-	}
+func (Payment) Keys(p *plan.Plan) []string {
+	n := paymentOrdersOpt.Get(p.Options)
 	keys := make([]string, n)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("order-lock-%d", i)
@@ -84,42 +89,24 @@ func (p Payment) Keys(cfg Config) []string {
 	return keys
 }
 
-// Validate reports a bad variant or option.
-func (p Payment) Validate(cfg Config) error {
-	if _, err := pickVariant(p.Name(), cfg.Variant, p.Variants()); err != nil {
-		return err
-	}
-	if _, err := optInt(cfg, "payment.orders", DefaultOrderPool, 1); err != nil {
-		return err
-	}
-	_, err := optInt(cfg, "payment.deliveries", DefaultDeliveries, 1)
-	return err
-}
-
 // Checkers implements Workload: the payment checker.
-func (p Payment) Checkers(cfg Config) []func(history.History) checker.Result {
-	variant, err := pickVariant(p.Name(), cfg.Variant, p.Variants())
-	if err != nil {
-		variant = cfg.Variant
-	}
+func (pay Payment) Checkers(p *plan.Plan) []func(history.History) checker.Result {
+	variant := variantOf(pay, p)
 	return []func(history.History) checker.Result{
 		func(h history.History) checker.Result { return checker.Payment(h, variant) },
 	}
 }
 
 // Run implements Workload.
-func (p Payment) Run(ctx context.Context, env *Env) error {
-	cfg := env.Config
-	if err := p.Validate(cfg); err != nil {
-		return err
-	}
-	variant, _ := pickVariant(p.Name(), cfg.Variant, p.Variants())
-	deliveries, _ := optInt(cfg, "payment.deliveries", DefaultDeliveries, 1)
-	keys := p.Keys(cfg)
-	pool := newOrderPool(len(keys), int(deliveries))
+func (pay Payment) Run(ctx context.Context, env *Env) error {
+	p := env.Plan
+	variant := variantOf(pay, p)
+	deliveries := paymentDeliveriesOpt.Get(p.Options)
+	keys := pay.Keys(p)
+	pool := newOrderPool(len(keys), deliveries)
 	locked := variant != PaymentIdempotencyKey
 	unique := variant != PaymentLock
-	res := NewResource(cfg.Fencing)
+	res := NewResource(p.Fencing)
 	return runWorkers(ctx, env, func(w *worker) error {
 		n, slot := pool.next(w.rng)
 		order := fmt.Sprintf("o-%d", n)
@@ -138,7 +125,7 @@ func (p Payment) Run(ctx context.Context, env *Env) error {
 			if locked && !w.afterAcquire(keys[slot]) {
 				return nil
 			}
-			sleep(cfg.Hold) // the call to the payment provider
+			w.work(p.Hold) // the call to the payment provider
 			w.charge(res, order, token, unique)
 		}
 		if locked {

@@ -7,15 +7,17 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
 // paymentConfig makes several servers work on the same order at once: a
 // pool of two open orders, each delivered three times, no rate limit, and
 // a provider call of a few milliseconds.
-func paymentConfig(variant string) Config {
-	return Config{Hold: 3 * time.Millisecond, Variant: variant,
-		Extra: map[string]string{"payment.orders": "2", "payment.deliveries": "3"}}
+func paymentConfig(variant string) plan.Plan {
+	return plan.Plan{Hold: 3 * time.Millisecond, Variant: variant,
+		Options: option.Values{"payment.orders": "2", "payment.deliveries": "3"}}
 }
 
 func paymentDetails(t *testing.T, rep checker.Report) (checker.Result, checker.PaymentDetails) {

@@ -8,6 +8,9 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/internal/wait"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 )
 
 // DefaultTick is the period of the scheduled jobs (--opt
@@ -28,10 +31,15 @@ type ScheduledJobs struct{}
 // Name implements Workload.
 func (ScheduledJobs) Name() string { return "scheduled-jobs" }
 
-// OptionNames lists the --opt names ScheduledJobs reads.
-func (ScheduledJobs) OptionNames() []string {
-	return []string{"scheduled-jobs.tick"}
-}
+// scheduledTickOpt is the period of the jobs.
+var scheduledTickOpt = option.Duration{Name: "scheduled-jobs.tick", Default: DefaultTick, Min: time.Millisecond,
+	Help: "the period of the scheduled jobs"}
+
+// Options implements Workload.
+func (ScheduledJobs) Options() []option.Spec { return option.Specs(scheduledTickOpt) }
+
+// Variants implements Workload: there are none.
+func (ScheduledJobs) Variants() []string { return nil }
 
 // Description implements Workload.
 func (ScheduledJobs) Description() string {
@@ -39,8 +47,8 @@ func (ScheduledJobs) Description() string {
 }
 
 // Keys implements Workload: one job per key, job-0..job-(n-1).
-func (ScheduledJobs) Keys(cfg Config) []string {
-	n := max(cfg.Keys, 1)
+func (ScheduledJobs) Keys(p *plan.Plan) []string {
+	n := max(p.Keys, 1)
 	keys := make([]string, n)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("job-%d", i)
@@ -48,21 +56,9 @@ func (ScheduledJobs) Keys(cfg Config) []string {
 	return keys
 }
 
-// Validate reports a variant (there are none) or a bad option.
-func (s ScheduledJobs) Validate(cfg Config) error {
-	if _, err := pickVariant(s.Name(), cfg.Variant, nil); err != nil {
-		return err
-	}
-	_, err := optDuration(cfg, "scheduled-jobs.tick", DefaultTick)
-	return err
-}
-
 // Checkers implements Workload: the scheduled-jobs checker.
-func (ScheduledJobs) Checkers(cfg Config) []func(history.History) checker.Result {
-	tick, err := optDuration(cfg, "scheduled-jobs.tick", DefaultTick)
-	if err != nil {
-		tick = 0 // unknown: the checker then only leaves out due times
-	}
+func (ScheduledJobs) Checkers(p *plan.Plan) []func(history.History) checker.Result {
+	tick := scheduledTickOpt.Get(p.Options)
 	return []func(history.History) checker.Result{
 		func(h history.History) checker.Result { return checker.ScheduledJobs(h, tick) },
 	}
@@ -70,19 +66,16 @@ func (ScheduledJobs) Checkers(cfg Config) []func(history.History) checker.Result
 
 // Run implements Workload.
 func (s ScheduledJobs) Run(ctx context.Context, env *Env) error {
-	cfg := env.Config
-	if err := s.Validate(cfg); err != nil {
-		return err
-	}
-	tick, _ := optDuration(cfg, "scheduled-jobs.tick", DefaultTick)
-	keys := s.Keys(cfg)
-	res := NewResource(cfg.Fencing)
+	p := env.Plan
+	tick := scheduledTickOpt.Get(p.Options)
+	keys := s.Keys(p)
+	res := NewResource(p.Fencing)
 	for _, k := range keys {
 		_ = res.Write(k, nil, -1) // no tick has run
 	}
 	now := func() int64 { return env.Recorder.Now() / int64(tick) }
 	// handled[slot] is the last tick the worker in that slot handled.
-	handled := make([]int64, max(cfg.Concurrency, 1))
+	handled := make([]int64, max(p.Concurrency, 1))
 	for i := range handled {
 		handled[i] = -1
 	}
@@ -91,14 +84,14 @@ func (s ScheduledJobs) Run(ctx context.Context, env *Env) error {
 		if t <= handled[w.slot] {
 			// Wake when the next tick falls due, as cron does.
 			due := time.Duration((handled[w.slot]+1)*int64(tick) - env.Recorder.Now())
-			if !sleepCtx(ctx, due) {
+			if !wait.Sleep(ctx, due) {
 				return nil
 			}
 			t = now()
 		}
 		handled[w.slot] = t
 		for _, i := range w.rng.Perm(len(keys)) {
-			w.claimTick(res, keys[i], t, cfg.Hold)
+			w.claimTick(res, keys[i], t, p.Hold)
 			if w.client == nil {
 				return nil // retired: the next iteration starts a new process
 			}
@@ -124,7 +117,7 @@ func (w *worker) claimTick(res *Resource, key string, t int64, work time.Duratio
 			return
 		}
 		w.access(checker.FRunJob, key, g.Token, jsonInt(t), func() (json.RawMessage, error) {
-			sleep(work)
+			w.work(work)
 			return nil, res.Write(key, g.Token, t)
 		})
 	}

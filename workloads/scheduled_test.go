@@ -5,11 +5,13 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
-func scheduledConfig() Config {
-	return Config{Hold: 2 * time.Millisecond, Keys: 2, Extra: map[string]string{"scheduled-jobs.tick": "50ms"}}
+func scheduledConfig() plan.Plan {
+	return plan.Plan{Hold: 2 * time.Millisecond, Keys: 2, Options: option.Values{"scheduled-jobs.tick": "50ms"}}
 }
 
 func TestScheduledJobsRunOnceUnderACorrectLock(t *testing.T) {

@@ -9,51 +9,28 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
-	"strings"
-	"time"
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/internal/registry"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
 // ErrUnknownWorkload is wrapped by Lookup for a name that is not registered.
 var ErrUnknownWorkload = errors.New("unknown workload")
 
-// Config is what every workload is driven by.
-type Config struct {
-	// Concurrency is the number of client workers.
-	Concurrency int
-	// Rate is the total rate of lock attempts per second over all workers;
-	// zero means as fast as the lock allows.
-	Rate float64
-	// Hold is the simulated work inside the critical section.
-	Hold time.Duration
-	// Keys is the number of distinct lock keys.
-	Keys int
-	// TTL is the lease asked for, recorded on every acquire (0: none).
-	TTL time.Duration
-	// OpTimeout bounds one lock call; a call that runs out is
-	// indeterminate.
-	OpTimeout time.Duration
-	// Fencing makes the trusted resource reject writes with stale tokens.
-	Fencing bool
-	// Seed drives every random choice of the workload.
-	Seed int64
-	// Variant selects the workload's variant ("" for its default).
-	Variant string
-	// Extra holds workload-specific settings from --opt name=value.
-	Extra map[string]string
-}
-
 // Env is what a workload runs against.
 type Env struct {
-	Target   targets.Target
-	Recorder *history.Recorder
-	Faults   *ClientFaults
-	Log      *slog.Logger
-	Config   Config
+	// Plan is the run.
+	Plan *plan.Plan
+	// NewClient returns a client of the target for process: lockstorm's
+	// Go binding in the harness, or a client process behind the protocol.
+	NewClient func(ctx context.Context, process int) (targets.Client, error)
+	Recorder  *history.Recorder
+	Faults    *ClientFaults
+	Log       *slog.Logger
 }
 
 // A Workload drives clients against a target until its context ends.
@@ -62,14 +39,19 @@ type Workload interface {
 	Name() string
 	// Description is one line for `lockstorm workloads`.
 	Description() string
+	// Options declares the --opt settings the workload reads.
+	Options() []option.Spec
+	// Variants lists the workload's variants, the default first; nil
+	// when it has none.
+	Variants() []string
 	// Run drives the clients until ctx is done, then lets in-flight
 	// operations finish and releases what its clients hold.
 	Run(ctx context.Context, env *Env) error
 	// Keys are the lock keys the workload uses, for the liveness probe.
-	Keys(cfg Config) []string
+	Keys(p *plan.Plan) []string
 	// Checkers are the workload's own checkers, run next to the lock
 	// checkers.
-	Checkers(cfg Config) []func(history.History) checker.Result
+	Checkers(p *plan.Plan) []func(history.History) checker.Result
 }
 
 // All returns every registered workload. Add a new workload here.
@@ -83,25 +65,13 @@ func All() []Workload {
 	}
 }
 
-// Lookup returns the registered workload with the given name.
+// Lookup returns the registered workload called name.
 func Lookup(name string) (Workload, error) {
-	for _, w := range All() {
-		if w.Name() == name {
-			return w, nil
-		}
-	}
-	return nil, fmt.Errorf("%w %q (valid: %s)", ErrUnknownWorkload, name, strings.Join(Names(), ", "))
+	return registry.Lookup(All(), "workload", name, ErrUnknownWorkload)
 }
 
 // Names returns the names of all registered workloads, sorted.
-func Names() []string {
-	var names []string
-	for _, w := range All() {
-		names = append(names, w.Name())
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return registry.Names(All()) }
 
 // LockKeys returns the n lock keys "lock-0".."lock-(n-1)".
 func LockKeys(n int) []string {

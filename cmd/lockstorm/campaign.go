@@ -54,7 +54,16 @@ unsafe cell did not reproduce, or a result was unknown; 3 bad campaign file;
 				}
 				cells, _ = campaign.Shard(cells, i, n)
 			}
-			opts := campaign.Options{StoreDir: storeDir, Parallel: parallel, Shard: shard}
+			var names []string
+			for _, c := range cells {
+				names = append(names, c.Target)
+			}
+			rt, closeRT, err := openRuntime(cmd.Context(), cmd.ErrOrStderr(), names...)
+			if err != nil {
+				return err
+			}
+			defer closeRT()
+			opts := campaign.Options{StoreDir: storeDir, Parallel: parallel, Shard: shard, Runtime: rt}
 			if !quiet && isTerminal(cmd.ErrOrStderr()) {
 				opts.Progress = newBarProgress(cmd.ErrOrStderr())
 			} else if !quiet {

@@ -49,8 +49,9 @@ results.json and index.html are then rewritten with the current checkers.`,
 				h, err = history.ReadFile(path)
 				if err == nil {
 					res = store.RunResult{ID: filepath.Base(path), FirstViolation: -1}
-					res.Config.Workload = workload
-					harness.Judge(&res, h, budget)
+					res.Plan.Workload = workload
+					res.Plan.CheckBudget = budget
+					harness.Judge(&res, h)
 				}
 			}
 			if err != nil {

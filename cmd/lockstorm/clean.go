@@ -30,7 +30,7 @@ process is gone. With --all it also removes those of runs that are still going.`
 			if all {
 				n, err = d.Reap(ctx, nil)
 			} else {
-				n, err = harness.ReapOrphans(ctx, d)
+				n, err = d.ReapOrphans(ctx)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "removed %d containers and %d networks\n", n.Containers, n.Networks)
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/nemesis"
+	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/targets"
 	"github.com/lockstorm/lockstorm/workloads"
 )
@@ -22,24 +23,24 @@ func newListCmd(what string) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			entry := func(name, desc string, v any) {
+			entry := func(name, desc string, specs []option.Spec) {
 				fmt.Fprintf(w, "%s\t%s\n", name, desc)
-				if o, ok := v.(targets.Optioned); ok && len(o.OptionNames()) > 0 {
-					fmt.Fprintf(w, "\t--opt %s\n", strings.Join(o.OptionNames(), ", "))
+				if len(specs) > 0 {
+					fmt.Fprintf(w, "\t--opt %s\n", strings.Join(option.Names(specs), ", "))
 				}
 			}
 			switch what {
 			case "targets":
 				for _, t := range targets.All() {
-					entry(t.Name(), t.Description(), t)
+					entry(t.Name(), t.Description(), t.Options())
 				}
 			case "workloads":
 				for _, x := range workloads.All() {
-					entry(x.Name(), x.Description(), x)
+					entry(x.Name(), x.Description(), x.Options())
 				}
 			case "nemeses":
 				for _, n := range nemesis.All() {
-					entry(n.Name(), n.Description(), n)
+					entry(n.Name(), n.Description(), n.Options())
 				}
 			}
 			return w.Flush()

@@ -159,10 +159,12 @@ func TestListCommandsDescribeEveryEntry(t *testing.T) {
 	}
 }
 
-func TestResultsJSONCarriesConfigSeedAndSchedule(t *testing.T) {
+// results.json holds the resolved plan, --wait and the schedule included,
+// and running its reproduce line gives the same plan.
+func TestResultsJSONCarriesThePlanAndReproducesIt(t *testing.T) {
 	st := t.TempDir()
 	lockstorm(t, "run", "--target", "inmemory", "--nodes", "1", "--nemesis", "client-pause", "--nemesis-interval", "1s",
-		"--time-limit", "3s", "--store", st, "--quiet", "--seed", "11")
+		"--time-limit", "3s", "--store", st, "--quiet", "--seed", "11", "--wait", "1500ms")
 	b, err := os.ReadFile(filepath.Join(st, "latest", store.ResultsFile))
 	if err != nil {
 		t.Fatal(err)
@@ -171,25 +173,34 @@ func TestResultsJSONCarriesConfigSeedAndSchedule(t *testing.T) {
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Config.Seed != 11 || res.Schedule.Seed != 11 || len(res.Schedule.Events) == 0 {
-		t.Errorf("seed %d / schedule %+v", res.Config.Seed, res.Schedule)
+	p := res.Plan
+	if p.Seed != 11 || p.Schedule.Seed != 11 || len(p.Schedule.Events) == 0 {
+		t.Errorf("seed %d / schedule %+v", p.Seed, p.Schedule)
+	}
+	if p.Wait != 1500*time.Millisecond || !strings.Contains(res.Command, " --wait 1.5s ") {
+		t.Errorf("wait %s, command %q; want 1.5s recorded", p.Wait, res.Command)
+	}
+	if p.OpTimeout != 6500*time.Millisecond || p.TTL != 2*time.Second || p.Lease != 0 || len(p.Nodes) != 1 {
+		t.Errorf("plan not resolved: %+v", p)
 	}
 	// --hold was not given: the in-memory lock never expires, so the
 	// default is the short critical section, recorded as a figure.
-	if res.Config.Hold != 20*time.Millisecond || !strings.Contains(res.Command, " --hold 20ms ") {
-		t.Errorf("default hold %s, command %q; want 20ms written out", res.Config.Hold, res.Command)
+	if p.Hold != 20*time.Millisecond || !p.HoldAuto || !strings.Contains(res.Command, " --hold 20ms ") {
+		t.Errorf("default hold %s, command %q; want 20ms written out", p.Hold, res.Command)
 	}
-	// The same seed gives the same schedule.
+	// The reproduce line gives the same plan, and so the same schedule.
 	st2 := t.TempDir()
-	lockstorm(t, "run", "--target", "inmemory", "--nodes", "1", "--nemesis", "client-pause", "--nemesis-interval", "1s",
-		"--time-limit", "3s", "--store", st2, "--quiet", "--seed", "11")
+	args := strings.Fields(strings.TrimPrefix(res.Command, "lockstorm "))
+	lockstorm(t, append(args, "--store", st2, "--quiet")...)
 	res2, err := store.ReadRunResult(filepath.Join(st2, "latest"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := json.Marshal(res.Schedule)
-	b2, _ := json.Marshal(res2.Schedule)
+	p2 := res2.Plan
+	p2.HoldAuto = p.HoldAuto // the reproduce line gives the hold as a figure
+	a, _ := json.Marshal(p)
+	b2, _ := json.Marshal(p2)
 	if string(a) != string(b2) {
-		t.Errorf("same seed, different schedules:\n%s\n%s", a, b2)
+		t.Errorf("the reproduce line gave another plan:\n%s\n%s", a, b2)
 	}
 }

@@ -14,15 +14,20 @@ import (
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
 	"github.com/lockstorm/lockstorm/nemesis"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
+	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/runtime/docker"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
-	"github.com/lockstorm/lockstorm/workloads"
 )
 
 func newRunCmd() *cobra.Command {
 	cfg := harness.DefaultConfig()
+	p := &cfg.Plan
 	var nemeses string
 	var opts []string
+	var nodes int
 	var quiet bool
 	c := &cobra.Command{
 		Use:   "run --target T [flags]",
@@ -33,16 +38,31 @@ func newRunCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
-			if cfg.Run.Options, err = parseOpts(opts); err != nil {
+			if p.Options, err = parseOpts(opts); err != nil {
 				return err
 			}
-			if err := checkNames(cfg.Run.Target, cfg.Run.Workload, nemeses); err != nil {
-				return err
+			if p.Target == "" {
+				return usageErr("--target is required (valid: %s)", strings.Join(targets.Names(), ", "))
 			}
-			cfg.Run.Nemeses = splitList(nemeses)
+			p.Nemeses = nemesis.Split(nemeses)
+			if nodes < 0 || nodes > plan.MaxNodes {
+				return usageErr("--nodes %d must be 1..%d", nodes, plan.MaxNodes)
+			}
+			for i := 1; i <= nodes; i++ {
+				p.Nodes = append(p.Nodes, plan.Node{Name: runtime.NodeName(i)})
+			}
+			if _, err := harness.Resolve(*p); err != nil {
+				return flagErr(err)
+			}
 			if !quiet {
 				cfg.Console = cmd.ErrOrStderr()
 			}
+			rt, closeRT, err := openRuntime(cmd.Context(), cmd.ErrOrStderr(), p.Target)
+			if err != nil {
+				return err
+			}
+			defer closeRT()
+			cfg.Runtime = rt
 			res, runErr := harness.Execute(cmd.Context(), cfg)
 			if res.ID != "" {
 				printVerdict(cmd.OutOrStdout(), res, filepath.Join(cfg.StoreDir, res.Cell, res.ID))
@@ -56,33 +76,68 @@ func newRunCmd() *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&cfg.Run.Target, "target", "", "lock implementation to test (see `lockstorm targets`)")
-	f.StringVar(&cfg.Run.Workload, "workload", cfg.Run.Workload, "what the clients do (see `lockstorm workloads`)")
-	f.StringVar(&cfg.Run.Variant, "variant", "", "workload variant, e.g. lock or idempotency-key for payment (see `lockstorm workloads`)")
+	f.StringVar(&p.Target, "target", "", "lock implementation to test (see `lockstorm targets`)")
+	f.StringVar(&p.Client, "client", "", "who speaks to the service: go (lockstorm's Go binding, in process)")
+	f.StringVar(&p.Workload, "workload", p.Workload, "what the clients do (see `lockstorm workloads`)")
+	f.StringVar(&p.Variant, "variant", "", "workload variant, e.g. lock or idempotency-key for payment (see `lockstorm workloads`)")
 	f.StringVar(&nemeses, "nemesis", "none", "comma-separated faults to inject (see `lockstorm nemeses`), or none")
-	f.DurationVar(&cfg.Run.TimeLimit, "time-limit", cfg.Run.TimeLimit, "how long the workload runs")
-	f.IntVar(&cfg.Run.Concurrency, "concurrency", cfg.Run.Concurrency, "number of client workers")
-	f.Float64Var(&cfg.Run.Rate, "rate", cfg.Run.Rate, "lock attempts per second over all workers (0: unlimited)")
-	f.DurationVar(&cfg.Run.NemesisInterval, "nemesis-interval", cfg.Run.NemesisInterval, "time from one fault's start to the next")
-	f.Int64Var(&cfg.Run.Seed, "seed", 0, "seed for the fault schedule and the workload (0: pick one and print it)")
-	f.IntVar(&cfg.Run.Nodes, "nodes", 0, "number of server nodes (0: the target's default)")
-	f.DurationVar(&cfg.Run.TTL, "ttl", 0, "lease length asked for on each acquire (0: 2s)")
-	f.DurationVar(&cfg.Wait, "wait", 0, "how long one acquire may wait and retry (0: the ttl, at least 1s)")
-	f.Var(holdFlag{&cfg.Run.Hold}, "hold", "simulated work inside the critical section (auto: 20ms, half the TTL for a TTL lock, 2.5 leases for a lock whose lease is renewed)")
-	f.IntVar(&cfg.Run.Keys, "keys", cfg.Run.Keys, "number of distinct lock keys")
-	f.BoolVar(&cfg.Run.Fencing, "fencing", false, "make the resource reject writes with stale fencing tokens")
+	f.DurationVar(&p.TimeLimit, "time-limit", p.TimeLimit, "how long the workload runs")
+	f.IntVar(&p.Concurrency, "concurrency", p.Concurrency, "number of client workers")
+	f.Float64Var(&p.Rate, "rate", p.Rate, "lock attempts per second over all workers (0: unlimited)")
+	f.DurationVar(&p.NemesisInterval, "nemesis-interval", p.NemesisInterval, "time from one fault's start to the next")
+	f.Int64Var(&p.Seed, "seed", 0, "seed for the fault schedule and the workload (0: pick one and print it)")
+	f.IntVar(&nodes, "nodes", 0, "number of server nodes (0: the target's default)")
+	f.DurationVar(&p.TTL, "ttl", 0, "lease length asked for on each acquire (0: 2s)")
+	f.DurationVar(&p.Wait, "wait", 0, "how long one acquire may wait and retry (0: the ttl, at least 1s)")
+	f.Var(holdFlag{&p.Hold}, "hold", "simulated work inside the critical section (auto: 20ms, half the TTL for a TTL lock, 2.5 leases for a lock whose lease is renewed)")
+	f.IntVar(&p.Keys, "keys", p.Keys, "number of distinct lock keys")
+	f.BoolVar(&p.Fencing, "fencing", false, "make the resource reject writes with stale fencing tokens")
 	f.StringArrayVar(&opts, "opt", nil, "target, workload or nemesis option name=value (repeatable), e.g. kill.restart-delay=0s")
 	f.StringVar(&cfg.StoreDir, "store", cfg.StoreDir, "store directory for run output")
-	f.DurationVar(&cfg.CheckBudget, "check-budget", 0, "time budget of the linearizability search (0: 60s)")
+	f.DurationVar(&p.CheckBudget, "check-budget", 0, "time budget of the linearizability search (0: 60s)")
 	f.BoolVar(&quiet, "quiet", false, "print only the verdict")
 	return c
 }
 
-// holdFlag is --hold: a duration, or "auto" for harness.HoldAuto.
+// flagErr turns an error of harness.Resolve into a usage error that names
+// the flag.
+func flagErr(err error) error {
+	var fe *plan.FieldError
+	if errors.As(err, &fe) {
+		if fe.Field == "opt" {
+			return usageErr("--opt %s", fe.Msg)
+		}
+		return usageErr("--%s %s", fe.Field, fe.Msg)
+	}
+	return usageErr("%s", harness.Reason(err))
+}
+
+// openRuntime opens the Docker runtime when target runs in containers; a
+// target that runs in process needs none. Node image builds report to
+// progress.
+func openRuntime(ctx context.Context, progress io.Writer, names ...string) (runtime.Runtime, func(), error) {
+	need := false
+	for _, name := range names {
+		if t, err := targets.Lookup(name); err == nil && !targets.IsLocal(t) {
+			need = true
+		}
+	}
+	if !need {
+		return nil, func() {}, nil
+	}
+	d, err := docker.New(ctx, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", harness.ErrInfrastructure, err)
+	}
+	d.BuildOutput = progress
+	return d, func() { _ = d.Close() }, nil
+}
+
+// holdFlag is --hold: a duration, or "auto" for plan.HoldAuto.
 type holdFlag struct{ d *time.Duration }
 
 func (h holdFlag) String() string {
-	if h.d == nil || *h.d == harness.HoldAuto {
+	if h.d == nil || *h.d == plan.HoldAuto {
 		return "auto"
 	}
 	return h.d.String()
@@ -90,7 +145,7 @@ func (h holdFlag) String() string {
 
 func (h holdFlag) Set(s string) error {
 	if strings.TrimSpace(s) == "auto" {
-		*h.d = harness.HoldAuto
+		*h.d = plan.HoldAuto
 		return nil
 	}
 	d, err := time.ParseDuration(s)
@@ -106,37 +161,9 @@ func (h holdFlag) Set(s string) error {
 
 func (holdFlag) Type() string { return "duration|auto" }
 
-// checkNames validates names before anything starts, so that a typo is a
-// usage error listing the valid names.
-func checkNames(target, workload, nemeses string) error {
-	if target == "" {
-		return usageErr("--target is required (valid: %s)", strings.Join(targets.Names(), ", "))
-	}
-	if _, err := targets.Lookup(target); err != nil {
-		return usageErr("--target: %v", err)
-	}
-	if _, err := workloads.Lookup(workload); err != nil {
-		return usageErr("--workload: %v", err)
-	}
-	if _, err := nemesis.Parse(nemeses); err != nil {
-		return usageErr("--nemesis: %v", err)
-	}
-	return nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" && p != "none" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // parseOpts turns --opt name=value flags into a map.
-func parseOpts(opts []string) (map[string]string, error) {
-	m := map[string]string{}
+func parseOpts(opts []string) (option.Values, error) {
+	m := option.Values{}
 	for _, o := range opts {
 		k, v, ok := strings.Cut(o, "=")
 		if !ok || strings.TrimSpace(k) == "" {

@@ -1,12 +1,20 @@
+// Package schedule draws fault schedules from a run's plan: a list of typed
+// events (plan.Event) produced from the seed before any fault is applied.
+// The code that applies them lives in package nemesis; reports and the
+// store read them as part of the plan without touching Docker.
 package schedule
 
 import (
 	"fmt"
 	"math/rand"
 	"time"
+
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 )
 
-// PlanParams is what a planner gets to draw one event.
+// PlanParams is what a planner gets to draw one event: where the event
+// falls, and what it needs of the run's plan.
 type PlanParams struct {
 	// Start is when the event begins, as an offset from the workload start.
 	Start time.Duration
@@ -15,66 +23,55 @@ type PlanParams struct {
 	MaxDuration time.Duration
 	// Nodes are the node names of the run (empty for in-process targets).
 	Nodes []string
-	// TTL is the lease length of the run, for faults that must outlast it.
+	// TTL is the lease the service honours, for faults that must outlast
+	// it.
 	TTL time.Duration
-	// Opts are the nemesis options from --opt name=value.
-	Opts map[string]string
+	// Opts are the run's options.
+	Opts option.Values
 }
 
 // A Planner draws the events of one nemesis. Planners must use only rng for
 // their random choices, so that a seed always gives the same schedule.
 type Planner interface {
 	Name() string
-	Plan(rng *rand.Rand, p PlanParams) (Event, error)
+	Plan(rng *rand.Rand, p PlanParams) (plan.Event, error)
 }
 
-// Config says how dense a schedule is.
-type Config struct {
-	Seed int64
-	// Interval is the time from one fault's start to the next.
-	Interval time.Duration
-	// TimeLimit is the length of the workload; no fault starts after
-	// TimeLimit minus a quarter interval, and every fault ends by
-	// TimeLimit.
-	TimeLimit time.Duration
-	Nodes     []string
-	TTL       time.Duration
-	Opts      map[string]string
-}
-
-// Generate builds the schedule for cfg from the planners, taking turns
-// among them. The same config and planners always give the same schedule.
+// Generate builds the schedule of pl from the planners, taking turns among
+// them: its events fall every NemesisInterval within TimeLimit, drawn from
+// Seed, with pl.Lease as the lease that faults must outlast. The same plan
+// and planners always give the same schedule.
 // A fault lasts at most 60% of the interval by default, and the rest of the
 // interval lets the system recover, as Jepsen's nemesis generators alternate
 // faults and quiet periods. A planner may ask for longer when its fault
 // needs it (a client stall must outlast the lease); no fault outlasts the
 // time limit.
-func Generate(cfg Config, planners []Planner) (Schedule, error) {
-	s := Schedule{Seed: cfg.Seed, Events: []Event{}}
+func Generate(pl *plan.Plan, planners []Planner) (plan.Schedule, error) {
+	s := plan.Schedule{Seed: pl.Seed, Events: []plan.Event{}}
 	if len(planners) == 0 {
 		return s, nil
 	}
-	if cfg.Interval <= 0 {
-		return s, fmt.Errorf("schedule: interval %s must be positive", cfg.Interval)
+	if pl.NemesisInterval <= 0 {
+		return s, fmt.Errorf("schedule: interval %s must be positive", pl.NemesisInterval)
 	}
-	rng := rand.New(rand.NewSource(cfg.Seed))
-	first := cfg.Interval / 2
+	rng := rand.New(rand.NewSource(pl.Seed))
+	first := pl.NemesisInterval / 2
 	if first > 5*time.Second {
 		first = 5 * time.Second
 	}
 	for k := 0; ; k++ {
-		start := first + time.Duration(k)*cfg.Interval
+		start := first + time.Duration(k)*pl.NemesisInterval
 		// Jitter the start by up to a tenth of the interval.
-		start += time.Duration(rng.Int63n(int64(cfg.Interval)/10 + 1))
-		if start >= cfg.TimeLimit-cfg.Interval/4 {
+		start += time.Duration(rng.Int63n(int64(pl.NemesisInterval)/10 + 1))
+		if start >= pl.TimeLimit-pl.NemesisInterval/4 || k >= plan.MaxFaults {
 			break
 		}
-		maxDur := cfg.Interval * 6 / 10
-		if end := cfg.TimeLimit - start; maxDur > end {
+		maxDur := pl.NemesisInterval * 6 / 10
+		if end := pl.TimeLimit - start; maxDur > end {
 			maxDur = end
 		}
 		p := planners[k%len(planners)]
-		ev, err := p.Plan(rng, PlanParams{Start: start, MaxDuration: maxDur, Nodes: cfg.Nodes, TTL: cfg.TTL, Opts: cfg.Opts})
+		ev, err := p.Plan(rng, PlanParams{Start: start, MaxDuration: maxDur, Nodes: pl.NodeNames(), TTL: pl.Lease, Opts: pl.Options})
 		if err != nil {
 			return s, fmt.Errorf("plan %s: %w", p.Name(), err)
 		}
@@ -83,7 +80,7 @@ func Generate(cfg Config, planners []Planner) (Schedule, error) {
 		if ev.Duration <= 0 {
 			ev.Duration = maxDur
 		}
-		if end := cfg.TimeLimit - start; ev.Duration > end {
+		if end := pl.TimeLimit - start; ev.Duration > end {
 			ev.Duration = end
 		}
 		s.Events = append(s.Events, ev)

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/lockstorm/lockstorm/plan"
 )
 
 // fakePlanner is a test double of a nemesis planner: it draws a node and a
@@ -14,13 +16,13 @@ type fakePlanner struct{ name string }
 
 func (f fakePlanner) Name() string { return f.name }
 
-func (f fakePlanner) Plan(rng *rand.Rand, p PlanParams) (Event, error) {
+func (f fakePlanner) Plan(rng *rand.Rand, p PlanParams) (plan.Event, error) {
 	node := p.Nodes[rng.Intn(len(p.Nodes))]
-	return Event{Mode: "m", Targets: []string{node}, Duration: p.MaxDuration / 2}, nil
+	return plan.Event{Mode: "m", Targets: []string{node}, Duration: p.MaxDuration / 2}, nil
 }
 
 func TestSameSeedSameSchedule(t *testing.T) {
-	cfg := Config{Seed: 7, Interval: 10 * time.Second, TimeLimit: time.Minute, Nodes: []string{"n1", "n2", "n3"}}
+	cfg := &plan.Plan{Seed: 7, NemesisInterval: 10 * time.Second, TimeLimit: time.Minute, Nodes: nodes("n1", "n2", "n3")}
 	ps := []Planner{fakePlanner{"a"}, fakePlanner{"b"}}
 	s1, err := Generate(cfg, ps)
 	if err != nil {
@@ -52,17 +54,17 @@ func TestSameSeedSameSchedule(t *testing.T) {
 }
 
 func TestNoPlannersNoEventsAndBadInterval(t *testing.T) {
-	s, err := Generate(Config{Seed: 1, TimeLimit: time.Minute}, nil)
+	s, err := Generate(&plan.Plan{Seed: 1, TimeLimit: time.Minute}, nil)
 	if err != nil || len(s.Events) != 0 {
 		t.Fatalf("Generate with no planners = %v, %v", s, err)
 	}
-	if _, err := Generate(Config{Seed: 1, TimeLimit: time.Minute}, []Planner{fakePlanner{"a"}}); err == nil {
+	if _, err := Generate(&plan.Plan{Seed: 1, TimeLimit: time.Minute}, []Planner{fakePlanner{"a"}}); err == nil {
 		t.Fatal("a zero interval was accepted")
 	}
 }
 
 func ExampleGenerate() {
-	s, _ := Generate(Config{Seed: 1, Interval: 10 * time.Second, TimeLimit: 30 * time.Second, Nodes: []string{"n1", "n2"}},
+	s, _ := Generate(&plan.Plan{Seed: 1, NemesisInterval: 10 * time.Second, TimeLimit: 30 * time.Second, Nodes: nodes("n1", "n2")},
 		[]Planner{fakePlanner{"pause"}})
 	for _, ev := range s.Events {
 		fmt.Println(ev.Nemesis, ev.Targets, ev.Start.Round(time.Second), ev.Duration)
@@ -71,4 +73,12 @@ func ExampleGenerate() {
 	// pause [n2] 5s 3s
 	// pause [n2] 16s 3s
 	// pause [n1] 25s 2.314737837s
+}
+
+func nodes(names ...string) []plan.Node {
+	out := make([]plan.Node, len(names))
+	for i, n := range names {
+		out[i] = plan.Node{Name: n}
+	}
+	return out
 }

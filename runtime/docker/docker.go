@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"net/netip"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/runtime/docker/image"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -30,6 +35,12 @@ const subnetAttempts = 10
 type Runtime struct {
 	cli *client.Client
 	log *slog.Logger
+	// BuildOutput receives the output of a node image build, when Start
+	// has to build one; nil discards it. Set it before the first Start.
+	BuildOutput io.Writer
+
+	imageMu sync.Mutex
+	image   string // the node image tag, once ensured
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
@@ -53,6 +64,22 @@ func New(ctx context.Context, log *slog.Logger) (*Runtime, error) {
 // Client returns the underlying Docker client, for code that needs more
 // than the Runtime interface, such as building the node image.
 func (d *Runtime) Client() *client.Client { return d.cli }
+
+// NodeImage returns the tag of the node image, building it first if it is
+// not there (minutes when cold; the tag follows the image's inputs).
+func (d *Runtime) NodeImage(ctx context.Context) (string, error) {
+	d.imageMu.Lock()
+	defer d.imageMu.Unlock()
+	if d.image != "" {
+		return d.image, nil
+	}
+	tag, err := image.Ensure(ctx, d.cli, image.Options{Log: d.log, Progress: d.BuildOutput})
+	if err != nil {
+		return "", fmt.Errorf("node image: %w", err)
+	}
+	d.image = tag
+	return tag, nil
+}
 
 // Close closes the connection to the daemon.
 func (d *Runtime) Close() error { return d.cli.Close() }
@@ -78,6 +105,18 @@ func (d *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Cluster
 		return nil, err
 	}
 	log := orDiscard(spec.Log).With("run", spec.RunID)
+	if spec.Image == "" {
+		tag, err := d.NodeImage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		spec.Image = tag
+	}
+	spec.Labels = maps.Clone(spec.Labels)
+	if spec.Labels == nil {
+		spec.Labels = map[string]string{}
+	}
+	spec.Labels[runtime.LabelOwner] = strconv.Itoa(os.Getpid())
 	if _, err := d.cli.ImageInspect(ctx, spec.Image); err != nil {
 		if cerrdefs.IsNotFound(err) {
 			return nil, fmt.Errorf("start cluster: %w: %s", runtime.ErrNoImage, spec.Image)

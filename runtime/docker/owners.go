@@ -2,8 +2,11 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"syscall"
 
 	"github.com/lockstorm/lockstorm/runtime"
 
@@ -38,4 +41,34 @@ func (d *Runtime) LabelValues(ctx context.Context, label string) ([]string, erro
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// ReapOrphans implements runtime.Runtime: it removes the containers and
+// networks of runs whose owner PID (LabelOwner) no longer runs here.
+func (d *Runtime) ReapOrphans(ctx context.Context) (runtime.Reaped, error) {
+	owners, err := d.LabelValues(ctx, runtime.LabelOwner)
+	if err != nil {
+		return runtime.Reaped{}, err
+	}
+	var total runtime.Reaped
+	var errs []error
+	for _, owner := range owners {
+		if pid, err := strconv.Atoi(owner); err == nil && processAlive(pid) {
+			continue
+		}
+		n, err := d.Reap(ctx, map[string]string{runtime.LabelOwner: owner})
+		total.Containers += n.Containers
+		total.Networks += n.Networks
+		errs = append(errs, err)
+	}
+	return total, errors.Join(errs...)
+}
+
+// processAlive reports whether a process with this PID exists.
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

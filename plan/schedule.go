@@ -1,8 +1,4 @@
-// Package schedule holds fault schedules as plain data: a list of typed
-// events produced from a seed before any fault is applied. The code that
-// applies them lives in package nemesis; reports and the store read them
-// without touching Docker.
-package schedule
+package plan
 
 import "time"
 

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/wait"
+	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
 )
@@ -55,9 +58,9 @@ func nodeIPs(c runtime.Cluster) map[string]string {
 // servers returns the target's Servers interface, or an error saying that
 // the nemesis needs it.
 func servers(name string, env *Env) (targets.Servers, error) {
-	s, ok := env.Target.(targets.Servers)
+	s, ok := env.Service.(targets.Servers)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s acts on server processes, and target %s does not name them (it does not implement targets.Servers)", ErrNotApplicable, name, env.Target.Name())
+		return nil, fmt.Errorf("%w: %s acts on server processes, and target %s does not name them (it does not implement targets.Servers)", ErrNotApplicable, name, env.Service.Name())
 	}
 	return s, nil
 }
@@ -74,16 +77,16 @@ func resolveNodes(ctx context.Context, env *Env, mode string, evTargets []string
 		}
 		return evTargets, nil
 	}
-	p, ok := env.Target.(targets.Primaries)
+	p, ok := env.Service.(targets.Primaries)
 	if !ok {
-		return nil, fmt.Errorf("%w: target %s cannot name its primaries", ErrNotApplicable, env.Target.Name())
+		return nil, fmt.Errorf("%w: target %s cannot name its primaries", ErrNotApplicable, env.Service.Name())
 	}
 	nodes, err := p.Primaries(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("find primaries: %w", err)
 	}
 	if len(nodes) == 0 {
-		return nil, fmt.Errorf("target %s names no primary now", env.Target.Name())
+		return nil, fmt.Errorf("target %s names no primary now", env.Service.Name())
 	}
 	return nodes, nil
 }
@@ -98,7 +101,7 @@ func holderNodes(ctx context.Context, env *Env) ([]string, error) {
 		if nodes := env.Faults.HolderNodes(); len(nodes) > 0 {
 			return nodes, nil
 		}
-		if !sleepUntil(ctx, time.Now().Add(50*time.Millisecond)) {
+		if !wait.Sleep(ctx, 50*time.Millisecond) {
 			break
 		}
 	}
@@ -107,12 +110,12 @@ func holderNodes(ctx context.Context, env *Env) ([]string, error) {
 
 // checkPrimariesOpt returns ErrNotApplicable when the option
 // "<nemesis>.mode" asks for primaries and the target cannot name them.
-func checkPrimariesOpt(name string, env *Env) error {
-	if !strings.Contains(env.Opts[name+".mode"], modePrimaries) {
+func checkPrimariesOpt(name string, mode option.Choice, env *Env) error {
+	if vals, _ := mode.Lookup(env.Plan.Options); !slices.Contains(vals, modePrimaries) {
 		return nil
 	}
-	if _, ok := env.Target.(targets.Primaries); !ok {
-		return fmt.Errorf("%w: %s.mode asks for primaries, and target %s cannot name them", ErrNotApplicable, name, env.Target.Name())
+	if _, ok := env.Service.(targets.Primaries); !ok {
+		return fmt.Errorf("%w: %s.mode asks for primaries, and target %s cannot name them", ErrNotApplicable, name, env.Service.Name())
 	}
 	return nil
 }

@@ -31,9 +31,9 @@ func checkReach(ctx context.Context, env *Env, cut map[[2]string]bool) error {
 		byIP[ip] = n
 	}
 	var errs []error
-	err := onNodes(env.Nodes, func(src string) error {
+	err := onNodes(env.nodes(), func(src string) error {
 		var dsts []string
-		for _, d := range env.Nodes {
+		for _, d := range env.nodes() {
 			if d != src {
 				dsts = append(dsts, ips[d])
 			}
@@ -72,7 +72,7 @@ wait`
 		return nil
 	})
 	errs = append(errs, err)
-	for _, n := range env.Nodes {
+	for _, n := range env.nodes() {
 		if err := dialFromHarness(ctx, ips[n]); err != nil {
 			errs = append(errs, fmt.Errorf("harness cannot reach %s: %w", n, err))
 		}

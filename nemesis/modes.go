@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"math/rand"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/option"
 )
 
 // The node-set modes shared by pause and kill.
@@ -33,42 +33,46 @@ var (
 	drawnNodeModes = []string{modeOne, modeMinority, modeMajority, modeAll}
 )
 
-// drawMode reads the option "<nemesis>.mode", a mode or a comma-separated
-// list of modes, and draws one of them with rng; without the option it
-// draws one of defaults. Every named mode must be in valid.
-func drawMode(rng *rand.Rand, opts map[string]string, nemesis string, valid, defaults []string) (string, error) {
-	name := nemesis + ".mode"
+// modeOption declares the option "<nemesis>.mode": a mode, or a
+// comma-separated list of modes to draw from.
+func modeOption(nemesis string, modes []string, help string) option.Choice {
+	return option.Choice{Name: nemesis + ".mode", Choices: modes, List: true, Help: help}
+}
+
+// durationOption declares the option "<nemesis>.duration": how long each
+// fault lasts, instead of the drawn length.
+func durationOption(nemesis string) option.Duration {
+	return option.Duration{Name: nemesis + ".duration", Positive: true,
+		Help: "how long each fault lasts (default: drawn, half to all of the window, and longer than the lease)"}
+}
+
+// drawMode draws a mode with rng from those the mode option lists, or
+// without the option from defaults.
+func drawMode(rng *rand.Rand, mode option.Choice, opts option.Values, defaults []string) (string, error) {
 	list := defaults
-	if s := strings.TrimSpace(opts[name]); s != "" {
-		list = nil
-		for _, m := range strings.Split(s, ",") {
-			m = strings.TrimSpace(m)
-			if !slices.Contains(valid, m) {
-				return "", fmt.Errorf("option %s=%q: unknown mode %q (valid: %s)", name, s, m, strings.Join(valid, ", "))
-			}
-			list = append(list, m)
-		}
+	if vals, ok := mode.Lookup(opts); ok {
+		list = vals
 	}
 	if len(list) == 0 {
-		return "", fmt.Errorf("option %s: no mode to draw from", name)
+		return "", fmt.Errorf("option %s: no mode to draw from", mode.Name)
 	}
 	return list[rng.Intn(len(list))], nil
 }
 
 // drawAimedMode is drawMode for the nemeses that can aim at the lock
-// holder's node: without the option "<nemesis>.mode", half of the faults
-// aim at the holder and the other half draw one of defaults. A fault on a
-// node that no holder uses rarely tests a lock at all, and one on the
-// holder's node is the fault that matters in production: the GC pause,
-// crash or cut cable that hits the process holding the lock.
-func drawAimedMode(rng *rand.Rand, opts map[string]string, nemesis string, valid, defaults []string) (string, error) {
-	if strings.TrimSpace(opts[nemesis+".mode"]) != "" {
-		return drawMode(rng, opts, nemesis, valid, defaults)
+// holder's node: without the mode option, half of the faults aim at the
+// holder and the other half draw one of defaults. A fault on a node that
+// no holder uses rarely tests a lock at all, and one on the holder's node
+// is the fault that matters in production: the GC pause, crash or cut
+// cable that hits the process holding the lock.
+func drawAimedMode(rng *rand.Rand, mode option.Choice, opts option.Values, defaults []string) (string, error) {
+	if _, ok := mode.Lookup(opts); ok {
+		return drawMode(rng, mode, opts, defaults)
 	}
 	if rng.Intn(2) == 0 {
 		return modeHolder, nil
 	}
-	return drawMode(rng, opts, nemesis, valid, defaults)
+	return drawMode(rng, mode, opts, defaults)
 }
 
 // majority is the size of a majority of n nodes.
@@ -106,28 +110,21 @@ func leaseFloor(ttl time.Duration) time.Duration {
 	return ttl*3/2 + time.Second
 }
 
-// drawDuration draws how long a fault lasts: the option
-// "<nemesis>.duration" when given, else a length between half of
-// p.MaxDuration and p.MaxDuration, raised to leaseFloor(p.TTL) when
-// p.MaxDuration allows, so that the fault outlives the lease. Zero means
-// that p.MaxDuration is zero; the generator then fills it in.
-func drawDuration(rng *rand.Rand, p schedule.PlanParams, nemesis string) (time.Duration, error) {
-	if s, ok := p.Opts[nemesis+".duration"]; ok && s != "" {
-		d, err := durationOpt(p.Opts, nemesis+".duration", 0)
-		if err != nil {
-			return 0, err
-		}
-		if d <= 0 {
-			return 0, fmt.Errorf("option %s.duration=%q must be positive", nemesis, s)
-		}
-		return d, nil
+// drawDuration draws how long a fault lasts: the duration option when
+// given, else a length between half of p.MaxDuration and p.MaxDuration,
+// raised to leaseFloor(p.TTL) when p.MaxDuration allows, so that the fault
+// outlives the lease. Zero means that p.MaxDuration is zero; the generator
+// then fills it in.
+func drawDuration(rng *rand.Rand, p schedule.PlanParams, opt option.Duration) time.Duration {
+	if d, ok := opt.Lookup(p.Opts); ok {
+		return d
 	}
 	hi := p.MaxDuration
 	if hi <= 0 {
-		return 0, nil
+		return 0
 	}
 	lo := min(max(hi/2, leaseFloor(p.TTL)), hi)
-	return lo + time.Duration(rng.Int63n(int64(hi-lo)+1)), nil
+	return lo + time.Duration(rng.Int63n(int64(hi-lo)+1))
 }
 
 // shuffled returns a copy of nodes in an order drawn with rng.
