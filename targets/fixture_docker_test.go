@@ -80,6 +80,9 @@ func setUp(t *testing.T, tg targets.Service, n int, s settings) runtime.Cluster 
 	if p.Options == nil {
 		p.Options = option.Values{}
 	}
+	for i := 1; i <= n; i++ {
+		p.Nodes = append(p.Nodes, plan.Node{Name: runtime.NodeName(i), Ports: tg.Ports()})
+	}
 	if p.Lease, err = tg.Prepare(p); err != nil {
 		t.Fatalf("Prepare: %v", err)
 	}
@@ -98,8 +101,8 @@ func setUp(t *testing.T, tg targets.Service, n int, s settings) runtime.Cluster 
 		}
 	})
 	up := time.Since(start)
-	for _, ni := range c.Nodes() {
-		p.Nodes = append(p.Nodes, plan.Node{Name: ni.Name, IP: ni.IP, Ports: tg.Ports()})
+	for i, ni := range c.Nodes() {
+		p.Nodes[i].IP = ni.IP
 	}
 	start = time.Now()
 	if err := tg.Setup(ctx, &targets.Env{Cluster: c, Plan: p}); err != nil {
