@@ -17,6 +17,8 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/ory/dockertest/v3"
+	dc "github.com/ory/dockertest/v3/docker"
 )
 
 // dockerClient returns a client for the local daemon, skipping the test when
@@ -56,33 +58,59 @@ func ensureImage(t *testing.T, cli *client.Client) string {
 	return tag
 }
 
+// pool is the dockertest pool of these tests: it runs containers of the
+// locally built node image (dockertest pulls only an image that is not
+// there, and this one always is), retries until a server answers, and
+// purges the containers.
+func pool(t *testing.T) *dockertest.Pool {
+	t.Helper()
+	p, err := dockertest.NewPool("")
+	if err != nil {
+		t.Fatalf("dockertest pool: %v", err)
+	}
+	p.MaxWait = 20 * time.Second
+	return p
+}
+
 // startNode runs a container of the image, labelled for reaping, and removes
 // it when the test ends.
 func startNode(t *testing.T, cli *client.Client, tag string) string {
 	t.Helper()
-	ctx := context.Background()
+	p := pool(t)
 	var b [6]byte
 	rand.Read(b[:])
 	run := "imagetest-" + hex.EncodeToString(b[:])
-	resp, err := cli.ContainerCreate(ctx, &container.Config{
-		Image:  tag,
-		Labels: map[string]string{"lockstorm.run": run},
-	}, &container.HostConfig{}, nil, nil, run)
+	repo, version, _ := strings.Cut(tag, ":")
+	res, err := p.RunWithOptions(&dockertest.RunOptions{
+		Name: run, Repository: repo, Tag: version,
+		Labels: map[string]string{runtime.LabelRun: run},
+	}, func(hc *dc.HostConfig) { hc.PublishAllPorts = false })
 	if err != nil {
-		t.Fatalf("create container: %v", err)
+		t.Fatalf("run a node container: %v", err)
 	}
 	t.Cleanup(func() {
-		cli.ContainerRemove(context.Background(), resp.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if err := p.Purge(res); err != nil {
+			t.Errorf("purge %s: %v", run, err)
+		}
 		left, _ := cli.ContainerList(context.Background(), container.ListOptions{All: true,
-			Filters: filters.NewArgs(filters.Arg("label", "lockstorm.run="+run))})
+			Filters: filters.NewArgs(filters.Arg("label", runtime.LabelRun+"="+run))})
 		if len(left) != 0 {
 			t.Errorf("container of run %s left behind", run)
 		}
 	})
-	if err := cli.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
-		t.Fatalf("start container: %v", err)
-	}
-	return resp.ID
+	return res.Container.ID
+}
+
+// waitPing retries redis-cli PING (with args) until redis answers PONG.
+func waitPing(t *testing.T, cli *client.Client, id string, args ...string) error {
+	t.Helper()
+	return pool(t).Retry(func() error {
+		code, out, _ := execIn(t, cli, id, nil, append([]string{"redis-cli"}, append(args, "PING")...)...)
+		if code != 0 || strings.TrimSpace(out) != "PONG" {
+			return fmt.Errorf("PING answered %d %q", code, out)
+		}
+		return nil
+	})
 }
 
 // execIn runs cmd in the container and returns its exit code, stdout and stderr.
@@ -231,17 +259,9 @@ func TestDockerClockShimRedis(t *testing.T) {
 	mustExec(t, cli, id, []string{"LD_PRELOAD=" + runtime.ShimPath}, "redis-server",
 		"--daemonize", "yes", "--port", "6379", "--save", "", "--appendonly", "no",
 		"--logfile", "/tmp/redis.log", "--pidfile", "/tmp/redis.pid")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		code, out, _ := execIn(t, cli, id, nil, "redis-cli", "PING")
-		if code == 0 && strings.TrimSpace(out) == "PONG" {
-			break
-		}
-		if time.Now().After(deadline) {
-			_, log, _ := execIn(t, cli, id, nil, "cat", "/tmp/redis.log")
-			t.Fatalf("redis did not answer PING: %s", log)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := waitPing(t, cli, id); err != nil {
+		_, log, _ := execIn(t, cli, id, nil, "cat", "/tmp/redis.log")
+		t.Fatalf("redis did not answer PING: %v: %s", err, log)
 	}
 	maps := mustExec(t, cli, id, nil, "sh", "-c", "cat /proc/$(cat /tmp/redis.pid)/maps")
 	if !strings.Contains(maps, runtime.ShimPath) {
@@ -288,30 +308,22 @@ func TestDockerClockShimSeesFileCreatedLater(t *testing.T) {
 	env := []string{runtime.ClockFileEnv + "=/run/lockstorm/late"}
 	mustExec(t, cli, id, append(env, "LD_PRELOAD="+runtime.ShimPath), "redis-server",
 		"--daemonize", "yes", "--port", "6380", "--save", "", "--appendonly", "no")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if code, out, _ := execIn(t, cli, id, nil, "redis-cli", "-p", "6380", "PING"); code == 0 && strings.TrimSpace(out) == "PONG" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("redis did not answer PING")
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := waitPing(t, cli, id, "-p", "6380"); err != nil {
+		t.Fatalf("redis did not answer PING: %v", err)
 	}
 	mustExec(t, cli, id, env, runtime.ClockTool, "set", "-7200")
 	// The shim looks for a missing file again every 250 ms; poll for the shift.
-	deadline = time.Now().Add(10 * time.Second)
-	for {
-		out := mustExec(t, cli, id, nil, "redis-cli", "-p", "6380", "TIME")
-		var sec int64
-		fmt.Sscan(out, &sec)
+	p := pool(t)
+	p.MaxWait = 10 * time.Second
+	var sec int64
+	if err := p.Retry(func() error {
+		fmt.Sscan(mustExec(t, cli, id, nil, "redis-cli", "-p", "6380", "TIME"), &sec)
 		if d := float64(sec) - nodeTime(t, cli, id); d < -7200+5 && d > -7200-5 {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis never saw the offset file that appeared after it started (last TIME %d)", sec)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return fmt.Errorf("TIME %d", sec)
+	}); err != nil {
+		t.Fatalf("redis never saw the offset file that appeared after it started (last TIME %d)", sec)
 	}
 }
 
