@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -110,7 +111,7 @@ func (c *redisScriptClient) Acquire(ctx context.Context, key string) (Grant, err
 		if d > left {
 			d = left
 		}
-		if !redisSleep(ctx, d) {
+		if !wait.Sleep(ctx, d) {
 			continue // the ctx check above reports it
 		}
 		if backoff < 100*time.Millisecond {
@@ -153,16 +154,4 @@ func (c *redisScriptClient) Close() error {
 		return err
 	}
 	return nil
-}
-
-// redisSleep waits d or until ctx ends; it reports whether d passed.
-func redisSleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -87,14 +87,8 @@ func (w *worker) pace(ctx context.Context) bool {
 		// Spread the workers' first attempts over one tick.
 		w.next = now.Add(time.Duration(w.rng.Int63n(int64(w.tick))))
 	}
-	if d := w.next.Sub(now); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-		}
+	if !wait.Until(ctx, w.next) {
+		return false
 	}
 	jitter := time.Duration(w.rng.Int63n(int64(w.tick)/2+1)) - w.tick/4
 	w.next = w.next.Add(w.tick + jitter)
