@@ -9,7 +9,7 @@ RACE_PKGS := ./history/... ./checker/... ./workloads/... ./nemesis/schedule/... 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/lockstorm
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/lockstorm
 
 # Everything: vet, unit tests, race tests, then the tests against real
 # containers and the headless-browser tests.

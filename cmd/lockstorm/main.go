@@ -3,110 +3,11 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/spf13/cobra"
-
-	"github.com/lockstorm/lockstorm/harness"
-	"github.com/lockstorm/lockstorm/history"
-	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/cli"
 )
-
-// Exit codes (DESIGN.md, "Command line").
-const (
-	exitValid   = 0
-	exitInvalid = 1
-	exitUnknown = 2
-	exitUsage   = 3
-	exitInfra   = 4
-)
-
-// exitError carries an exit code up to main.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-// usageErr marks bad usage or bad input (exit 3).
-func usageErr(format string, args ...any) error {
-	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
-}
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-// run executes the command line and returns the exit code. SIGINT and
-// SIGTERM cancel the context, so runs heal and tear down before exiting.
-func run(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	root := newRoot(stdout, stderr)
-	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return exitValid
-	}
-	code := exitCode(err)
-	if code != exitInvalid && code != exitUnknown {
-		fmt.Fprintf(stderr, "lockstorm: %v\n", err)
-	}
-	return code
-}
-
-// exitCode maps an error onto the exit codes of DESIGN.md.
-func exitCode(err error) int {
-	var ee *exitError
-	switch {
-	case errors.As(err, &ee):
-		return ee.code
-	case errors.Is(err, harness.ErrBadConfig), errors.Is(err, history.ErrMalformed):
-		return exitUsage
-	case errors.Is(err, harness.ErrInfrastructure), errors.Is(err, runtime.ErrNoDocker):
-		return exitInfra
-	}
-	return exitUsage // cobra's own errors: unknown flags and commands
-}
-
-func newRoot(stdout, stderr io.Writer) *cobra.Command {
-	root := &cobra.Command{
-		Use:   "lockstorm",
-		Short: "Fault-injection tests for distributed locks",
-		Long: `lockstorm runs many clients against a real lock service in Docker while a
-nemesis injects faults (partitions, pauses, kills, clock jumps, stalled or
-crashed clients), records every operation, and checks the history for broken
-mutual exclusion, stale writes and stuck locks.
-
-Exit codes: 0 valid, 1 invalid (anomaly found), 2 unknown, 3 bad usage or
-input, 4 infrastructure failure.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErr("%v (see %s --help)", err, c.CommandPath())
-	})
-	root.AddCommand(
-		newRunCmd(),
-		newCheckCmd(),
-		newCampaignCmd(),
-		newReportCmd(),
-		newServeCmd(),
-		newImageCmd(),
-		newCleanCmd(),
-		newListCmd("targets"),
-		newListCmd("workloads"),
-		newListCmd("nemeses"),
-	)
-	return root
+	os.Exit(cli.Main(os.Args[1:]))
 }

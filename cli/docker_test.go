@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -58,7 +58,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "lockstorm")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/lockstorm").CombinedOutput()
 		if err != nil {
 			buildErr = &exec.ExitError{Stderr: out}
 		}
