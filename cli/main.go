@@ -102,6 +102,7 @@ input, 4 infrastructure failure.`,
 	})
 	root.AddCommand(
 		newRunCmd(),
+		newClientCmd(),
 		newCheckCmd(),
 		newCampaignCmd(),
 		newReportCmd(),

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
@@ -27,6 +28,9 @@ func (r *run) startCluster(ctx context.Context) error {
 		Nodes:  len(r.Plan.Nodes),
 		Labels: r.cfg.Labels,
 		Log:    r.log,
+	}
+	if r.Plan.Client != plan.ClientGo {
+		spec.Clients = min(r.Plan.Concurrency, runtime.MaxClients)
 	}
 	c, err := rt.Start(ctx, spec)
 	if err != nil {
