@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -103,6 +104,9 @@ func (pp *processPool) container(process int) string {
 // for init_ok (up to the op timeout).
 func (pp *processPool) newClient(ctx context.Context, process int) (targets.Client, error) {
 	c := pp.container(process)
+	// The init's own deadline, not the caller's, decides when a client
+	// that never answers is given up on, so that the error says so.
+	ctx = context.WithoutCancel(ctx)
 	pidFile := fmt.Sprintf("%s/p%d.pid", clientPIDDir, process)
 	// setsid gives the client a process group of its own, whose id the
 	// shell writes down before it becomes the client: the group is what
@@ -152,6 +156,9 @@ func (c *procClient) pumpStderr(log *slog.Logger) {
 	sc.Buffer(make([]byte, 64<<10), protocol.MaxLine)
 	for sc.Scan() {
 		line := sc.Text()
+		if setsidNoise.MatchString(line) {
+			continue // our wrapper reporting that the client was killed
+		}
 		log.Info("client stderr", "line", line)
 		c.mu.Lock()
 		c.tail = append(c.tail, line)
@@ -161,6 +168,10 @@ func (c *procClient) pumpStderr(log *slog.Logger) {
 		c.mu.Unlock()
 	}
 }
+
+// setsidNoise is what setsid -w says when the client it waits for was
+// killed by a signal: a crash the harness caused, not the client's words.
+var setsidNoise = regexp.MustCompile(`^setsid: child \d+ did not exit normally`)
 
 // lastWords is what the client last wrote on standard error, for errors.
 func (c *procClient) lastWords() string {

@@ -112,7 +112,7 @@ func (c *Conn) call(ctx context.Context, req Request, timeout time.Duration) (Re
 				if errors.Is(err, ErrMalformed) {
 					return Reply{}, c.failLocked(fmt.Errorf("%s: %w", c.Name, err))
 				}
-				return Reply{}, fmt.Errorf("%s: %s %s: %w", c.Name, req.Type, req.Key, err)
+				return Reply{}, fmt.Errorf("%s: %s: %w", c.Name, what(req), err)
 			}
 			r, err := ParseReply(l.b)
 			if err != nil {
@@ -129,11 +129,19 @@ func (c *Conn) call(ctx context.Context, req Request, timeout time.Duration) (Re
 			}
 			return r, nil
 		case <-t.C:
-			return Reply{}, fmt.Errorf("%s: %s %s: %w within %s", c.Name, req.Type, req.Key, ErrNoReply, timeout)
+			return Reply{}, fmt.Errorf("%s: %s: %w within %s", c.Name, what(req), ErrNoReply, timeout)
 		case <-ctx.Done():
-			return Reply{}, fmt.Errorf("%s: %s %s: %w", c.Name, req.Type, req.Key, ctx.Err())
+			return Reply{}, fmt.Errorf("%s: %s: %w", c.Name, what(req), ctx.Err())
 		}
 	}
+}
+
+// what names a request in errors: "init", "acquire lock-0".
+func what(r Request) string {
+	if r.Key == "" {
+		return r.Type
+	}
+	return r.Type + " " + r.Key
 }
 
 func (c *Conn) fail(err error) error {

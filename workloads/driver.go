@@ -47,7 +47,9 @@ func runWorkers(ctx context.Context, env *Env, body func(*worker) error) error {
 	if cfg.Rate > 0 {
 		tick = time.Duration(float64(n) / cfg.Rate * float64(time.Second))
 	}
-	errs := make([]error, n)
+	var first error // the first harness failure; the others follow from it
+	failed := 0
+	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		w := &worker{
@@ -75,7 +77,12 @@ func runWorkers(ctx context.Context, env *Env, body func(*worker) error) error {
 				}
 				if err != nil {
 					// A harness failure ends the run for every worker.
-					errs[w.slot] = err
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					failed++
+					mu.Unlock()
 					stop()
 					return
 				}
@@ -83,7 +90,10 @@ func runWorkers(ctx context.Context, env *Env, body func(*worker) error) error {
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if failed > 1 {
+		return fmt.Errorf("%w (and %d more clients failed)", first, failed-1)
+	}
+	return first
 }
 
 // pace waits for the worker's next turn under the rate limit, with jitter.
