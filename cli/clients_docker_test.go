@@ -57,7 +57,7 @@ func TestDockerClientThatGrantsEverythingIsInvalid(t *testing.T) {
 func TestDockerBrokenClientsAreInfrastructureFailures(t *testing.T) {
 	cases := map[string][]string{
 		"crash_at_start.py": {"crash_at_start.py (process", "init: client output ended", "No module named 'mylock'"},
-		"hang.py":           {"hang.py (process", "init: no reply within 7s"},
+		"hang.py":           {"hang.py (process", "init: no reply within 30s"},
 		"garbage.py":        {"garbage.py (process", `printed a line that is not a reply: "acquired lock-0 :)"`},
 	}
 	for fixture, want := range cases {

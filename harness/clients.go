@@ -27,6 +27,12 @@ const (
 	clientPIDDir = "/run/lockstorm/clients"
 )
 
+// InitTimeout is the least time a client process gets to answer init:
+// starting an interpreter and importing a lock library (tooz with its
+// entry points, a JVM) takes seconds when several clients start at once on
+// a small machine.
+const InitTimeout = 30 * time.Second
+
 // A processPool runs the clients of a run as processes, one per process
 // id, spread over the client containers c1..cK, each speaking the client
 // protocol on its standard streams.
@@ -122,7 +128,7 @@ func (pp *processPool) newClient(ctx context.Context, process int) (targets.Clie
 	go pc.pumpStderr(pp.log.With("process", process, "on", c))
 	node := pp.plan.NodeFor(process)
 	pc.Conn = protocol.NewConn(name, proc.Stdin(), proc.Stdout(), node)
-	err = pc.Init(ctx, protocol.InitFor(pp.plan, pp.keys, process, node), pp.plan.OpTimeout)
+	err = pc.Init(ctx, protocol.InitFor(pp.plan, pp.keys, process, node), max(pp.plan.OpTimeout, InitTimeout))
 	if err != nil {
 		pc.Abandon()
 		err = fmt.Errorf("%w: %v%s", targets.ErrBrokenClient, err, pc.lastWords())
