@@ -43,10 +43,15 @@ func usageErr(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
-// Main runs the command line args (without the program name) and returns
-// the exit code. SIGINT and SIGTERM cancel the context, so runs heal and
-// tear down before exiting.
-func Main(args []string) int {
+// Main runs the command line args (without the program name) with
+// lockstorm's own targets, workloads and nemeses and those of ext, and
+// returns the exit code. SIGINT and SIGTERM cancel the context, so runs
+// heal and tear down before exiting.
+func Main(args []string, ext Extensions) int {
+	if err := ext.install(); err != nil {
+		fmt.Fprintf(os.Stderr, "lockstorm: %v\n", err)
+		return exitUsage
+	}
 	return run(args, os.Stdout, os.Stderr)
 }
 

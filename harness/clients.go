@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lockstorm/lockstorm/plan"
@@ -128,6 +129,7 @@ func (pp *processPool) newClient(ctx context.Context, process int) (targets.Clie
 	go pc.pumpStderr(pp.log.With("process", process, "on", c))
 	node := pp.plan.NodeFor(process)
 	pc.Conn = protocol.NewConn(name, proc.Stdin(), proc.Stdout(), node)
+	pc.Conn.Trace = transcript(pp.log.With("process", process), transcriptLines)
 	err = pc.Init(ctx, protocol.InitFor(pp.plan, pp.keys, process, node), max(pp.plan.OpTimeout, InitTimeout))
 	if err != nil {
 		pc.Abandon()
@@ -172,6 +174,20 @@ func (c *procClient) pumpStderr(log *slog.Logger) {
 			c.tail = c.tail[1:]
 		}
 		c.mu.Unlock()
+	}
+}
+
+// transcriptLines is how many protocol lines of each client process go
+// into the run log: enough to see how a client starts and fails.
+const transcriptLines = 20
+
+// transcript returns a Trace that logs the first n lines at debug level.
+func transcript(log *slog.Logger, n int) func(string, []byte) {
+	var seen atomic.Int64
+	return func(dir string, line []byte) {
+		if seen.Add(1) <= int64(n) {
+			log.Debug("client protocol "+dir, "line", string(line))
+		}
 	}
 }
 

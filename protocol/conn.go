@@ -3,6 +3,7 @@ package protocol
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,10 @@ type Conn struct {
 	mu     sync.Mutex
 	nextID int64
 	broken error // the first protocol error: the Conn is unusable after it
+
+	// Trace, if set, is told every line written (">") and read ("<"),
+	// for a transcript in the run log; it must not block.
+	Trace func(dir string, line []byte)
 }
 
 type line struct {
@@ -96,7 +101,14 @@ func (c *Conn) call(ctx context.Context, req Request, timeout time.Duration) (Re
 	}
 	c.nextID++
 	req.ID = c.nextID
-	if err := writeLine(c.in, req); err != nil {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return Reply{}, err
+	}
+	if c.Trace != nil {
+		c.Trace(">", b)
+	}
+	if _, err := c.in.Write(append(b, '\n')); err != nil {
 		return Reply{}, fmt.Errorf("%s: write %s: %w", c.Name, req.Type, err)
 	}
 	t := time.NewTimer(timeout)
@@ -113,6 +125,9 @@ func (c *Conn) call(ctx context.Context, req Request, timeout time.Duration) (Re
 					return Reply{}, c.failLocked(fmt.Errorf("%s: %w", c.Name, err))
 				}
 				return Reply{}, fmt.Errorf("%s: %s: %w", c.Name, what(req), err)
+			}
+			if c.Trace != nil {
+				c.Trace("<", l.b)
 			}
 			r, err := ParseReply(l.b)
 			if err != nil {
