@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 
 	"github.com/spf13/cobra"
 
+	"github.com/lockstorm/lockstorm/internal/relay"
 	"github.com/lockstorm/lockstorm/protocol"
 	"github.com/lockstorm/lockstorm/targets"
 )
@@ -41,4 +44,25 @@ into the run log. docs/protocol.md describes the messages.`,
 			return nil
 		},
 	}
+}
+
+func newRelayCmd() *cobra.Command {
+	var listen, pidFile string
+	c := &cobra.Command{
+		Use:    "relay --pid-file FILE -- COMMAND [ARG...]",
+		Short:  "Run a client process behind a TCP port (what the harness starts in a client container)",
+		Hidden: true,
+		Args:   cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			err := relay.Run(cmd.Context(), listen, pidFile, args, os.Stdout)
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				return &exitError{code: max(ee.ExitCode(), 1), err: err}
+			}
+			return err
+		},
+	}
+	c.Flags().StringVar(&listen, "listen", ":0", "address to listen on")
+	c.Flags().StringVar(&pidFile, "pid-file", "", "file to write the process group id to")
+	return c
 }

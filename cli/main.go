@@ -108,6 +108,7 @@ input, 4 infrastructure failure.`,
 	root.AddCommand(
 		newRunCmd(),
 		newClientCmd(),
+		newRelayCmd(),
 		newCheckCmd(),
 		newCampaignCmd(),
 		newReportCmd(),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/relay"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/protocol"
 	"github.com/lockstorm/lockstorm/runtime"
@@ -50,16 +52,18 @@ type processPool struct {
 	log        *slog.Logger
 }
 
+// clientBinary is where the lockstorm binary is seen in every client
+// container: it runs each client process behind a TCP port (`lockstorm
+// relay`), and is the client itself for ClientProcess.
+const clientBinary = clientBinDir + "/lockstorm"
+
 // clientCommand works out the command of a plan's client and the host
-// files it needs: for ClientProcess, the lockstorm binary self; for a
+// files it needs copied in: for ClientProcess, `lockstorm client`; for a
 // user's command, every word that names a file or directory on this
 // machine, copied into the containers and renamed in the command.
-func clientCommand(p *plan.Plan, self string) (cmd []string, files []string, err error) {
+func clientCommand(p *plan.Plan) (cmd []string, files []string, err error) {
 	if p.Client == plan.ClientProcess {
-		if self == "" {
-			return nil, nil, errors.New("no lockstorm binary to run as the client (Config.ClientBinary)")
-		}
-		return []string{clientBinDir + "/" + filepath.Base(self), "client"}, []string{self}, nil
+		return []string{clientBinary, "client"}, nil, nil
 	}
 	words, err := splitWords(p.Client)
 	if err != nil {
@@ -81,7 +85,7 @@ func clientCommand(p *plan.Plan, self string) (cmd []string, files []string, err
 // copies the client's files there.
 func (pp *processPool) prepare(ctx context.Context, files []string) error {
 	for _, c := range pp.containers {
-		res, err := pp.cluster.Exec(ctx, c, []string{"mkdir", "-p", clientBinDir, clientDir, clientPIDDir}, runtime.ExecOptions{})
+		res, err := pp.cluster.Exec(ctx, c, []string{"mkdir", "-p", clientDir, clientPIDDir}, runtime.ExecOptions{})
 		if err == nil {
 			err = res.Err()
 		}
@@ -89,11 +93,7 @@ func (pp *processPool) prepare(ctx context.Context, files []string) error {
 			return fmt.Errorf("prepare client container %s: %w", c, err)
 		}
 		for _, f := range files {
-			dir := clientDir
-			if pp.plan.Client == plan.ClientProcess {
-				dir = clientBinDir
-			}
-			if err := pp.cluster.CopyTo(ctx, c, f, dir); err != nil {
+			if err := pp.cluster.CopyTo(ctx, c, f, clientDir); err != nil {
 				return fmt.Errorf("copy the client to %s: %w", c, err)
 			}
 		}
@@ -107,18 +107,20 @@ func (pp *processPool) container(process int) string {
 	return pp.containers[process%len(pp.containers)]
 }
 
-// newClient starts the process of process id p, sends it init and waits
-// for init_ok (up to the op timeout).
+// newClient starts the process of process id p behind its relay, connects
+// to it, sends it init and waits for init_ok (up to the op timeout, and at
+// least InitTimeout).
 func (pp *processPool) newClient(ctx context.Context, process int) (targets.Client, error) {
 	c := pp.container(process)
 	// The init's own deadline, not the caller's, decides when a client
 	// that never answers is given up on, so that the error says so.
 	ctx = context.WithoutCancel(ctx)
 	pidFile := fmt.Sprintf("%s/p%d.pid", clientPIDDir, process)
-	// setsid gives the client a process group of its own, whose id the
-	// shell writes down before it becomes the client: the group is what
-	// a freeze stops and a crash kills, children included.
-	cmd := append([]string{"setsid", "-w", "sh", "-c", `echo $$ > "$0" && exec "$@"`, pidFile}, pp.command...)
+	// The relay runs the client in a process group of its own, writes its
+	// id down (the group is what a freeze stops and a crash kills,
+	// children included), and hands it the TCP connection as its standard
+	// input and output.
+	cmd := append([]string{clientBinary, "relay", "--pid-file", pidFile, "--"}, pp.command...)
 	proc, err := pp.cluster.Spawn(ctx, c, cmd, runtime.ExecOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("start client process %d on %s: %w", process, c, err)
@@ -127,8 +129,12 @@ func (pp *processPool) newClient(ctx context.Context, process int) (targets.Clie
 	pc := &procClient{pool: pp, proc: proc, container: c, pidFile: pidFile, name: name}
 	pc.stderrDone = make(chan struct{})
 	go pc.pumpStderr(pp.log.With("process", process, "on", c))
+	if pc.conn, err = pp.dial(ctx, proc, c); err != nil {
+		pc.Abandon()
+		return nil, fmt.Errorf("%w: %s: %v%s", targets.ErrBrokenClient, name, err, pc.lastWords())
+	}
 	node := pp.plan.NodeFor(process)
-	pc.Conn = protocol.NewConn(name, proc.Stdin(), proc.Stdout(), node)
+	pc.Conn = protocol.NewConn(name, pc.conn, pc.conn, node)
 	pc.Conn.Trace = transcript(pp.log.With("process", process), transcriptLines)
 	err = pc.Init(ctx, protocol.InitFor(pp.plan, pp.keys, process, node), max(pp.plan.OpTimeout, InitTimeout))
 	if err != nil {
@@ -140,12 +146,54 @@ func (pp *processPool) newClient(ctx context.Context, process int) (targets.Clie
 	return pc, nil
 }
 
+// dial reads the port the relay announces and connects to it.
+func (pp *processPool) dial(ctx context.Context, proc runtime.Process, container string) (*net.TCPConn, error) {
+	port := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(proc.Stdout())
+		if sc.Scan() {
+			port <- sc.Text()
+		}
+		close(port)
+		_, _ = io.Copy(io.Discard, proc.Stdout())
+	}()
+	var line string
+	select {
+	case l, ok := <-port:
+		if !ok {
+			return nil, errors.New("the relay exited before it listened")
+		}
+		line = l
+	case <-time.After(InitTimeout):
+		return nil, errors.New("the relay did not listen within " + InitTimeout.String())
+	}
+	f := strings.Fields(line)
+	if len(f) != 2 || f[0] != relay.Announce {
+		return nil, fmt.Errorf("the relay said %q", line)
+	}
+	ip := ""
+	for _, n := range pp.cluster.Clients() {
+		if n.Name == container {
+			ip = n.IP
+		}
+	}
+	d := net.Dialer{Timeout: 10 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ip, f[1]))
+	if err != nil {
+		return nil, fmt.Errorf("connect to the relay: %w", err)
+	}
+	tc := conn.(*net.TCPConn)
+	_ = tc.SetNoDelay(true)
+	return tc, nil
+}
+
 // A procClient is one client process: the protocol connection to it, and
 // the powers over it that a machine's operator has (stop, kill).
 type procClient struct {
 	*protocol.Conn
 	pool      *processPool
-	proc      runtime.Process
+	proc      runtime.Process // the relay's exec, for its stderr and its end
+	conn      *net.TCPConn    // the client's standard input and output
 	container string
 	pidFile   string
 	name      string
@@ -243,7 +291,9 @@ func (c *procClient) Abandon() {
 // Close implements targets.Client: end of input asks the client to exit;
 // one that does not within two seconds is killed.
 func (c *procClient) Close() error {
-	_ = c.proc.Stdin().Close()
+	if c.conn != nil {
+		_ = c.conn.CloseWrite()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	_, err := c.proc.Wait(ctx)
 	cancel()
@@ -258,6 +308,9 @@ func (c *procClient) Close() error {
 // finish closes the streams once, and removes the pid file.
 func (c *procClient) finish(ctx context.Context) {
 	c.closeOnce.Do(func() {
+		if c.conn != nil {
+			_ = c.conn.Close()
+		}
 		_ = c.proc.Close()
 		_, _ = c.pool.cluster.Exec(ctx, c.container, []string{"rm", "-f", c.pidFile}, runtime.ExecOptions{})
 	})

@@ -39,7 +39,7 @@ func TestClientCommandCopiesTheFilesItNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &plan.Plan{Client: "python3 -u " + script + " --key lock"}
-	cmd, files, err := clientCommand(p, "/usr/bin/lockstorm")
+	cmd, files, err := clientCommand(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,11 +50,8 @@ func TestClientCommandCopiesTheFilesItNames(t *testing.T) {
 		t.Errorf("files %q", files)
 	}
 	p.Client = plan.ClientProcess
-	cmd, files, err = clientCommand(p, "/tmp/build/lockstorm")
-	if err != nil || !reflect.DeepEqual(cmd, []string{clientBinDir + "/lockstorm", "client"}) || !reflect.DeepEqual(files, []string{"/tmp/build/lockstorm"}) {
+	cmd, files, err = clientCommand(p)
+	if err != nil || !reflect.DeepEqual(cmd, []string{clientBinary, "client"}) || len(files) != 0 {
 		t.Errorf("process client: %q %q %v", cmd, files, err)
-	}
-	if _, _, err := clientCommand(p, ""); err == nil {
-		t.Error("a process client without a lockstorm binary was accepted")
 	}
 }

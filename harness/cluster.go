@@ -30,7 +30,15 @@ func (r *run) startCluster(ctx context.Context) error {
 		Log:    r.log,
 	}
 	if r.Plan.Client != plan.ClientGo {
+		if r.cfg.ClientBinary == "" {
+			return fmt.Errorf("%w: client processes need the lockstorm binary (Config.ClientBinary)", ErrInfrastructure)
+		}
 		spec.Clients = min(r.Plan.Concurrency, runtime.MaxClients)
+		bin, err := filepath.Abs(r.cfg.ClientBinary)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrInfrastructure, err)
+		}
+		spec.ClientFiles = []runtime.File{{Host: bin, Path: clientBinary}}
 	}
 	c, err := rt.Start(ctx, spec)
 	if err != nil {

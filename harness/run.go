@@ -247,7 +247,7 @@ func (r *run) newClient(ctx context.Context, process int) (targets.Client, error
 // startClients readies the client containers for the plan's client
 // processes: the client's files copied in, the directories made.
 func (r *run) startClients(ctx context.Context) error {
-	cmd, files, err := clientCommand(&r.Plan, r.cfg.ClientBinary)
+	cmd, files, err := clientCommand(&r.Plan)
 	if err != nil {
 		return fmt.Errorf("%w: client: %v", ErrBadConfig, err)
 	}

@@ -65,6 +65,10 @@ type Spec struct {
 	// Env holds extra environment variables ("KEY=value") for every node;
 	// commands run with Exec inherit them.
 	Env []string
+	// ClientFiles are files of the harness's machine that every client
+	// container sees, read-only, at the given paths: the lockstorm binary
+	// that runs the client processes.
+	ClientFiles []File
 	// Labels holds extra labels for the containers and the network, for
 	// example to group the runs of a campaign so that Reap can match them.
 	// The keys LabelRun and LabelNode are reserved.
@@ -85,6 +89,11 @@ func (s Spec) Validate() error {
 	case s.Clients < 0 || s.Clients > MaxClients:
 		return fmt.Errorf("%w: %d client containers, want 0..%d", ErrBadSpec, s.Clients, MaxClients)
 	}
+	for _, f := range s.ClientFiles {
+		if !strings.HasPrefix(f.Host, "/") || !strings.HasPrefix(f.Path, "/") {
+			return fmt.Errorf("%w: client file %q -> %q: both paths must be absolute", ErrBadSpec, f.Host, f.Path)
+		}
+	}
 	for _, kv := range s.Env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 			return fmt.Errorf("%w: env entry %q is not KEY=value", ErrBadSpec, kv)
@@ -104,6 +113,13 @@ func NodeName(i int) string { return fmt.Sprintf("n%d", i) }
 // ClientName returns the name of the i-th client container, counting
 // from 1: "c1", "c2"...
 func ClientName(i int) string { return fmt.Sprintf("c%d", i) }
+
+// A File is a file of the harness's machine seen in a container.
+type File struct {
+	// Host is its path on the harness's machine; Path its path in the
+	// container.
+	Host, Path string
+}
 
 // A NodeInfo names one node and says where the harness reaches it.
 type NodeInfo struct {

@@ -245,6 +245,12 @@ func usedPrefixes(ctx context.Context, cli *client.Client) ([]netip.Prefix, erro
 }
 
 func (c *dockerCluster) createNode(ctx context.Context, spec runtime.Spec, n runtime.NodeInfo, labels map[string]string, hosts []string) (string, error) {
+	var binds []string
+	if slices.Contains(c.clients, n) {
+		for _, f := range spec.ClientFiles {
+			binds = append(binds, f.Host+":"+f.Path+":ro")
+		}
+	}
 	nodeLabels := map[string]string{runtime.LabelNode: n.Name}
 	for k, v := range labels {
 		nodeLabels[k] = v
@@ -261,6 +267,7 @@ func (c *dockerCluster) createNode(ctx context.Context, spec runtime.Spec, n run
 			NetworkMode: container.NetworkMode(netName),
 			CapAdd:      []string{"NET_ADMIN"},
 			ExtraHosts:  hosts,
+			Binds:       binds,
 		},
 		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 			netName: {
