@@ -48,6 +48,12 @@ func (e *TruncatedError) Error() string {
 		"the %s before it were read", e.File, e.Line, pluralOps(e.Ops))
 }
 
+// Reason says in a phrase why the history ends there, for a verdict's
+// "the run broke off (...)".
+func (e *TruncatedError) Reason() string {
+	return fmt.Sprintf("the last line of %s, line %d, is cut short, as a crash leaves it", e.File, e.Line)
+}
+
 // Unwrap lets errors.Is(err, ErrTruncated) hold.
 func (e *TruncatedError) Unwrap() error { return ErrTruncated }
 

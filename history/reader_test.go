@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
 	"strings"
 	"syscall"
 	"testing"
@@ -209,7 +210,7 @@ func TestReadFileOfARegularFile(t *testing.T) {
 	var b strings.Builder
 	b.WriteString(`{"index":0,"time":0,"process":0,"type":"invoke","f":"acquire","key":"k"}` + "\n")
 	for i := 1; i < 5000; i++ {
-		b.WriteString(`{"index":` + strconv.Itoa(i) + `,"time":` + strconv.Itoa(i) + `,"process":-1,"type":"info","f":"tick"}` + "\n")
+		b.WriteString(`{"index":` + itoaTest(i) + `,"time":` + strconv.Itoa(i) + `,"process":-1,"type":"info","f":"tick"}` + "\n")
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
