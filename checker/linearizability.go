@@ -31,6 +31,17 @@ func Linearizability(h history.History, budget time.Duration) Result {
 	return linearizability(h, linConfig{budget: budget, maxAnomalies: DefaultMaxAnomalies})
 }
 
+// linearizability runs the checker with cfg on the whole of h.
+func linearizability(h history.History, cfg linConfig) Result {
+	begin := time.Now()
+	var s linState
+	s.init(cfg)
+	s.add(newPart(h, &scope{end: h.End()}))
+	r := s.result()
+	r.Millis = time.Since(begin).Milliseconds()
+	return r
+}
+
 // LinearizabilityDetails are the figures of the linearizability checker.
 type LinearizabilityDetails struct {
 	Keys          int `json:"keys"`
@@ -90,17 +101,29 @@ type keyCheck struct {
 	count     int // number of pieces
 }
 
-func linearizability(h history.History, cfg linConfig) Result {
-	begin := time.Now()
+// linState is the linearizability checker over the parts of a history.
+// One budget covers all parts.
+type linState struct {
+	cfg        linConfig
+	deadline   time.Time
+	d          LinearizabilityDetails
+	status     Status
+	count      int
+	anomalies  []Anomaly
+	unknownWhy []string
+}
+
+func (s *linState) init(cfg linConfig) {
 	cfg.fill()
-	deadline := begin.Add(cfg.budget)
-	res := Result{Checker: "linearizability"}
-	link := pairLinks(h)
-	var d LinearizabilityDetails
+	s.cfg, s.deadline, s.status = cfg, time.Now().Add(cfg.budget), Valid
+}
+
+func (s *linState) add(p *part) {
+	h, cfg, d := p.h, s.cfg, &s.d
 	var keys []*keyCheck
 	var pieces []piece
 	var malformed []string
-	for _, ko := range lockOps(h, link) {
+	for _, ko := range lockOps(h, p.link) {
 		d.Keys++
 		d.Operations += len(ko.ops)
 		d.Indeterminate += len(ko.dropped)
@@ -117,16 +140,14 @@ func linearizability(h history.History, cfg linConfig) Result {
 		pieces = append(pieces, ps...)
 		keys = append(keys, kc)
 	}
-	d.Pieces = len(pieces)
+	d.Pieces += len(pieces)
 	for i := range pieces {
 		d.LargestPiece = max(d.LargestPiece, len(pieces[i].ops))
 	}
 
-	verdicts := checkPieces(pieces, cfg, deadline)
+	verdicts := checkPieces(pieces, cfg, s.deadline)
 
 	var anomalies []Anomaly
-	var unknownWhy []string
-	status := Valid
 	for _, kc := range keys {
 		illegal, unknown := 0, 0
 		for i := kc.first; i < kc.first+kc.count; i++ {
@@ -134,9 +155,9 @@ func linearizability(h history.History, cfg linConfig) Result {
 			case pIllegal:
 				illegal++
 				d.IllegalPieces++
-				res.AnomalyCount++
+				s.count++
 				if len(anomalies) < cfg.maxAnomalies {
-					anomalies = append(anomalies, explainPiece(h, kc, &pieces[i], cfg, deadline))
+					anomalies = append(anomalies, explainPiece(h, kc, &pieces[i], cfg, s.deadline))
 				}
 			case pUnknown, pSkipped, pTooLarge:
 				unknown++
@@ -145,38 +166,43 @@ func linearizability(h history.History, cfg linConfig) Result {
 		}
 		switch {
 		case illegal > 0:
-			status = Invalid
+			s.status = Invalid
 		case len(kc.conflicts) > 0 && unknown > 0:
 			// The clipping proved the key invalid where the search
 			// could not go.
-			status = Invalid
-			res.AnomalyCount++
+			s.status = Invalid
+			s.count++
 			if len(anomalies) < cfg.maxAnomalies {
 				anomalies = append(anomalies, explainConflict(h, kc, kc.conflicts[0]))
 			}
 		case len(kc.conflicts) > 0:
 			// Both are proofs; they must agree. Say unknown rather
 			// than guess which one is wrong.
-			status = Merge(status, Unknown)
-			unknownWhy = append(unknownWhy, fmt.Sprintf("key %s: the search and the cut analysis disagree (a checker bug; please report it)", kc.ko.key))
+			s.status = Merge(s.status, Unknown)
+			s.unknownWhy = append(s.unknownWhy, fmt.Sprintf("key %s: the search and the cut analysis disagree (a checker bug; please report it)", kc.ko.key))
 		case unknown > 0:
-			status = Merge(status, Unknown)
-			unknownWhy = append(unknownWhy, unknownReason(kc, pieces, verdicts))
+			s.status = Merge(s.status, Unknown)
+			s.unknownWhy = append(s.unknownWhy, unknownReason(kc, pieces, verdicts))
 		}
 	}
 	if len(malformed) > 0 {
-		status = Merge(status, Unknown)
+		s.status = Merge(s.status, Unknown)
 		for _, m := range malformed {
-			unknownWhy = append(unknownWhy, m+", which the history format forbids, so the key was not checked")
+			s.unknownWhy = append(s.unknownWhy, m+", which the history format forbids, so the key was not checked")
 		}
 	}
-	res.Status = status
-	res.Anomalies = keepEarliest(anomalies, cfg.maxAnomalies)
-	res.Details = mustJSON(d)
-	switch status {
+	s.anomalies = keepEarliest(append(s.anomalies, anomalies...), cfg.maxAnomalies)
+}
+
+func (s *linState) result() Result {
+	d := s.d
+	res := Result{Checker: NameLinearizability, Status: s.status, AnomalyCount: s.count,
+		Anomalies: s.anomalies, Details: mustJSON(d)}
+	switch s.status {
 	case Valid:
 		if d.Operations == 0 {
-			res.Summary = "No acquire or release completed, so there was nothing to check."
+			res.Status, res.Skipped = Unknown, true
+			res.Summary = "No acquire or release completed, so linearizability was not checked."
 		} else {
 			res.Summary = fmt.Sprintf("Every key's lock history is linearizable (%s on %s, checked in %s).",
 				plural(d.Operations, "operation"), plural(d.Keys, "key"), plural(d.Pieces, "piece"))
@@ -193,9 +219,8 @@ func linearizability(h history.History, cfg linConfig) Result {
 			res.Summary += "."
 		}
 	default:
-		res.Summary = "Linearizability undecided: " + joinWords(unknownWhy) + "."
+		res.Summary = "Linearizability undecided: " + joinWords(s.unknownWhy) + "."
 	}
-	res.Millis = time.Since(begin).Milliseconds()
 	return res
 }
 
@@ -382,10 +407,38 @@ func explainPiece(h history.History, kc *keyCheck, pc *piece, cfg linConfig, dea
 			stuck = firstUnplaced(h, ops, info)
 		}
 	}
-	an.Explanation = fmt.Sprintf("On key %s, no order of the %s between %s and %s (%s) obeys the lock's rules%s.",
-		pc.key, plural(len(ops), "lock operation"), history.FormatTime(an.Start), history.FormatTime(an.End),
-		procPhrase(an.Processes), stuck)
+	if len(ops) == 1 {
+		an.Explanation = fmt.Sprintf("On key %s, %s cannot take effect (window %s – %s): %s.",
+			pc.key, describeForSentence(h, &ops[0]), history.FormatTime(an.Start), history.FormatTime(an.End),
+			statePhrase(init))
+		return an
+	}
+	given := ""
+	if init.holder >= 0 || init.hasTok {
+		given = ", given that " + statePhrase(init)
+	}
+	an.Explanation = fmt.Sprintf("On key %s, no order of the %d lock operations between %s and %s (%s) obeys the lock's rules%s%s.",
+		pc.key, len(ops), history.FormatTime(an.Start), history.FormatTime(an.End),
+		procPhrase(an.Processes), given, stuck)
 	return an
+}
+
+// statePhrase says in words what the lock is like when a window starts:
+// who holds it, whether its lease can run out, the last token granted.
+func statePhrase(s lockState) string {
+	out := "when the window starts, the lock is free"
+	if s.holder >= 0 {
+		out = fmt.Sprintf("when the window starts, process %d holds the lock", s.holder)
+		if s.deadline == never {
+			out += ", with no lease that could run out"
+		} else {
+			out += ", with a lease that may end at " + history.FormatTime(s.deadline)
+		}
+	}
+	if s.hasTok {
+		out += fmt.Sprintf(", and the last token granted is %d", s.tok)
+	}
+	return out
 }
 
 // windowAnomaly locates a window of lock operations in the history.

@@ -331,6 +331,9 @@ func TestLinearizabilityAgreesWithUnsimplifiedReference(t *testing.T) {
 			counts[want]++
 			for _, minPiece := range []int{1, 3, 256} {
 				got := linearizability(h, linConfig{budget: 20 * time.Second, minPiece: minPiece})
+				if got.Skipped && want == Valid {
+					continue // nothing completed: valid for the reference, not checked for us
+				}
 				if got.Status != want {
 					t.Fatalf("config %d history %d, minPiece %d: got %s (%s), reference says %s\n%s",
 						ci, i, minPiece, got.Status, got.Summary, want, dump(h))

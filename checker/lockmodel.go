@@ -63,7 +63,9 @@ func (o *lop) deadline() int64 {
 	if o.ttl <= 0 || o.bound {
 		return never
 	}
-	return o.invoked + o.ttl
+	// A lease too long to end within int64 time never runs out; adding
+	// would wrap around to a deadline before the grant.
+	return addSat(o.invoked, o.ttl)
 }
 
 // lockState is the state of the owner-aware mutex with leases and tokens.
