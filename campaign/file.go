@@ -10,12 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
 
 	"github.com/lockstorm/lockstorm/nemesis"
@@ -259,17 +259,8 @@ func checkCell(target, workload, nem string, expect store.Expectation, s Setting
 	if s.Repeats != nil && (*s.Repeats < 1 || *s.Repeats > 100) {
 		return fmt.Errorf("repeats: %d must be 1..100", *s.Repeats)
 	}
-	known := map[string]bool{"mutual-exclusion": true, "linearizability": true, "fencing": true, "liveness": true,
-		"inventory": true, "payment": true, "scheduled-jobs": true, "leader-election": true}
-	for _, j := range s.Judge {
-		if !known[j] {
-			names := make([]string, 0, len(known))
-			for k := range known {
-				names = append(names, k)
-			}
-			sort.Strings(names)
-			return fmt.Errorf("judge: unknown checker %q (valid: %s)", j, strings.Join(names, ", "))
-		}
+	if err := checker.ValidateJudge(s.Judge); err != nil {
+		return fmt.Errorf("judge: %w", err)
 	}
 	return nil
 }
