@@ -65,8 +65,9 @@ func Check(h history.History, opts Options) Report {
 
 // CheckSplit runs every lock checker on a split history, one key at a
 // time, so that only one key's ops are held as a History at once. It gives
-// the same report as Check on the whole history. Extra checkers cannot
-// run on a Split (ErrNeedsHistory).
+// the same report as Check on the whole history. It takes each key's ops
+// out of s as it goes (history.Split.Take), so s keeps only its nemesis
+// ops. Extra checkers cannot run on a Split (ErrNeedsHistory).
 func CheckSplit(s *history.Split, opts Options) (Report, error) {
 	if len(opts.Extra) > 0 {
 		return Report{}, ErrNeedsHistory
@@ -74,7 +75,7 @@ func CheckSplit(s *history.Split, opts Options) (Report, error) {
 	opts = opts.filled()
 	c := newLockCheck(splitScope(s), opts)
 	for i := range s.Keys() {
-		c.add(s.Key(i))
+		c.add(s.Take(i))
 	}
 	return finish(c.results(), faultWindows(s.Nemesis(), s.End())), nil
 }

@@ -78,7 +78,13 @@ type procKey struct {
 // had nothing to release. link is pairLinks(h); a hold without release
 // lasts until end, the end of the whole history.
 func holdsAndReleases(h history.History, link []int32, end int64) ([]Hold, []badRelease) {
-	var holds []Hold
+	grants := 0
+	for i := range h {
+		if h[i].F == history.FAcquire && h[i].Type == history.Ok {
+			grants++
+		}
+	}
+	holds := make([]Hold, 0, grants)
 	open := map[procKey]int{}     // index into holds of the open hold
 	mayHold := map[procKey]bool{} // the service may still count p as holder
 	var bad []badRelease

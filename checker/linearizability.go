@@ -136,6 +136,11 @@ func (s *linState) add(p *part) {
 		kc.clipped = ko.ops
 		kc.first = len(pieces)
 		ps := choosePieces(ko.key, ko.ops, kc.cuts, cfg.minPiece, freeState())
+		if len(kc.conflicts) == 0 {
+			// The pieces hold copies; only a conflict's explanation
+			// needs the key's ops again.
+			ko.ops, kc.clipped = nil, nil
+		}
 		kc.count = len(ps)
 		pieces = append(pieces, ps...)
 		keys = append(keys, kc)
@@ -473,28 +478,31 @@ func windowAnomaly(h history.History, key string, ops []lop) Anomaly {
 
 // firstUnplaced names the operation that porcupine's longest legal order
 // could not go past: of the operations left out, the one that returned
-// first.
+// first. Porcupine hands its longest orders back in no fixed order, so
+// among several of the same length the one whose left-out operation comes
+// first wins, and the sentence is the same on every run.
 func firstUnplaced(h history.History, ops []lop, info porcupine.LinearizationInfo) string {
 	parts := info.PartialLinearizationsOperations()
 	if len(parts) != 1 {
 		return ""
 	}
 	longest := 0
-	placed := map[*lop]bool{}
 	for _, seq := range parts[0] {
-		if len(seq) > longest || len(placed) == 0 && len(seq) == longest {
-			longest = len(seq)
-			clear(placed)
-			for _, op := range seq {
-				placed[op.Input.(*lop)] = true
-			}
-		}
+		longest = max(longest, len(seq))
 	}
 	var first *lop
-	for i := range ops {
-		o := &ops[i]
-		if !placed[o] && (first == nil || o.ret < first.ret) {
-			first = o
+	for _, seq := range parts[0] {
+		if len(seq) != longest {
+			continue
+		}
+		placed := make(map[*lop]bool, len(seq))
+		for _, op := range seq {
+			placed[op.Input.(*lop)] = true
+		}
+		for i := range ops {
+			if o := &ops[i]; !placed[o] && (first == nil || lopBefore(o, first)) {
+				first = o
+			}
 		}
 	}
 	if first == nil {
@@ -506,6 +514,17 @@ func firstUnplaced(h history.History, ops []lop, info porcupine.LinearizationInf
 	}
 	return fmt.Sprintf(": the longest legal order places %d of them and cannot go on with %s",
 		longest, describeForSentence(h, first))
+}
+
+// lopBefore orders operations by return, then call, then position.
+func lopBefore(a, b *lop) bool {
+	switch {
+	case a.ret != b.ret:
+		return a.ret < b.ret
+	case a.call != b.call:
+		return a.call < b.call
+	}
+	return a.inv < b.inv
 }
 
 // describeForSentence names a lock operation in prose.

@@ -147,13 +147,22 @@ func (c *lockCheck) add(h history.History) {
 	begin := time.Now()
 	p := newPart(h, &c.sc)
 	shared := time.Since(begin)
-	steps := []func(*part){c.me.add, c.lin.add, c.fen.add, c.live.add, c.stats.add}
-	for i, step := range steps {
-		t := time.Now()
-		step(p)
-		c.millis[i] += time.Since(t)
-	}
+	c.timed(0, func() { c.me.add(p) })
+	c.timed(3, func() { c.live.add(p) })
+	// Only the sweep and liveness read the holds: let them go before the
+	// search, which needs the most memory.
+	p.holds = nil
+	c.timed(1, func() { c.lin.add(p) })
+	c.timed(2, func() { c.fen.add(p) })
+	c.timed(4, func() { c.stats.add(p) })
 	c.millis[0] += shared // the holds are the sweep's
+}
+
+// timed runs f and adds its time to the checker in slot i.
+func (c *lockCheck) timed(i int, f func()) {
+	t := time.Now()
+	f()
+	c.millis[i] += time.Since(t)
 }
 
 // results returns the results of the lock checkers, in order.

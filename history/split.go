@@ -152,12 +152,17 @@ func (s *Split) Nemesis() History { return s.nemesis }
 
 // Key returns the client ops of the i-th key as a History, in history
 // order, without their values.
-func (s *Split) Key(i int) History {
+func (s *Split) Key(i int) History { return s.materialize(i, false) }
+
+func (s *Split) materialize(i int, release bool) History {
 	p := &s.parts[i]
 	key := s.keys[i]
 	h := make(History, 0, p.n)
 	var tokens []int64
-	for _, b := range p.blocks {
+	for bi, b := range p.blocks {
+		if release {
+			p.blocks[bi] = nil
+		}
 		for j := range b {
 			so := &b[j]
 			op := Op{Index: int(so.index), Time: so.time, Process: so.process, Type: slimTypes[so.typ],
@@ -175,6 +180,11 @@ func (s *Split) Key(i int) History {
 	return h
 }
 
-// Drop releases the compact ops of the i-th key, once they are no longer
-// needed; Key(i) then returns an empty History.
-func (s *Split) Drop(i int) { s.parts[i] = splitPart{} }
+// Take returns what Key(i) does and releases the compact ops of the key
+// block by block as it goes, so that a key's ops are never held twice.
+// Key(i) and Take(i) then return an empty History.
+func (s *Split) Take(i int) History {
+	h := s.materialize(i, true)
+	s.parts[i] = splitPart{}
+	return h
+}

@@ -48,9 +48,12 @@ func TestSplitHoldsWhatTheReaderReads(t *testing.T) {
 	if n := s.Nemesis(); len(n) != 1 || string(n[0].Value) != `{"targets":["n1"]}` {
 		t.Errorf("nemesis ops %v, want the pause with its value", n)
 	}
-	s.Drop(0)
+	want := s.Key(0)
+	if got := s.Take(0); !reflect.DeepEqual(got, want) {
+		t.Errorf("Take gave %v, Key %v", got, want)
+	}
 	if len(s.Key(0)) != 0 {
-		t.Error("Drop kept the key's ops")
+		t.Error("Take kept the key's ops")
 	}
 }
 
