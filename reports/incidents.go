@@ -12,7 +12,7 @@ import (
 // the timeline, and how many findings it shows of one incident. The rest
 // are folded into a compact list.
 const (
-	maxExplained       = 5
+	maxExplained       = maxFocus
 	maxFindingsShown   = 12
 	maxIncidentsListed = 300
 )

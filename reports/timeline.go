@@ -20,7 +20,7 @@ const (
 	maxMarkers  = 200  // incident markers in the overview
 	focusPad    = 2e9  // at most this much time either side of an anomaly, ns
 	focusMinPad = 5e8  // at least this much
-	maxFocus    = maxExplained // focus windows per page: one per incident told in full
+	maxFocus    = 5    // focus windows per page: one per incident told in full
 	maxOverlapD = 1500 // overlap segments drawn per view
 )
 
