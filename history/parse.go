@@ -362,27 +362,30 @@ func (p *lineParser) number() error {
 	}
 	if p.more() && p.line[p.pos] == '.' {
 		p.pos++
-		if !p.more() {
-			return p.eof("a number is cut short")
+		if err := p.someDigits(start); err != nil {
+			return err
 		}
-		if !isDigit(p.line[p.pos]) {
-			return p.errf("invalid JSON: bad number at byte %d", start+1)
-		}
-		p.digits()
 	}
 	if p.more() && (p.line[p.pos] == 'e' || p.line[p.pos] == 'E') {
 		p.pos++
 		if p.more() && (p.line[p.pos] == '+' || p.line[p.pos] == '-') {
 			p.pos++
 		}
-		if !p.more() {
-			return p.eof("a number is cut short")
-		}
-		if !isDigit(p.line[p.pos]) {
-			return p.errf("invalid JSON: bad number at byte %d", start+1)
-		}
-		p.digits()
+		return p.someDigits(start)
 	}
+	return nil
+}
+
+// someDigits consumes the digits of a fraction or an exponent, of which
+// there must be one at least, in a number that began at start.
+func (p *lineParser) someDigits(start int) error {
+	if !p.more() {
+		return p.eof("a number is cut short")
+	}
+	if !isDigit(p.line[p.pos]) {
+		return p.errf("invalid JSON: bad number at byte %d", start+1)
+	}
+	p.digits()
 	return nil
 }
 
