@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"reflect"
 	"testing"
 )
@@ -23,6 +25,7 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbf{\"index\":0,\"time\":0,\"process\":-1,\"type\":\"info\",\"f\":\"x\"}\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h, err := Read(bytes.NewReader(data), "fuzz.jsonl")
+		sameAsNext(t, data, h, err)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTruncated) {
 				t.Fatalf("error wraps neither ErrMalformed nor ErrTruncated: %v", err)
@@ -82,5 +85,27 @@ func sameAsEncodingJSON(t *testing.T, data []byte, h History) {
 			t.Fatalf("line %q: reader %#v, encoding/json %#v", line, h[i], op)
 		}
 		i++
+	}
+}
+
+// sameAsNext reads data op by op with Next, which decodes on the caller's
+// goroutine, and compares with what Read, which decodes ahead, returned.
+func sameAsNext(t *testing.T, data []byte, h History, err error) {
+	t.Helper()
+	r := NewReader(bytes.NewReader(data), "fuzz.jsonl")
+	var got History
+	var op Op
+	var nerr error
+	for {
+		if nerr = r.Next(&op); nerr != nil {
+			break
+		}
+		got = append(got, op)
+	}
+	if nerr == io.EOF {
+		nerr = nil
+	}
+	if fmt.Sprint(nerr) != fmt.Sprint(err) || !reflect.DeepEqual(got, h) && len(got)+len(h) > 0 {
+		t.Fatalf("Next read %d ops and %v; Read %d ops and %v", len(got), nerr, len(h), err)
 	}
 }

@@ -24,6 +24,9 @@ type lineParser struct {
 	// strs interns the f, key, node and error strings: a history repeats
 	// a few of them millions of times.
 	strs map[string]string
+	// recent are the strings interned last, in a ring.
+	recent [8]string
+	next   int
 	// buf holds an unescaped string.
 	buf []byte
 	// arena and tokens are blocks from which values and tokens are
@@ -441,12 +444,27 @@ func (p *lineParser) text(name string, optional bool) (string, error) {
 	if err != nil {
 		return "", prefixed("field "+strconv.Quote(name), err)
 	}
-	if s, ok := p.strs[string(b)]; ok {
-		return s, nil
+	return p.intern(b), nil
+}
+
+// intern returns the one string of the history with the bytes b. A few
+// recent strings are compared first: a history repeats the same keys and
+// fs line after line, and comparing a short string is cheaper than hashing
+// it.
+func (p *lineParser) intern(b []byte) string {
+	for _, s := range p.recent {
+		if s == string(b) {
+			return s
+		}
 	}
-	s := string(b)
-	p.strs[s] = s
-	return s, nil
+	s, ok := p.strs[string(b)]
+	if !ok {
+		s = string(b)
+		p.strs[s] = s
+	}
+	p.recent[p.next] = s
+	p.next = (p.next + 1) % len(p.recent)
+	return s
 }
 
 // rawStr reads a JSON string at p.pos and returns its decoded bytes, which
@@ -455,13 +473,15 @@ func (p *lineParser) text(name string, optional bool) (string, error) {
 func (p *lineParser) rawStr() ([]byte, error) {
 	p.pos++ // the opening quote
 	start := p.pos
+	var high byte // the bits of every byte: below 0x80, the string is ASCII
 	for p.pos < len(p.line) {
 		c := p.line[p.pos]
+		high |= c
 		switch {
 		case c == '"':
 			b := p.line[start:p.pos]
 			p.pos++
-			if !utf8.Valid(b) {
+			if high >= utf8.RuneSelf && !utf8.Valid(b) {
 				return nil, &parseError{msg: "invalid UTF-8 in a string"}
 			}
 			return b, nil

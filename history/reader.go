@@ -136,17 +136,22 @@ func Read(r io.Reader, name string) (History, error) {
 // A Reader reads a history one op at a time, validating as it goes, with
 // the memory of one line.
 type Reader struct {
-	r     io.Reader
-	v     *Validator
-	buf   []byte
-	start int // unread data is buf[start:end]
-	end   int
-	eof   bool
-	empty int  // reads in a row that returned nothing
-	first bool // no line read yet
-	done  error
-	// total counts the bytes of the lines returned so far.
-	total int64
+	r      io.Reader
+	v      *Validator
+	parser *lineParser
+	lineNo int // lines read so far
+	buf    []byte
+	start  int // unread data is buf[start:end]
+	end    int
+	eof    bool
+	empty  int  // reads in a row that returned nothing
+	first  bool // no line read yet
+	done   error
+	// total counts the bytes of the lines returned so far; consumed is
+	// what the ops validated so far took, as the validating goroutine
+	// knows it.
+	total    int64
+	consumed int64
 	// sizeHint is the size of the input in bytes, when known.
 	sizeHint int64
 }
@@ -154,9 +159,7 @@ type Reader struct {
 // NewReader returns a reader of the history in r, whose errors name the
 // given file.
 func NewReader(r io.Reader, name string) *Reader {
-	v := NewValidator(name)
-	v.parser = newLineParser()
-	return &Reader{r: r, v: v, buf: make([]byte, 256<<10), first: true}
+	return &Reader{r: r, v: NewValidator(name), parser: newLineParser(), buf: make([]byte, 256<<10), first: true}
 }
 
 // Next reads the next op into op. At the end of the history it returns
@@ -166,60 +169,78 @@ func (r *Reader) Next(op *Op) error {
 	if r.done != nil {
 		return r.done
 	}
+	line, end := r.parseNext(op)
+	if end != nil {
+		r.done = r.finish(end)
+		return r.done
+	}
+	r.v.line = line
+	if err := r.v.Check(*op); err != nil {
+		r.done = err
+	}
+	return r.done
+}
+
+// An end is how the lines of a history ran out.
+type end struct {
+	// err is a problem with a line or with reading, nil at a clean end.
+	err error
+	// torn is the number of the final line when it was cut short.
+	torn int
+}
+
+// parseNext reads the next line that is not blank and decodes it into op,
+// without validating it against the ops before. It returns the line's
+// number, or how the lines ran out.
+func (r *Reader) parseNext(op *Op) (int, *end) {
 	for {
 		line, final, err := r.line()
 		if err != nil {
-			r.done = err
-			return err
+			return 0, &end{err: err}
 		}
 		if line == nil {
-			r.done = io.EOF
-			if r.v.ops == 0 {
-				r.done = &LineError{File: r.v.name, Line: 1, Msg: "empty history: the file holds no operation"}
-			}
-			return r.done
+			return 0, &end{}
 		}
-		r.v.line++
+		r.lineNo++
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
 			continue
 		}
-		if err := r.v.parser.parse(line, op); err != nil {
+		if err := r.parser.parse(line, op); err != nil {
 			var pe *parseError
 			if final && errors.As(err, &pe) && (pe.end || bytes.IndexByte(line, 0) >= 0) {
-				r.done = &TruncatedError{File: r.v.name, Line: r.v.line, Ops: r.v.ops}
-			} else {
-				r.done = r.v.errf("%v", err)
+				return 0, &end{torn: r.lineNo}
 			}
-			return r.done
+			return 0, &end{err: &LineError{File: r.v.name, Line: r.lineNo, Msg: err.Error()}}
 		}
-		if err := r.v.Check(*op); err != nil {
-			r.done = err
-			return err
-		}
-		return nil
+		return r.lineNo, nil
 	}
 }
 
-// Lines returns the number of lines read so far.
-func (r *Reader) Lines() int { return r.v.line }
+// finish turns how the lines ran out into Next's error, once every op
+// before has been validated.
+func (r *Reader) finish(e *end) error {
+	switch {
+	case e.err != nil:
+		return e.err
+	case e.torn > 0:
+		return &TruncatedError{File: r.v.name, Line: e.torn, Ops: r.v.ops}
+	case r.v.ops == 0:
+		return &LineError{File: r.v.name, Line: 1, Msg: "empty history: the file holds no operation"}
+	}
+	return io.EOF
+}
 
 // ReadAll reads the rest of the history.
 func (r *Reader) ReadAll() (History, error) {
 	var h History
-	for {
+	err := r.each(func(op *Op) {
 		if len(h) == cap(h) {
 			h = r.grow(h)
 		}
-		h = h[:len(h)+1]
-		if err := r.Next(&h[len(h)-1]); err != nil {
-			h = h[:len(h)-1]
-			if err == io.EOF {
-				return h, nil
-			}
-			return h, err
-		}
-	}
+		h = append(h, *op)
+	})
+	return h, err
 }
 
 // grow makes room for more ops. Once the first lines are read and the
@@ -229,8 +250,8 @@ func (r *Reader) grow(h History) History {
 	n := 2*cap(h) + 64
 	if r.sizeHint > 0 && len(h) >= 1024 {
 		read := r.sizeHint
-		if r.total > 0 {
-			read = int64(float64(r.sizeHint) * float64(len(h)) / float64(r.total))
+		if r.consumed > 0 {
+			read = int64(float64(r.sizeHint) * float64(len(h)) / float64(r.consumed))
 		}
 		if est := int(read + read/32 + 64); est > cap(h) {
 			n = est
@@ -277,7 +298,7 @@ func (r *Reader) line() (line []byte, final bool, err error) {
 }
 
 func (r *Reader) tooLong() error {
-	return &LineError{File: r.v.name, Line: r.v.line + 1, Msg: fmt.Sprintf("line longer than %d bytes", maxLine)}
+	return &LineError{File: r.v.name, Line: r.lineNo + 1, Msg: fmt.Sprintf("line longer than %d bytes", maxLine)}
 }
 
 // fill reads more input, moving what is left to the front of the buffer

@@ -20,6 +20,8 @@ type Split struct {
 	nemesis History
 	strs    []string // interned f, node and error strings, by id
 	strID   map[string]uint32
+	recent  [8]uint32 // the ids looked up last, in a ring
+	next    int
 	ops     int
 	start   int64
 	end     int64
@@ -73,19 +75,9 @@ func ReadSplitFile(path string) (*Split, error) {
 // before it together with a *TruncatedError.
 func ReadSplit(r io.Reader, name string) (*Split, error) {
 	rd := NewReader(r, name)
-	rd.v.parser.dropValue = true
+	rd.parser.dropValue = true
 	s := &Split{byKey: map[string]int{}, strID: map[string]uint32{"": 0}, strs: []string{""}}
-	var op Op
-	for {
-		err := rd.Next(&op)
-		if err != nil {
-			if err == io.EOF {
-				return s, nil
-			}
-			return s, err
-		}
-		s.add(&op)
-	}
+	return s, rd.each(s.add)
 }
 
 // add appends an op that the reader accepted.
@@ -125,12 +117,22 @@ func (s *Split) add(op *Op) {
 }
 
 func (s *Split) id(str string) uint32 {
-	if id, ok := s.strID[str]; ok {
-		return id
+	if str == "" {
+		return 0
 	}
-	id := uint32(len(s.strs))
-	s.strID[str] = id
-	s.strs = append(s.strs, str)
+	for _, id := range s.recent {
+		if s.strs[id] == str {
+			return id
+		}
+	}
+	id, ok := s.strID[str]
+	if !ok {
+		id = uint32(len(s.strs))
+		s.strID[str] = id
+		s.strs = append(s.strs, str)
+	}
+	s.recent[s.next] = id
+	s.next = (s.next + 1) % len(s.recent)
 	return id
 }
 
