@@ -190,8 +190,10 @@ type keyOps struct {
 // lockOps extracts the simplified lock operations of every key, keys in
 // order of first appearance.
 func lockOps(h history.History, link []int32) []*keyOps {
+	// A client op without key breaks the format (the reader refuses it);
+	// in a history built in code it is left out, as the holds leave it.
 	isLockInvoke := func(o *history.Op) bool {
-		return !o.IsNemesis() && o.Type == history.Invoke && (o.F == history.FAcquire || o.F == history.FRelease)
+		return !o.IsNemesis() && o.Key != "" && o.Type == history.Invoke && (o.F == history.FAcquire || o.F == history.FRelease)
 	}
 	// Count first, so that each key's ops are allocated once.
 	counts := map[string]int{}
