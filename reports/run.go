@@ -45,10 +45,7 @@ type runPage struct {
 type checkerView struct {
 	Name, Class, Word, Summary string
 	Millis                     int64
-	// Anomalies is how many anomalies the checker counted; they are told
-	// as incidents.
-	Anomalies int
-	Details   []kv
+	Details                    []kv
 }
 
 type fencingView struct {
@@ -107,7 +104,7 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 
 	for _, r := range res.Results {
 		cv := checkerView{Name: r.Checker, Class: statusClass(r.Status), Word: statusWord(r.Status),
-			Summary: r.Summary, Millis: r.Millis, Anomalies: max(r.AnomalyCount, len(r.Anomalies))}
+			Summary: r.Summary, Millis: r.Millis}
 		if r.Skipped {
 			cv.Class, cv.Word = "skipped", "Not checked"
 		}
