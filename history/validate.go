@@ -8,24 +8,18 @@ import (
 // recorder uses it too, so that the harness can never write a history that
 // the reader would refuse.
 type Validator struct {
-	name        string
-	line        int
-	ops         int
-	lastIndex   int
-	lastTime    int64
-	outstanding map[int]pending // process -> its outstanding invoke
-	retired     map[int]bool    // process -> got an info
-	parser      *lineParser
-}
-
-// pending is an invoke that waits for its completion.
-type pending struct {
-	f, key string
+	name      string
+	line      int
+	ops       int
+	lastIndex int
+	lastTime  int64
+	procs     procTable
+	parser    *lineParser
 }
 
 // NewValidator returns a validator whose errors name the given file.
 func NewValidator(name string) *Validator {
-	return &Validator{name: name, lastIndex: -1, outstanding: map[int]pending{}, retired: map[int]bool{}}
+	return &Validator{name: name, lastIndex: -1}
 }
 
 // Parse decodes one line and checks it. It counts lines, so call it (or
@@ -81,30 +75,63 @@ func (v *Validator) Check(op Op) error {
 		return nil // nemesis events are not paired
 	}
 	p := op.Process
-	if v.retired[p] {
+	st := v.procs.get(p)
+	if st.retired {
 		return v.errf("process %d issued an op after an info completion; a client carries on under a new process id", p)
 	}
 	if op.Type == Invoke {
-		if w, ok := v.outstanding[p]; ok {
-			return v.errf("process %d invoked %s while its %s is outstanding", p, op.F, w.f)
+		if st.pending {
+			return v.errf("process %d invoked %s while its %s is outstanding", p, op.F, st.f)
 		}
-		v.outstanding[p] = pending{f: op.F, key: op.Key}
+		st.pending, st.f, st.key = true, op.F, op.Key
 		return nil
 	}
-	w, ok := v.outstanding[p]
 	switch {
-	case !ok:
+	case !st.pending:
 		return v.errf("%s %s of process %d has no outstanding invoke", op.Type, op.F, p)
-	case w.f != op.F:
-		return v.errf("%s %s of process %d completes an invoke of %s", op.Type, op.F, p, w.f)
-	case w.key != op.Key:
-		return v.errf("%s %s of process %d is on key %q, but its invoke was on key %q", op.Type, op.F, p, op.Key, w.key)
+	case st.f != op.F:
+		return v.errf("%s %s of process %d completes an invoke of %s", op.Type, op.F, p, st.f)
+	case st.key != op.Key:
+		return v.errf("%s %s of process %d is on key %q, but its invoke was on key %q", op.Type, op.F, p, op.Key, st.key)
 	}
-	delete(v.outstanding, p)
-	if op.Type == Info {
-		v.retired[p] = true
-	}
+	st.pending, st.f, st.key = false, "", ""
+	st.retired = op.Type == Info
 	return nil
+}
+
+// procState is what the validator knows of one client process: its
+// outstanding invoke, and whether an info retired it.
+type procState struct {
+	f, key           string
+	pending, retired bool
+}
+
+// procTable holds the state of every client process. Process ids are
+// mostly small and dense, so they index a slice; larger ones go to a map.
+type procTable struct {
+	dense  []procState
+	sparse map[int]*procState
+}
+
+// denseProcs bounds the slice part of a procTable.
+const denseProcs = 1 << 18
+
+func (t *procTable) get(p int) *procState {
+	if p < denseProcs {
+		if p >= len(t.dense) {
+			t.dense = append(t.dense, make([]procState, p+1-len(t.dense))...)
+		}
+		return &t.dense[p]
+	}
+	st := t.sparse[p]
+	if st == nil {
+		if t.sparse == nil {
+			t.sparse = map[int]*procState{}
+		}
+		st = &procState{}
+		t.sparse[p] = st
+	}
+	return st
 }
 
 func (v *Validator) errf(format string, args ...any) error {
