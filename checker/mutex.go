@@ -40,10 +40,11 @@ func MutualExclusion(h history.History) Result {
 	return runOne(h, func(c *lockCheck) Result { return c.me.result() }, 0)
 }
 
-// runOne runs the lock checkers on the whole of h and returns the result
-// the pick function takes; i is its place in lockCheck.millis.
+// runOne runs one lock checker, the one in slot i of lockCheck.millis, on
+// the whole of h and returns the result that pick takes.
 func runOne(h history.History, pick func(*lockCheck) Result, i int) Result {
 	c := newLockCheck(scopeOf(h), Options{}.filled())
+	c.only = 1 << i
 	c.add(h)
 	r := pick(c)
 	r.Millis = c.millis[i].Milliseconds()

@@ -129,6 +129,8 @@ type lockCheck struct {
 	live   liveState
 	stats  statsState
 	millis [5]time.Duration
+	// only, when not 0, holds a bit for each slot whose checker runs.
+	only uint8
 }
 
 func newLockCheck(sc scope, opts Options) *lockCheck {
@@ -158,8 +160,12 @@ func (c *lockCheck) add(h history.History) {
 	c.millis[0] += shared // the holds are the sweep's
 }
 
-// timed runs f and adds its time to the checker in slot i.
+// timed runs f, unless the checker in slot i is not to run, and adds its
+// time to that checker.
 func (c *lockCheck) timed(i int, f func()) {
+	if c.only != 0 && c.only&(1<<i) == 0 {
+		return
+	}
 	t := time.Now()
 	f()
 	c.millis[i] += time.Since(t)
