@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"time"
@@ -136,13 +137,7 @@ func firstUnplaced(h history.History, ops []lop, info porcupine.LinearizationInf
 
 // lopBefore orders operations by return, then call, then position.
 func lopBefore(a, b *lop) bool {
-	switch {
-	case a.ret != b.ret:
-		return a.ret < b.ret
-	case a.call != b.call:
-		return a.call < b.call
-	}
-	return a.inv < b.inv
+	return cmp.Or(cmp.Compare(a.ret, b.ret), cmp.Compare(a.call, b.call), cmp.Compare(a.inv, b.inv)) < 0
 }
 
 // describeForSentence names a lock operation in prose.

@@ -1,10 +1,12 @@
 package checker
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/lockstorm/lockstorm/history"
 )
@@ -293,15 +295,6 @@ func keepEarliest(as []Anomaly, n int) []Anomaly {
 // that the same anomalies come out in the same order however the history
 // was read.
 func anomalyBefore(a, b *Anomaly) bool {
-	switch {
-	case a.Start != b.Start:
-		return a.Start < b.Start
-	case a.End != b.End:
-		return a.End < b.End
-	case a.Key != b.Key:
-		return a.Key < b.Key
-	case a.Kind != b.Kind:
-		return a.Kind < b.Kind
-	}
-	return slices.Compare(a.Ops, b.Ops) < 0
+	return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.End, b.End), strings.Compare(a.Key, b.Key),
+		strings.Compare(a.Kind, b.Kind), slices.Compare(a.Ops, b.Ops)) < 0
 }
