@@ -4,7 +4,7 @@ BIN      := bin/lockstorm
 # Packages of pure logic: cheap enough to run under the race detector.
 RACE_PKGS := ./history/... ./checker/... ./workloads/... ./nemesis/schedule/... ./store/... ./campaign/... ./reports/...
 
-.PHONY: all build test test-unit test-race test-docker campaign smoke bench image clean-docker
+.PHONY: all build test test-unit test-race test-docker campaign smoke bench fuzz image clean-docker
 
 all: build
 
@@ -32,6 +32,12 @@ smoke: build
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./checker/ ./reports/
+
+# Fuzz the reader and every checker for a bounded time, as CI does.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./history -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME)
+	$(GO) test ./checker -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
 
 image: build
 	$(BIN) image build

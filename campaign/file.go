@@ -17,8 +17,10 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
 	"github.com/lockstorm/lockstorm/plan"
+	"github.com/lockstorm/lockstorm/workloads"
 
 	"github.com/lockstorm/lockstorm/store"
 )
@@ -306,16 +308,12 @@ func checkCell(c Cell) error {
 	return checkJudge(c)
 }
 
-// lockCheckers are the checkers that judge every run, whatever its
-// workload.
-var lockCheckers = []string{"mutual-exclusion", "linearizability", "fencing", "liveness"}
-
 // checkJudge refuses a judge that names a checker the cell's runs do not
 // run: a cell judged by nothing would pass as safe.
 func checkJudge(c Cell) error {
-	valid := slices.Clone(lockCheckers)
-	if c.Workload != "mutex" {
-		valid = append(valid, c.Workload)
+	valid := slices.Clone(checker.LockNames)
+	if w, err := workloads.Lookup(c.Workload); err == nil {
+		valid = append(valid, w.Judges()...)
 	}
 	for _, j := range c.Judge {
 		if !slices.Contains(valid, j) {

@@ -73,7 +73,7 @@ type stockWrite struct {
 // reported too. initial is the stock every item started with.
 func Inventory(h history.History, initial int64) Result {
 	begin := time.Now()
-	res := Result{Checker: "inventory"}
+	res := Result{Checker: NameInventory}
 	d := InventoryDetails{Initial: initial}
 	writes := map[string][]stockWrite{}
 	finals := map[string]int64{}

@@ -55,7 +55,7 @@ type term struct {
 // Each overlapping pair of terms is one anomaly.
 func LeaderElection(h history.History) Result {
 	begin := time.Now()
-	res := Result{Checker: "leader-election"}
+	res := Result{Checker: NameLeaderElection}
 	var d LeaderDetails
 	byID := map[string]*term{}
 	var terms []*term

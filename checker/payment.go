@@ -75,7 +75,7 @@ type orderCharges struct {
 // variant is only reported.
 func Payment(h history.History, variant string) Result {
 	begin := time.Now()
-	res := Result{Checker: "payment"}
+	res := Result{Checker: NamePayment}
 	d := PaymentDetails{Variant: variant}
 	orders := map[string]*orderCharges{}
 	var ids []string

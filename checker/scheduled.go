@@ -65,7 +65,7 @@ type tickRuns struct {
 // tick is the period, used to say when a missed tick was due (0: unknown).
 func ScheduledJobs(h history.History, tick time.Duration) Result {
 	begin := time.Now()
-	res := Result{Checker: "scheduled-jobs"}
+	res := Result{Checker: NameScheduledJobs}
 	d := ScheduledDetails{TickMillis: tick.Milliseconds()}
 	jobs := map[string]map[int64]*tickRuns{}
 	var keys []string

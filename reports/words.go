@@ -19,7 +19,7 @@ func fmtNs(ns int64) string { return history.FormatTime(ns) }
 // reader: the title and one sentence.
 var kindWords = map[string][2]string{
 	checker.KindOverlap: {"Two holders at once",
-		"Two processes held the lock on the same key at the same time; no lease length was recorded, so the cause cannot be told."},
+		"Two processes held the lock on the same key at the same time, and the earlier grant had no lease that could have run out in between: the lock service itself is at fault."},
 	checker.KindGrantedEarly: {"Service granted the lock early",
 		"The lock service handed out the lock before the earlier holder's lease could have run out: the service itself is at fault (a bug, a clock jump, a lost failover write)."},
 	checker.KindOutlivedLease: {"Holder outlived its lease",

@@ -53,6 +53,9 @@ type Workload interface {
 	// Checkers are the workload's own checkers, run next to the lock
 	// checkers.
 	Checkers(p *plan.Plan) []func(history.History) checker.Result
+	// Judges names the workload's own checkers, as their results do, for
+	// a campaign cell's judge: list.
+	Judges() []string
 }
 
 // extra are the workloads that a Go module outside this repository added
