@@ -156,17 +156,17 @@ func (s *fenState) result() Result {
 		res.Status = Invalid
 		var parts []string
 		if back := d.Regressions - d.Repeats; back > 0 {
-			parts = append(parts, fmt.Sprintf("%s went backwards", plural(back, "grant token")))
+			parts = append(parts, fmt.Sprintf("%s went backwards", Plural(back, "grant token")))
 		}
 		if d.Repeats > 0 {
-			parts = append(parts, fmt.Sprintf("%s repeated another grant's token", plural(d.Repeats, "grant")))
+			parts = append(parts, fmt.Sprintf("%s repeated another grant's token", Plural(d.Repeats, "grant")))
 		}
 		if d.StaleAccepted > 0 {
-			parts = append(parts, fmt.Sprintf("%s got through", plural(d.StaleAccepted, "stale write")))
+			parts = append(parts, fmt.Sprintf("%s got through", Plural(d.StaleAccepted, "stale write")))
 		}
 		res.Summary = upperFirst(joinWords(parts))
 		if d.StaleRejected > 0 {
-			res.Summary += fmt.Sprintf("; fencing rejected %s", plural(d.StaleRejected, "other stale write"))
+			res.Summary += fmt.Sprintf("; fencing rejected %s", Plural(d.StaleRejected, "other stale write"))
 		}
 		res.Summary += "."
 	default:
@@ -174,12 +174,12 @@ func (s *fenState) result() Result {
 		if d.TokenedGrants == 0 {
 			res.Summary = "No grant carried a fencing token"
 		} else {
-			res.Summary = fmt.Sprintf("Tokens increased on every grant (%s with tokens)", plural(d.TokenedGrants, "grant"))
+			res.Summary = fmt.Sprintf("Tokens increased on every grant (%s with tokens)", Plural(d.TokenedGrants, "grant"))
 		}
 		if d.StaleRejected > 0 {
-			res.Summary += fmt.Sprintf("; fencing saved the resource from %s", plural(d.StaleRejected, "stale write"))
+			res.Summary += fmt.Sprintf("; fencing saved the resource from %s", Plural(d.StaleRejected, "stale write"))
 		} else if d.Writes > 0 {
-			res.Summary += fmt.Sprintf("; no stale write reached the resource in %s", plural(d.Writes, "token-bearing write"))
+			res.Summary += fmt.Sprintf("; no stale write reached the resource in %s", Plural(d.Writes, "token-bearing write"))
 		}
 		res.Summary += "."
 	}

@@ -209,16 +209,16 @@ func (s *linState) result() Result {
 			res.Summary = "No acquire or release completed, so linearizability was not checked."
 		} else {
 			res.Summary = fmt.Sprintf("Every key's lock history is linearizable (%s on %s, checked in %s).",
-				plural(d.Operations, "operation"), plural(d.Keys, "key"), plural(d.Pieces, "piece"))
+				Plural(d.Operations, "operation"), Plural(d.Keys, "key"), Plural(d.Pieces, "piece"))
 		}
 	case Invalid:
-		res.Summary = fmt.Sprintf("No legal order exists for the lock operations in %s.", plural(res.AnomalyCount, "place"))
+		res.Summary = fmt.Sprintf("No legal order exists for the lock operations in %s.", Plural(res.AnomalyCount, "place"))
 		if len(res.Anomalies) > 0 {
 			a := res.Anomalies[0]
 			res.Summary = fmt.Sprintf("Key %s is not linearizable: no legal order exists for its operations between %s and %s",
 				a.Key, history.FormatTime(a.Start), history.FormatTime(a.End))
 			if res.AnomalyCount > 1 {
-				res.Summary += fmt.Sprintf(", nor in %s", plural(res.AnomalyCount-1, "other place"))
+				res.Summary += fmt.Sprintf(", nor in %s", Plural(res.AnomalyCount-1, "other place"))
 			}
 			res.Summary += "."
 		}
@@ -246,7 +246,7 @@ func unknownReason(kc *keyCheck, pieces []piece, verdicts []pieceVerdict) string
 		parts = append(parts, fmt.Sprintf("the search ran out of time with %d of %d pieces undecided", timedOut+skipped, kc.count))
 	}
 	if large > 0 {
-		parts = append(parts, fmt.Sprintf("%s of up to %d operations could not be cut small enough to search", plural(large, "piece"), largest))
+		parts = append(parts, fmt.Sprintf("%s of up to %d operations could not be cut small enough to search", Plural(large, "piece"), largest))
 	}
 	return fmt.Sprintf("key %s: %s", kc.ko.key, joinWords(parts))
 }

@@ -157,7 +157,7 @@ func (s *liveState) result(sc *scope) Result {
 	case s.count > 0:
 		res.Status = Invalid
 		res.Summary = fmt.Sprintf("%s of %d could not be acquired again after the final heal.",
-			upperFirst(plural(s.count, "key")), s.probed)
+			upperFirst(Plural(s.count, "key")), s.probed)
 	default:
 		res.Status = Valid
 		res.Summary = fmt.Sprintf("Every probed key (%d) could be acquired again after the final heal", s.probed)

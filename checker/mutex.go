@@ -154,7 +154,7 @@ func (s *meState) result() Result {
 	default:
 		res.Status = Valid
 		res.Summary = fmt.Sprintf("No two processes held the same key at once (%s on %s).",
-			plural(s.d.Holds, "hold"), plural(s.d.Keys, "key"))
+			Plural(s.d.Holds, "hold"), Plural(s.d.Keys, "key"))
 	}
 	return res
 }
@@ -189,7 +189,7 @@ func meSummary(d MutualExclusionDetails) string {
 		if s != "" {
 			s += "; "
 		}
-		s += fmt.Sprintf("%s by a process that held nothing returned ok", plural(d.BadReleases, "release"))
+		s += fmt.Sprintf("%s by a process that held nothing returned ok", Plural(d.BadReleases, "release"))
 	}
 	return upperFirst(s) + "."
 }

@@ -88,7 +88,7 @@ func (s *statsState) result(sc *scope) Result {
 		}
 		parts = append(parts, fmt.Sprintf("%d %s (%d ok, %d fail, %d unknown)", st.ok+st.fail+st.info, f, st.ok, st.fail, st.info))
 	}
-	summary := fmt.Sprintf("%s by %s", plural(s.operations, "operation"), plural(len(s.procs), "client process"))
+	summary := fmt.Sprintf("%s by %s", Plural(s.operations, "operation"), Plural(len(s.procs), "client process"))
 	if len(parts) > 0 {
 		summary += ": " + joinWords(parts)
 	}

@@ -104,11 +104,11 @@ func (v *Verdict) summarize(results, deciding []Result, rules Rules) string {
 		lead := ""
 		switch {
 		case v.AtLeast:
-			lead = fmt.Sprintf("At least %s found. The first: ", plural(v.IncidentCount, "incident"))
+			lead = fmt.Sprintf("At least %s found. The first: ", Plural(v.IncidentCount, "incident"))
 		case v.IncidentCount == 1:
 			lead = "1 incident found: "
 		default:
-			lead = fmt.Sprintf("%s found. The first: ", plural(v.IncidentCount, "incident"))
+			lead = fmt.Sprintf("%s found. The first: ", Plural(v.IncidentCount, "incident"))
 		}
 		return lead + first + fencingVerdict(results)
 	case v.Status == Invalid:
@@ -134,7 +134,7 @@ func (v *Verdict) summarize(results, deciding []Result, rules Rules) string {
 	}
 	s := "No anomaly"
 	if n, ok := statsOps(results); ok {
-		s += fmt.Sprintf(" in %s", plural(n, "operation"))
+		s += fmt.Sprintf(" in %s", Plural(n, "operation"))
 	}
 	if len(rules.Only) > 0 {
 		s += fmt.Sprintf(": %s found the history valid.", joinWords(v.Deciding))
@@ -209,9 +209,9 @@ func fencingVerdict(results []Result) string {
 		case d.StaleAccepted == 0:
 			return fmt.Sprintf(" Fencing rejected all %d stale writes, so the data stayed safe.", d.StaleRejected)
 		case d.StaleRejected == 0:
-			return fmt.Sprintf(" %s got through to the data, and fencing rejected none.", upperFirst(plural(d.StaleAccepted, "stale write")))
+			return fmt.Sprintf(" %s got through to the data, and fencing rejected none.", upperFirst(Plural(d.StaleAccepted, "stale write")))
 		}
-		return fmt.Sprintf(" %s got through to the data (fencing rejected %d).", upperFirst(plural(d.StaleAccepted, "stale write")), d.StaleRejected)
+		return fmt.Sprintf(" %s got through to the data (fencing rejected %d).", upperFirst(Plural(d.StaleAccepted, "stale write")), d.StaleRejected)
 	}
 	return ""
 }

@@ -33,7 +33,7 @@ type incidentsView struct {
 
 // Heading says how many incidents there are.
 func (v incidentsView) Heading() string {
-	s := plural(v.Count, "incident")
+	s := checker.Plural(v.Count, "incident")
 	if v.AtLeast {
 		s = "at least " + s
 	}

@@ -3,7 +3,6 @@ package reports
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -143,12 +142,4 @@ func detailInt(raw json.RawMessage, field string) (int64, bool) {
 		return 0, false
 	}
 	return int64(n), true
-}
-
-// plural returns "1 op" or "3 ops".
-func plural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
