@@ -32,19 +32,23 @@ var ErrBadFile = errors.New("bad campaign file")
 // Settings are the knobs of a run that a campaign, a matrix or a cell may
 // set; unset fields inherit from the level above.
 type Settings struct {
-	TimeLimit       *Duration         `yaml:"time-limit"`
-	Concurrency     *int              `yaml:"concurrency"`
-	Rate            *float64          `yaml:"rate"`
-	NemesisInterval *Duration         `yaml:"nemesis-interval"`
-	Nodes           *int              `yaml:"nodes"`
-	TTL             *Duration         `yaml:"ttl"`
-	Wait            *Duration         `yaml:"wait"`
-	Hold            *HoldDuration     `yaml:"hold"`
-	Keys            *int              `yaml:"keys"`
-	Fencing         *bool             `yaml:"fencing"`
-	Repeats         *int              `yaml:"repeats"`
-	Seeds           []int64           `yaml:"seeds"`
-	Options         map[string]string `yaml:"options"`
+	TimeLimit       *Duration     `yaml:"time-limit"`
+	Concurrency     *int          `yaml:"concurrency"`
+	Rate            *float64      `yaml:"rate"`
+	NemesisInterval *Duration     `yaml:"nemesis-interval"`
+	Nodes           *int          `yaml:"nodes"`
+	TTL             *Duration     `yaml:"ttl"`
+	Wait            *Duration     `yaml:"wait"`
+	Hold            *HoldDuration `yaml:"hold"`
+	Keys            *int          `yaml:"keys"`
+	// Client is who speaks to the service, as --client says: process (the
+	// default for targets in containers), go, or a protocol client's
+	// command (docs/protocol.md), run from the current directory.
+	Client  *string           `yaml:"client"`
+	Fencing *bool             `yaml:"fencing"`
+	Repeats *int              `yaml:"repeats"`
+	Seeds   []int64           `yaml:"seeds"`
+	Options map[string]string `yaml:"options"`
 	// Judge limits which checkers decide the cell's verdict, e.g.
 	// [fencing] to ask "did the data stay safe?" rather than "did the
 	// lock hold?". Empty means every checker.

@@ -134,7 +134,7 @@ func (pp *processPool) newClient(ctx context.Context, process int) (targets.Clie
 		return nil, fmt.Errorf("%w: %s: %v%s", targets.ErrBrokenClient, name, err, pc.lastWords())
 	}
 	node := pp.plan.NodeFor(process)
-	pc.Conn = protocol.NewConn(name, pc.conn, pc.conn, node)
+	pc.Conn = protocol.NewConn(name, pc.conn, node)
 	pc.Conn.Trace = transcript(pp.log.With("process", process), transcriptLines)
 	err = pc.Init(ctx, protocol.InitFor(pp.plan, pp.keys, process, node), max(pp.plan.OpTimeout, InitTimeout))
 	if err != nil {

@@ -2,11 +2,14 @@ package protocol
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,60 +25,83 @@ var ErrNoReply = errors.New("no reply")
 // killed) before it replied.
 var ErrGone = errors.New("client output ended")
 
+// A Stream is the connection to a client process: its standard input and
+// output, with read deadlines (a *net.TCPConn, or net.Pipe in tests).
+type Stream interface {
+	io.ReadWriter
+	SetReadDeadline(t time.Time) error
+}
+
 // A Conn is the harness's end of one client process: it writes requests
-// to its input and reads the replies from its output. It implements
-// targets.Client, so that workloads drive a process like any other
-// client. Calls are sequential, as the protocol has one request
-// outstanding at a time.
+// to its input and reads the replies from its output, on the caller's
+// goroutine with a read deadline, so that a lock call costs no hand-over
+// between goroutines. It implements targets.Client, so that workloads
+// drive a process like any other client. Calls are sequential, as the
+// protocol has one request outstanding at a time.
 type Conn struct {
 	// Name names the client in errors: its command and process id.
 	Name string
 
-	in    io.Writer
-	lines chan line
-	node  atomic.Value // string
+	s    Stream
+	r    *bufio.Reader
+	node atomic.Value // string
 
 	mu     sync.Mutex
 	nextID int64
 	broken error // the first protocol error: the Conn is unusable after it
+	gone   error // why the output ended, once it has
 
 	// Trace, if set, is told every line written (">") and read ("<"),
 	// for a transcript in the run log; it must not block.
 	Trace func(dir string, line []byte)
 }
 
-type line struct {
-	b   []byte
-	err error
-}
-
-// NewConn starts reading replies from out. name names the client in
-// errors.
-func NewConn(name string, in io.Writer, out io.Reader, node string) *Conn {
-	c := &Conn{Name: name, in: in, lines: make(chan line, 4)}
+// NewConn returns the harness's end of a client process on s. name names
+// the client in errors; node is the node it was assigned.
+func NewConn(name string, s Stream, node string) *Conn {
+	c := &Conn{Name: name, s: s, r: bufio.NewReaderSize(s, 64<<10)}
 	c.node.Store(node)
-	go c.read(out)
 	return c
 }
 
-// read passes every line of out to the channel, then the error that ended
-// it.
-func (c *Conn) read(out io.Reader) {
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64<<10), MaxLine)
-	for sc.Scan() {
-		b := append([]byte(nil), sc.Bytes()...)
-		c.lines <- line{b: b}
+// readLine reads one line by deadline, or says why it could not.
+func (c *Conn) readLine(ctx context.Context, deadline time.Time) ([]byte, error) {
+	if c.gone != nil {
+		return nil, c.gone
 	}
-	err := sc.Err()
-	if err == nil {
-		err = ErrGone
-	} else if errors.Is(err, bufio.ErrTooLong) {
-		err = fmt.Errorf("%w: a line longer than %d bytes", ErrMalformed, MaxLine)
+	_ = c.s.SetReadDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { _ = c.s.SetReadDeadline(time.Now()) })
+	defer stop()
+	var buf []byte
+	for {
+		part, err := c.r.ReadSlice('\n')
+		buf = append(buf, part...)
+		if err == nil {
+			return bytes.TrimSuffix(buf, []byte("\n")), nil
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(buf) > MaxLine {
+				return nil, fmt.Errorf("%w: a line longer than %d bytes", ErrMalformed, MaxLine)
+			}
+			continue
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, errTimeout
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) {
+			err = ErrGone
+		}
+		c.gone = err
+		return nil, err
 	}
-	c.lines <- line{err: err}
-	close(c.lines)
 }
+
+// errTimeout marks a read that reached its deadline.
+var errTimeout = errors.New("read deadline")
 
 // Init sends the init request and waits up to timeout for init_ok.
 func (c *Conn) Init(ctx context.Context, in Init, timeout time.Duration) error {
@@ -108,46 +134,37 @@ func (c *Conn) call(ctx context.Context, req Request, timeout time.Duration) (Re
 	if c.Trace != nil {
 		c.Trace(">", b)
 	}
-	if _, err := c.in.Write(append(b, '\n')); err != nil {
+	if _, err := c.s.Write(append(b, '\n')); err != nil {
 		return Reply{}, fmt.Errorf("%s: write %s: %w", c.Name, req.Type, err)
 	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
+	deadline := time.Now().Add(timeout)
 	for {
-		select {
-		case l, ok := <-c.lines:
-			if !ok || l.err != nil {
-				err := ErrGone
-				if ok {
-					err = l.err
-				}
-				if errors.Is(err, ErrMalformed) {
-					return Reply{}, c.failLocked(fmt.Errorf("%s: %w", c.Name, err))
-				}
-				return Reply{}, fmt.Errorf("%s: %s: %w", c.Name, what(req), err)
-			}
-			if c.Trace != nil {
-				c.Trace("<", l.b)
-			}
-			r, err := ParseReply(l.b)
-			if err != nil {
-				return Reply{}, c.failLocked(fmt.Errorf("%s printed a line that is not a reply: %q: %w", c.Name, truncate(l.b), err))
-			}
-			if r.ID < req.ID {
-				continue // the late reply of a call that timed out
-			}
-			if r.ID != req.ID {
-				return Reply{}, c.failLocked(fmt.Errorf("%w: %s answered request %d, but %d is the newest: %q", ErrMalformed, c.Name, r.ID, req.ID, truncate(l.b)))
-			}
-			if r.Node != "" {
-				c.node.Store(r.Node)
-			}
-			return r, nil
-		case <-t.C:
+		l, err := c.readLine(ctx, deadline)
+		switch {
+		case errors.Is(err, errTimeout):
 			return Reply{}, fmt.Errorf("%s: %s: %w within %s", c.Name, what(req), ErrNoReply, timeout)
-		case <-ctx.Done():
-			return Reply{}, fmt.Errorf("%s: %s: %w", c.Name, what(req), ctx.Err())
+		case errors.Is(err, ErrMalformed):
+			return Reply{}, c.failLocked(fmt.Errorf("%s: %w", c.Name, err))
+		case err != nil:
+			return Reply{}, fmt.Errorf("%s: %s: %w", c.Name, what(req), err)
 		}
+		if c.Trace != nil {
+			c.Trace("<", l)
+		}
+		r, err := ParseReply(l)
+		if err != nil {
+			return Reply{}, c.failLocked(fmt.Errorf("%s printed a line that is not a reply: %q: %w", c.Name, truncate(l), err))
+		}
+		if r.ID < req.ID {
+			continue // the late reply of a call that timed out
+		}
+		if r.ID != req.ID {
+			return Reply{}, c.failLocked(fmt.Errorf("%w: %s answered request %d, but %d is the newest: %q", ErrMalformed, c.Name, r.ID, req.ID, truncate(l)))
+		}
+		if r.Node != "" {
+			c.node.Store(r.Node)
+		}
+		return r, nil
 	}
 }
 

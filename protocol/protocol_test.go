@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,11 +49,11 @@ func TestParseReplyRefusesWhatIsNotAReply(t *testing.T) {
 // line with what answer returns ("" for no answer).
 func fakePeer(t *testing.T, answer func(Request) string) (*Conn, func()) {
 	t.Helper()
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
+	harness, peer := net.Pipe()
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		sc := bufio.NewScanner(inR)
+		defer peer.Close()
+		sc := bufio.NewScanner(peer)
 		for sc.Scan() {
 			req, err := ParseRequest(sc.Bytes())
 			if err != nil {
@@ -60,13 +61,12 @@ func fakePeer(t *testing.T, answer func(Request) string) (*Conn, func()) {
 				return
 			}
 			if a := answer(req); a != "" {
-				io.WriteString(outW, a+"\n")
+				io.WriteString(peer, a+"\n")
 			}
 		}
-		outW.Close()
 	})
-	c := NewConn("fake client", inW, outR, "n1")
-	return c, func() { inW.Close(); wg.Wait() }
+	c := NewConn("fake client", harness, "n1")
+	return c, func() { harness.Close(); wg.Wait() }
 }
 
 func TestConnMapsRepliesToOutcomes(t *testing.T) {
