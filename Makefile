@@ -2,9 +2,9 @@
 GO       ?= go
 BIN      := bin/lockstorm
 # Packages of pure logic: cheap enough to run under the race detector.
-RACE_PKGS := ./history/... ./checker/... ./workloads/... ./nemesis/schedule/... ./store/... ./campaign/... ./reports/...
+RACE_PKGS := ./history/... ./checker/... ./workloads/... ./nemesis/schedule/... ./store/... ./campaign/... ./reports/... ./protocol/... ./plan/... ./option/...
 
-.PHONY: all build test test-unit test-race test-docker campaign smoke bench fuzz image clean-docker
+.PHONY: all build test test-unit test-race test-docker campaign smoke bench fuzz extension image clean-docker
 
 all: build
 
@@ -38,6 +38,13 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./history -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME)
 	$(GO) test ./checker -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
+
+# The Go extension example: a module of its own that builds its own
+# lockstorm binary, run once against its own target.
+extension:
+	cd examples/extension && CGO_ENABLED=0 $(GO) build -o ../../bin/lockstorm-extension .
+	bin/lockstorm-extension targets | grep -q '^redis-setnx'
+	bin/lockstorm-extension run --target redis-setnx --time-limit 10s --quiet
 
 image: build
 	$(BIN) image build
