@@ -31,6 +31,9 @@ type Options struct {
 	// Runtime starts the nodes of the cells whose targets need
 	// containers; the caller owns it.
 	Runtime runtime.Runtime
+	// ClientBinary is the lockstorm binary that runs the client processes
+	// (harness.Config.ClientBinary).
+	ClientBinary string
 	// Parallel overrides the file's parallel setting when > 0.
 	Parallel int
 	// Progress is told about every cell's phases; nil for none.
@@ -131,7 +134,7 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 		if ctx.Err() != nil {
 			break
 		}
-		cfg := harness.Config{Plan: c.Plan, Runtime: opts.Runtime, StoreDir: opts.StoreDir}
+		cfg := harness.Config{Plan: c.Plan, Runtime: opts.Runtime, StoreDir: opts.StoreDir, ClientBinary: opts.ClientBinary}
 		cfg.Plan.Seed = seed
 		cfg.Labels = map[string]string{"lockstorm.campaign": campaignID}
 		if opts.Progress != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lockstorm/lockstorm/campaign"
+	"github.com/lockstorm/lockstorm/harness"
 	"github.com/lockstorm/lockstorm/store"
 )
 
@@ -64,6 +65,9 @@ unsafe cell did not reproduce, or a result was unknown; 3 bad campaign file;
 			}
 			defer closeRT()
 			opts := campaign.Options{StoreDir: storeDir, Parallel: parallel, Shard: shard, Runtime: rt}
+			if opts.ClientBinary, err = os.Executable(); err != nil {
+				return fmt.Errorf("%w: find the lockstorm binary: %v", harness.ErrInfrastructure, err)
+			}
 			if !quiet && isTerminal(cmd.ErrOrStderr()) {
 				opts.Progress = newBarProgress(cmd.ErrOrStderr())
 			} else if !quiet {

@@ -3,12 +3,18 @@ package targets_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
 )
 
@@ -251,6 +257,38 @@ func TestDockerEtcdRestartedLeaderRejoins(t *testing.T) {
 	tg := targets.NewEtcd()
 	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: time.Second})
 	ezRestartLeader(t, tg, c)
+}
+
+// etcd grants no lease below 1.5 election timeouts, rounded up to a
+// second: asked for 500 ms, it grants 2 s. The run's plan, its history and
+// its page all carry the lease that etcd granted, the one the checkers
+// reason with.
+func TestDockerEtcdShortTTLRunRecordsTheGrantedLease(t *testing.T) {
+	res, dir := runPlan(t, "etcd", 5*time.Second, func(p *plan.Plan) { p.TTL = 500 * time.Millisecond })
+	if res.Plan.TTL != 500*time.Millisecond || res.Plan.Lease != 2*time.Second {
+		t.Errorf("plan: ttl %s, lease %s; want 500ms asked and 2s granted", res.Plan.TTL, res.Plan.Lease)
+	}
+	h, err := history.ReadFile(filepath.Join(dir, store.HistoryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acquires := 0
+	for _, op := range h {
+		if op.F == history.FAcquire && op.Type == history.Invoke {
+			acquires++
+			if op.TTL != int64(2*time.Second) {
+				t.Fatalf("an acquire records ttl %d, want the granted 2s", op.TTL)
+			}
+		}
+	}
+	page, err := os.ReadFile(filepath.Join(dir, store.IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acquires == 0 || !strings.Contains(string(page), "<tr><th>lease granted</th><td>2s</td></tr>") ||
+		!strings.Contains(string(page), "<tr><th>ttl asked</th><td>500ms</td></tr>") {
+		t.Errorf("%d acquires; the page does not show the 2s lease next to the 500ms asked", acquires)
+	}
 }
 
 func TestDockerEtcdNoFaultRunIsValid(t *testing.T) {

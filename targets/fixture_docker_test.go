@@ -251,16 +251,25 @@ func runHarness(t *testing.T, target string, limit time.Duration, nemeses []stri
 // default, plan.ClientGo for the Go binding in the harness).
 func runHarnessWith(t *testing.T, target, client string, limit time.Duration, nemeses []string, interval time.Duration) store.RunResult {
 	t.Helper()
+	res, _ := runPlan(t, target, limit, func(p *plan.Plan) {
+		p.Client, p.Nemeses = client, nemeses
+		if interval > 0 {
+			p.NemesisInterval = interval
+		}
+	})
+	return res
+}
+
+// runPlan runs target through the harness for limit with the plan that
+// change makes of the defaults, and returns the result and the run's
+// directory.
+func runPlan(t *testing.T, target string, limit time.Duration, change func(*plan.Plan)) (store.RunResult, string) {
+	t.Helper()
 	skipWithoutDocker(t)
 	cfg := harness.DefaultConfig()
-	cfg.Plan.Client = client
+	cfg.Plan.Target, cfg.Plan.TimeLimit = target, limit
+	change(&cfg.Plan)
 	cfg.ClientBinary = clientBinary(t)
-	cfg.Plan.Target = target
-	cfg.Plan.TimeLimit = limit
-	cfg.Plan.Nemeses = nemeses
-	if interval > 0 {
-		cfg.Plan.NemesisInterval = interval
-	}
 	cfg.StoreDir = t.TempDir()
 	mark := "targets-" + target + "-" + randomID()
 	cfg.Labels = map[string]string{testLabel: mark}
@@ -276,13 +285,8 @@ func runHarnessWith(t *testing.T, target, client string, limit time.Duration, ne
 	if err != nil {
 		t.Fatalf("Execute %s: %v (summary: %s)", target, err, res.Summary)
 	}
-	t.Logf("%s %v: %s, %d ops in %s", target, nemeses, res.Status, res.Ops, res.Duration.Round(time.Millisecond))
-	d, err := docker.New(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	left, err := d.Client().ContainerList(ctx, container.ListOptions{All: true,
+	t.Logf("%s %v: %s, %d ops in %s", target, res.Plan.Nemeses, res.Status, res.Ops, res.Duration.Round(time.Millisecond))
+	left, err := rt.Client().ContainerList(ctx, container.ListOptions{All: true,
 		Filters: filters.NewArgs(filters.Arg("label", testLabel+"="+mark))})
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +294,7 @@ func runHarnessWith(t *testing.T, target, client string, limit time.Duration, ne
 	if len(left) > 0 {
 		t.Errorf("%d containers of the run left behind", len(left))
 	}
-	return res
+	return res, filepath.Join(cfg.StoreDir, res.Cell, res.ID)
 }
 
 // noFaultRun runs target with the defaults of `lockstorm run` and no
