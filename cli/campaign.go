@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -97,11 +96,7 @@ func loadCampaign(args []string, smoke bool) (*campaign.File, error) {
 		}
 		return campaign.Default()
 	}
-	b, err := os.ReadFile(args[0])
-	if err != nil {
-		return nil, usageErr("campaign: %v", err)
-	}
-	f, err := campaign.Parse(b, args[0])
+	f, err := campaign.Load(args[0])
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}

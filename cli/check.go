@@ -36,6 +36,9 @@ results.json and index.html are then rewritten with the current checkers.`,
 			if err != nil {
 				return usageErr("check: %v", err)
 			}
+			if err := checkInput(path, st); err != nil {
+				return err
+			}
 			var res store.RunResult
 			dir := path
 			if st.IsDir() {

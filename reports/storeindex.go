@@ -3,7 +3,6 @@ package reports
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -11,11 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/inputfile"
 	"github.com/lockstorm/lockstorm/store"
 )
-
-// maxResultsJSON bounds how much of a results.json the index reads.
-const maxResultsJSON = 64 << 20
 
 // runEntry is one run in the store index.
 type runEntry struct {
@@ -123,14 +120,15 @@ func readDirNames(root *os.Root, dir string) ([]string, error) {
 	return names, nil
 }
 
-// readJSON decodes a bounded JSON file inside root.
+// readJSON decodes a JSON file inside root: a regular file of at most
+// store.MaxResultsSize, so that a FIFO or a huge file in the store cannot
+// stall or exhaust the server.
 func readJSON(root *os.Root, name string, v any) error {
-	f, err := root.Open(name)
+	b, err := inputfile.ReadFileIn(root, name, store.MaxResultsSize)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", name, err)
+		return err
 	}
-	defer f.Close()
-	if err := json.NewDecoder(io.LimitReader(f, maxResultsJSON)).Decode(v); err != nil {
+	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("decode %s: %w", name, err)
 	}
 	return nil

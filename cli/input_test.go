@@ -1,0 +1,71 @@
+//go:build unix
+
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Every command that reads a file refuses a FIFO (whose open would block
+// forever) and a device that never ends, at once and with exit 3.
+func TestCommandsRefuseFIFOsAndDevicesAtOnceWithExit3(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "input")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	runDir := filepath.Join(dir, "run")
+	if err := os.Mkdir(runDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(runDir, "history.jsonl"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string]string{fifo: "a FIFO"}
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		inputs["/dev/zero"] = "a character device"
+	}
+	for path, kind := range inputs {
+		for _, args := range [][]string{{"check", path}, {"campaign", path}, {"report", "merge", "--store", dir, path}} {
+			start := time.Now()
+			code, _, errOut := lockstormWithin(t, 5*time.Second, args...)
+			if code != exitUsage || !strings.Contains(errOut, path) || !strings.Contains(errOut, kind) {
+				t.Errorf("%v: exit %d, stderr %q; want 3 naming %s as %s", args, code, errOut, path, kind)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("%v took %s; want it refused at once", args, d)
+			}
+		}
+	}
+	code, _, errOut := lockstormWithin(t, 5*time.Second, "check", runDir)
+	if code != exitUsage || !strings.Contains(errOut, "history.jsonl: not a regular file (it is a FIFO)") {
+		t.Errorf("check of a run directory whose history is a FIFO: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// lockstormWithin is lockstorm that fails the test when the command has not
+// returned after d.
+func lockstormWithin(t *testing.T, d time.Duration, args ...string) (int, string, string) {
+	t.Helper()
+	type result struct {
+		code        int
+		out, errOut string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, out, errOut := lockstorm(t, args...)
+		done <- result{code, out, errOut}
+	}()
+	select {
+	case r := <-done:
+		return r.code, r.out, r.errOut
+	case <-time.After(d):
+		t.Fatalf("%v still running after %s", args, d)
+		return 0, "", ""
+	}
+}
