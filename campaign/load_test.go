@@ -107,6 +107,20 @@ func TestAHugeMatrixIsRefusedBeforeItIsExpanded(t *testing.T) {
 	}
 }
 
+func TestShardMustBeExactlyIOverN(t *testing.T) {
+	for _, s := range []string{"1/1", "1/2", "2/2", "7/1000", "1000/1000"} {
+		if _, _, err := ParseShard(s); err != nil {
+			t.Errorf("ParseShard(%q) = %v", s, err)
+		}
+	}
+	for _, s := range []string{"", "1/2x", "x1/2", " 1/2", "1/2 ", "1 /2", "+1/2", "-1/2", "0/2", "3/2", "01/2", "1/02",
+		"1/1001", "1/99999999999999999999", "1/2/3", "1", "1/", "/2", "1.0/2", "1/0", "١/٢"} {
+		if i, n, err := ParseShard(s); err == nil || !strings.Contains(err.Error(), "--shard") {
+			t.Errorf("ParseShard(%q) = %d, %d, %v; want an error naming --shard", s, i, n, err)
+		}
+	}
+}
+
 func TestMergeRefusesSpecialFilesAndOversizedShards(t *testing.T) {
 	root := t.TempDir()
 	for path, kind := range specialFiles(t) {

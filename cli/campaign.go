@@ -41,16 +41,22 @@ unsafe cell did not reproduce, or a result was unknown; 3 bad campaign file;
 				_, err = cmd.OutOrStdout().Write(b)
 				return err
 			}
+			if parallel < 0 || parallel > campaign.MaxParallel {
+				return usageErr("--parallel %d must be 0 (the file's setting) or 1..%d", parallel, campaign.MaxParallel)
+			}
+			var i, n int
+			if shard != "" {
+				var err error
+				if i, n, err = campaign.ParseShard(shard); err != nil {
+					return usageErr("%v", err)
+				}
+			}
 			f, err := loadCampaign(args, smoke)
 			if err != nil {
 				return err
 			}
 			cells := f.Expand()
 			if shard != "" {
-				i, n, err := campaign.ParseShard(shard)
-				if err != nil {
-					return usageErr("%v", err)
-				}
 				cells, _ = campaign.Shard(cells, i, n)
 			}
 			var names []string

@@ -69,3 +69,23 @@ func lockstormWithin(t *testing.T, d time.Duration, args ...string) (int, string
 		return 0, "", ""
 	}
 }
+
+func TestCampaignFlagsOutOfRangeExit3NamingTheFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"campaign", "--parallel", "1000"}, "--parallel 1000 must be 0 (the file's setting) or 1..8"},
+		{[]string{"campaign", "--parallel", "-5"}, "--parallel -5 must be 0"},
+		{[]string{"campaign", "--parallel", "9"}, "--parallel 9 must be 0"},
+		{[]string{"campaign", "--shard", "1/2x"}, `--shard "1/2x": want i/n with 1 <= i <= n <= 1000`},
+		{[]string{"campaign", "--shard", "0/2"}, `--shard "0/2"`},
+		{[]string{"campaign", "--shard", "3/2"}, `--shard "3/2"`},
+		{[]string{"campaign", "--shard", "1/5000"}, `--shard "1/5000"`},
+	} {
+		code, _, errOut := lockstormWithin(t, 5*time.Second, c.args...)
+		if code != exitUsage || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 3 with %q", c.args, code, errOut, c.want)
+		}
+	}
+}
