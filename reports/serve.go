@@ -188,7 +188,7 @@ func (s *server) serveDir(w http.ResponseWriter, r *http.Request, name string, f
 // errors behave like for files.
 func (s *server) render(w http.ResponseWriter, r *http.Request, tmpl string, data any) {
 	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, tmpl, data); err != nil {
+	if err := writePage(&buf, tmpl, data); err != nil {
 		http.Error(w, "render failed", http.StatusInternalServerError)
 		return
 	}
