@@ -102,7 +102,7 @@ func (s *server) serveIndex(w http.ResponseWriter, r *http.Request) {
 
 // readDirNames lists the sub-directories of dir inside root.
 func readDirNames(root *os.Root, dir string) ([]string, error) {
-	f, err := root.Open(dir)
+	f, err := root.OpenFile(dir, inputfile.Flags, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
@@ -141,5 +141,6 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(time.DateTime)
 }
 
-// escapeSeg escapes one path segment for a link.
-func escapeSeg(s string) string { return url.PathEscape(s) }
+// escapeSeg escapes one path segment for a relative link. A colon is
+// escaped too: "a:b/" as a link would be read as a URL of scheme "a".
+func escapeSeg(s string) string { return strings.ReplaceAll(url.PathEscape(s), ":", "%3A") }
