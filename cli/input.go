@@ -10,9 +10,9 @@ import (
 )
 
 // checkInput refuses a PATH of check that is neither a regular file nor a
-// run directory, and a run directory whose history.jsonl is not a regular
-// file: a FIFO would block the read, and a device such as /dev/zero would
-// never end it. st is the stat of path.
+// run directory, and a run directory whose history.jsonl or results.json
+// is not a regular file: a FIFO would block the read, and a device such as
+// /dev/zero would never end it. st is the stat of path.
 func checkInput(path string, st fs.FileInfo) error {
 	if !st.IsDir() {
 		if !st.Mode().IsRegular() {
@@ -20,8 +20,10 @@ func checkInput(path string, st fs.FileInfo) error {
 		}
 		return nil
 	}
-	if err := inputfile.Regular(filepath.Join(path, store.HistoryFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return usageErr("check: %v", err)
+	for _, name := range []string{store.HistoryFile, store.ResultsFile} {
+		if err := inputfile.Regular(filepath.Join(path, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return usageErr("check: %v", err)
+		}
 	}
 	return nil
 }

@@ -46,6 +46,20 @@ func TestCommandsRefuseFIFOsAndDevicesAtOnceWithExit3(t *testing.T) {
 	if code != exitUsage || !strings.Contains(errOut, "history.jsonl: not a regular file (it is a FIFO)") {
 		t.Errorf("check of a run directory whose history is a FIFO: exit %d, stderr %q", code, errOut)
 	}
+	// A real history, and a results.json that is a FIFO.
+	if err := os.Remove(filepath.Join(runDir, "history.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(runDir, "history.jsonl"), []byte(`{"index":0,"time":0,"process":0,"type":"invoke","f":"acquire","key":"k"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(runDir, "results.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = lockstormWithin(t, 5*time.Second, "check", runDir)
+	if code != exitUsage || !strings.Contains(errOut, "results.json: not a regular file (it is a FIFO)") {
+		t.Errorf("check of a run directory whose results.json is a FIFO: exit %d, stderr %q", code, errOut)
+	}
 }
 
 // lockstormWithin is lockstorm that fails the test when the command has not
