@@ -13,22 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/store"
 )
-
-// returnsWithin runs f and fails the test when it has not returned after d.
-func returnsWithin(t *testing.T, d time.Duration, f func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- f() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(d):
-		t.Fatalf("still blocked after %s", d)
-		return nil
-	}
-}
 
 // specialFiles are inputs that are not regular files: a FIFO nobody writes
 // to (an ordinary open blocks forever), a device that never ends, and a
@@ -49,7 +36,7 @@ func specialFiles(t *testing.T) map[string]string {
 
 func TestLoadRefusesWhatIsNotARegularFileAtOnce(t *testing.T) {
 	for path, kind := range specialFiles(t) {
-		err := returnsWithin(t, 2*time.Second, func() error { _, err := Load(path); return err })
+		err := wait.Within(2*time.Second, func() error { _, err := Load(path); return err })
 		if !errors.Is(err, ErrBadFile) || !strings.Contains(err.Error(), path+": not a regular file (it is "+kind+")") {
 			t.Errorf("Load(%s) = %v; want ErrBadFile naming the file as %s", path, err, kind)
 		}
@@ -127,7 +114,7 @@ func TestMergeRefusesSpecialFilesAndOversizedShards(t *testing.T) {
 		if kind == "a directory" {
 			continue // a directory is a shard: its results.json is read
 		}
-		err := returnsWithin(t, 2*time.Second, func() error { _, _, err := Merge(root, []string{path}); return err })
+		err := wait.Within(2*time.Second, func() error { _, _, err := Merge(root, []string{path}); return err })
 		if !errors.Is(err, ErrBadFile) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), kind) {
 			t.Errorf("Merge(%s) = %v; want ErrBadFile naming the file as %s", path, err, kind)
 		}

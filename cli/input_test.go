@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lockstorm/lockstorm/internal/wait"
 )
 
 // Every command that reads a file refuses a FIFO (whose open would block
@@ -64,24 +66,16 @@ func TestCommandsRefuseFIFOsAndDevicesAtOnceWithExit3(t *testing.T) {
 
 // lockstormWithin is lockstorm that fails the test when the command has not
 // returned after d.
-func lockstormWithin(t *testing.T, d time.Duration, args ...string) (int, string, string) {
+func lockstormWithin(t *testing.T, d time.Duration, args ...string) (code int, out, errOut string) {
 	t.Helper()
-	type result struct {
-		code        int
-		out, errOut string
+	err := wait.Within(d, func() error {
+		code, out, errOut = lockstorm(t, args...)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%v: %v", args, err)
 	}
-	done := make(chan result, 1)
-	go func() {
-		code, out, errOut := lockstorm(t, args...)
-		done <- result{code, out, errOut}
-	}()
-	select {
-	case r := <-done:
-		return r.code, r.out, r.errOut
-	case <-time.After(d):
-		t.Fatalf("%v still running after %s", args, d)
-		return 0, "", ""
-	}
+	return code, out, errOut
 }
 
 func TestCampaignFlagsOutOfRangeExit3NamingTheFlag(t *testing.T) {

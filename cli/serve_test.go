@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -93,32 +92,22 @@ func TestServeClosesIdleAndStalledConnections(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that a command and a test may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func TestServeOnLoopbackServesTheStoreWithoutAWarningAndStopsWithItsContext(t *testing.T) {
-	var out, errOut syncBuffer
+	outR, outW := io.Pipe()
+	var errOut bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan int, 1)
-	go func() { done <- execute(ctx, []string{"serve", "--addr", "127.0.0.1:0", t.TempDir()}, &out, &errOut) }()
-	var url string
-	for start := time.Now(); url == "" && time.Since(start) < 5*time.Second; time.Sleep(20 * time.Millisecond) {
-		url = regexp.MustCompile(`http://\S+/`).FindString(out.String())
+	go func() {
+		done <- execute(ctx, []string{"serve", "--addr", "127.0.0.1:0", t.TempDir()}, outW, &errOut)
+		outW.Close()
+	}()
+	line, err := bufio.NewReader(outR).ReadString('\n')
+	url := regexp.MustCompile(`http://\S+/`).FindString(line)
+	if err != nil || url == "" {
+		t.Fatalf("serve printed no address: %q %v", line, err)
 	}
-	if url == "" {
-		cancel()
-		t.Fatalf("serve printed no address: %q %q", out.String(), errOut.String())
-	}
+	go io.Copy(io.Discard, outR)
 	resp, err := http.Get(url)
 	if err != nil || resp.StatusCode != 200 {
 		t.Errorf("GET %s: %v", url, err)

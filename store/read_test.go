@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/internal/inputfile"
+	"github.com/lockstorm/lockstorm/internal/wait"
 )
 
 func TestReadRunResultRefusesAFIFOAtOnceAndAnOversizedFile(t *testing.T) {
@@ -19,15 +20,9 @@ func TestReadRunResultRefusesAFIFOAtOnceAndAnOversizedFile(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(fifoDir, ResultsFile), 0o644); err != nil {
 		t.Skipf("mkfifo: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() { _, err := ReadRunResult(fifoDir); done <- err }()
-	select {
-	case err := <-done:
-		if !errors.Is(err, inputfile.ErrNotRegular) || !strings.Contains(err.Error(), filepath.Join(fifoDir, ResultsFile)) {
-			t.Errorf("ReadRunResult of a FIFO = %v", err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("ReadRunResult blocked on a FIFO")
+	err := wait.Within(2*time.Second, func() error { _, err := ReadRunResult(fifoDir); return err })
+	if !errors.Is(err, inputfile.ErrNotRegular) || !strings.Contains(err.Error(), filepath.Join(fifoDir, ResultsFile)) {
+		t.Errorf("ReadRunResult of a FIFO = %v", err)
 	}
 	bigDir := t.TempDir()
 	big := filepath.Join(bigDir, ResultsFile)

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lockstorm/lockstorm/internal/wait"
 )
 
 // fifo makes a FIFO that nobody writes to: opening it for reading the
@@ -21,20 +23,6 @@ func fifo(t *testing.T) string {
 		t.Skipf("mkfifo: %v", err)
 	}
 	return p
-}
-
-// within fails the test when f does not return within d.
-func within(t *testing.T, d time.Duration, f func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- f() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(d):
-		t.Fatalf("still blocked after %s", d)
-		return nil
-	}
 }
 
 func TestNonRegularFilesAreRefusedAtOnce(t *testing.T) {
@@ -49,7 +37,7 @@ func TestNonRegularFilesAreRefusedAtOnce(t *testing.T) {
 			if _, err := os.Lstat(c.path); err != nil {
 				t.Skip(err)
 			}
-			err := within(t, 2*time.Second, func() error { _, err := ReadFile(c.path, 1<<20); return err })
+			err := wait.Within(2*time.Second, func() error { _, err := ReadFile(c.path, 1<<20); return err })
 			if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), c.path) || !strings.Contains(err.Error(), c.kind) {
 				t.Errorf("ReadFile(%s) = %v; want ErrNotRegular naming the file and %q", c.path, err, c.kind)
 			}
@@ -117,7 +105,7 @@ func TestReadFileInStaysInsideTheRootAndRefusesFIFOs(t *testing.T) {
 	if b, err := ReadFileIn(root, "results.json", 16); err != nil || string(b) != "{}" {
 		t.Errorf("ReadFileIn = %q, %v", b, err)
 	}
-	err = within(t, 2*time.Second, func() error { _, err := ReadFileIn(root, "pipe.json", 16); return err })
+	err = wait.Within(2*time.Second, func() error { _, err := ReadFileIn(root, "pipe.json", 16); return err })
 	if !errors.Is(err, ErrNotRegular) {
 		t.Errorf("ReadFileIn of a FIFO = %v", err)
 	}
