@@ -4,7 +4,7 @@ BIN      := bin/lockstorm
 # Packages of pure logic: cheap enough to run under the race detector.
 RACE_PKGS := ./history/... ./checker/... ./workloads/... ./nemesis/schedule/... ./store/... ./campaign/... ./reports/...
 
-.PHONY: all build test test-unit test-race test-docker campaign smoke bench image clean-docker
+.PHONY: all build test test-unit test-race test-docker campaign smoke bench fuzz image clean-docker
 
 all: build
 
@@ -29,6 +29,12 @@ campaign: build
 # The short campaign that CI runs after the tests.
 smoke: build
 	$(BIN) campaign --smoke
+
+# The fuzz tests, each for a bounded time (docs/robustness.md).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCampaign$$' -fuzztime $(FUZZTIME) ./campaign/
+	$(GO) test -run '^$$' -fuzz '^FuzzRunFlags$$' -fuzztime $(FUZZTIME) ./cli/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./checker/ ./reports/
