@@ -2,9 +2,9 @@
 GO       ?= go
 BIN      := bin/lockstorm
 # Packages of pure logic: cheap enough to run under the race detector.
-RACE_PKGS := ./history/... ./checker/... ./workloads/... ./nemesis/schedule/... ./store/... ./campaign/... ./reports/...
+RACE_PKGS := ./history/... ./checker/... ./workloads/... ./nemesis/schedule/... ./store/... ./campaign/... ./reports/... ./protocol/... ./plan/... ./option/...
 
-.PHONY: all build test test-unit test-race test-docker campaign smoke bench fuzz image clean-docker
+.PHONY: all build test test-unit test-race test-docker campaign smoke bench fuzz extension image clean-docker
 
 all: build
 
@@ -30,14 +30,24 @@ campaign: build
 smoke: build
 	$(BIN) campaign --smoke
 
-# The fuzz tests, each for a bounded time (docs/robustness.md).
-FUZZTIME ?= 60s
-fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseCampaign$$' -fuzztime $(FUZZTIME) ./campaign/
-	$(GO) test -run '^$$' -fuzz '^FuzzRunFlags$$' -fuzztime $(FUZZTIME) ./cli/
-
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./checker/ ./reports/
+
+# Fuzz the history reader, every checker, the campaign parser and the run
+# flags for a bounded time each, as CI does (docs/robustness.md).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./history -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME)
+	$(GO) test ./checker -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
+	$(GO) test ./campaign -run '^$$' -fuzz '^FuzzParseCampaign$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./cli -run '^$$' -fuzz '^FuzzRunFlags$$' -fuzztime $(FUZZTIME)
+
+# The Go extension example: a module of its own that builds its own
+# lockstorm binary, run once against its own target.
+extension:
+	cd examples/extension && CGO_ENABLED=0 $(GO) build -o ../../bin/lockstorm-extension .
+	bin/lockstorm-extension targets | grep -q '^redis-setnx'
+	bin/lockstorm-extension run --target redis-setnx --time-limit 10s --quiet
 
 image: build
 	$(BIN) image build

@@ -141,6 +141,9 @@ func merge(base, over Settings) Settings {
 	if over.Keys != nil {
 		out.Keys = over.Keys
 	}
+	if over.Client != nil {
+		out.Client = over.Client
+	}
 	if over.Fencing != nil {
 		out.Fencing = over.Fencing
 	}
@@ -197,6 +200,9 @@ func apply(r *plan.Plan, s Settings) {
 	}
 	if s.Keys != nil {
 		r.Keys = *s.Keys
+	}
+	if s.Client != nil {
+		r.Client = *s.Client
 	}
 	if s.Fencing != nil {
 		r.Fencing = *s.Fencing

@@ -17,9 +17,11 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
 	"github.com/lockstorm/lockstorm/internal/inputfile"
 	"github.com/lockstorm/lockstorm/plan"
+	"github.com/lockstorm/lockstorm/workloads"
 
 	"github.com/lockstorm/lockstorm/store"
 )
@@ -31,19 +33,23 @@ var ErrBadFile = errors.New("bad campaign file")
 // Settings are the knobs of a run that a campaign, a matrix or a cell may
 // set; unset fields inherit from the level above.
 type Settings struct {
-	TimeLimit       *Duration         `yaml:"time-limit"`
-	Concurrency     *int              `yaml:"concurrency"`
-	Rate            *float64          `yaml:"rate"`
-	NemesisInterval *Duration         `yaml:"nemesis-interval"`
-	Nodes           *int              `yaml:"nodes"`
-	TTL             *Duration         `yaml:"ttl"`
-	Wait            *Duration         `yaml:"wait"`
-	Hold            *HoldDuration     `yaml:"hold"`
-	Keys            *int              `yaml:"keys"`
-	Fencing         *bool             `yaml:"fencing"`
-	Repeats         *int              `yaml:"repeats"`
-	Seeds           []int64           `yaml:"seeds"`
-	Options         map[string]string `yaml:"options"`
+	TimeLimit       *Duration     `yaml:"time-limit"`
+	Concurrency     *int          `yaml:"concurrency"`
+	Rate            *float64      `yaml:"rate"`
+	NemesisInterval *Duration     `yaml:"nemesis-interval"`
+	Nodes           *int          `yaml:"nodes"`
+	TTL             *Duration     `yaml:"ttl"`
+	Wait            *Duration     `yaml:"wait"`
+	Hold            *HoldDuration `yaml:"hold"`
+	Keys            *int          `yaml:"keys"`
+	// Client is who speaks to the service, as --client says: process (the
+	// default for targets in containers), go, or a protocol client's
+	// command (docs/protocol.md), run from the current directory.
+	Client  *string           `yaml:"client"`
+	Fencing *bool             `yaml:"fencing"`
+	Repeats *int              `yaml:"repeats"`
+	Seeds   []int64           `yaml:"seeds"`
+	Options map[string]string `yaml:"options"`
 	// Judge limits which checkers decide the cell's verdict, e.g.
 	// [fencing] to ask "did the data stay safe?" rather than "did the
 	// lock hold?". Empty means every checker.
@@ -312,16 +318,12 @@ func checkCell(c Cell) error {
 	return checkJudge(c)
 }
 
-// lockCheckers are the checkers that judge every run, whatever its
-// workload.
-var lockCheckers = []string{"mutual-exclusion", "linearizability", "fencing", "liveness"}
-
 // checkJudge refuses a judge that names a checker the cell's runs do not
 // run: a cell judged by nothing would pass as safe.
 func checkJudge(c Cell) error {
-	valid := slices.Clone(lockCheckers)
-	if c.Workload != "mutex" {
-		valid = append(valid, c.Workload)
+	valid := slices.Clone(checker.LockNames)
+	if w, err := workloads.Lookup(c.Workload); err == nil {
+		valid = append(valid, w.Judges()...)
 	}
 	for _, j := range c.Judge {
 		if !slices.Contains(valid, j) {

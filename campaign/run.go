@@ -172,28 +172,14 @@ func Judged(rr store.RunResult, only []string) checker.Status {
 	if len(only) == 0 {
 		return rr.Status
 	}
-	want := map[string]bool{}
-	for _, j := range only {
-		want[j] = true
-	}
-	var sts []checker.Status
-	for _, r := range rr.Results {
-		if want[r.Checker] {
-			sts = append(sts, r.Status)
-		}
-	}
-	s := checker.Merge(sts...)
-	if rr.Error != "" && s == checker.Valid {
-		s = checker.Unknown
-	}
-	return s
+	return checker.Judge(rr.Results, checker.Rules{Only: only, BrokeOff: rr.Error}).Status
 }
 
 // indeterminate counts the info completions of client ops in a run, from
 // the stats checker's details.
 func indeterminate(rr store.RunResult) int {
 	for _, r := range rr.Results {
-		if r.Checker == "stats" {
+		if r.Checker == checker.NameStats {
 			return statsInfo(r.Details)
 		}
 	}

@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"errors"
 	"time"
 
 	"github.com/lockstorm/lockstorm/history"
@@ -9,6 +10,10 @@ import (
 // DefaultBudget is the time the linearizability search may take in total
 // when Options gives none.
 const DefaultBudget = 60 * time.Second
+
+// ErrNeedsHistory is returned by CheckSplit when extra checkers are asked
+// for: they read ops' values, which a Split does not keep.
+var ErrNeedsHistory = errors.New("extra checkers need the whole history")
 
 // Options tune Check.
 type Options struct {
@@ -23,41 +28,60 @@ type Options struct {
 	Extra []func(history.History) Result
 }
 
+// filled returns o with the defaults in place of zero values.
+func (o Options) filled() Options {
+	if o.Budget <= 0 {
+		o.Budget = DefaultBudget
+	}
+	if o.MaxAnomalies <= 0 {
+		o.MaxAnomalies = DefaultMaxAnomalies
+	}
+	return o
+}
+
 // A Report is the verdict of every checker on one history.
 type Report struct {
-	// Status merges the statuses of all results.
+	// Status is the verdict of Judge over all results.
 	Status Status `json:"status"`
 	// Results are in the order the checkers ran: mutual-exclusion,
-	// linearizability, fencing, liveness (only when the history has a
-	// liveness probe), stats, then the extra checkers.
+	// linearizability, fencing, liveness, stats, then the extra checkers.
 	Results []Result `json:"results"`
 }
 
 // Check runs every lock checker on h, then the extra ones, fills in the
-// nemesis faults active during each anomaly, and merges the verdicts.
+// nemesis faults active during each anomaly, and judges the results.
 // Mutual exclusion runs first: it is a fast sweep, so an overlap is found
 // even when the linearizability search later runs out of budget.
 func Check(h history.History, opts Options) Report {
-	if opts.Budget <= 0 {
-		opts.Budget = DefaultBudget
-	}
-	if opts.MaxAnomalies <= 0 {
-		opts.MaxAnomalies = DefaultMaxAnomalies
-	}
-	results := []Result{
-		mutualExclusion(h, opts.MaxAnomalies),
-		linearizability(h, linConfig{budget: opts.Budget, maxAnomalies: opts.MaxAnomalies}),
-		fencing(h, opts.MaxAnomalies),
-	}
-	if HasLivenessProbe(h) {
-		results = append(results, Liveness(h))
-	}
-	results = append(results, Stats(h))
+	opts = opts.filled()
+	c := newLockCheck(scopeOf(h), opts)
+	c.add(h)
+	results := c.results()
 	for _, f := range opts.Extra {
 		results = append(results, timed(f, h))
 	}
-	windows := FaultWindows(h)
-	statuses := make([]Status, len(results))
+	return finish(results, faultWindows(h, h.End()))
+}
+
+// CheckSplit runs every lock checker on a split history, one key at a
+// time, so that only one key's ops are held as a History at once. It gives
+// the same report as Check on the whole history. It takes each key's ops
+// out of s as it goes (history.Split.Take), so s keeps only its nemesis
+// ops. Extra checkers cannot run on a Split (ErrNeedsHistory).
+func CheckSplit(s *history.Split, opts Options) (Report, error) {
+	if len(opts.Extra) > 0 {
+		return Report{}, ErrNeedsHistory
+	}
+	opts = opts.filled()
+	c := newLockCheck(splitScope(s), opts)
+	for i := range s.Keys() {
+		c.add(s.Take(i))
+	}
+	return finish(c.results(), faultWindows(s.Nemesis(), s.End())), nil
+}
+
+// finish fills in the faults active during each anomaly and judges.
+func finish(results []Result, windows []FaultWindow) Report {
 	for i := range results {
 		r := &results[i]
 		for j := range r.Anomalies {
@@ -66,9 +90,8 @@ func Check(h history.History, opts Options) Report {
 				a.Faults = faultsDuring(windows, a.Start, a.End)
 			}
 		}
-		statuses[i] = r.Status
 	}
-	return Report{Status: Merge(statuses...), Results: results}
+	return Report{Status: Judge(results, Rules{}).Status, Results: results}
 }
 
 // timed runs an extra checker and fills in Millis when it did not.
@@ -88,9 +111,11 @@ func timed(f func(history.History) Result, h history.History) Result {
 // invalid result of r had certainly happened, or -1 when there is none. That
 // is an anomaly's Start, except for a window with no legal order, which is
 // only certain at its End.
-func FirstViolation(r Report) int64 {
+func FirstViolation(r Report) int64 { return firstViolation(r.Results) }
+
+func firstViolation(results []Result) int64 {
 	first := int64(-1)
-	for _, res := range r.Results {
+	for _, res := range results {
 		if res.Status != Invalid {
 			continue
 		}

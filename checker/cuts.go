@@ -233,11 +233,25 @@ func choosePieces(key string, ops []lop, cuts []cutPoint, minOps int, init lockS
 		chosen = append(chosen, c)
 		prevCount = cnt
 	}
+	// Each op goes to the piece of the first chosen cut at or after its
+	// return. Count first, then fill one array that all pieces share.
+	place := make([]int32, len(live))
+	sizes := make([]int, len(chosen)+1)
+	for k, i := range live {
+		ret := ops[i].ret
+		p := sort.Search(len(chosen), func(c int) bool { return chosen[c].ret >= ret })
+		place[k] = int32(p)
+		sizes[p]++
+	}
+	all := make([]lop, len(live))
 	groups := make([][]lop, len(chosen)+1)
-	for _, i := range live {
-		o := ops[i]
-		p := sort.Search(len(chosen), func(k int) bool { return chosen[k].ret >= o.ret })
-		groups[p] = append(groups[p], o)
+	at := 0
+	for p, n := range sizes {
+		groups[p] = all[at : at : at+n]
+		at += n
+	}
+	for k, i := range live {
+		groups[place[k]] = append(groups[place[k]], ops[i])
 	}
 	pieces := make([]piece, 0, len(groups))
 	state := init

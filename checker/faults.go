@@ -27,7 +27,11 @@ type FaultWindow struct {
 // A start-X while X is already active is folded into the active window; a
 // stop-X right after another stop-X (for example the completion of a stop
 // that was recorded as invoke and info) extends the window it closed.
-func FaultWindows(h history.History) []FaultWindow {
+func FaultWindows(h history.History) []FaultWindow { return faultWindows(h, h.End()) }
+
+// faultWindows finds the fault windows among the nemesis ops of h; a fault
+// never stopped lasts until end, the end of the whole history.
+func faultWindows(h history.History, end int64) []FaultWindow {
 	var out []FaultWindow
 	active := map[string]int{} // name -> index in out
 	lastClosed := map[string]int{}
@@ -58,7 +62,6 @@ func FaultWindows(h history.History) []FaultWindow {
 			}
 		}
 	}
-	end := h.End()
 	for _, i := range active {
 		out[i].End, out[i].Open = end, true
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/lockstorm/lockstorm/history"
 )
@@ -13,7 +12,11 @@ import (
 type FencingDetails struct {
 	Grants        int `json:"grants"`
 	TokenedGrants int `json:"tokened_grants"`
+	// Regressions counts the grants whose token was not greater than an
+	// earlier grant's; Repeats counts those of them that got the very
+	// same token as another grant.
 	Regressions   int `json:"token_regressions"`
+	Repeats       int `json:"token_repeats"`
 	Writes        int `json:"writes"`
 	StaleRejected int `json:"stale_rejected"`
 	StaleAccepted int `json:"stale_accepted"`
@@ -41,19 +44,28 @@ type tokenEvent struct {
 // that the resource accepted although it was invoked after a write with a
 // larger token had been accepted is a stale write that got through. Writes
 // that the resource rejected for a stale token are counted: fencing saved
-// the resource there.
+// the resource there. A history without tokens gives nothing to judge: the
+// result is then skipped.
 func Fencing(h history.History) Result {
-	return fencing(h, DefaultMaxAnomalies)
+	return runOne(h, func(c *lockCheck) Result { return c.fen.result() }, 2)
 }
 
-func fencing(h history.History, maxAnomalies int) Result {
-	begin := time.Now()
-	res := Result{Checker: "fencing"}
-	link := pairLinks(h)
-	var d FencingDetails
+// fenState is the fencing checker over the parts of a history.
+type fenState struct {
+	max      int
+	d        FencingDetails
+	anyToken bool
+	count    int
+	found    []Anomaly
+}
+
+func (s *fenState) init(maxAnomalies int) { s.max = maxAnomalies }
+
+func (s *fenState) add(p *part) {
+	h, link := p.h, p.link
+	d := &s.d
 	grants := map[string][]tokenEvent{}
 	writes := map[string][]tokenEvent{}
-	anyToken := false
 	for i := range h {
 		o := &h[i]
 		if o.IsNemesis() || o.Type == history.Invoke || link[i] < 0 {
@@ -64,7 +76,7 @@ func fencing(h history.History, maxAnomalies int) Result {
 		if !ok {
 			tok, ok = in.TokenValue()
 		}
-		anyToken = anyToken || ok
+		s.anyToken = s.anyToken || ok
 		switch o.F {
 		case history.FAcquire:
 			if o.Type != history.Ok {
@@ -96,12 +108,11 @@ func fencing(h history.History, maxAnomalies int) Result {
 			}
 		}
 	}
-	var found []Anomaly
 	add := func(a Anomaly) {
-		res.AnomalyCount++
-		found = append(found, a)
-		if len(found) > 4*maxAnomalies {
-			found = keepEarliest(found, maxAnomalies)
+		s.count++
+		s.found = append(s.found, a)
+		if len(s.found) > 4*s.max {
+			s.found = keepEarliest(s.found, s.max)
 		}
 	}
 	for _, key := range sortedKeys(grants) {
@@ -111,56 +122,67 @@ func fencing(h history.History, maxAnomalies int) Result {
 		for i, e := range evs {
 			if j, dup := byTok[e.tok]; dup {
 				d.Regressions++
+				d.Repeats++
 				flagged[e.op] = true
 				add(regression(key, evs[j], e, true))
 				continue
 			}
 			byTok[e.tok] = i
 		}
-		for _, p := range precededByLarger(evs) {
-			if !flagged[p[1].op] {
+		for _, pr := range precededByLarger(evs) {
+			if !flagged[pr[1].op] {
 				d.Regressions++
-				add(regression(key, p[0], p[1], false))
+				add(regression(key, pr[0], pr[1], false))
 			}
 		}
 	}
 	for _, key := range sortedKeys(writes) {
-		for _, p := range precededByLarger(writes[key]) {
+		for _, pr := range precededByLarger(writes[key]) {
 			d.StaleAccepted++
-			add(staleWrite(key, p[0], p[1]))
+			add(staleWrite(key, pr[0], pr[1]))
 		}
 	}
-	res.Anomalies = keepEarliest(found, maxAnomalies)
-	res.Details = mustJSON(d)
+	s.found = keepEarliest(s.found, s.max)
+}
+
+func (s *fenState) result() Result {
+	d := s.d
+	res := Result{Checker: NameFencing, AnomalyCount: s.count, Anomalies: s.found, Details: mustJSON(d)}
 	switch {
-	case !anyToken:
-		res.Status = Valid
-		res.Summary = "No fencing tokens in this history; fencing not checked."
-	case res.AnomalyCount > 0:
+	case !s.anyToken:
+		res.Status, res.Skipped = Unknown, true
+		res.Summary = "No fencing tokens in this history; fencing was not checked."
+	case s.count > 0:
 		res.Status = Invalid
 		var parts []string
-		if d.Regressions > 0 {
-			parts = append(parts, fmt.Sprintf("%s went backwards", plural(d.Regressions, "grant token")))
+		if back := d.Regressions - d.Repeats; back > 0 {
+			parts = append(parts, fmt.Sprintf("%s went backwards", Plural(back, "grant token")))
+		}
+		if d.Repeats > 0 {
+			parts = append(parts, fmt.Sprintf("%s repeated another grant's token", Plural(d.Repeats, "grant")))
 		}
 		if d.StaleAccepted > 0 {
-			parts = append(parts, fmt.Sprintf("%s got through", plural(d.StaleAccepted, "stale write")))
+			parts = append(parts, fmt.Sprintf("%s got through", Plural(d.StaleAccepted, "stale write")))
 		}
 		res.Summary = upperFirst(joinWords(parts))
 		if d.StaleRejected > 0 {
-			res.Summary += fmt.Sprintf("; fencing rejected %s", plural(d.StaleRejected, "other stale write"))
+			res.Summary += fmt.Sprintf("; fencing rejected %s", Plural(d.StaleRejected, "other stale write"))
 		}
 		res.Summary += "."
 	default:
 		res.Status = Valid
-		res.Summary = fmt.Sprintf("Tokens increased on every grant (%s with tokens)", plural(d.TokenedGrants, "grant"))
+		if d.TokenedGrants == 0 {
+			res.Summary = "No grant carried a fencing token"
+		} else {
+			res.Summary = fmt.Sprintf("Tokens increased on every grant (%s with tokens)", Plural(d.TokenedGrants, "grant"))
+		}
 		if d.StaleRejected > 0 {
-			res.Summary += fmt.Sprintf("; fencing saved the resource from %s", plural(d.StaleRejected, "stale write"))
+			res.Summary += fmt.Sprintf("; fencing saved the resource from %s", Plural(d.StaleRejected, "stale write"))
 		} else if d.Writes > 0 {
-			res.Summary += fmt.Sprintf("; no stale write reached the resource in %s", plural(d.Writes, "token-bearing write"))
+			res.Summary += fmt.Sprintf("; no stale write reached the resource in %s", Plural(d.Writes, "token-bearing write"))
 		}
 		res.Summary += "."
 	}
-	res.Millis = time.Since(begin).Milliseconds()
 	return res
 }
 

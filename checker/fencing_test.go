@@ -2,7 +2,6 @@ package checker
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/lockstorm/lockstorm/history"
@@ -82,7 +81,7 @@ func TestFencing(t *testing.T) {
 					ok(20, 2, acq, "k", tok(6)), ok(30, 1, acq, "k", tok(6)))
 			},
 			status: Invalid, kind: KindTokenRegression,
-			details: FencingDetails{Grants: 2, TokenedGrants: 2, Regressions: 1},
+			details: FencingDetails{Grants: 2, TokenedGrants: 2, Regressions: 1, Repeats: 1},
 		},
 		{
 			claim: "tokens on different keys are independent",
@@ -119,8 +118,35 @@ func TestFencing(t *testing.T) {
 func TestFencingWithoutTokensIsNotChecked(t *testing.T) {
 	h := hist(t, inv(0, 1, acq, "k"), ok(1, 1, acq, "k"), inv(2, 1, wr, "k"), ok(3, 1, wr, "k"))
 	r := Fencing(h)
-	if r.Status != Valid || !strings.Contains(r.Summary, "no fencing tokens") && !strings.Contains(r.Summary, "No fencing tokens") {
-		t.Errorf("status %s summary %q", r.Status, r.Summary)
+	if r.Status != Unknown || !r.Skipped || r.Summary != "No fencing tokens in this history; fencing was not checked." {
+		t.Errorf("status %s skipped %v summary %q, want a skipped result that says so", r.Status, r.Skipped, r.Summary)
+	}
+	if v := Judge(Check(h, Options{}).Results, Rules{}); v.Status != Valid {
+		t.Errorf("a skipped fencing check changed the verdict to %s", v.Status)
+	}
+}
+
+func TestFencingWordsCountRight(t *testing.T) {
+	cases := []struct {
+		claim string
+		h     func(t *testing.T) history.History
+		want  string
+	}{
+		{"tokens only on writes", func(t *testing.T) history.History {
+			return hist(t, inv(0, 1, acq, "k"), ok(1, 1, acq, "k"), inv(2, 1, wr, "k", tok(3)), ok(3, 1, wr, "k", tok(3)))
+		}, "No grant carried a fencing token; no stale write reached the resource in 1 token-bearing write."},
+		{"a repeated token", func(t *testing.T) history.History {
+			return hist(t, inv(0, 1, acq, "k"), inv(1, 2, acq, "k"), ok(2, 1, acq, "k", tok(5)), ok(3, 2, acq, "k", tok(5)))
+		}, "1 grant repeated another grant's token."},
+		{"a token that went backwards and one stale write", func(t *testing.T) history.History {
+			return hist(t, inv(0, 1, acq, "k"), ok(1, 1, acq, "k", tok(5)), inv(2, 1, wr, "k", tok(5)), ok(3, 1, wr, "k", tok(5)),
+				inv(4, 2, acq, "k"), ok(5, 2, acq, "k", tok(4)), inv(6, 2, wr, "k", tok(4)), ok(7, 2, wr, "k", tok(4)))
+		}, "1 grant token went backwards and 1 stale write got through."},
+	}
+	for _, c := range cases {
+		if got := Fencing(c.h(t)).Summary; got != c.want {
+			t.Errorf("%s:\n got %q\nwant %q", c.claim, got, c.want)
+		}
 	}
 }
 

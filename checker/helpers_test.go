@@ -99,3 +99,11 @@ func mustUnmarshal(t *testing.T, raw json.RawMessage, v any) {
 		t.Fatalf("details %s: %v", raw, err)
 	}
 }
+
+// mutualExclusion runs the mutual-exclusion checker with a cap on the
+// anomalies it lists.
+func mutualExclusion(h history.History, maxAnomalies int) Result {
+	c := newLockCheck(scopeOf(h), Options{MaxAnomalies: maxAnomalies}.filled())
+	c.add(h)
+	return c.me.result()
+}

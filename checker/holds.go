@@ -1,6 +1,10 @@
 package checker
 
-import "github.com/lockstorm/lockstorm/history"
+import (
+	"math"
+
+	"github.com/lockstorm/lockstorm/history"
+)
 
 // A Hold is the interval during which one process held one key, as the
 // design defines it: from the ok of its acquire until its next release
@@ -33,17 +37,28 @@ type Hold struct {
 }
 
 // LeaseEnd returns the earliest time at which the hold's lease could have
-// run out, and false when the hold has no lease.
+// run out, and false when the hold has no lease. A lease that would run
+// out past the largest time there is (a ttl near the int64 maximum, meant
+// as "never expires") never runs out: LeaseEnd saturates at math.MaxInt64
+// instead of wrapping around to a time before the grant.
 func (h Hold) LeaseEnd() (int64, bool) {
 	if h.TTL <= 0 {
 		return 0, false
 	}
-	return h.AcquireInvoke + h.TTL, true
+	return addSat(h.AcquireInvoke, h.TTL), true
+}
+
+// addSat returns a+b for b >= 0, or math.MaxInt64 when that overflows.
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // Holds returns every hold in the history, in order of their start.
 func Holds(h history.History) []Hold {
-	holds, _ := holdsAndReleases(h)
+	holds, _ := holdsAndReleases(h, pairLinks(h), h.End())
 	return holds
 }
 
@@ -60,10 +75,16 @@ type procKey struct {
 }
 
 // holdsAndReleases computes the holds, and the releases by processes that
-// had nothing to release.
-func holdsAndReleases(h history.History) ([]Hold, []badRelease) {
-	link := pairLinks(h)
-	var holds []Hold
+// had nothing to release. link is pairLinks(h); a hold without release
+// lasts until end, the end of the whole history.
+func holdsAndReleases(h history.History, link []int32, end int64) ([]Hold, []badRelease) {
+	grants := 0
+	for i := range h {
+		if h[i].F == history.FAcquire && h[i].Type == history.Ok {
+			grants++
+		}
+	}
+	holds := make([]Hold, 0, grants)
 	open := map[procKey]int{}     // index into holds of the open hold
 	mayHold := map[procKey]bool{} // the service may still count p as holder
 	var bad []badRelease
@@ -110,7 +131,6 @@ func holdsAndReleases(h history.History) ([]Hold, []badRelease) {
 			}
 		}
 	}
-	end := h.End()
 	for _, hi := range open {
 		holds[hi].End, holds[hi].Open = end, true
 	}

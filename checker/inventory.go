@@ -73,7 +73,7 @@ type stockWrite struct {
 // reported too. initial is the stock every item started with.
 func Inventory(h history.History, initial int64) Result {
 	begin := time.Now()
-	res := Result{Checker: "inventory"}
+	res := Result{Checker: NameInventory}
 	d := InventoryDetails{Initial: initial}
 	writes := map[string][]stockWrite{}
 	finals := map[string]int64{}
@@ -167,27 +167,27 @@ func Inventory(h history.History, initial int64) Result {
 
 func inventorySummary(d InventoryDetails) (Status, string) {
 	if d.LostUpdates == 0 && d.Negative == 0 {
-		s := fmt.Sprintf("Every deduction took effect (%s on %s)", plural(d.Deductions, "deduction"), plural(d.Items, "item"))
+		s := fmt.Sprintf("Every deduction took effect (%s on %s)", Plural(d.Deductions, "deduction"), Plural(d.Items, "item"))
 		if d.Final == nil {
 			s += "; no two deductions wrote the same stock, but the final stock was not recorded"
 		} else {
 			s += fmt.Sprintf(": the stock fell from %d to %d", d.Initial*int64(d.Items), *d.Final)
 		}
 		if d.Fenced > 0 {
-			s += fmt.Sprintf("; fencing rejected %s by stale holders", plural(d.Fenced, "resource access"))
+			s += fmt.Sprintf("; fencing rejected %s by stale holders", Plural(d.Fenced, "resource access"))
 		}
 		return Valid, s + "."
 	}
 	var parts []string
 	if d.LostUpdates > 0 {
-		p := fmt.Sprintf("%d of %s were lost", d.LostUpdates, plural(d.Deductions, "deduction"))
+		p := fmt.Sprintf("%d of %s were lost", d.LostUpdates, Plural(d.Deductions, "deduction"))
 		if d.Final != nil {
 			p += fmt.Sprintf(" (the stock fell by %d)", d.Initial*int64(d.Items)-*d.Final)
 		}
 		parts = append(parts, p)
 	}
 	if d.Negative > 0 {
-		parts = append(parts, fmt.Sprintf("%s left the stock below zero", plural(d.Negative, "deduction")))
+		parts = append(parts, fmt.Sprintf("%s left the stock below zero", Plural(d.Negative, "deduction")))
 	}
 	return Invalid, upperFirst(joinWords(parts)) + "."
 }
@@ -256,7 +256,7 @@ func inventoryUndone(key string, ws []stockWrite, initial, final int64, n int, e
 	}
 	an.Explanation = fmt.Sprintf("The stock of %s fell from %d to %d, by %d, although %s returned ok: besides the "+
 		"duplicated stock values, %s undone by holders that wrote back a stock computed from a stale read.",
-		key, initial, final, initial-final, plural(len(ws), "deduction"), more)
+		key, initial, final, initial-final, Plural(len(ws), "deduction"), more)
 	return an
 }
 

@@ -55,7 +55,7 @@ type term struct {
 // Each overlapping pair of terms is one anomaly.
 func LeaderElection(h history.History) Result {
 	begin := time.Now()
-	res := Result{Checker: "leader-election"}
+	res := Result{Checker: NameLeaderElection}
 	var d LeaderDetails
 	byID := map[string]*term{}
 	var terms []*term
@@ -129,16 +129,16 @@ func LeaderElection(h history.History) Result {
 	res.Details = mustJSON(d)
 	fenced := ""
 	if d.Fenced > 0 {
-		fenced = fmt.Sprintf("; fencing stopped %s by deposed leaders", plural(d.Fenced, "action"))
+		fenced = fmt.Sprintf("; fencing stopped %s by deposed leaders", Plural(d.Fenced, "action"))
 	}
 	if d.OverlappingTerms > 0 {
 		res.Status = Invalid
 		res.Summary = fmt.Sprintf("Two leaders acted at once in %s of %s%s.",
-			plural(d.OverlappingTerms, "pair"), plural(d.Terms, "term"), fenced)
+			Plural(d.OverlappingTerms, "pair"), Plural(d.Terms, "term"), fenced)
 	} else {
 		res.Status = Valid
 		res.Summary = fmt.Sprintf("No two leaders acted at once (%s by %s, %s)%s.",
-			plural(d.Terms, "term"), plural(d.Leaders, "process"), plural(d.Actions, "leader action"), fenced)
+			Plural(d.Terms, "term"), Plural(d.Leaders, "process"), Plural(d.Actions, "leader action"), fenced)
 	}
 	res.Millis = time.Since(begin).Milliseconds()
 	return res

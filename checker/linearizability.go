@@ -3,7 +3,6 @@ package checker
 import (
 	"fmt"
 	"runtime"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +28,17 @@ import (
 // never guessed.
 func Linearizability(h history.History, budget time.Duration) Result {
 	return linearizability(h, linConfig{budget: budget, maxAnomalies: DefaultMaxAnomalies})
+}
+
+// linearizability runs the checker with cfg on the whole of h.
+func linearizability(h history.History, cfg linConfig) Result {
+	begin := time.Now()
+	var s linState
+	s.init(cfg)
+	s.add(newPart(h, &scope{end: h.End()}))
+	r := s.result()
+	r.Millis = time.Since(begin).Milliseconds()
+	return r
 }
 
 // LinearizabilityDetails are the figures of the linearizability checker.
@@ -90,17 +100,29 @@ type keyCheck struct {
 	count     int // number of pieces
 }
 
-func linearizability(h history.History, cfg linConfig) Result {
-	begin := time.Now()
+// linState is the linearizability checker over the parts of a history.
+// One budget covers all parts.
+type linState struct {
+	cfg        linConfig
+	deadline   time.Time
+	d          LinearizabilityDetails
+	status     Status
+	count      int
+	anomalies  []Anomaly
+	unknownWhy []string
+}
+
+func (s *linState) init(cfg linConfig) {
 	cfg.fill()
-	deadline := begin.Add(cfg.budget)
-	res := Result{Checker: "linearizability"}
-	link := pairLinks(h)
-	var d LinearizabilityDetails
+	s.cfg, s.deadline, s.status = cfg, time.Now().Add(cfg.budget), Valid
+}
+
+func (s *linState) add(p *part) {
+	h, cfg, d := p.h, s.cfg, &s.d
 	var keys []*keyCheck
 	var pieces []piece
 	var malformed []string
-	for _, ko := range lockOps(h, link) {
+	for _, ko := range lockOps(h, p.link) {
 		d.Keys++
 		d.Operations += len(ko.ops)
 		d.Indeterminate += len(ko.dropped)
@@ -113,20 +135,23 @@ func linearizability(h history.History, cfg linConfig) Result {
 		kc.clipped = ko.ops
 		kc.first = len(pieces)
 		ps := choosePieces(ko.key, ko.ops, kc.cuts, cfg.minPiece, freeState())
+		if len(kc.conflicts) == 0 {
+			// The pieces hold copies; only a conflict's explanation
+			// needs the key's ops again.
+			ko.ops, kc.clipped = nil, nil
+		}
 		kc.count = len(ps)
 		pieces = append(pieces, ps...)
 		keys = append(keys, kc)
 	}
-	d.Pieces = len(pieces)
+	d.Pieces += len(pieces)
 	for i := range pieces {
 		d.LargestPiece = max(d.LargestPiece, len(pieces[i].ops))
 	}
 
-	verdicts := checkPieces(pieces, cfg, deadline)
+	verdicts := checkPieces(pieces, cfg, s.deadline)
 
 	var anomalies []Anomaly
-	var unknownWhy []string
-	status := Valid
 	for _, kc := range keys {
 		illegal, unknown := 0, 0
 		for i := kc.first; i < kc.first+kc.count; i++ {
@@ -134,9 +159,9 @@ func linearizability(h history.History, cfg linConfig) Result {
 			case pIllegal:
 				illegal++
 				d.IllegalPieces++
-				res.AnomalyCount++
+				s.count++
 				if len(anomalies) < cfg.maxAnomalies {
-					anomalies = append(anomalies, explainPiece(h, kc, &pieces[i], cfg, deadline))
+					anomalies = append(anomalies, explainPiece(h, kc, &pieces[i], cfg, s.deadline))
 				}
 			case pUnknown, pSkipped, pTooLarge:
 				unknown++
@@ -145,57 +170,61 @@ func linearizability(h history.History, cfg linConfig) Result {
 		}
 		switch {
 		case illegal > 0:
-			status = Invalid
+			s.status = Invalid
 		case len(kc.conflicts) > 0 && unknown > 0:
 			// The clipping proved the key invalid where the search
 			// could not go.
-			status = Invalid
-			res.AnomalyCount++
+			s.status = Invalid
+			s.count++
 			if len(anomalies) < cfg.maxAnomalies {
 				anomalies = append(anomalies, explainConflict(h, kc, kc.conflicts[0]))
 			}
 		case len(kc.conflicts) > 0:
 			// Both are proofs; they must agree. Say unknown rather
 			// than guess which one is wrong.
-			status = Merge(status, Unknown)
-			unknownWhy = append(unknownWhy, fmt.Sprintf("key %s: the search and the cut analysis disagree (a checker bug; please report it)", kc.ko.key))
+			s.status = Merge(s.status, Unknown)
+			s.unknownWhy = append(s.unknownWhy, fmt.Sprintf("key %s: the search and the cut analysis disagree (a checker bug; please report it)", kc.ko.key))
 		case unknown > 0:
-			status = Merge(status, Unknown)
-			unknownWhy = append(unknownWhy, unknownReason(kc, pieces, verdicts))
+			s.status = Merge(s.status, Unknown)
+			s.unknownWhy = append(s.unknownWhy, unknownReason(kc, pieces, verdicts))
 		}
 	}
 	if len(malformed) > 0 {
-		status = Merge(status, Unknown)
+		s.status = Merge(s.status, Unknown)
 		for _, m := range malformed {
-			unknownWhy = append(unknownWhy, m+", which the history format forbids, so the key was not checked")
+			s.unknownWhy = append(s.unknownWhy, m+", which the history format forbids, so the key was not checked")
 		}
 	}
-	res.Status = status
-	res.Anomalies = keepEarliest(anomalies, cfg.maxAnomalies)
-	res.Details = mustJSON(d)
-	switch status {
+	s.anomalies = keepEarliest(append(s.anomalies, anomalies...), cfg.maxAnomalies)
+}
+
+func (s *linState) result() Result {
+	d := s.d
+	res := Result{Checker: NameLinearizability, Status: s.status, AnomalyCount: s.count,
+		Anomalies: s.anomalies, Details: mustJSON(d)}
+	switch s.status {
 	case Valid:
 		if d.Operations == 0 {
-			res.Summary = "No acquire or release completed, so there was nothing to check."
+			res.Status, res.Skipped = Unknown, true
+			res.Summary = "No acquire or release completed, so linearizability was not checked."
 		} else {
 			res.Summary = fmt.Sprintf("Every key's lock history is linearizable (%s on %s, checked in %s).",
-				plural(d.Operations, "operation"), plural(d.Keys, "key"), plural(d.Pieces, "piece"))
+				Plural(d.Operations, "operation"), Plural(d.Keys, "key"), Plural(d.Pieces, "piece"))
 		}
 	case Invalid:
-		res.Summary = fmt.Sprintf("No legal order exists for the lock operations in %s.", plural(res.AnomalyCount, "place"))
+		res.Summary = fmt.Sprintf("No legal order exists for the lock operations in %s.", Plural(res.AnomalyCount, "place"))
 		if len(res.Anomalies) > 0 {
 			a := res.Anomalies[0]
 			res.Summary = fmt.Sprintf("Key %s is not linearizable: no legal order exists for its operations between %s and %s",
 				a.Key, history.FormatTime(a.Start), history.FormatTime(a.End))
 			if res.AnomalyCount > 1 {
-				res.Summary += fmt.Sprintf(", nor in %s", plural(res.AnomalyCount-1, "other place"))
+				res.Summary += fmt.Sprintf(", nor in %s", Plural(res.AnomalyCount-1, "other place"))
 			}
 			res.Summary += "."
 		}
 	default:
-		res.Summary = "Linearizability undecided: " + joinWords(unknownWhy) + "."
+		res.Summary = "Linearizability undecided: " + joinWords(s.unknownWhy) + "."
 	}
-	res.Millis = time.Since(begin).Milliseconds()
 	return res
 }
 
@@ -217,7 +246,7 @@ func unknownReason(kc *keyCheck, pieces []piece, verdicts []pieceVerdict) string
 		parts = append(parts, fmt.Sprintf("the search ran out of time with %d of %d pieces undecided", timedOut+skipped, kc.count))
 	}
 	if large > 0 {
-		parts = append(parts, fmt.Sprintf("%s of up to %d operations could not be cut small enough to search", plural(large, "piece"), largest))
+		parts = append(parts, fmt.Sprintf("%s of up to %d operations could not be cut small enough to search", Plural(large, "piece"), largest))
 	}
 	return fmt.Sprintf("key %s: %s", kc.ko.key, joinWords(parts))
 }
@@ -363,151 +392,4 @@ func narrow(kc *keyCheck, pc *piece, deadline time.Time, shorten bool, maxOps in
 		}
 	}
 	return observe(ops, hi), init
-}
-
-// explainPiece narrows an illegal piece and says in one sentence where no
-// legal order exists.
-func explainPiece(h history.History, kc *keyCheck, pc *piece, cfg linConfig, deadline time.Time) Anomaly {
-	if len(pc.ops) > cfg.maxPiece {
-		cp := *pc
-		cp.ops = observe(pc.ops, cfg.maxPiece)
-		pc = &cp
-	}
-	ops, init := narrow(kc, pc, deadline, true, cfg.maxPiece)
-	an := windowAnomaly(h, pc.key, ops)
-	stuck := ""
-	if time.Until(deadline) > 0 {
-		r, info := porcupine.CheckOperationsVerbose(lockModel(init), porcOps(ops, nil), time.Until(deadline))
-		if r == porcupine.Illegal {
-			stuck = firstUnplaced(h, ops, info)
-		}
-	}
-	an.Explanation = fmt.Sprintf("On key %s, no order of the %s between %s and %s (%s) obeys the lock's rules%s.",
-		pc.key, plural(len(ops), "lock operation"), history.FormatTime(an.Start), history.FormatTime(an.End),
-		procPhrase(an.Processes), stuck)
-	return an
-}
-
-// windowAnomaly locates a window of lock operations in the history.
-func windowAnomaly(h history.History, key string, ops []lop) Anomaly {
-	an := Anomaly{Kind: KindNotLinearizable, Key: key}
-	seen := map[int]bool{}
-	for i, o := range ops {
-		t0, t1 := h[o.inv].Time, h[o.inv].Time
-		if o.done >= 0 {
-			t1 = h[o.done].Time
-		}
-		if i == 0 || t0 < an.Start {
-			an.Start = t0
-		}
-		an.End = max(an.End, t1)
-		if !seen[o.proc] {
-			seen[o.proc] = true
-			an.Processes = append(an.Processes, o.proc)
-		}
-		if len(an.Ops) < 50 {
-			idx := h[o.inv].Index
-			if o.done >= 0 {
-				idx = h[o.done].Index
-			}
-			an.Ops = append(an.Ops, idx)
-		}
-	}
-	sort.Ints(an.Processes)
-	sort.Ints(an.Ops)
-	return an
-}
-
-// firstUnplaced names the operation that porcupine's longest legal order
-// could not go past: of the operations left out, the one that returned
-// first.
-func firstUnplaced(h history.History, ops []lop, info porcupine.LinearizationInfo) string {
-	parts := info.PartialLinearizationsOperations()
-	if len(parts) != 1 {
-		return ""
-	}
-	longest := 0
-	placed := map[*lop]bool{}
-	for _, seq := range parts[0] {
-		if len(seq) > longest || len(placed) == 0 && len(seq) == longest {
-			longest = len(seq)
-			clear(placed)
-			for _, op := range seq {
-				placed[op.Input.(*lop)] = true
-			}
-		}
-	}
-	var first *lop
-	for i := range ops {
-		o := &ops[i]
-		if !placed[o] && (first == nil || o.ret < first.ret) {
-			first = o
-		}
-	}
-	if first == nil {
-		return ""
-	}
-	if longest <= 0 {
-		return fmt.Sprintf(": no legal order can even begin; the first operation that cannot be placed is %s",
-			describeForSentence(h, first))
-	}
-	return fmt.Sprintf(": the longest legal order places %d of them and cannot go on with %s",
-		longest, describeForSentence(h, first))
-}
-
-// describeForSentence names a lock operation in prose.
-func describeForSentence(h history.History, o *lop) string {
-	switch o.kind {
-	case lGrant:
-		s := fmt.Sprintf("process %d's acquire that returned ok at %s", o.proc, history.FormatTime(h[o.done].Time))
-		if o.hasTok {
-			s += fmt.Sprintf(" with token %d", o.tok)
-		}
-		return s
-	case lRelease:
-		return fmt.Sprintf("process %d's release that returned ok at %s", o.proc, history.FormatTime(h[o.done].Time))
-	}
-	return fmt.Sprintf("process %d's indeterminate release invoked at %s", o.proc, history.FormatTime(o.invoked))
-}
-
-func procPhrase(ps []int) string {
-	if len(ps) == 1 {
-		return fmt.Sprintf("process %d", ps[0])
-	}
-	words := make([]string, len(ps))
-	for i, p := range ps {
-		words[i] = fmt.Sprint(p)
-	}
-	if len(words) > 8 {
-		words = append(words[:8], "others")
-	}
-	return "processes " + joinWords(words)
-}
-
-// explainConflict describes a conflict found while clipping: an operation
-// that has no legal place around another process's certain hold.
-func explainConflict(h history.History, kc *keyCheck, c conflict) Anomaly {
-	ops := kc.clipped
-	g, o := &ops[c.anchor], &ops[c.op]
-	an := windowAnomaly(h, kc.ko.key, []lop{*g, *o})
-	what := fmt.Sprintf("acquire that returned ok at %s", history.FormatTime(h[o.done].Time))
-	if o.hasTok {
-		what += fmt.Sprintf(" with token %d", o.tok)
-	}
-	if o.kind == lRelease {
-		what = fmt.Sprintf("release, invoked at %s and returned ok at %s", history.FormatTime(o.invoked),
-			history.FormatTime(h[o.done].Time))
-	}
-	until := "the end of the history"
-	if c.end != never {
-		until = history.FormatTime(c.end)
-	}
-	tok := ""
-	if g.hasTok {
-		tok = fmt.Sprintf(" with token %d", g.tok)
-	}
-	an.Explanation = fmt.Sprintf("On key %s, process %d's %s has no legal place: process %d certainly held the lock "+
-		"from %s%s until %s (no release asked and no lease that could run out before then), so no legal order exists.",
-		kc.ko.key, o.proc, what, g.proc, history.FormatTime(h[g.done].Time), tok, until)
-	return an
 }

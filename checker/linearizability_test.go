@@ -55,7 +55,7 @@ func refModel() porcupine.Model {
 				}
 				n.holder, n.deadline = in.proc, never
 				if in.ttl > 0 {
-					n.deadline = in.invoked + in.ttl
+					n.deadline = addSat(in.invoked, in.ttl)
 				}
 				return append(out, n)
 			}
@@ -71,28 +71,8 @@ func refModel() porcupine.Model {
 }
 
 func refCheck(h history.History) porcupine.CheckResult {
-	link := pairLinks(h)
-	byKey := map[string][]porcupine.Operation{}
-	for i, o := range h {
-		if o.IsNemesis() || o.Type != history.Invoke || (o.F != acq && o.F != rel) {
-			continue
-		}
-		typ, j := completion(h, link, i)
-		if typ == history.Fail {
-			continue
-		}
-		in := refInput{acquire: o.F == acq, indeterminate: typ == history.Info, proc: o.Process,
-			invoked: o.Time, ttl: o.TTL, ret: never}
-		if j >= 0 && typ != history.Info {
-			in.ret = h[j].Time
-			if t, ok := h[j].TokenValue(); ok && in.acquire {
-				in.tok, in.hasTok = t, true
-			}
-		}
-		byKey[o.Key] = append(byKey[o.Key], porcupine.Operation{Input: in, Call: o.Time, Return: in.ret})
-	}
 	result := porcupine.Ok
-	for _, ops := range byKey {
+	for _, ops := range plainOps(h) {
 		// The unsimplified search can explode; such histories are skipped.
 		switch porcupine.CheckOperationsTimeout(refModel(), ops, 2*time.Second) {
 		case porcupine.Illegal:
@@ -331,6 +311,9 @@ func TestLinearizabilityAgreesWithUnsimplifiedReference(t *testing.T) {
 			counts[want]++
 			for _, minPiece := range []int{1, 3, 256} {
 				got := linearizability(h, linConfig{budget: 20 * time.Second, minPiece: minPiece})
+				if got.Skipped && want == Valid {
+					continue // nothing completed: valid for the reference, not checked for us
+				}
 				if got.Status != want {
 					t.Fatalf("config %d history %d, minPiece %d: got %s (%s), reference says %s\n%s",
 						ci, i, minPiece, got.Status, got.Summary, want, dump(h))

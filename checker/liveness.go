@@ -1,10 +1,9 @@
 package checker
 
 import (
-	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/lockstorm/lockstorm/history"
 )
@@ -14,98 +13,159 @@ import (
 const FLivenessProbe = "liveness-probe"
 
 // HasLivenessProbe reports whether h contains a liveness probe marker.
-func HasLivenessProbe(h history.History) bool {
-	_, ok := probeMarker(h)
-	return ok
-}
-
-func probeMarker(h history.History) (int, bool) {
-	for i := len(h) - 1; i >= 0; i-- {
-		if h[i].IsNemesis() && h[i].F == FLivenessProbe {
-			return i, true
-		}
-	}
-	return -1, false
-}
+func HasLivenessProbe(h history.History) bool { return findProbe(h).found }
 
 // Liveness checks that after the final heal every probed key could be
 // acquired again within the bound. The harness marks the moment with a
 // nemesis op "liveness-probe" whose value is {"bound": ns}; then a fresh
-// process per key invokes acquire. A probe acquire that did not return ok,
-// or returned later than the bound, makes the key stuck. Without a marker
-// the result is valid and says that nothing was probed.
+// process per key invokes acquire, and tools may try more than once. A key
+// passes when one of its probe acquires returned ok within the bound,
+// counted from its first probe acquire; otherwise it is stuck. Without a
+// marker there is nothing to judge: the result is skipped and says that
+// liveness was not checked. A bound that is not a whole number of
+// nanoseconds leaves the verdict unknown.
 func Liveness(h history.History) Result {
-	begin := time.Now()
-	res := Result{Checker: "liveness", Status: Valid}
-	mi, ok := probeMarker(h)
-	if !ok {
-		res.Summary = "No liveness probe in this history; liveness not checked."
-		return res
+	return runOne(h, func(c *lockCheck) Result { return c.live.result(&c.sc) }, 3)
+}
+
+// liveState is the liveness checker over the parts of a history.
+type liveState struct {
+	max      int
+	probed   int
+	attempts int
+	count    int
+	found    []Anomaly
+}
+
+func (s *liveState) init(maxAnomalies int) { s.max = maxAnomalies }
+
+// A probeKey gathers the probe's acquires of one key.
+type probeKey struct {
+	key      string
+	attempts []int // positions of the acquire invokes
+}
+
+func (s *liveState) add(p *part) {
+	m := p.sc.probe
+	if !m.found || m.badBound != "" {
+		return
 	}
-	marker := h[mi]
-	var v struct {
-		Bound int64 `json:"bound"`
-	}
-	_ = json.Unmarshal(marker.Value, &v) // a missing bound only means no time limit
-	link := pairLinks(h)
-	holds := Holds(h)
-	probed := 0
-	seen := map[string]bool{}
-	for i := mi + 1; i < len(h); i++ {
+	h := p.h
+	var keys []*probeKey
+	byKey := map[string]*probeKey{}
+	for i := range h {
 		o := &h[i]
-		if o.IsNemesis() || o.Type != history.Invoke || o.F != history.FAcquire || seen[o.Key] {
+		if o.Index <= m.index || o.IsNemesis() || o.Type != history.Invoke || o.F != history.FAcquire {
 			continue
 		}
-		seen[o.Key] = true
-		probed++
-		typ, j := completion(h, link, i)
-		end := h.End()
-		if j >= 0 {
-			end = h[j].Time
+		pk := byKey[o.Key]
+		if pk == nil {
+			pk = &probeKey{key: o.Key}
+			byKey[o.Key] = pk
+			keys = append(keys, pk)
 		}
-		if typ == history.Ok && (v.Bound <= 0 || end-o.Time <= v.Bound) {
-			continue
+		pk.attempts = append(pk.attempts, i)
+		s.attempts++
+	}
+	for _, pk := range keys {
+		s.probed++
+		if an, stuck := s.judgeKey(p, pk); stuck {
+			s.count++
+			if len(s.found) < s.max {
+				s.found = append(s.found, an)
+			}
 		}
-		res.AnomalyCount++
-		an := Anomaly{Kind: KindStuckLock, Key: o.Key, Processes: []int{o.Process}, Start: o.Time, End: end,
-			Ops: []int{o.Index}}
+	}
+}
+
+// judgeKey decides whether the probe acquired pk's key within the bound,
+// and explains it when it did not.
+func (s *liveState) judgeKey(p *part, pk *probeKey) (Anomaly, bool) {
+	h, m := p.h, p.sc.probe
+	first := &h[pk.attempts[0]]
+	acquired := int64(-1) // the earliest ok of a probe acquire
+	end := first.Time
+	an := Anomaly{Kind: KindStuckLock, Key: pk.key, Start: first.Time}
+	for _, i := range pk.attempts {
+		o := &h[i]
+		typ, j := completion(h, p.link, i)
+		done := p.sc.end
+		an.Ops = append(an.Ops, o.Index)
 		if j >= 0 {
+			done = h[j].Time
 			an.Ops = append(an.Ops, h[j].Index)
 		}
-		within := ""
-		if v.Bound > 0 {
-			within = " within " + fmtDur(v.Bound)
+		end = max(end, done)
+		if !slices.Contains(an.Processes, o.Process) {
+			an.Processes = append(an.Processes, o.Process)
 		}
-		outcome := fmt.Sprintf("the probe by process %d ended %s", o.Process, typ)
-		if j >= 0 && h[j].Error != "" {
-			outcome += ": " + h[j].Error
-		}
-		if typ == history.Ok {
-			outcome = fmt.Sprintf("the probe by process %d got it only after %s", o.Process, fmtDur(end-o.Time))
-		}
-		an.Explanation = fmt.Sprintf("After the final heal at %s, key %s could not be acquired%s (%s)%s.",
-			history.FormatTime(marker.Time), o.Key, within, outcome, lastHolderPhrase(h, holds, o.Key, marker.Time))
-		if len(res.Anomalies) < DefaultMaxAnomalies {
-			res.Anomalies = append(res.Anomalies, an)
+		if typ == history.Ok && (acquired < 0 || done < acquired) {
+			acquired = done
 		}
 	}
-	res.Details = mustJSON(map[string]any{"probed_keys": probed, "stuck_keys": res.AnomalyCount, "bound_ms": ms(v.Bound)})
+	if acquired >= 0 && (m.bound == 0 || acquired-first.Time <= m.bound) {
+		return Anomaly{}, false
+	}
+	an.End = end
+	if acquired >= 0 {
+		an.End = acquired
+	}
+	within := ""
+	if m.bound > 0 {
+		within = " within " + fmtDur(m.bound)
+	}
+	last := &h[pk.attempts[len(pk.attempts)-1]]
+	typ, j := completion(h, p.link, pk.attempts[len(pk.attempts)-1])
+	var outcome string
 	switch {
-	case probed == 0:
+	case acquired >= 0 && len(pk.attempts) == 1:
+		outcome = fmt.Sprintf("the probe by process %d got it only after %s", first.Process, fmtDur(acquired-first.Time))
+	case acquired >= 0:
+		outcome = fmt.Sprintf("%d probe attempts; the first that got it did so only %s after the first attempt",
+			len(pk.attempts), fmtDur(acquired-first.Time))
+	case len(pk.attempts) == 1:
+		outcome = fmt.Sprintf("the probe by process %d ended %s", last.Process, typ)
+	default:
+		outcome = fmt.Sprintf("%d probe attempts, none of which got it; the last, by process %d, ended %s",
+			len(pk.attempts), last.Process, typ)
+	}
+	if acquired < 0 && j >= 0 && h[j].Error != "" {
+		outcome += ": " + h[j].Error
+	}
+	an.Explanation = fmt.Sprintf("After the final heal at %s, key %s could not be acquired%s (%s)%s.",
+		history.FormatTime(m.time), pk.key, within, outcome, lastHolderPhrase(h, p.holds, pk.key, m.time))
+	return an, true
+}
+
+func (s *liveState) result(sc *scope) Result {
+	m := sc.probe
+	res := Result{Checker: NameLiveness, AnomalyCount: s.count, Anomalies: keepEarliest(s.found, s.max)}
+	if !m.found {
+		res.Status, res.Skipped = Unknown, true
+		res.Summary = "No liveness probe in this history; liveness was not checked."
+		return res
+	}
+	res.Details = mustJSON(map[string]any{"probed_keys": s.probed, "probe_attempts": s.attempts,
+		"stuck_keys": s.count, "bound_ms": ms(m.bound)})
+	switch {
+	case m.badBound != "":
+		res.Status = Unknown
+		res.Summary = fmt.Sprintf("The liveness probe at %s cannot be judged: %s.", history.FormatTime(m.time), m.badBound)
+	case s.probed == 0:
 		res.Status = Unknown
 		res.Summary = "The liveness probe was announced but no key was probed."
-	case res.AnomalyCount > 0:
+	case s.count > 0:
 		res.Status = Invalid
 		res.Summary = fmt.Sprintf("%s of %d could not be acquired again after the final heal.",
-			upperFirst(plural(res.AnomalyCount, "key")), probed)
+			upperFirst(Plural(s.count, "key")), s.probed)
 	default:
-		res.Summary = fmt.Sprintf("Every probed key (%d) could be acquired again after the final heal", probed)
-		if v.Bound > 0 {
-			res.Summary += " within " + fmtDur(v.Bound)
+		res.Status = Valid
+		res.Summary = fmt.Sprintf("Every probed key (%d) could be acquired again after the final heal", s.probed)
+		if m.bound > 0 {
+			res.Summary += " within " + fmtDur(m.bound)
 		}
 		res.Summary += "."
 	}
-	res.Millis = time.Since(begin).Milliseconds()
 	return res
 }
 
@@ -146,7 +206,7 @@ func lastHolderPhrase(h history.History, holds []Hold, key string, t int64) stri
 	if last.TTL > 0 {
 		s += fmt.Sprintf(", and its lease was %s", fmtDur(last.TTL))
 	} else {
-		s += ", and the lock has no lease"
+		s += ", and its grant recorded no lease"
 	}
 	return s
 }

@@ -20,7 +20,7 @@ func TestLivenessFindsStuckLock(t *testing.T) {
 		t.Fatalf("status %s anomalies %v", r.Status, r.Anomalies)
 	}
 	want := "After the final heal at 30.000s, key k1 could not be acquired within 5.000s (the probe by process 10 ended fail: timeout); " +
-		"its last holder, process 1 (granted at 0.010s), crashed at 12.300s while holding it, and the lock has no lease."
+		"its last holder, process 1 (granted at 0.010s), crashed at 12.300s while holding it, and its grant recorded no lease."
 	if got := r.Anomalies[0].Explanation; got != want {
 		t.Errorf("explanation\n got %q\nwant %q", got, want)
 	}
@@ -50,12 +50,16 @@ func TestLivenessProbeBeyondBoundIsStuck(t *testing.T) {
 	}
 }
 
-func TestCheckOmitsLivenessWithoutProbe(t *testing.T) {
+func TestCheckSaysLivenessWasNotCheckedWithoutProbe(t *testing.T) {
 	h := hist(t, inv(0, 1, acq, "k"), ok(10, 1, acq, "k"), inv(20, 1, rel, "k"), ok(30, 1, rel, "k"))
-	for _, r := range Check(h, Options{}).Results {
-		if r.Checker == "liveness" {
-			t.Errorf("liveness ran without a probe: %+v", r)
-		}
+	rep := Check(h, Options{})
+	lv := resultOf(t, rep, "liveness")
+	if !lv.Skipped || lv.Status != Unknown || lv.Summary != "No liveness probe in this history; liveness was not checked." {
+		t.Errorf("liveness without a probe: %+v", lv)
+	}
+	v := Judge(rep.Results, Rules{})
+	if v.Status != Valid || !strings.Contains(v.Summary, "liveness was not checked") {
+		t.Errorf("verdict %s %q: want valid, saying that liveness was not checked", v.Status, v.Summary)
 	}
 }
 

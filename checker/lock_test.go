@@ -347,3 +347,22 @@ func TestFaultWindows(t *testing.T) {
 		t.Errorf("faults during a gap of the partition = %v", got)
 	}
 }
+
+// TestKeylessOpsAreLeftOutByEveryLockChecker: the reader refuses a client
+// op without key; a history built in code may still hold one, and then no
+// lock checker judges it, rather than one ignoring it and another calling
+// "key  " not linearizable.
+func TestKeylessOpsAreLeftOutByEveryLockChecker(t *testing.T) {
+	h := history.History{
+		{Index: 0, Time: 0, Process: 1, Type: history.Invoke, F: acq},
+		{Index: 1, Time: 1, Process: 1, Type: history.Ok, F: acq},
+		{Index: 2, Time: 2, Process: 2, Type: history.Invoke, F: acq},
+		{Index: 3, Time: 3, Process: 2, Type: history.Ok, F: acq},
+	}
+	rep := Check(h, Options{})
+	for _, name := range []string{NameMutualExclusion, NameLinearizability} {
+		if r := resultOf(t, rep, name); !r.Skipped {
+			t.Errorf("%s judged keyless ops: %s %s", name, r.Status, r.Summary)
+		}
+	}
+}

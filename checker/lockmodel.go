@@ -34,9 +34,9 @@ const (
 // never is the return time of an operation that has none.
 const never = math.MaxInt64
 
-// A lop is one simplified lock operation on one key.
+// A lop is one simplified lock operation on one key. Its fields are laid
+// out to take 64 bytes: a long history has hundreds of thousands.
 type lop struct {
-	kind lopKind
 	proc int
 	// call and ret bound the linearization point. They start as the
 	// invocation and completion times and may be narrowed by clipping.
@@ -44,17 +44,18 @@ type lop struct {
 	// invoked is the invocation time, from which a lease runs.
 	invoked int64
 	ttl     int64
+	tok     int64
+	// inv and done are positions in the history; done is -1 when there is
+	// no completion.
+	inv, done int32
+	kind      lopKind
 	// bound says that the process's next operation on the key is a
 	// release that returned ok. Then the lease cannot have run out and
 	// been taken over: the release would have been illegal. So a bound
 	// grant is held until its release, whatever its ttl.
 	bound   bool
-	tok     int64
 	hasTok  bool
 	dropped bool
-	// inv and done are positions in the history; done is -1 when there is
-	// no completion.
-	inv, done int32
 }
 
 // deadline returns the earliest moment the grant's lease may run out, or
@@ -63,7 +64,9 @@ func (o *lop) deadline() int64 {
 	if o.ttl <= 0 || o.bound {
 		return never
 	}
-	return o.invoked + o.ttl
+	// A lease too long to end within int64 time never runs out; adding
+	// would wrap around to a deadline before the grant.
+	return addSat(o.invoked, o.ttl)
 }
 
 // lockState is the state of the owner-aware mutex with leases and tokens.
@@ -187,17 +190,29 @@ type keyOps struct {
 // lockOps extracts the simplified lock operations of every key, keys in
 // order of first appearance.
 func lockOps(h history.History, link []int32) []*keyOps {
+	// A client op without key breaks the format (the reader refuses it);
+	// in a history built in code it is left out, as the holds leave it.
+	isLockInvoke := func(o *history.Op) bool {
+		return !o.IsNemesis() && o.Key != "" && o.Type == history.Invoke && (o.F == history.FAcquire || o.F == history.FRelease)
+	}
+	// Count first, so that each key's ops are allocated once.
+	counts := map[string]int{}
+	for i := range h {
+		if isLockInvoke(&h[i]) {
+			counts[h[i].Key]++
+		}
+	}
 	byKey := map[string]*keyOps{}
 	var keys []*keyOps
 	retired := map[procKey]bool{}
 	for i := range h {
 		o := &h[i]
-		if o.IsNemesis() || o.Type != history.Invoke || (o.F != history.FAcquire && o.F != history.FRelease) {
+		if !isLockInvoke(o) {
 			continue
 		}
 		ko := byKey[o.Key]
 		if ko == nil {
-			ko = &keyOps{key: o.Key}
+			ko = &keyOps{key: o.Key, ops: make([]lop, 0, counts[o.Key])}
 			byKey[o.Key] = ko
 			keys = append(keys, ko)
 		}

@@ -1,9 +1,12 @@
 package checker
 
 import (
+	"cmp"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
-	"time"
+	"strings"
 
 	"github.com/lockstorm/lockstorm/history"
 )
@@ -21,24 +24,54 @@ type MutualExclusionDetails struct {
 	OutlivedLease int `json:"outlived_lease"`
 	NoLease       int `json:"overlap_without_lease"`
 	BadReleases   int `json:"bad_releases"`
+	// OverlappedHolds counts the holds that a later holder overlapped:
+	// one stalled holder overlapped by three later ones is one overlapped
+	// hold and three overlaps. With BadReleases, it is the number of
+	// incidents this checker found.
+	OverlappedHolds int `json:"overlapped_holds"`
 }
 
 // MutualExclusion checks that the holds of different processes on one key
 // never overlap, and that no release by a process without a grant returned
 // ok. Each overlap is classified: the service granted the lock early, the
 // earlier holder outlived its lease, or (without a lease) the two simply
-// overlapped. It sorts and sweeps, so it is fast on any history.
+// overlapped. It sorts and sweeps, so it is fast on any history. A history
+// without any hold or release gives nothing to judge: the result is then
+// skipped.
 func MutualExclusion(h history.History) Result {
-	return mutualExclusion(h, DefaultMaxAnomalies)
+	return runOne(h, func(c *lockCheck) Result { return c.me.result() }, 0)
 }
 
-func mutualExclusion(h history.History, maxAnomalies int) Result {
-	start := time.Now()
-	holds, bad := holdsAndReleases(h)
-	res := Result{Checker: "mutual-exclusion"}
-	var d MutualExclusionDetails
-	d.Holds = len(holds)
+// runOne runs one lock checker, the one in slot i of lockCheck.millis, on
+// the whole of h and returns the result that pick takes.
+func runOne(h history.History, pick func(*lockCheck) Result, i int) Result {
+	c := newLockCheck(scopeOf(h), Options{}.filled())
+	c.only = 1 << i
+	c.add(h)
+	r := pick(c)
+	r.Millis = c.millis[i].Milliseconds()
+	return r
+}
 
+// meState is the mutual-exclusion checker over the parts of a history.
+type meState struct {
+	max   int
+	d     MutualExclusionDetails
+	count int
+	found []Anomaly
+}
+
+func (s *meState) init(maxAnomalies int) { s.max = maxAnomalies }
+
+// An meRef is an anomaly found by the sweep, explained only if it is kept.
+type meRef struct {
+	start, end int64
+	a, b       int // holds; a < 0 means bad release b
+}
+
+func (s *meState) add(p *part) {
+	holds, bad := p.holds, p.bad
+	s.d.Holds += len(holds)
 	byKey := map[string][]int{}
 	var keys []string
 	for i, hd := range holds {
@@ -47,22 +80,19 @@ func mutualExclusion(h history.History, maxAnomalies int) Result {
 		}
 		byKey[hd.Key] = append(byKey[hd.Key], i)
 	}
-	d.Keys = len(keys)
+	s.d.Keys += len(keys)
 	// Explanations are written only for the anomalies that are kept:
 	// a broken lock can overlap millions of times.
-	type ref struct {
-		start, end int64
-		a, b       int // holds; a < 0 means bad release b
-	}
-	var refs []ref
-	keep := func(r ref) {
-		res.AnomalyCount++
+	var refs []meRef
+	keep := func(r meRef) {
+		s.count++
 		refs = append(refs, r)
-		if len(refs) > 4*maxAnomalies+64 {
+		if len(refs) > 4*s.max+64 {
 			sort.SliceStable(refs, func(i, j int) bool { return refs[i].start < refs[j].start })
-			refs = refs[:maxAnomalies]
+			refs = refs[:s.max]
 		}
 	}
+	overlapped := map[int]bool{}
 	for _, k := range keys {
 		idx := byKey[k] // already in order of start
 		var active []int
@@ -82,41 +112,50 @@ func mutualExclusion(h history.History, maxAnomalies int) Result {
 				}
 				switch overlapKind(a, b) {
 				case KindGrantedEarly:
-					d.GrantedEarly++
+					s.d.GrantedEarly++
 				case KindOutlivedLease:
-					d.OutlivedLease++
+					s.d.OutlivedLease++
 				default:
-					d.NoLease++
+					s.d.NoLease++
 				}
-				d.Overlaps++
-				keep(ref{start: b.Start, end: min(a.End, b.End), a: ai, b: bi})
+				s.d.Overlaps++
+				if !overlapped[ai] {
+					overlapped[ai] = true
+					s.d.OverlappedHolds++
+				}
+				keep(meRef{start: b.Start, end: min(a.End, b.End), a: ai, b: bi})
 			}
 			active = append(active, bi)
 		}
 	}
 	for i, br := range bad {
-		d.BadReleases++
-		keep(ref{start: h[br.pos].Time, a: -1, b: i})
+		s.d.BadReleases++
+		keep(meRef{start: p.h[br.pos].Time, a: -1, b: i})
 	}
-	found := make([]Anomaly, 0, min(len(refs), maxAnomalies))
 	for _, r := range refs {
 		if r.a < 0 {
-			found = append(found, badReleaseAnomaly(h, bad[r.b]))
+			s.found = append(s.found, badReleaseAnomaly(p.h, bad[r.b]))
 		} else {
-			found = append(found, classifyOverlap(&holds[r.a], &holds[r.b]))
+			s.found = append(s.found, classifyOverlap(&holds[r.a], &holds[r.b]))
 		}
 	}
-	res.Anomalies = keepEarliest(found, maxAnomalies)
-	res.Details = mustJSON(d)
-	if res.AnomalyCount == 0 {
+	s.found = keepEarliest(s.found, s.max)
+}
+
+func (s *meState) result() Result {
+	res := Result{Checker: NameMutualExclusion, AnomalyCount: s.count, Anomalies: s.found, Details: mustJSON(s.d)}
+	switch {
+	case s.count > 0:
+		res.Status = Invalid
+		res.Summary = meSummary(s.d)
+	case s.d.Holds == 0:
+		res.Status, res.Skipped = Unknown, true
+		res.Summary = "No process held a lock in this history; mutual exclusion was not checked."
+	default:
 		res.Status = Valid
 		res.Summary = fmt.Sprintf("No two processes held the same key at once (%s on %s).",
-			plural(d.Holds, "hold"), plural(d.Keys, "key"))
-	} else {
-		res.Status = Invalid
-		res.Summary = meSummary(d)
+			Plural(s.d.Holds, "hold"), Plural(s.d.Keys, "key"))
 	}
-	res.Millis = time.Since(start).Milliseconds()
 	return res
 }
 
@@ -129,21 +168,28 @@ func meSummary(d MutualExclusionDetails) string {
 		parts = append(parts, fmt.Sprintf("%d where the holder outlived its lease", d.OutlivedLease))
 	}
 	if d.NoLease > 0 {
-		parts = append(parts, fmt.Sprintf("%d on a lock without lease", d.NoLease))
+		parts = append(parts, fmt.Sprintf("%d where no lease was recorded", d.NoLease))
 	}
 	s := ""
-	if d.Overlaps > 0 {
-		s = fmt.Sprintf("%d pairs of holds overlapped", d.Overlaps)
-		if d.Overlaps == 1 {
-			s = "1 pair of holds overlapped"
-		}
+	switch {
+	case d.Overlaps == 0:
+	case d.OverlappedHolds == 1 && d.Overlaps == 1:
+		s = "1 hold was overlapped by a later holder"
+	case d.OverlappedHolds == 1:
+		s = fmt.Sprintf("1 hold was overlapped by %d later holders", d.Overlaps)
+	case d.OverlappedHolds == d.Overlaps:
+		s = fmt.Sprintf("%d holds were each overlapped by a later holder", d.OverlappedHolds)
+	default:
+		s = fmt.Sprintf("%d holds were overlapped by later holders, %d times in all", d.OverlappedHolds, d.Overlaps)
+	}
+	if s != "" {
 		s += " (" + joinWords(parts) + ")"
 	}
 	if d.BadReleases > 0 {
 		if s != "" {
 			s += "; "
 		}
-		s += fmt.Sprintf("%s by a process that held nothing returned ok", plural(d.BadReleases, "release"))
+		s += fmt.Sprintf("%s by a process that held nothing returned ok", Plural(d.BadReleases, "release"))
 	}
 	return upperFirst(s) + "."
 }
@@ -174,10 +220,14 @@ func classifyOverlap(a, b *Hold) Anomaly {
 	if leaseEnd, ok := a.LeaseEnd(); ok {
 		if b.Start < leaseEnd {
 			an.Kind = KindGrantedEarly
+			expiry := "so it could not expire before " + history.FormatTime(leaseEnd)
+			if leaseEnd == math.MaxInt64 {
+				expiry = "which never runs out"
+			}
 			an.Explanation = fmt.Sprintf("Process %d acquired key %s at %s while process %d still held it "+
-				"(granted at %s, lease %s asked at %s, so it could not expire before %s)%s: the service granted the lock early.",
+				"(granted at %s, lease %s asked at %s, %s)%s: the service granted the lock early.",
 				b.Process, b.Key, history.FormatTime(b.Start), a.Process, history.FormatTime(a.Start),
-				fmtDur(a.TTL), history.FormatTime(a.AcquireInvoke), history.FormatTime(leaseEnd), toks)
+				fmtDur(a.TTL), history.FormatTime(a.AcquireInvoke), expiry, toks)
 			return an
 		}
 		an.Kind = KindOutlivedLease
@@ -201,7 +251,8 @@ func classifyOverlap(a, b *Hold) Anomaly {
 		held = fmt.Sprintf("its release at %s then failed", history.FormatTime(a.End))
 	}
 	an.Explanation = fmt.Sprintf("Process %d acquired key %s at %s while process %d still held it "+
-		"(granted at %s; %s)%s; the lock has no lease, so the service granted a lock that was still held.",
+		"(granted at %s; %s)%s; no lease was recorded for that grant, so it could not have run out: "+
+		"the service granted a lock that was still held.",
 		b.Process, b.Key, history.FormatTime(b.Start), a.Process, history.FormatTime(a.Start), held, toks)
 	return an
 }
@@ -233,14 +284,17 @@ func tokenPhrase(a, b *int64) string {
 // keepEarliest returns at most n anomalies, the earliest ones, in order of
 // time.
 func keepEarliest(as []Anomaly, n int) []Anomaly {
-	sort.SliceStable(as, func(i, j int) bool {
-		if as[i].Start != as[j].Start {
-			return as[i].Start < as[j].Start
-		}
-		return as[i].End < as[j].End
-	})
+	sort.SliceStable(as, func(i, j int) bool { return anomalyBefore(&as[i], &as[j]) })
 	if n >= 0 && len(as) > n {
 		as = as[:n:n]
 	}
 	return as
+}
+
+// anomalyBefore orders anomalies by time, then by key, kind and ops, so
+// that the same anomalies come out in the same order however the history
+// was read.
+func anomalyBefore(a, b *Anomaly) bool {
+	return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.End, b.End), strings.Compare(a.Key, b.Key),
+		strings.Compare(a.Kind, b.Kind), slices.Compare(a.Ops, b.Ops)) < 0
 }

@@ -75,7 +75,7 @@ type orderCharges struct {
 // variant is only reported.
 func Payment(h history.History, variant string) Result {
 	begin := time.Now()
-	res := Result{Checker: "payment"}
+	res := Result{Checker: NamePayment}
 	d := PaymentDetails{Variant: variant}
 	orders := map[string]*orderCharges{}
 	var ids []string
@@ -141,14 +141,14 @@ func Payment(h history.History, variant string) Result {
 func paymentSummary(d PaymentDetails) (Status, string) {
 	var extra []string
 	if d.RejectedDuplicates > 0 {
-		extra = append(extra, fmt.Sprintf("the idempotency key rejected %s", plural(d.RejectedDuplicates, "duplicate charge")))
+		extra = append(extra, fmt.Sprintf("the idempotency key rejected %s", Plural(d.RejectedDuplicates, "duplicate charge")))
 	}
 	if d.Fenced > 0 {
-		extra = append(extra, fmt.Sprintf("fencing rejected %s by stale holders", plural(d.Fenced, "resource access")))
+		extra = append(extra, fmt.Sprintf("fencing rejected %s by stale holders", Plural(d.Fenced, "resource access")))
 	}
 	if d.PossibleDoubleCharges > 0 {
 		extra = append(extra, fmt.Sprintf("%s may have been charged twice through an indeterminate charge",
-			plural(d.PossibleDoubleCharges, "order")))
+			Plural(d.PossibleDoubleCharges, "order")))
 	}
 	tail := ""
 	if len(extra) > 0 {
@@ -156,10 +156,10 @@ func paymentSummary(d PaymentDetails) (Status, string) {
 	}
 	if d.DoubleCharges == 0 {
 		return Valid, fmt.Sprintf("No order was charged twice (%s for %s)%s.",
-			plural(d.Charges, "charge"), plural(d.Orders, "order"), tail)
+			Plural(d.Charges, "charge"), Plural(d.Orders, "order"), tail)
 	}
 	return Invalid, fmt.Sprintf("%d of %s %s charged more than once (%s too many)%s.",
-		d.DoubleCharges, plural(d.Orders, "order"), wlWasWere(d.DoubleCharges), plural(d.ExtraCharges, "charge"), tail)
+		d.DoubleCharges, Plural(d.Orders, "order"), wlWasWere(d.DoubleCharges), Plural(d.ExtraCharges, "charge"), tail)
 }
 
 func wlWasWere(n int) string {

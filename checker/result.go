@@ -29,8 +29,12 @@ func (s Status) ExitCode() int {
 }
 
 // Merge combines verdicts: invalid if any is invalid, else unknown if any is
-// unknown, else valid. Merging no verdicts gives valid.
+// unknown, else valid. Merging no verdicts gives unknown: nothing decided
+// is no evidence of safety. (Judge applies the rules of a whole verdict.)
 func Merge(statuses ...Status) Status {
+	if len(statuses) == 0 {
+		return Unknown
+	}
 	out := Valid
 	for _, s := range statuses {
 		switch s {
@@ -83,7 +87,9 @@ type Anomaly struct {
 	// Start and End bound the anomaly in nanoseconds since the run started.
 	Start int64 `json:"start"`
 	End   int64 `json:"end"`
-	// Ops are the history indexes of the operations involved.
+	// Ops are the history indexes of the operations involved. For an
+	// overlap of two holds, Ops[0] is the earlier hold's grant and Ops[1]
+	// the later one's.
 	Ops []int `json:"ops,omitempty"`
 	// Faults names the nemesis faults active during [Start, End], filled in
 	// by Check from the history's nemesis ops.
@@ -98,6 +104,11 @@ type Result struct {
 	Checker string `json:"checker"`
 	// Status is the checker's verdict.
 	Status Status `json:"status"`
+	// Skipped reports that the history held nothing for this checker to
+	// judge (no hold, no token, no liveness probe), so it did not decide
+	// anything: Status is then unknown, and the verdict leaves the
+	// result out. Summary says what was not checked.
+	Skipped bool `json:"skipped,omitempty"`
 	// Summary is one sentence about the outcome.
 	Summary string `json:"summary"`
 	// Anomalies lists what went wrong, in order of time. It may be capped;

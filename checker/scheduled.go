@@ -65,7 +65,7 @@ type tickRuns struct {
 // tick is the period, used to say when a missed tick was due (0: unknown).
 func ScheduledJobs(h history.History, tick time.Duration) Result {
 	begin := time.Now()
-	res := Result{Checker: "scheduled-jobs"}
+	res := Result{Checker: NameScheduledJobs}
 	d := ScheduledDetails{TickMillis: tick.Milliseconds()}
 	jobs := map[string]map[int64]*tickRuns{}
 	var keys []string
@@ -150,18 +150,18 @@ func ScheduledJobs(h history.History, tick time.Duration) Result {
 	missedPhrase := ""
 	if d.MissedTicks > 0 {
 		missedPhrase = fmt.Sprintf("; %s between the first and the last run never ran (a liveness finding: it does not "+
-			"make the history invalid)", plural(d.MissedTicks, "tick"))
+			"make the history invalid)", Plural(d.MissedTicks, "tick"))
 	}
 	if d.DuplicateTicks > 0 {
 		res.Status = Invalid
 		res.Summary = fmt.Sprintf("%s of %d ran more than once (%s too many)%s.",
-			upperFirst(plural(d.DuplicateTicks, "tick")), d.Ticks, plural(d.ExtraRuns, "run"), missedPhrase)
+			upperFirst(Plural(d.DuplicateTicks, "tick")), d.Ticks, Plural(d.ExtraRuns, "run"), missedPhrase)
 	} else {
 		res.Status = Valid
-		res.Summary = fmt.Sprintf("No tick ran twice (%s of %d ticks on %s)%s", plural(d.Runs, "run"), d.Ticks,
-			plural(d.Jobs, "job"), missedPhrase)
+		res.Summary = fmt.Sprintf("No tick ran twice (%s of %d ticks on %s)%s", Plural(d.Runs, "run"), d.Ticks,
+			Plural(d.Jobs, "job"), missedPhrase)
 		if d.Fenced > 0 {
-			res.Summary += fmt.Sprintf("; fencing rejected %s by stale holders", plural(d.Fenced, "resource access"))
+			res.Summary += fmt.Sprintf("; fencing rejected %s by stale holders", Plural(d.Fenced, "resource access"))
 		}
 		res.Summary += "."
 	}

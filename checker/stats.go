@@ -3,42 +3,55 @@ package checker
 import (
 	"fmt"
 	"math"
-	"sort"
-	"time"
+	"slices"
 
 	"github.com/lockstorm/lockstorm/history"
 )
 
-// Stats counts what happened. It is always valid. Its Details is a flat
-// JSON object: "ops" (records), "operations" (invocations), "processes"
-// (client processes), "nemesis_ops", "duration_ms", and for each f:
-// "<f>_ok", "<f>_fail", "<f>_info" and, over the operations that completed
-// with ok or fail, "<f>_p50_ms", "<f>_p90_ms", "<f>_p99_ms", "<f>_max_ms".
+// Stats counts what happened. It is always valid and never decides a
+// verdict. Its Details is a flat JSON object: "ops" (records),
+// "operations" (invocations), "processes" (client processes),
+// "nemesis_ops", "duration_ms", and for each f: "<f>_ok", "<f>_fail",
+// "<f>_info" and, over the operations that completed with ok or fail,
+// "<f>_p50_ms", "<f>_p90_ms", "<f>_p99_ms", "<f>_max_ms".
 func Stats(h history.History) Result {
-	begin := time.Now()
-	link := pairLinks(h)
-	type fstat struct {
-		ok, fail, info int
-		lat            []int64
-	}
-	byF := map[string]*fstat{}
-	procs := map[int]bool{}
-	nemesis, operations := 0, 0
+	return runOne(h, func(c *lockCheck) Result { return c.stats.result(&c.sc) }, 4)
+}
+
+// statsState is the stats checker over the parts of a history.
+type statsState struct {
+	byF        map[string]*fstat
+	procs      map[int]struct{}
+	operations int
+}
+
+// fstat counts the operations of one f.
+type fstat struct {
+	ok, fail, info int
+	lat            []int64
+}
+
+func (s *statsState) init() {
+	s.byF = map[string]*fstat{}
+	s.procs = map[int]struct{}{}
+}
+
+func (s *statsState) add(p *part) {
+	h, link := p.h, p.link
 	for i := range h {
 		o := &h[i]
 		if o.IsNemesis() {
-			nemesis++
 			continue
 		}
-		procs[o.Process] = true
+		s.procs[o.Process] = struct{}{}
 		if o.Type != history.Invoke {
 			continue
 		}
-		operations++
-		st := byF[o.F]
+		s.operations++
+		st := s.byF[o.F]
 		if st == nil {
 			st = &fstat{}
-			byF[o.F] = st
+			s.byF[o.F] = st
 		}
 		typ, j := completion(h, link, i)
 		switch typ {
@@ -53,18 +66,21 @@ func Stats(h history.History) Result {
 			st.lat = append(st.lat, h[j].Time-o.Time)
 		}
 	}
+}
+
+func (s *statsState) result(sc *scope) Result {
 	details := map[string]any{
-		"ops": len(h), "operations": operations, "processes": len(procs), "nemesis_ops": nemesis,
+		"ops": sc.ops, "operations": s.operations, "processes": len(s.procs), "nemesis_ops": sc.nemesis,
 	}
-	if len(h) > 0 {
-		details["duration_ms"] = ms(h[len(h)-1].Time - h[0].Time)
+	if sc.ops > 0 {
+		details["duration_ms"] = ms(sc.end - sc.start)
 	}
 	var parts []string
-	for _, f := range sortedKeys(byF) {
-		st := byF[f]
+	for _, f := range sortedKeys(s.byF) {
+		st := s.byF[f]
 		details[f+"_ok"], details[f+"_fail"], details[f+"_info"] = st.ok, st.fail, st.info
 		if len(st.lat) > 0 {
-			sort.Slice(st.lat, func(a, b int) bool { return st.lat[a] < st.lat[b] })
+			slices.Sort(st.lat)
 			details[f+"_p50_ms"] = ms(percentile(st.lat, 0.50))
 			details[f+"_p90_ms"] = ms(percentile(st.lat, 0.90))
 			details[f+"_p99_ms"] = ms(percentile(st.lat, 0.99))
@@ -72,12 +88,11 @@ func Stats(h history.History) Result {
 		}
 		parts = append(parts, fmt.Sprintf("%d %s (%d ok, %d fail, %d unknown)", st.ok+st.fail+st.info, f, st.ok, st.fail, st.info))
 	}
-	summary := fmt.Sprintf("%s by %s", plural(operations, "operation"), plural(len(procs), "client process"))
+	summary := fmt.Sprintf("%s by %s", Plural(s.operations, "operation"), Plural(len(s.procs), "client process"))
 	if len(parts) > 0 {
 		summary += ": " + joinWords(parts)
 	}
-	return Result{Checker: "stats", Status: Valid, Summary: summary + ".", Details: mustJSON(details),
-		Millis: time.Since(begin).Milliseconds()}
+	return Result{Checker: NameStats, Status: Valid, Summary: summary + ".", Details: mustJSON(details)}
 }
 
 // percentile returns the nearest-rank percentile of sorted values.

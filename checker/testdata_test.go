@@ -2,7 +2,9 @@ package checker
 
 import (
 	"encoding/json"
+	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -10,8 +12,10 @@ import (
 )
 
 // TestTestdataHistories replays every history in testdata/ and checks the
-// overall verdict that its file name ends with: -valid, -invalid or
-// -unknown.
+// verdict that its file name ends with: -valid, -invalid or -unknown. A
+// history whose last line is torn is judged as a run that broke off. Words
+// in the name pin the findings too (see namedFindings and namedVerdicts),
+// and reading the file one key at a time must give the same report.
 func TestTestdataHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.jsonl"))
 	if err != nil {
@@ -36,15 +40,24 @@ func TestTestdataHistories(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			h, err := history.ReadFile(f)
+			var rules Rules
+			var torn *history.TruncatedError
+			if errors.As(err, &torn) {
+				rules.BrokeOff, err = torn.Reason(), nil
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
 			rep := Check(h, Options{})
-			if rep.Status != want {
-				t.Errorf("verdict %s, want %s", rep.Status, want)
+			v := Judge(rep.Results, rules)
+			if v.Status != want {
+				t.Errorf("verdict %s, want %s", v.Status, want)
 			}
 			assertNamedFinding(t, name, rep)
-			if rep.Status != want || testing.Verbose() {
+			assertNamedVerdict(t, name, v)
+			assertSplitAgrees(t, f, rep)
+			if v.Status != want || testing.Verbose() {
+				t.Logf("verdict: %s", v.Summary)
 				for _, r := range rep.Results {
 					t.Logf("%s: %s: %s", r.Checker, r.Status, r.Summary)
 					for _, a := range r.Anomalies {
@@ -64,6 +77,7 @@ var namedFindings = []struct {
 }{
 	{"outlived-lease", "mutual-exclusion", KindOutlivedLease},
 	{"granted-early", "mutual-exclusion", KindGrantedEarly},
+	{"bad-release", "mutual-exclusion", KindBadRelease},
 	{"stuck-lock", "liveness", KindStuckLock},
 	{"not-linearizable", "linearizability", KindNotLinearizable},
 	{"token-regression", "fencing", KindTokenRegression},
@@ -94,4 +108,56 @@ func assertNamedFinding(t *testing.T, name string, rep Report) {
 			}
 		}
 	}
+}
+
+// namedVerdicts maps words in a file name to what the verdict must say.
+var namedVerdicts = []struct {
+	word, says string
+	incidents  int
+}{
+	{word: "one-incident", incidents: 1},
+	{word: "two-incidents", incidents: 2},
+	{word: "liveness-not-checked", says: "liveness was not checked"},
+	{word: "nothing-decided", says: "no checker had anything to judge"},
+	{word: "broke-off", says: "The run broke off (the last line of testdata/"},
+}
+
+func assertNamedVerdict(t *testing.T, name string, v Verdict) {
+	t.Helper()
+	for _, nv := range namedVerdicts {
+		if !strings.Contains(name, nv.word) {
+			continue
+		}
+		if nv.says != "" && !strings.Contains(v.Summary, nv.says) {
+			t.Errorf("the name says %s, but the verdict reads %q", nv.word, v.Summary)
+		}
+		if nv.incidents > 0 && (v.IncidentCount != nv.incidents || len(v.Incidents) != nv.incidents) {
+			t.Errorf("the name says %s, but the verdict counts %d (%d listed)", nv.word, v.IncidentCount, len(v.Incidents))
+		}
+	}
+}
+
+// assertSplitAgrees checks that the file read one key at a time gives
+// the report of the whole history.
+func assertSplitAgrees(t *testing.T, path string, rep Report) {
+	t.Helper()
+	s, err := history.ReadSplitFile(path)
+	if err != nil && !errors.Is(err, history.ErrTruncated) {
+		t.Fatal(err)
+	}
+	srep, err := CheckSplit(s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(withoutMillis(srep), withoutMillis(rep)) {
+		t.Errorf("the split history gives another report:\n split %+v\n whole %+v", withoutMillis(srep), withoutMillis(rep))
+	}
+}
+
+func withoutMillis(rep Report) Report {
+	rep.Results = append([]Result(nil), rep.Results...)
+	for i := range rep.Results {
+		rep.Results[i].Millis = 0
+	}
+	return rep
 }

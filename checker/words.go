@@ -8,8 +8,9 @@ import (
 	"github.com/lockstorm/lockstorm/history"
 )
 
-// plural returns "1 hold" or "3 holds".
-func plural(n int, word string) string {
+// Plural returns "1 hold" or "3 holds" (and "2 processes"), for every
+// sentence that counts.
+func Plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}

@@ -57,8 +57,8 @@ func TestBrowserRealRunPages(t *testing.T) {
 			for _, r := range res.Results {
 				anomalies += len(r.Anomalies)
 			}
-			if c.status == string(checker.Invalid) && (anomalies == 0 || !strings.Contains(dom, `href="#anomaly-1"`)) {
-				t.Errorf("an invalid run's page must link its anomalies (%d anomalies)", anomalies)
+			if c.status == string(checker.Invalid) && (anomalies == 0 || !strings.Contains(dom, `href="#incident-1"`)) {
+				t.Errorf("an invalid run's page must link its incidents (%d anomalies)", anomalies)
 			}
 		})
 	}

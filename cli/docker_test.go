@@ -58,7 +58,10 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "lockstorm")
-		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/lockstorm").CombinedOutput()
+		build := exec.Command("go", "build", "-o", binPath, "../cmd/lockstorm")
+		// The binary also runs as `lockstorm client` in the node image.
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := build.CombinedOutput()
 		if err != nil {
 			buildErr = &exec.ExitError{Stderr: out}
 		}

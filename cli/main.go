@@ -44,14 +44,19 @@ func usageErr(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
-// Main runs the command line args (without the program name) and returns
-// the exit code. The first SIGINT or SIGTERM cancels the context, so runs
-// heal and tear down; Main returns at once on a second signal, and at most
-// signalGrace after the first whatever the command is blocked on (see
-// supervise). Everything the commands print is neutralised
+// Main runs the command line args (without the program name) with
+// lockstorm's own targets, workloads and nemeses and those of ext, and
+// returns the exit code. The first SIGINT or SIGTERM cancels the context,
+// so runs heal and tear down; Main returns at once on a second signal, and
+// at most signalGrace after the first whatever the command is blocked on
+// (see supervise). Everything the commands print is neutralised
 // (internal/printable): keys, node names and errors from a history or a
 // service cannot drive the terminal.
-func Main(args []string) int {
+func Main(args []string, ext Extensions) int {
+	if err := ext.install(); err != nil {
+		fmt.Fprintf(os.Stderr, "lockstorm: %s\n", printable.String(err.Error()))
+		return exitUsage
+	}
 	return run(args, os.Stdout, os.Stderr)
 }
 
@@ -118,6 +123,8 @@ input, 4 infrastructure failure.`,
 	})
 	root.AddCommand(
 		newRunCmd(),
+		newClientCmd(),
+		newRelayCmd(),
 		newCheckCmd(),
 		newCampaignCmd(),
 		newReportCmd(),

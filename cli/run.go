@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -63,6 +64,9 @@ func newRunCmd() *cobra.Command {
 			}
 			defer closeRT()
 			cfg.Runtime = rt
+			if cfg.ClientBinary, err = os.Executable(); err != nil {
+				return fmt.Errorf("%w: find the lockstorm binary: %v", harness.ErrInfrastructure, err)
+			}
 			res, runErr := harness.Execute(cmd.Context(), cfg)
 			if res.ID != "" {
 				printVerdict(cmd.OutOrStdout(), res, filepath.Join(cfg.StoreDir, res.Cell, res.ID))
@@ -77,7 +81,7 @@ func newRunCmd() *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&p.Target, "target", "", "lock implementation to test (see `lockstorm targets`)")
-	f.StringVar(&p.Client, "client", "", "who speaks to the service: go (lockstorm's Go binding, in process)")
+	f.StringVar(&p.Client, "client", "", "who speaks to the service: process (lockstorm's Go binding as client processes, the default), go (the same binding in the harness's process), or the command of your own protocol client (docs/protocol.md)")
 	f.StringVar(&p.Workload, "workload", p.Workload, "what the clients do (see `lockstorm workloads`)")
 	f.StringVar(&p.Variant, "variant", "", "workload variant, e.g. lock or idempotency-key for payment (see `lockstorm workloads`)")
 	f.StringVar(&nemeses, "nemesis", "none", "comma-separated faults to inject (see `lockstorm nemeses`), or none")

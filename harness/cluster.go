@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
@@ -27,6 +28,17 @@ func (r *run) startCluster(ctx context.Context) error {
 		Nodes:  len(r.Plan.Nodes),
 		Labels: r.cfg.Labels,
 		Log:    r.log,
+	}
+	if r.Plan.Client != plan.ClientGo {
+		if r.cfg.ClientBinary == "" {
+			return fmt.Errorf("%w: client processes need the lockstorm binary (Config.ClientBinary)", ErrInfrastructure)
+		}
+		spec.Clients = min(r.Plan.Concurrency, runtime.MaxClients)
+		bin, err := filepath.Abs(r.cfg.ClientBinary)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrInfrastructure, err)
+		}
+		spec.ClientFiles = []runtime.File{{Host: bin, Path: clientBinary}}
 	}
 	c, err := rt.Start(ctx, spec)
 	if err != nil {

@@ -40,6 +40,11 @@ type Config struct {
 	Phase func(phase string)
 	// Labels are added to the run's containers (a campaign id, say).
 	Labels map[string]string
+	// ClientBinary is the lockstorm binary that runs as `lockstorm
+	// client` in the client containers when the plan's client is
+	// plan.ClientProcess: the running binary, for the command line. It
+	// must be built for linux without cgo (make build).
+	ClientBinary string
 }
 
 // DefaultConfig returns the settings of `lockstorm run` with no flags but a

@@ -84,12 +84,17 @@ func Resolve(p plan.Plan) (*Resolved, error) {
 		return bad(&plan.FieldError{Field: "opt", Msg: err.Error()})
 	}
 	r.noteUnused(p)
-	switch p.Client {
-	case "":
+	switch {
+	case p.Client == "" && targets.IsLocal(r.Service):
 		p.Client = plan.ClientGo
-	case plan.ClientGo:
-	default:
-		return bad(&plan.FieldError{Field: "client", Msg: fmt.Sprintf("%q: want go", p.Client)})
+	case p.Client == "":
+		p.Client = plan.ClientProcess
+	case p.Client != plan.ClientGo && targets.IsLocal(r.Service):
+		return bad(&plan.FieldError{Field: "client", Msg: fmt.Sprintf("%q: target %s runs its servers inside the harness, so only its Go clients (go) reach them", p.Client, p.Target)})
+	case p.Client != plan.ClientGo && p.Client != plan.ClientProcess:
+		if _, err := splitWords(p.Client); err != nil {
+			return bad(&plan.FieldError{Field: "client", Msg: err.Error()})
+		}
 	}
 	if len(p.Nodes) == 0 {
 		for i := 1; i <= r.Service.DefaultNodes(); i++ {

@@ -8,12 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/nemesis"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
@@ -28,6 +30,7 @@ type run struct {
 	log     *slog.Logger
 	logFile *os.File
 	cluster runtime.Cluster
+	pool    *processPool // the client processes; nil for Go clients
 	rec     *history.Recorder
 	faults  *workloads.ClientFaults
 	res     store.RunResult
@@ -148,6 +151,14 @@ func (r *run) execute(ctx context.Context) error {
 		return ctx.Err()
 	}
 	r.granted()
+	if r.cluster != nil && r.Plan.Client != plan.ClientGo {
+		done := r.phase("clients")
+		err := r.startClients(ctx)
+		done()
+		if err != nil {
+			return err
+		}
+	}
 	nenv := &nemesis.Env{Cluster: r.cluster, Service: r.Service, Plan: &r.Plan, Faults: r.faults, Log: r.log}
 	runner := &nemesis.Runner{Env: nenv, Recorder: r.rec, Nemeses: r.Nemeses, Schedule: r.Plan.Schedule}
 	werr := r.runWorkload(ctx, runner)
@@ -216,17 +227,44 @@ func (r *run) runWorkload(ctx context.Context, runner *nemesis.Runner) error {
 		r.log.Warn("nemesis", "err", nerr)
 	}
 	if werr != nil {
-		return fmt.Errorf("workload %s: %w", p.Workload, werr)
+		return fmt.Errorf("%w: workload %s: %w", ErrInfrastructure, p.Workload, werr)
 	}
 	return nil
 }
 
-// newClient returns a client for process through the service's Go
-// binding, talking first to the node the plan assigns it.
+// newClient returns a client for process: a client process of the pool,
+// or the service's Go binding in the harness, talking first to the node
+// the plan assigns it.
 func (r *run) newClient(ctx context.Context, process int) (targets.Client, error) {
+	if r.pool != nil {
+		return r.pool.newClient(ctx, process)
+	}
 	return r.Service.Binding().NewClient(ctx, targets.ClientEnv{
 		Plan: &r.Plan, Process: process, Node: r.Plan.NodeFor(process), Log: r.log,
 	})
+}
+
+// startClients readies the client containers for the plan's client
+// processes: the client's files copied in, the directories made.
+func (r *run) startClients(ctx context.Context) error {
+	cmd, files, err := clientCommand(&r.Plan)
+	if err != nil {
+		return fmt.Errorf("%w: client: %v", ErrBadConfig, err)
+	}
+	pp := &processPool{cluster: r.cluster, plan: &r.Plan, keys: r.Workload.Keys(&r.Plan), command: cmd,
+		name: r.Plan.Client, log: r.log}
+	for _, c := range r.cluster.Clients() {
+		pp.containers = append(pp.containers, c.Name)
+	}
+	if len(pp.containers) == 0 {
+		return fmt.Errorf("%w: the cluster has no client containers", ErrInfrastructure)
+	}
+	if err := pp.prepare(ctx, files); err != nil {
+		return fmt.Errorf("%w: %v", ErrInfrastructure, err)
+	}
+	r.pool = pp
+	r.log.Info("client processes", "client", r.Plan.Client, "command", strings.Join(cmd, " "), "containers", len(pp.containers))
+	return nil
 }
 
 // quiesce is how long the run waits after the final heal before probing.

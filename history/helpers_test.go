@@ -2,6 +2,7 @@ package history
 
 import (
 	"bytes"
+	"strconv"
 	"sync"
 )
 
@@ -22,3 +23,5 @@ func (s *syncBuffer) Len() int {
 	defer s.mu.Unlock()
 	return s.b.Len()
 }
+
+func itoaTest(i int) string { return strconv.Itoa(i) }

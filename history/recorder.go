@@ -1,11 +1,11 @@
 package history
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -13,17 +13,25 @@ import (
 // FlushInterval is the longest that a recorded op stays only in memory.
 const FlushInterval = 500 * time.Millisecond
 
+// flushSize is how many bytes of whole lines the recorder buffers before it
+// writes them out.
+const flushSize = 64 << 10
+
 // A Recorder appends ops to a history as they happen and streams them to a
 // writer. It assigns indexes and times from one monotonic clock, validates
 // every op with the same rules as the reader, keeps the ops in memory for the
 // checkers, and flushes buffered lines at least every FlushInterval and on
 // Close, so that a run that crashes keeps what happened up to the crash.
+// It writes whole lines only, each flush in one Write, so that a crash
+// between writes leaves no torn line; a crash inside a write may still cut
+// the last line short, which the reader accepts as the crash point.
 //
 // A Recorder is safe for concurrent use.
 type Recorder struct {
 	mu      sync.Mutex
 	start   time.Time
-	w       *bufio.Writer
+	w       io.Writer
+	buf     []byte // whole lines not yet written
 	sync    func() error
 	closeFn func() error
 	v       *Validator
@@ -39,7 +47,8 @@ type Recorder struct {
 func NewRecorder(w io.Writer, start time.Time) *Recorder {
 	r := &Recorder{
 		start: start,
-		w:     bufio.NewWriterSize(w, 64<<10),
+		w:     w,
+		buf:   make([]byte, 0, flushSize+4096),
 		v:     NewValidator("history"),
 		done:  make(chan struct{}),
 	}
@@ -81,9 +90,13 @@ func (r *Recorder) flushLocked() {
 	if r.err != nil {
 		return
 	}
-	if err := r.w.Flush(); err != nil {
-		r.err = fmt.Errorf("flush history: %w", err)
+	if len(r.buf) == 0 {
+		return
 	}
+	if _, err := r.w.Write(r.buf); err != nil {
+		r.err = fmt.Errorf("write history: %w", err)
+	}
+	r.buf = r.buf[:0]
 }
 
 // Now returns the current time of the history, in nanoseconds since start.
@@ -100,6 +113,10 @@ func (r *Recorder) Record(op Op) (Op, error) {
 	}
 	op.Index = len(r.ops)
 	op.Time = int64(time.Since(r.start))
+	// Library errors may hold bytes that are not UTF-8; the file must be
+	// UTF-8, and the ops in memory must match the file.
+	op.Error = strings.ToValidUTF8(op.Error, "\uFFFD")
+	op.Node = strings.ToValidUTF8(op.Node, "\uFFFD")
 	if op.Time < r.v.lastTime { // time.Since is monotonic; guard anyway
 		op.Time = r.v.lastTime
 	}
@@ -113,9 +130,9 @@ func (r *Recorder) Record(op Op) (Op, error) {
 		if err != nil {
 			r.err = fmt.Errorf("encode op: %w", err)
 		} else {
-			b = append(b, '\n')
-			if _, err := r.w.Write(b); err != nil {
-				r.err = fmt.Errorf("write history: %w", err)
+			r.buf = append(append(r.buf, b...), '\n')
+			if len(r.buf) >= flushSize {
+				r.flushLocked()
 			}
 		}
 	}

@@ -111,10 +111,32 @@ type Nemesis interface {
 	Clean(ctx context.Context, env *Env) error
 }
 
+// extra are the nemeses that a Go module outside this repository added
+// with Extend.
+var (
+	extraMu sync.Mutex
+	extra   []Nemesis
+)
+
+// Extend adds nemeses to the registry, for a lockstorm binary built by
+// another Go module (cli.Main does it from cli.Extensions).
+func Extend(ns ...Nemesis) {
+	extraMu.Lock()
+	defer extraMu.Unlock()
+	extra = append(extra, ns...)
+}
+
 // All returns every registered nemesis, in the order `lockstorm nemeses`
-// lists them. Add a new nemesis here: the conformance test ranges over this
-// list, so it is tested with no other change.
+// lists them, those added with Extend last. Add a new nemesis here: the
+// conformance test ranges over this list, so it is tested with no other
+// change.
 func All() []Nemesis {
+	extraMu.Lock()
+	defer extraMu.Unlock()
+	return append(builtin(), extra...)
+}
+
+func builtin() []Nemesis {
 	return []Nemesis{
 		Partition{},
 		Pause{},

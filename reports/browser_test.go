@@ -58,8 +58,8 @@ func TestBrowserRunPage(t *testing.T) {
 				t.Errorf("timeline has %d lanes, want %d", n, c.lanes)
 			}
 			reporttest.AssertAnchorsResolve(t, dom)
-			if c.status == "invalid" && !strings.Contains(dom, `href="#anomaly-1"`) {
-				t.Error("no link to the first anomaly in the rendered page")
+			if c.status == "invalid" && (!strings.Contains(dom, `href="#incident-1"`) || !strings.Contains(dom, `id="incident-1"`)) {
+				t.Error("no link to the first incident in the rendered page")
 			}
 		})
 	}

@@ -208,17 +208,27 @@ func stableSortByTime(h history.History) {
 }
 
 // syntheticResult is a results.json for a synthetic history, with a few
-// anomalies spread over it.
+// anomalies spread over it: the history's own overlaps first, then made-up
+// ones at even times, each on a hold of its own, so that each is one
+// incident.
 func syntheticResult(h history.History, anomalies int) store.RunResult {
 	res := runResult("lock-a", false)
 	res.Ops = len(h)
 	me := checker.Result{Checker: "mutual-exclusion", Status: checker.Invalid, Summary: fmt.Sprintf("%d overlaps.", anomalies), AnomalyCount: anomalies}
 	d := derive(h)
-	for i := 0; i < anomalies && len(d.overlaps) > 0; i++ {
-		o := d.overlaps[i*len(d.overlaps)/anomalies]
-		me.Anomalies = append(me.Anomalies, checker.Anomaly{Kind: checker.KindGrantedEarly, Key: o.key,
-			Processes: []int{d.holds[o.a].process, d.holds[o.b].process}, Start: o.start, End: o.end,
-			Explanation: fmt.Sprintf("p%d was granted %s while p%d held it.", d.holds[o.b].process, o.key, d.holds[o.a].process)})
+	for i := 0; i < anomalies; i++ {
+		// Ops name the two holds, as the checker's first op of an
+		// overlap names the earlier hold.
+		a := checker.Anomaly{Kind: checker.KindGrantedEarly, Key: "lock-0", Processes: []int{0, 1},
+			Start: h.End() * int64(i) / int64(anomalies), Ops: []int{len(h) + 2*i, len(h) + 2*i + 1}}
+		a.End = a.Start + 5e6
+		if i < len(d.overlaps) {
+			o := d.overlaps[i]
+			a.Key, a.Processes, a.Start, a.End = o.key, []int{d.holds[o.a].process, d.holds[o.b].process}, o.start, o.end
+			a.Ops = []int{o.a, o.b}
+		}
+		a.Explanation = fmt.Sprintf("p%d was granted %s while p%d held it.", a.Processes[1], a.Key, a.Processes[0])
+		me.Anomalies = append(me.Anomalies, a)
 	}
 	res.Results[0] = me
 	res.Status = checker.Invalid

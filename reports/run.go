@@ -34,8 +34,8 @@ type runPage struct {
 	Legend      []legendItem
 	Overview    template.HTML
 	Lanes       int
+	Incidents   incidentsView
 	Focus       []focusView
-	FocusCapped int
 	Latency     template.HTML
 	Throughput  template.HTML
 	BucketWord  string
@@ -46,18 +46,7 @@ type runPage struct {
 type checkerView struct {
 	Name, Class, Word, Summary string
 	Millis                     int64
-	Anomalies                  []anomalyView
-	Hidden                     int // anomalies the checker counted but did not list
 	Details                    []kv
-}
-
-type anomalyView struct {
-	N                       int
-	Kind, Title, Meaning    string
-	Explanation, Key, Procs string
-	When, Ops               string
-	Faults                  []string
-	FocusID                 string
 }
 
 type fencingView struct {
@@ -81,10 +70,11 @@ type focusView struct {
 	SVG                           template.HTML
 }
 
-// WriteRun writes a run's index.html: the verdict, every checker's result
-// with each anomaly in words, the fencing counts, the timeline with a focus
-// window per anomaly, latency and throughput plots, the fault schedule,
-// stats, notes and the command that reproduces the run. h may be empty when
+// WriteRun writes a run's index.html: the verdict, every checker's result,
+// the incidents (the first few told in full, each with a focus window of
+// the timeline, the rest folded into a list), the fencing counts, the
+// timeline, latency and throughput plots, the fault schedule, stats, notes
+// and the command that reproduces the run. h may be empty when
 // the history could not be read; the page then says so.
 func WriteRun(w io.Writer, res store.RunResult, h history.History) error {
 	if err := writePage(w, "run.html", buildRun(res, h)); err != nil {
@@ -103,38 +93,25 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 		p.Meta = append(p.Meta, kv{"duration", res.Duration.Round(time.Millisecond).String()})
 	}
 	p.Config = planRows(&res.Plan)
-	anomalies := 0
-	for _, r := range res.Results {
-		anomalies += max(r.AnomalyCount, len(r.Anomalies))
-	}
-	if res.Status == checker.Invalid || anomalies > 0 {
-		p.Meta = append(p.Meta, kv{"anomalies", fmt.Sprint(anomalies)})
+	var markers []marker
+	p.Incidents, markers = buildIncidents(res, len(h) > 0)
+	if res.Status == checker.Invalid || p.Incidents.Count > 0 {
+		p.Meta = append(p.Meta, kv{"incidents", p.Incidents.Heading()})
 	}
 	if res.FirstViolation >= 0 && res.Status == checker.Invalid {
 		p.Meta = append(p.Meta, kv{"first violation", fmtNs(res.FirstViolation)})
 	}
 
-	var markers []marker
 	for _, r := range res.Results {
 		cv := checkerView{Name: r.Checker, Class: statusClass(r.Status), Word: statusWord(r.Status),
 			Summary: r.Summary, Millis: r.Millis}
-		cv.Hidden = max(r.AnomalyCount-len(r.Anomalies), 0)
-		for _, a := range r.Anomalies {
-			n := len(markers) + 1
-			av := anomalyView{N: n, Kind: a.Kind, Title: kindTitle(a.Kind), Meaning: kindMeaning(a.Kind),
-				Explanation: a.Explanation, Key: a.Key, Procs: procNames(a.Processes),
-				When: fmt.Sprintf("%s – %s", fmtNs(a.Start), fmtNs(a.End)), Ops: opList(a.Ops), Faults: a.Faults}
-			if n <= maxFocus && len(h) > 0 {
-				av.FocusID = fmt.Sprintf("focus-%d", n)
-			}
-			cv.Anomalies = append(cv.Anomalies, av)
-			markers = append(markers, marker{n: n, kind: kindTitle(a.Kind), key: a.Key, procs: a.Processes, start: a.Start, end: max(a.End, a.Start),
-				title: fmt.Sprintf("anomaly %d: %s on key %s", n, kindTitle(a.Kind), a.Key)})
+		if r.Skipped {
+			cv.Class, cv.Word = "skipped", "Not checked"
 		}
 		switch r.Checker {
-		case "stats":
+		case checker.NameStats:
 			p.Stats = detailRows(r.Details)
-		case "fencing":
+		case checker.NameFencing:
 			p.Fencing = fencing(r)
 			cv.Details = detailRows(r.Details)
 		default:
@@ -185,12 +162,11 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 	p.Overview = d.draw(ov, colours).html()
 	for i, m := range markers {
 		if i >= maxFocus {
-			p.FocusCapped = len(markers) - maxFocus
 			break
 		}
 		id := fmt.Sprintf("focus-%d", m.n)
 		fv := d.focusView(id+"-svg", m)
-		p.Focus = append(p.Focus, focusView{ID: id, Anchor: fmt.Sprintf("anomaly-%d", m.n), N: m.n,
+		p.Focus = append(p.Focus, focusView{ID: id, Anchor: fmt.Sprintf("incident-%d", m.n), N: m.n,
 			Kind: m.kind, Key: m.key, Window: fmt.Sprintf("%s – %s", fmtNs(fv.t0), fmtNs(fv.t1)), SVG: d.draw(fv, colours).html()})
 	}
 	p.Latency = d.latencyPlot(colours).html()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/reports/reporttest"
 
+	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/store"
 )
@@ -45,7 +47,9 @@ func TestRunPageShowsOverlapUnderFault(t *testing.T) {
 		"Two clients held lock-a at once",
 		"Holder outlived its lease",
 		"only fencing tokens protect against this",
-		`id="anomaly-1"`,
+		`<h2>1 incident</h2>`,
+		`id="incident-1"`,
+		`reported by <span class="tag">mutual-exclusion</span>`,
 		`href="#focus-1"`,
 		`id="focus-1"`,
 		`<span class="tag">partition</span>`,
@@ -72,8 +76,8 @@ func TestRunPageShowsOverlapUnderFault(t *testing.T) {
 	if !strings.Contains(ov, `data-fault="partition"`) {
 		t.Error("overview does not shade the partition")
 	}
-	if !strings.Contains(ov, `href="#anomaly-1"`) {
-		t.Error("overview has no marker linking to the anomaly")
+	if !strings.Contains(ov, `href="#incident-1"`) {
+		t.Error("overview has no marker linking to the incident")
 	}
 	// The focus window shows the two holders, red, under the partition.
 	i := strings.Index(page, `id="focus-1-svg"`)
@@ -90,7 +94,7 @@ func TestRunPageValidHasNoRed(t *testing.T) {
 	if !strings.Contains(page, `data-status="valid"`) {
 		t.Error("valid run not shown as valid")
 	}
-	for _, bad := range []string{`hold red`, `class="overlap"`, `id="anomaly-`, `id="focus-`} {
+	for _, bad := range []string{`hold red`, `class="overlap"`, `id="incident-`, `id="incidents"`, `id="focus-`} {
 		if strings.Contains(page, bad) {
 			t.Errorf("valid run page contains %q", bad)
 		}
@@ -201,5 +205,51 @@ func writeTestdata(t *testing.T, name string, h history.History, res store.RunRe
 	}
 	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(raw, '\n'), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRunPageFoldsIncidentsBeyondTheFirstFew: a lock that never excluded
+// anyone overlaps hundreds of times; the page counts the incidents, tells
+// the first few in full with a window each, and folds the rest into one
+// list instead of a card each.
+func TestRunPageFoldsIncidentsBeyondTheFirstFew(t *testing.T) {
+	h := synthetic(20000, 8, 3)
+	res := syntheticResult(h, 60)
+	n := checker.Judge(res.Results, checker.Rules{}).IncidentCount
+	if n < 50 {
+		t.Fatalf("the fixture makes only %d incidents", n)
+	}
+	page := renderRun(t, res, h)
+	if !strings.Contains(page, fmt.Sprintf("<h2>%d incidents</h2>", n)) {
+		t.Errorf("page does not count the %d incidents", n)
+	}
+	i := strings.Index(page, `<section id="incidents">`)
+	j := strings.Index(page, `<details class="folded" id="more-incidents">`)
+	if i < 0 || j < i {
+		t.Fatal("no incidents section with a folded list")
+	}
+	if n := strings.Count(page[i:j], `<li id="incident-`); n != maxExplained {
+		t.Errorf("%d incidents told in full, want %d", n, maxExplained)
+	}
+	rest := n - maxExplained
+	if !strings.Contains(page, fmt.Sprintf("<summary>%d more incidents</summary>", rest)) || strings.Count(page[j:], `<tr id="incident-`) != rest {
+		t.Errorf("the folded list does not hold the other %d incidents", rest)
+	}
+	if n := strings.Count(page, `class="focus-box"`); n != maxExplained {
+		t.Errorf("%d focus windows, want one per incident told in full (%d)", n, maxExplained)
+	}
+	reporttest.AssertAnchorsResolve(t, page)
+}
+
+// TestRunPageSaysWhatWasNotChecked: a checker that had nothing to judge is
+// shown as not checked, not as unknown.
+func TestRunPageSaysWhatWasNotChecked(t *testing.T) {
+	res := runResult("lock-a", false)
+	res.Results = append(res.Results, checker.Result{Checker: checker.NameLiveness, Status: checker.Unknown, Skipped: true,
+		Summary: "No liveness probe in this history; liveness was not checked."})
+	page := renderRun(t, res, overlapHistory("lock-a", false))
+	i := strings.Index(page, `id="checker-liveness"`)
+	if i < 0 || !strings.Contains(page[i:i+400], `<span class="pill skipped">Not checked</span>`) {
+		t.Error("the skipped liveness checker is not shown as not checked")
 	}
 }

@@ -3,6 +3,8 @@ package reports
 import (
 	"embed"
 	"html/template"
+
+	"github.com/lockstorm/lockstorm/checker"
 )
 
 //go:embed templates/*.html
@@ -20,7 +22,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"pct":    pct,
 	"fmtNs":  fmtNs,
 	"inc":    func(i int) int { return i + 1 },
-	"plural": plural,
+	"plural": checker.Plural,
 }).ParseFS(templateFS, "templates/*.html"))
 
 // Common is the data every page template needs: the embedded assets.

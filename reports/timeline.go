@@ -17,10 +17,10 @@ const (
 	exactHolds  = 2500 // holds drawn one by one up to this many in a view
 	exactGlyphs = 1500 // failed/indeterminate marks drawn one by one
 	buckets     = 550  // aggregation columns of a view (2 units each)
-	maxMarkers  = 200  // anomaly markers in the overview
+	maxMarkers  = 200  // incident markers in the overview
 	focusPad    = 2e9  // at most this much time either side of an anomaly, ns
 	focusMinPad = 5e8  // at least this much
-	maxFocus    = 20   // focus windows per page
+	maxFocus    = 5    // focus windows per page: one per incident told in full
 	maxOverlapD = 1500 // overlap segments drawn per view
 )
 
@@ -32,9 +32,9 @@ type lane struct {
 	procs []int
 }
 
-// A marker points from the timeline at an anomaly of the page.
+// A marker points from the timeline at an incident of the page.
 type marker struct {
-	n     int // anomaly number, for the #anomaly-N anchor
+	n     int // incident number, for the #incident-N anchor
 	kind  string
 	key   string
 	procs []int
@@ -252,7 +252,7 @@ func (d *runData) draw(v view, colours map[string]string) *svgBuf {
 			b.f(`<rect class="anomaly-span" x="%s" y="%s" width="%s" height="%s"/>`,
 				num(xa), num(tlTop), num(max(xb-xa, 1)), num(lanesH))
 		}
-		b.f(`<a href="#anomaly-%d"><path class="marker" d="M%s %sl-6 -10h12z"/><title>%s</title></a>`,
+		b.f(`<a href="#incident-%d"><path class="marker" d="M%s %sl-6 -10h12z"/><title>%s</title></a>`,
 			m.n, num(xa), num(tlTop-1), esc(m.title))
 	}
 	b.f(`</svg>`)

@@ -3,7 +3,6 @@ package reports
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -19,7 +18,7 @@ func fmtNs(ns int64) string { return history.FormatTime(ns) }
 // reader: the title and one sentence.
 var kindWords = map[string][2]string{
 	checker.KindOverlap: {"Two holders at once",
-		"Two processes held the lock on the same key at the same time; no lease length was recorded, so the cause cannot be told."},
+		"Two processes held the lock on the same key at the same time, and the earlier grant had no lease that could have run out in between: the lock service itself is at fault."},
 	checker.KindGrantedEarly: {"Service granted the lock early",
 		"The lock service handed out the lock before the earlier holder's lease could have run out: the service itself is at fault (a bug, a clock jump, a lost failover write)."},
 	checker.KindOutlivedLease: {"Holder outlived its lease",
@@ -143,12 +142,4 @@ func detailInt(raw json.RawMessage, field string) (int64, bool) {
 		return 0, false
 	}
 	return int64(n), true
-}
-
-// plural returns "1 op" or "3 ops".
-func plural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -22,7 +23,10 @@ const (
 )
 
 // MaxNodes is the largest number of nodes one run may have.
-const MaxNodes = 200
+const MaxNodes = 100
+
+// MaxClients is the largest number of client containers one run may have.
+const MaxClients = 64
 
 // Sentinel errors that callers test with errors.Is.
 var (
@@ -53,9 +57,18 @@ type Spec struct {
 	Image string
 	// Nodes is the number of nodes, named n1..nN.
 	Nodes int
+	// Clients is the number of client containers, named c1..cK, on the
+	// same network and from the same image: the machines on which client
+	// processes run, so that a fault can be aimed at one client as at one
+	// server. Zero means none.
+	Clients int
 	// Env holds extra environment variables ("KEY=value") for every node;
 	// commands run with Exec inherit them.
 	Env []string
+	// ClientFiles are files of the harness's machine that every client
+	// container sees, read-only, at the given paths: the lockstorm binary
+	// that runs the client processes.
+	ClientFiles []File
 	// Labels holds extra labels for the containers and the network, for
 	// example to group the runs of a campaign so that Reap can match them.
 	// The keys LabelRun and LabelNode are reserved.
@@ -73,6 +86,13 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("%w: run id %q must match %s", ErrBadSpec, s.RunID, runIDPattern)
 	case s.Nodes < 1 || s.Nodes > MaxNodes:
 		return fmt.Errorf("%w: %d nodes, want 1..%d", ErrBadSpec, s.Nodes, MaxNodes)
+	case s.Clients < 0 || s.Clients > MaxClients:
+		return fmt.Errorf("%w: %d client containers, want 0..%d", ErrBadSpec, s.Clients, MaxClients)
+	}
+	for _, f := range s.ClientFiles {
+		if !strings.HasPrefix(f.Host, "/") || !strings.HasPrefix(f.Path, "/") {
+			return fmt.Errorf("%w: client file %q -> %q: both paths must be absolute", ErrBadSpec, f.Host, f.Path)
+		}
 	}
 	for _, kv := range s.Env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
@@ -89,6 +109,17 @@ func (s Spec) Validate() error {
 
 // NodeName returns the name of the i-th node, counting from 1: "n1", "n2"...
 func NodeName(i int) string { return fmt.Sprintf("n%d", i) }
+
+// ClientName returns the name of the i-th client container, counting
+// from 1: "c1", "c2"...
+func ClientName(i int) string { return fmt.Sprintf("c%d", i) }
+
+// A File is a file of the harness's machine seen in a container.
+type File struct {
+	// Host is its path on the harness's machine; Path its path in the
+	// container.
+	Host, Path string
+}
 
 // A NodeInfo names one node and says where the harness reaches it.
 type NodeInfo struct {
@@ -171,6 +202,9 @@ type Cluster interface {
 	RunID() string
 	// Nodes lists the nodes in order n1..nN.
 	Nodes() []NodeInfo
+	// Clients lists the client containers in order c1..cK. Every method
+	// that takes a node name takes a client container's name too.
+	Clients() []NodeInfo
 	// Exec runs cmd (no shell) on node and waits for it, unless
 	// opts.Detach is set. A non-zero exit status is not an error: it is in
 	// the result (see ExecResult.Err). If ctx ends first, Exec returns
@@ -180,6 +214,15 @@ type Cluster interface {
 	// start servers with opts.Detach. Exec fails while the node is
 	// paused or killed.
 	Exec(ctx context.Context, node string, cmd []string, opts ExecOptions) (ExecResult, error)
+	// Spawn starts cmd (no shell) on node with its standard streams
+	// connected to the returned Process, and returns once it runs. ctx
+	// bounds only the start; the process runs until it exits, is killed,
+	// or its Process is closed.
+	Spawn(ctx context.Context, node string, cmd []string, opts ExecOptions) (Process, error)
+	// CopyTo copies the file or directory at hostPath on the harness's
+	// machine into dir on node (dir is created), keeping its base name and
+	// its mode bits.
+	CopyTo(ctx context.Context, node, hostPath, dir string) error
 	// Pause freezes every process of node (docker pause). Its network
 	// stays up: connections are accepted by the kernel but never served.
 	// Pausing a paused node does nothing.
@@ -204,4 +247,21 @@ type Cluster interface {
 	// cancellation of ctx (it has its own time limit), so that it works
 	// after Ctrl-C.
 	Teardown(ctx context.Context) error
+}
+
+// A Process is a command started with Cluster.Spawn.
+type Process interface {
+	// Stdin is the process's standard input; closing it sends end of
+	// file.
+	Stdin() io.WriteCloser
+	// Stdout and Stderr are its standard output and error. Read both:
+	// an unread stream can hold the other one back.
+	Stdout() io.Reader
+	Stderr() io.Reader
+	// Wait waits until the process has exited and its output has been
+	// read to the end, and returns its exit status.
+	Wait(ctx context.Context) (int, error)
+	// Close closes the streams. It does not stop the process: kill it
+	// on its node (by the PID it reported, say) for that.
+	Close() error
 }

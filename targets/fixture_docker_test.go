@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -209,12 +211,50 @@ func exclusive(t *testing.T, a, b targets.Client) (int64, int64) {
 	return t1, t2
 }
 
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// clientBinary builds lockstorm once for the package's tests: the runs'
+// client processes are `lockstorm client` in the client containers.
+func clientBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lockstorm-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "lockstorm")
+		build := exec.Command("go", "build", "-o", binPath, "../cmd/lockstorm")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("%v: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build lockstorm: %v", buildErr)
+	}
+	return binPath
+}
+
 // runHarness runs the mutex workload through the harness on target, with
-// the given nemeses, and checks that the run leaves no container behind.
+// the given nemeses and lockstorm's client processes, and checks that the
+// run leaves no container behind.
 func runHarness(t *testing.T, target string, limit time.Duration, nemeses []string, interval time.Duration) store.RunResult {
+	return runHarnessWith(t, target, "", limit, nemeses, interval)
+}
+
+// runHarnessWith is runHarness with the client of the plan ("" for the
+// default, plan.ClientGo for the Go binding in the harness).
+func runHarnessWith(t *testing.T, target, client string, limit time.Duration, nemeses []string, interval time.Duration) store.RunResult {
 	t.Helper()
 	skipWithoutDocker(t)
 	cfg := harness.DefaultConfig()
+	cfg.Plan.Client = client
+	cfg.ClientBinary = clientBinary(t)
 	cfg.Plan.Target = target
 	cfg.Plan.TimeLimit = limit
 	cfg.Plan.Nemeses = nemeses
@@ -258,7 +298,16 @@ func runHarness(t *testing.T, target string, limit time.Duration, nemeses []stri
 // operations.
 func noFaultRun(t *testing.T, target string, limit time.Duration) store.RunResult {
 	t.Helper()
-	res := runHarness(t, target, limit, nil, 0)
+	return noFaultRunWith(t, target, "", limit)
+}
+
+// noFaultRunWith is noFaultRun with the plan's client.
+func noFaultRunWith(t *testing.T, target, client string, limit time.Duration) store.RunResult {
+	t.Helper()
+	res := runHarnessWith(t, target, client, limit, nil, 0)
+	if want := client; want != "" && res.Plan.Client != want || want == "" && res.Plan.Client != plan.ClientProcess {
+		t.Errorf("the run's client is %q", res.Plan.Client)
+	}
 	if res.Status != checker.Valid {
 		t.Fatalf("no-fault run of %s is %s: %s\n%s", target, res.Status, res.Summary, anomalies(res))
 	}

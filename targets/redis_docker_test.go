@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
 )
@@ -124,4 +125,10 @@ func TestDockerRedisRestartWithoutPersistenceForgetsLocks(t *testing.T) {
 
 func TestDockerRedisNoFaultRunIsValid(t *testing.T) {
 	noFaultRun(t, "redis", 20*time.Second)
+}
+
+// The Go binding in the harness's process, the client of lockstorm's
+// earlier versions, is still there for speed: the same run is valid.
+func TestDockerRedisNoFaultRunWithGoClientsIsValid(t *testing.T) {
+	noFaultRunWith(t, "redis", plan.ClientGo, 20*time.Second)
 }

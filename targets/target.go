@@ -205,3 +205,19 @@ type LogCollector interface {
 	// nodes/<node>/ of the run directory.
 	LogPaths() map[string][]string
 }
+
+// ErrBrokenClient is wrapped by errors of a client that broke its own
+// contract: a protocol client that printed something that is not a reply,
+// crashed at start, or never answered init. It is an infrastructure
+// failure of that client, not an outcome of a lock call: the run stops
+// and keeps the history up to then.
+var ErrBrokenClient = errors.New("broken client")
+
+// A Freezer is a client that can be stopped whole, every thread of it, as
+// a stop-the-world pause stops a process, and resumed: a client process
+// (SIGSTOP and SIGCONT). The client-pause nemesis freezes such a holder
+// rather than stalling it in the harness.
+type Freezer interface {
+	Freeze(ctx context.Context) error
+	Thaw(ctx context.Context) error
+}

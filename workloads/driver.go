@@ -26,6 +26,9 @@ type worker struct {
 	rng     *rand.Rand
 	tick    time.Duration
 	next    time.Time
+	// broken is the error of a client that broke its own contract
+	// (targets.ErrBrokenClient): the run stops on it.
+	broken error
 }
 
 // runWorkers starts the plan's Concurrency workers running body until ctx
@@ -33,6 +36,8 @@ type worker struct {
 // iteration; it returns an error only for a harness failure that should
 // end the run.
 func runWorkers(ctx context.Context, env *Env, body func(*worker) error) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	cfg := env.Plan
 	n := cfg.Concurrency
 	if n < 1 {
@@ -42,7 +47,9 @@ func runWorkers(ctx context.Context, env *Env, body func(*worker) error) error {
 	if cfg.Rate > 0 {
 		tick = time.Duration(float64(n) / cfg.Rate * float64(time.Second))
 	}
-	errs := make([]error, n)
+	var first error // the first harness failure; the others follow from it
+	failed := 0
+	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		w := &worker{
@@ -61,19 +68,32 @@ func runWorkers(ctx context.Context, env *Env, body func(*worker) error) error {
 				if !w.pace(ctx) {
 					return
 				}
-				if err := w.ensureClient(); err != nil {
-					errs[w.slot] = err
-					return
+				err := w.ensureClient()
+				if err == nil {
+					err = body(w)
 				}
-				if err := body(w); err != nil {
-					errs[w.slot] = err
+				if err == nil {
+					err = w.broken
+				}
+				if err != nil {
+					// A harness failure ends the run for every worker.
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					failed++
+					mu.Unlock()
+					stop()
 					return
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if failed > 1 {
+		return fmt.Errorf("%w (and %d more clients failed)", first, failed-1)
+	}
+	return first
 }
 
 // pace waits for the worker's next turn under the rate limit, with jitter.
@@ -165,6 +185,7 @@ func (w *worker) acquire(key string) (targets.Grant, bool) {
 		w.record(history.Op{Type: history.Fail, F: history.FAcquire, Key: key, TTL: ttl, Node: w.client.Node(), Error: err.Error()})
 	default:
 		w.record(history.Op{Type: history.Info, F: history.FAcquire, Key: key, TTL: ttl, Node: w.client.Node(), Error: err.Error()})
+		w.noteBroken(err)
 		w.retire()
 	}
 	return targets.Grant{}, false
@@ -185,10 +206,18 @@ func (w *worker) release(key string) bool {
 		w.record(history.Op{Type: history.Fail, F: history.FRelease, Key: key, Node: w.client.Node(), Error: err.Error()})
 	default:
 		w.record(history.Op{Type: history.Info, F: history.FRelease, Key: key, Node: w.client.Node(), Error: err.Error()})
+		w.noteBroken(err)
 		w.retire()
 		return false
 	}
 	return true
+}
+
+// noteBroken keeps err if it says that the client broke its contract.
+func (w *worker) noteBroken(err error) {
+	if errors.Is(err, targets.ErrBrokenClient) && w.broken == nil {
+		w.broken = err
+	}
 }
 
 // crash abandons the worker's session while it holds key, as a crashed
@@ -211,10 +240,31 @@ func (w *worker) afterAcquire(key string) bool {
 		return false
 	}
 	if a.Stall > 0 {
-		wait.Sleep(w.ctx, a.Stall)
+		w.stall(a.Stall)
 		a.Done()
 	}
 	return true
+}
+
+// stall holds the holder still for d: a client process is frozen whole
+// (every thread, its lock library's renewals too) and thawed after d; a
+// client in the harness only stops working for d. The worker waits
+// either way, so nothing is written while the holder is frozen.
+func (w *worker) stall(d time.Duration) {
+	f, ok := w.client.(targets.Freezer)
+	if !ok {
+		wait.Sleep(w.ctx, d)
+		return
+	}
+	if err := f.Freeze(w.ctx); err != nil {
+		w.env.Log.Warn("freeze the holder", "process", w.process, "err", err)
+	}
+	wait.Sleep(w.ctx, d)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 10*time.Second)
+	defer cancel()
+	if err := f.Thaw(ctx); err != nil {
+		w.env.Log.Warn("thaw the holder", "process", w.process, "err", err)
+	}
 }
 
 // write records a write of v to the trusted resource with the holder's

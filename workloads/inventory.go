@@ -129,3 +129,6 @@ func itemKeys(n int) []string {
 	}
 	return keys
 }
+
+// Judges implements Workload.
+func (Inventory) Judges() []string { return []string{checker.NameInventory} }

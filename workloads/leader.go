@@ -109,3 +109,6 @@ func (l LeaderElection) Run(ctx context.Context, env *Env) error {
 		return nil
 	})
 }
+
+// Judges implements Workload.
+func (LeaderElection) Judges() []string { return []string{checker.NameLeaderElection} }

@@ -57,3 +57,6 @@ func (m Mutex) Run(ctx context.Context, env *Env) error {
 		return nil
 	})
 }
+
+// Judges implements Workload.
+func (Mutex) Judges() []string { return nil }

@@ -183,3 +183,6 @@ func (p *orderPool) next(rng *rand.Rand) (int64, int) {
 	}
 	return n, s
 }
+
+// Judges implements Workload.
+func (Payment) Judges() []string { return []string{checker.NamePayment} }

@@ -123,3 +123,6 @@ func (w *worker) claimTick(res *Resource, key string, t int64, work time.Duratio
 	}
 	w.release(key)
 }
+
+// Judges implements Workload.
+func (ScheduledJobs) Judges() []string { return []string{checker.NameScheduledJobs} }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/history"
@@ -52,10 +53,35 @@ type Workload interface {
 	// Checkers are the workload's own checkers, run next to the lock
 	// checkers.
 	Checkers(p *plan.Plan) []func(history.History) checker.Result
+	// Judges names the workload's own checkers, as their results do, for
+	// a campaign cell's judge: list.
+	Judges() []string
 }
 
-// All returns every registered workload. Add a new workload here.
+// extra are the workloads that a Go module outside this repository added
+// with Extend.
+var (
+	extraMu sync.Mutex
+	extra   []Workload
+)
+
+// Extend adds workloads to the registry, for a lockstorm binary built by
+// another Go module (cli.Main does it from cli.Extensions).
+func Extend(ws ...Workload) {
+	extraMu.Lock()
+	defer extraMu.Unlock()
+	extra = append(extra, ws...)
+}
+
+// All returns every registered workload, those added with Extend last.
+// Add a new workload here.
 func All() []Workload {
+	extraMu.Lock()
+	defer extraMu.Unlock()
+	return append(builtin(), extra...)
+}
+
+func builtin() []Workload {
 	return []Workload{
 		Mutex{},
 		Inventory{},

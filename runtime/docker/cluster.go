@@ -21,12 +21,13 @@ import (
 // dockerCluster is the Cluster of one run on Docker. Its fields are set
 // by Start and never change afterwards.
 type dockerCluster struct {
-	cli   *client.Client
-	log   *slog.Logger
-	runID string
-	netID string
-	nodes []runtime.NodeInfo
-	ids   map[string]string // node name -> container id
+	cli     *client.Client
+	log     *slog.Logger
+	runID   string
+	netID   string
+	nodes   []runtime.NodeInfo
+	clients []runtime.NodeInfo
+	ids     map[string]string // node or client name -> container id
 }
 
 var _ runtime.Cluster = (*dockerCluster)(nil)
@@ -34,6 +35,8 @@ var _ runtime.Cluster = (*dockerCluster)(nil)
 func (c *dockerCluster) RunID() string { return c.runID }
 
 func (c *dockerCluster) Nodes() []runtime.NodeInfo { return slices.Clone(c.nodes) }
+
+func (c *dockerCluster) Clients() []runtime.NodeInfo { return slices.Clone(c.clients) }
 
 // id returns the container id of node.
 func (c *dockerCluster) id(node string) (string, error) {

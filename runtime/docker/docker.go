@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -153,12 +154,16 @@ func (c *dockerCluster) start(ctx context.Context, spec runtime.Spec) error {
 	for i := 1; i <= spec.Nodes; i++ {
 		c.nodes = append(c.nodes, runtime.NodeInfo{Name: runtime.NodeName(i), IP: nodeIP(subnet, i).String()})
 	}
-	hosts := make([]string, len(c.nodes))
-	for i, n := range c.nodes {
+	for i := 1; i <= spec.Clients; i++ {
+		c.clients = append(c.clients, runtime.NodeInfo{Name: runtime.ClientName(i), IP: clientIP(subnet, i).String()})
+	}
+	all := append(slices.Clone(c.nodes), c.clients...)
+	hosts := make([]string, len(all))
+	for i, n := range all {
 		hosts[i] = n.Name + ":" + n.IP
 	}
 	var mu sync.Mutex
-	err = parallel(c.nodes, func(n runtime.NodeInfo) error {
+	err = parallel(all, func(n runtime.NodeInfo) error {
 		id, err := c.createNode(ctx, spec, n, labels, hosts)
 		if err != nil {
 			return err
@@ -172,7 +177,7 @@ func (c *dockerCluster) start(ctx context.Context, spec runtime.Spec) error {
 		return err
 	}
 	c.log.Debug("containers created", "since_start", time.Since(t0).Round(time.Millisecond))
-	err = parallel(c.nodes, func(n runtime.NodeInfo) error {
+	err = parallel(all, func(n runtime.NodeInfo) error {
 		if err := c.cli.ContainerStart(ctx, c.ids[n.Name], container.StartOptions{}); err != nil {
 			return fmt.Errorf("start %s: %w", n.Name, err)
 		}
@@ -181,7 +186,7 @@ func (c *dockerCluster) start(ctx context.Context, spec runtime.Spec) error {
 	if err != nil {
 		return err
 	}
-	c.log.Info("cluster up", "nodes", spec.Nodes, "subnet", subnet, "took", time.Since(t0).Round(time.Millisecond))
+	c.log.Info("cluster up", "nodes", spec.Nodes, "clients", spec.Clients, "subnet", subnet, "took", time.Since(t0).Round(time.Millisecond))
 	return nil
 }
 
@@ -240,6 +245,12 @@ func usedPrefixes(ctx context.Context, cli *client.Client) ([]netip.Prefix, erro
 }
 
 func (c *dockerCluster) createNode(ctx context.Context, spec runtime.Spec, n runtime.NodeInfo, labels map[string]string, hosts []string) (string, error) {
+	var binds []string
+	if slices.Contains(c.clients, n) {
+		for _, f := range spec.ClientFiles {
+			binds = append(binds, f.Host+":"+f.Path+":ro")
+		}
+	}
 	nodeLabels := map[string]string{runtime.LabelNode: n.Name}
 	for k, v := range labels {
 		nodeLabels[k] = v
@@ -256,6 +267,7 @@ func (c *dockerCluster) createNode(ctx context.Context, spec runtime.Spec, n run
 			NetworkMode: container.NetworkMode(netName),
 			CapAdd:      []string{"NET_ADMIN"},
 			ExtraHosts:  hosts,
+			Binds:       binds,
 		},
 		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 			netName: {

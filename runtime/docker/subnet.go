@@ -61,6 +61,14 @@ func nodeIP(subnet netip.Prefix, i int) netip.Addr {
 	return netip.AddrFrom4(b)
 }
 
+// clientIP returns the address of the i-th client container: .151 and up,
+// clear of the nodes (.11 to .110).
+func clientIP(subnet netip.Prefix, i int) netip.Addr {
+	b := subnet.Addr().As4()
+	b[3] = byte(150 + i)
+	return netip.AddrFrom4(b)
+}
+
 // gatewayIP returns the .1 address of subnet.
 func gatewayIP(subnet netip.Prefix) netip.Addr {
 	b := subnet.Addr().As4()

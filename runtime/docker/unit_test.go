@@ -40,8 +40,15 @@ func TestNodeAddresses(t *testing.T) {
 	if got := nodeIP(p, 1).String(); got != "10.213.7.11" {
 		t.Errorf("nodeIP(n1) = %s", got)
 	}
-	if got := nodeIP(p, runtime.MaxNodes).String(); got != "10.213.7.210" {
+	if got := nodeIP(p, runtime.MaxNodes).String(); got != "10.213.7.110" {
 		t.Errorf("nodeIP(n%d) = %s", runtime.MaxNodes, got)
+	}
+	// Client containers sit clear of the nodes, below the broadcast.
+	if got := clientIP(p, 1).String(); got != "10.213.7.151" {
+		t.Errorf("clientIP(c1) = %s", got)
+	}
+	if got := clientIP(p, runtime.MaxClients).String(); got != "10.213.7.214" {
+		t.Errorf("clientIP(c%d) = %s", runtime.MaxClients, got)
 	}
 	if got := gatewayIP(p).String(); got != "10.213.7.1" {
 		t.Errorf("gatewayIP = %s", got)

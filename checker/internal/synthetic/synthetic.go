@@ -302,3 +302,47 @@ func (s *sim) reborn(c int, t int64) {
 	s.nextPID++
 	s.schedule(event{t: t + s.lat(1e6, 5e6), kind: evInvokeAcquire, client: c})
 }
+
+// Merge interleaves histories of different keys by time into the history
+// of one multi-key run. The processes of each history are renumbered apart
+// from the others', nemesis ops are kept from the first history only, and
+// the indexes run from 0 again.
+func Merge(hs ...history.History) history.History {
+	n := 0
+	for _, h := range hs {
+		n += len(h)
+	}
+	offsets := make([]int, len(hs))
+	next := 0
+	for i, h := range hs {
+		offsets[i] = next
+		top := -1
+		for _, o := range h {
+			top = max(top, o.Process)
+		}
+		next += top + 1
+	}
+	out := make(history.History, 0, n)
+	pos := make([]int, len(hs))
+	for {
+		best := -1
+		for i, h := range hs {
+			for pos[i] < len(h) && i > 0 && h[pos[i]].IsNemesis() {
+				pos[i]++
+			}
+			if pos[i] < len(h) && (best < 0 || h[pos[i]].Time < hs[best][pos[best]].Time) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return out
+		}
+		o := hs[best][pos[best]]
+		pos[best]++
+		if !o.IsNemesis() {
+			o.Process += offsets[best]
+		}
+		o.Index = len(out)
+		out = append(out, o)
+	}
+}

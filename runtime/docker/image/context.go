@@ -8,7 +8,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"os"
+	"regexp"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -34,8 +37,35 @@ type input struct {
 	data []byte
 }
 
+// PackagesEnv names the environment variable that lists the extra Debian
+// packages the node image gets, separated by spaces or commas, for the
+// clients a user brings (python3-requests, say).
+const PackagesEnv = "LOCKSTORM_IMAGE_PACKAGES"
+
+// packageName is what a Debian package name may look like.
+var packageName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+
+// ExtraPackages returns the sorted, distinct packages of PackagesEnv, or
+// an error naming one that is not a package name.
+func ExtraPackages() ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range strings.FieldsFunc(os.Getenv(PackagesEnv), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		if !packageName.MatchString(p) {
+			return nil, fmt.Errorf("%s: %q is not a Debian package name", PackagesEnv, p)
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 // buildInputs returns every file of the build context, sorted by name: the
-// embedded Dockerfile and sources, and the apt files generated from src.
+// embedded Dockerfile and sources, the apt files generated from src, and
+// the list of extra packages.
 func buildInputs(src Sources) ([]input, error) {
 	var in []input
 	err := fs.WalkDir(embedded, "files", func(path string, d fs.DirEntry, err error) error {
@@ -52,9 +82,18 @@ func buildInputs(src Sources) ([]input, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read embedded files: %w", err)
 	}
+	extra, err := ExtraPackages()
+	if err != nil {
+		return nil, err
+	}
+	var list strings.Builder
+	for _, p := range extra {
+		list.WriteString(p + "\n")
+	}
 	in = append(in,
 		input{name: "sources.list", data: []byte(src.SourcesList())},
 		input{name: "90lockstorm", data: []byte(aptConf)},
+		input{name: "extra-packages", data: []byte(list.String())},
 	)
 	sort.Slice(in, func(i, j int) bool { return in[i].name < in[j].name })
 	return in, nil
