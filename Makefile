@@ -33,11 +33,14 @@ smoke: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./checker/ ./reports/
 
-# Fuzz the reader and every checker for a bounded time, as CI does.
+# Fuzz the history reader, every checker, the campaign parser and the run
+# flags for a bounded time each, as CI does (docs/robustness.md).
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./history -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME)
 	$(GO) test ./checker -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
+	$(GO) test ./campaign -run '^$$' -fuzz '^FuzzParseCampaign$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./cli -run '^$$' -fuzz '^FuzzRunFlags$$' -fuzztime $(FUZZTIME)
 
 # The Go extension example: a module of its own that builds its own
 # lockstorm binary, run once against its own target.

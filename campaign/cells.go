@@ -2,6 +2,8 @@ package campaign
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -227,10 +229,23 @@ func Shard(cells []Cell, i, n int) ([]Cell, error) {
 	return out, nil
 }
 
-// ParseShard parses "i/n".
+// MaxShards bounds n in a shard i/n: more shards than a campaign has cells
+// at most (MaxCells) would leave some empty.
+const MaxShards = MaxCells
+
+// shardForm is "i/n" in decimal with no sign, space or leading zero.
+var shardForm = regexp.MustCompile(`^([1-9][0-9]{0,3})/([1-9][0-9]{0,3})$`)
+
+// ParseShard parses "i/n", exactly: two decimal numbers with 1 <= i <= n
+// <= MaxShards and nothing around them.
 func ParseShard(s string) (i, n int, err error) {
-	if _, err := fmt.Sscanf(s, "%d/%d", &i, &n); err != nil || n < 1 || i < 1 || i > n {
-		return 0, 0, fmt.Errorf("--shard %q: want i/n with 1 <= i <= n, e.g. 1/2", s)
+	m := shardForm.FindStringSubmatch(s)
+	if m != nil {
+		i, _ = strconv.Atoi(m[1])
+		n, _ = strconv.Atoi(m[2])
+	}
+	if m == nil || i > n || n > MaxShards {
+		return 0, 0, fmt.Errorf("--shard %q: want i/n with 1 <= i <= n <= %d, e.g. 1/2", s, MaxShards)
 	}
 	return i, n, nil
 }

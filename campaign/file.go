@@ -19,6 +19,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
+	"github.com/lockstorm/lockstorm/internal/inputfile"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/workloads"
 
@@ -130,6 +131,9 @@ func (d *HoldDuration) UnmarshalYAML(n *yaml.Node) error {
 // fields, bad values and unknown targets, workloads or nemeses are errors
 // that name the file, the line and the field.
 func Parse(data []byte, name string) (*File, error) {
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%w: %s: %d bytes; a campaign file may have at most %s", ErrBadFile, name, len(data), inputfile.Size(MaxFileSize))
+	}
 	var f File
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -246,10 +250,12 @@ func (f *File) Validate() error {
 			return bad(m.line, "matrix: targets and workloads must not be empty")
 		}
 	}
-	cells := f.Expand()
-	if len(cells) > MaxCells {
-		return bad(1, "%d cells; a campaign may have at most %d (shard it into several files)", len(cells), MaxCells)
+	// Count before expanding: a short matrix may stand for more cells
+	// than memory holds.
+	if n := f.cellCount(); n > MaxCells {
+		return bad(1, "%d cells; a campaign may have at most %d (shard it into several files)", n, MaxCells)
 	}
+	cells := f.Expand()
 	seen := map[string]int{}
 	runs := 0
 	for _, c := range cells {

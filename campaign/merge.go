@@ -1,7 +1,6 @@
 package campaign
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,18 +19,21 @@ func Merge(root string, shardDirs []string) (store.CampaignResult, string, error
 	var out store.CampaignResult
 	index := map[string]int{}
 	var earliest time.Time
+	runs := 0 // runs read so far: a merge holds no more than a campaign may have
 	for _, d := range shardDirs {
 		path := d
 		if st, err := os.Stat(d); err == nil && st.IsDir() {
 			path = filepath.Join(d, store.ResultsFile)
 		}
-		b, err := os.ReadFile(path)
+		c, err := store.ReadCampaignResult(path)
 		if err != nil {
-			return out, "", fmt.Errorf("%w: read shard: %v", ErrBadFile, err)
+			return out, "", fmt.Errorf("%w: %w", ErrBadFile, err)
 		}
-		var c store.CampaignResult
-		if err := json.Unmarshal(b, &c); err != nil {
-			return out, "", fmt.Errorf("%w: %s: %v", ErrBadFile, path, err)
+		for _, cell := range c.Cells {
+			runs += len(cell.Runs)
+		}
+		if runs > MaxRuns {
+			return out, "", fmt.Errorf("%w: %s: the shards so far hold %d runs; a campaign may have at most %d", ErrBadFile, path, runs, MaxRuns)
 		}
 		if out.Name == "" {
 			out.Name = c.Name
@@ -47,6 +49,9 @@ func Merge(root string, shardDirs []string) (store.CampaignResult, string, error
 			}
 			index[cell.Name] = len(out.Cells)
 			out.Cells = append(out.Cells, cell)
+		}
+		if len(out.Cells) > MaxCells {
+			return out, "", fmt.Errorf("%w: %s: the shards so far hold %d cells; a campaign may have at most %d", ErrBadFile, path, len(out.Cells), MaxCells)
 		}
 	}
 	sort.SliceStable(out.Cells, func(a, b int) bool { return out.Cells[a].Index < out.Cells[b].Index })

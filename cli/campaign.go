@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -43,16 +42,22 @@ unsafe cell did not reproduce, or a result was unknown; 3 bad campaign file;
 				_, err = cmd.OutOrStdout().Write(b)
 				return err
 			}
+			if parallel < 0 || parallel > campaign.MaxParallel {
+				return usageErr("--parallel %d must be 0 (the file's setting) or 1..%d", parallel, campaign.MaxParallel)
+			}
+			var i, n int
+			if shard != "" {
+				var err error
+				if i, n, err = campaign.ParseShard(shard); err != nil {
+					return usageErr("%v", err)
+				}
+			}
 			f, err := loadCampaign(args, smoke)
 			if err != nil {
 				return err
 			}
 			cells := f.Expand()
 			if shard != "" {
-				i, n, err := campaign.ParseShard(shard)
-				if err != nil {
-					return usageErr("%v", err)
-				}
 				cells, _ = campaign.Shard(cells, i, n)
 			}
 			var names []string
@@ -101,11 +106,7 @@ func loadCampaign(args []string, smoke bool) (*campaign.File, error) {
 		}
 		return campaign.Default()
 	}
-	b, err := os.ReadFile(args[0])
-	if err != nil {
-		return nil, usageErr("campaign: %v", err)
-	}
-	f, err := campaign.Parse(b, args[0])
+	f, err := campaign.Load(args[0])
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}

@@ -43,6 +43,9 @@ to that line as a run that broke off: unknown at best.`,
 			if err != nil {
 				return usageErr("check: %v", err)
 			}
+			if err := checkInput(path, st); err != nil {
+				return err
+			}
 			var res store.RunResult
 			dir := path
 			if st.IsDir() {

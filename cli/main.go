@@ -17,6 +17,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/harness"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/internal/printable"
 	"github.com/lockstorm/lockstorm/runtime"
 )
 
@@ -45,11 +46,15 @@ func usageErr(format string, args ...any) error {
 
 // Main runs the command line args (without the program name) with
 // lockstorm's own targets, workloads and nemeses and those of ext, and
-// returns the exit code. SIGINT and SIGTERM cancel the context, so runs
-// heal and tear down before exiting.
+// returns the exit code. The first SIGINT or SIGTERM cancels the context,
+// so runs heal and tear down; Main returns at once on a second signal, and
+// at most signalGrace after the first whatever the command is blocked on
+// (see supervise). Everything the commands print is neutralised
+// (internal/printable): keys, node names and errors from a history or a
+// service cannot drive the terminal.
 func Main(args []string, ext Extensions) int {
 	if err := ext.install(); err != nil {
-		fmt.Fprintf(os.Stderr, "lockstorm: %v\n", err)
+		fmt.Fprintf(os.Stderr, "lockstorm: %s\n", printable.String(err.Error()))
 		return exitUsage
 	}
 	return run(args, os.Stdout, os.Stderr)
@@ -57,9 +62,20 @@ func Main(args []string, ext Extensions) int {
 
 // run is Main with the output streams given.
 func run(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	root := newRoot(stdout, stderr)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	return supervise(sigs, signalGrace, stderr, func(ctx context.Context) int {
+		return execute(ctx, args, stdout, stderr)
+	})
+}
+
+// execute runs the command line under ctx and returns the exit code.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	out, errOut := printable.NewWriter(stdout), printable.NewWriter(stderr)
+	defer errOut.Flush()
+	defer out.Flush()
+	root := newRoot(out, errOut)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -67,7 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	code := exitCode(err)
 	if code != exitInvalid && code != exitUnknown {
-		fmt.Fprintf(stderr, "lockstorm: %v\n", err)
+		fmt.Fprintf(errOut, "lockstorm: %v\n", err)
 	}
 	return code
 }

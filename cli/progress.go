@@ -13,17 +13,30 @@ import (
 
 	"github.com/lockstorm/lockstorm/campaign"
 	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/internal/printable"
 	"github.com/lockstorm/lockstorm/store"
 )
 
-// isTerminal reports whether w is a character device (a terminal).
+// isTerminal reports whether w, or the writer under a neutralising writer,
+// is a character device (a terminal).
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := rawWriter(w).(*os.File)
 	if !ok {
 		return false
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// rawWriter returns the writer under a neutralising printable.Writer, or w.
+// The progress bar writes its own control sequences, so it is the one
+// writer that must not be neutralised; what it shows is neutralised
+// instead.
+func rawWriter(w io.Writer) io.Writer {
+	if u, ok := w.(interface{ Unwrap() io.Writer }); ok {
+		return u.Unwrap()
+	}
+	return w
 }
 
 // barProgress is the live display of a campaign on a terminal: runs done of
@@ -40,7 +53,7 @@ type barProgress struct {
 }
 
 func newBarProgress(w io.Writer) *barProgress {
-	return &barProgress{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond))}
+	return &barProgress{p: mpb.New(mpb.WithOutput(rawWriter(w)), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond))}
 }
 
 func (b *barProgress) Start(total int) {
@@ -66,14 +79,14 @@ func (b *barProgress) Start(total int) {
 func (b *barProgress) CellStart(c campaign.Cell, run, runs int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.current = fmt.Sprintf("%s (%d/%d)", c.Name, run, runs)
+	b.current = printable.String(fmt.Sprintf("%s (%d/%d)", c.Name, run, runs))
 	b.phase = "starting"
 }
 
 func (b *barProgress) Phase(_ campaign.Cell, phase string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.phase = phase
+	b.phase = printable.String(phase)
 }
 
 func (b *barProgress) CellDone(c campaign.Cell, res store.RunResult) {

@@ -73,9 +73,8 @@ type runRow struct {
 // first violation, and a filterable table of every run. The page is meant
 // to live at store/campaigns/<id>/index.html, so run links go up two levels.
 func WriteCampaign(w io.Writer, c store.CampaignResult) error {
-	p := buildCampaign(c)
-	if err := pages.ExecuteTemplate(w, "campaign.html", p); err != nil {
-		return fmt.Errorf("render campaign page: %w", err)
+	if err := writePage(w, "campaign.html", buildCampaign(c)); err != nil {
+		return fmt.Errorf("campaign page: %w", err)
 	}
 	return nil
 }

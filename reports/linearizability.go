@@ -31,10 +31,10 @@ type linPage struct {
 // larger than 16 MB, the page says so instead.
 func WriteLinearizability(w io.Writer, h history.History) error {
 	buf := &cappedBuffer{limit: maxLinPage}
-	err := checker.Visualize(h, buf, checker.VisualizeOptions{})
+	err := checker.Visualize(shownStrings(h), buf, checker.VisualizeOptions{})
 	switch {
 	case err == nil:
-		if _, err := w.Write(buf.Bytes()); err != nil {
+		if _, err := w.Write(neutralise(buf.Bytes())); err != nil {
 			return fmt.Errorf("write linearizability page: %w", err)
 		}
 		return nil
@@ -48,8 +48,8 @@ func WriteLinearizability(w io.Writer, h history.History) error {
 
 func writeLinUnavailable(w io.Writer, h history.History, reason string) error {
 	p := linPage{Reason: reason, Ops: len(h), Keys: len(h.Keys()), Common: common()}
-	if err := pages.ExecuteTemplate(w, "lin.html", p); err != nil {
-		return fmt.Errorf("render linearizability page: %w", err)
+	if err := writePage(w, "lin.html", p); err != nil {
+		return fmt.Errorf("linearizability page: %w", err)
 	}
 	return nil
 }

@@ -77,9 +77,8 @@ type focusView struct {
 // and the command that reproduces the run. h may be empty when
 // the history could not be read; the page then says so.
 func WriteRun(w io.Writer, res store.RunResult, h history.History) error {
-	p := buildRun(res, h)
-	if err := pages.ExecuteTemplate(w, "run.html", p); err != nil {
-		return fmt.Errorf("render run page: %w", err)
+	if err := writePage(w, "run.html", buildRun(res, h)); err != nil {
+		return fmt.Errorf("run page: %w", err)
 	}
 	return nil
 }

@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/lockstorm/lockstorm/internal/inputfile"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 // Serve returns a read-only HTTP handler that browses the store directory
@@ -19,16 +24,19 @@ import (
 // GET and HEAD are allowed. Paths that could leave the store are refused:
 // ".." segments, encoded or double-encoded dots and slashes, backslashes,
 // NUL bytes, and symlinks whose target lies outside the store (a symlink
-// inside it, such as store/latest, is fine).
+// inside it, such as store/latest, is fine). Only the store's own report
+// pages and the listings it generates are served as HTML (isReportPage),
+// with a policy that lets only their own scripts run (pageCSP); every
+// other file is text/plain under plainCSP. Files are opened without
+// blocking, so a FIFO in the store stalls no request.
 func Serve(dir string) http.Handler { return &server{dir: dir} }
 
 type server struct{ dir string }
 
-// csp keeps every page from loading anything: reports are self-contained,
-// and a hostile value that slipped through escaping still could not
-// fetch or send anything.
-const csp = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data:; " +
-	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+// maxPage bounds the report page that the server reads to hash its
+// scripts: twice the largest linearizability page (maxLinPage). A larger
+// page is sent as it is, with no script allowed.
+const maxPage = 2 * maxLinPage
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -37,7 +45,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Security-Policy", csp)
+	h.Set("Content-Security-Policy", plainCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	name, ok := cleanName(r)
@@ -65,12 +73,13 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, escapeSeg(path.Base(name))+"/", http.StatusMovedPermanently)
 			return
 		}
-		if idx, err := s.open(name + "/index.html"); err == nil {
-			defer idx.Close()
-			if ifi, err := idx.Stat(); err == nil && ifi.Mode().IsRegular() {
-				h.Set("Content-Type", "text/html; charset=utf-8")
-				http.ServeContent(w, r, "index.html", ifi.ModTime(), idx)
-				return
+		if isReportDir(name) {
+			if idx, err := s.open(name + "/" + store.IndexFile); err == nil {
+				defer idx.Close()
+				if ifi, err := idx.Stat(); err == nil && ifi.Mode().IsRegular() {
+					servePage(w, r, idx, ifi)
+					return
+				}
 			}
 		}
 		s.serveDir(w, r, name, f)
@@ -80,13 +89,30 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
-	switch path.Ext(name) {
-	case ".jsonl", ".log", ".txt", ".out", ".err":
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-	case ".json":
-		h.Set("Content-Type", "application/json")
+	if isReportPage(name) {
+		servePage(w, r, f, fi)
+		return
 	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
 	http.ServeContent(w, r, fi.Name(), fi.ModTime(), f)
+}
+
+// servePage serves a report page as HTML, with the hashes of its own
+// scripts in its policy.
+func servePage(w http.ResponseWriter, r *http.Request, f *os.File, fi fs.FileInfo) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if fi.Size() > maxPage {
+		w.Header().Set("Content-Security-Policy", pageCSP(nil))
+		http.ServeContent(w, r, fi.Name(), fi.ModTime(), f)
+		return
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxPage))
+	if err != nil {
+		http.Error(w, "cannot read the page", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Security-Policy", pageCSP(b))
+	http.ServeContent(w, r, fi.Name(), fi.ModTime(), bytes.NewReader(b))
 }
 
 // cleanName turns the request path into a name relative to the store, or
@@ -95,24 +121,46 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func cleanName(r *http.Request) (string, bool) {
 	p := r.URL.Path
 	raw := strings.ToLower(r.URL.EscapedPath())
-	if strings.ContainsAny(p, "\\\x00%") || strings.Contains(raw, "%5c") || strings.Contains(raw, "%00") {
-		return "", false // a '%' left after decoding means double encoding
+	if strings.ContainsAny(p, "\\\x00") || strings.Contains(raw, "%5c") || strings.Contains(raw, "%00") {
+		return "", false
 	}
-	var segs []string
-	for _, s := range strings.Split(p, "/") {
-		switch s {
-		case "":
-			continue
-		case ".", "..":
-			return "", false
+	segs, ok := segments(p)
+	if !ok {
+		return "", false
+	}
+	// A '%' left after decoding belongs to a file name ("50%.log") or is
+	// a second encoding ("%252e%252e"). The store opens names as they
+	// are, but a path that a second decoding would lead elsewhere is
+	// refused all the same.
+	if strings.Contains(p, "%") {
+		if q, err := url.PathUnescape(p); err == nil && q != p {
+			again, ok := segments(q)
+			if !ok || len(again) != len(segs) || strings.ContainsAny(q, "\\\x00") {
+				return "", false
+			}
 		}
-		segs = append(segs, s)
 	}
 	if len(segs) == 0 {
 		return ".", true
 	}
 	name := strings.Join(segs, "/")
 	return name, fs.ValidPath(name)
+}
+
+// segments splits a slash-separated path into its non-empty segments, and
+// reports false when one of them is "." or "..".
+func segments(p string) ([]string, bool) {
+	var segs []string
+	for _, s := range strings.Split(p, "/") {
+		switch s {
+		case "":
+			continue
+		case ".", "..":
+			return nil, false
+		}
+		segs = append(segs, s)
+	}
+	return segs, true
 }
 
 // open opens name inside the store. Symlinks may be followed only while they
@@ -125,7 +173,7 @@ func (s *server) open(name string) (*os.File, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	defer root.Close()
-	f, err := root.Open(name)
+	f, err := root.OpenFile(name, inputfile.Flags, 0)
 	if err == nil || errors.Is(err, fs.ErrNotExist) {
 		return f, err
 	}
@@ -143,7 +191,7 @@ func (s *server) open(name string) (*os.File, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	defer inner.Close()
-	return inner.Open(filepath.ToSlash(rel))
+	return inner.OpenFile(filepath.ToSlash(rel), inputfile.Flags, 0)
 }
 
 // A dirEntry is one row of a directory listing.
@@ -188,11 +236,12 @@ func (s *server) serveDir(w http.ResponseWriter, r *http.Request, name string, f
 // errors behave like for files.
 func (s *server) render(w http.ResponseWriter, r *http.Request, tmpl string, data any) {
 	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, tmpl, data); err != nil {
+	if err := writePage(&buf, tmpl, data); err != nil {
 		http.Error(w, "render failed", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", pageCSP(buf.Bytes()))
 	w.Header().Set("Cache-Control", "no-cache")
 	http.ServeContent(w, r, tmpl, time.Time{}, bytes.NewReader(buf.Bytes()))
 }

@@ -3,7 +3,6 @@ package reports
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -11,11 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/inputfile"
 	"github.com/lockstorm/lockstorm/store"
 )
-
-// maxResultsJSON bounds how much of a results.json the index reads.
-const maxResultsJSON = 64 << 20
 
 // runEntry is one run in the store index.
 type runEntry struct {
@@ -105,7 +102,7 @@ func (s *server) serveIndex(w http.ResponseWriter, r *http.Request) {
 
 // readDirNames lists the sub-directories of dir inside root.
 func readDirNames(root *os.Root, dir string) ([]string, error) {
-	f, err := root.Open(dir)
+	f, err := root.OpenFile(dir, inputfile.Flags, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
@@ -123,14 +120,15 @@ func readDirNames(root *os.Root, dir string) ([]string, error) {
 	return names, nil
 }
 
-// readJSON decodes a bounded JSON file inside root.
+// readJSON decodes a JSON file inside root: a regular file of at most
+// store.MaxResultsSize, so that a FIFO or a huge file in the store cannot
+// stall or exhaust the server.
 func readJSON(root *os.Root, name string, v any) error {
-	f, err := root.Open(name)
+	b, err := inputfile.ReadFileIn(root, name, store.MaxResultsSize)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", name, err)
+		return err
 	}
-	defer f.Close()
-	if err := json.NewDecoder(io.LimitReader(f, maxResultsJSON)).Decode(v); err != nil {
+	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("decode %s: %w", name, err)
 	}
 	return nil
@@ -143,5 +141,6 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(time.DateTime)
 }
 
-// escapeSeg escapes one path segment for a link.
-func escapeSeg(s string) string { return url.PathEscape(s) }
+// escapeSeg escapes one path segment for a relative link. A colon is
+// escaped too: "a:b/" as a link would be read as a URL of scheme "a".
+func escapeSeg(s string) string { return strings.ReplaceAll(url.PathEscape(s), ":", "%3A") }

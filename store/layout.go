@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/lockstorm/lockstorm/internal/inputfile"
 )
 
 // File names inside a run directory (DESIGN.md, "Store layout").
@@ -99,15 +101,33 @@ func WriteJSON(path string, v any) error {
 	return nil
 }
 
-// ReadRunResult reads the results.json of a run directory.
+// MaxResultsSize bounds a results.json, of a run or of a campaign, that
+// lockstorm reads back: 64 MiB is hundreds of times what the largest runs
+// and campaigns write.
+const MaxResultsSize = 64 << 20
+
+// ReadRunResult reads the results.json of a run directory. A results.json
+// that is not a regular file, or is larger than MaxResultsSize, is refused
+// at once.
 func ReadRunResult(dir string) (RunResult, error) {
 	var r RunResult
-	b, err := os.ReadFile(filepath.Join(dir, ResultsFile))
+	return r, readResults(filepath.Join(dir, ResultsFile), &r)
+}
+
+// ReadCampaignResult reads a campaign's results.json at path, with the
+// limits of ReadRunResult.
+func ReadCampaignResult(path string) (CampaignResult, error) {
+	var c CampaignResult
+	return c, readResults(path, &c)
+}
+
+func readResults(path string, v any) error {
+	b, err := inputfile.ReadFile(path, MaxResultsSize)
 	if err != nil {
-		return r, fmt.Errorf("read results: %w", err)
+		return fmt.Errorf("read results: %w", err)
 	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return r, fmt.Errorf("%s: %w", filepath.Join(dir, ResultsFile), err)
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	return r, nil
+	return nil
 }
