@@ -94,7 +94,7 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ee):
 		return ee.code
-	case errors.Is(err, harness.ErrBadConfig), errors.Is(err, history.ErrMalformed):
+	case errors.Is(err, harness.ErrBadConfig), errors.Is(err, harness.ErrBadInput), errors.Is(err, history.ErrMalformed):
 		return exitUsage
 	case errors.Is(err, harness.ErrInfrastructure), errors.Is(err, runtime.ErrNoDocker):
 		return exitInfra

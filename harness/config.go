@@ -19,6 +19,11 @@ import (
 // (exit 3). They come before anything starts.
 var ErrBadConfig = errors.New("bad run configuration")
 
+// ErrBadInput is wrapped by errors about a file the tool was given that it
+// cannot use: a results.json that does not parse, is too large or is not
+// a regular file (exit 3).
+var ErrBadInput = errors.New("bad input")
+
 // ErrInfrastructure is wrapped by errors of the machinery around the lock
 // under test: no Docker, a cluster that would not start (exit 4).
 var ErrInfrastructure = errors.New("infrastructure failure")

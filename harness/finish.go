@@ -96,7 +96,7 @@ func Recheck(dir string, budget time.Duration) (store.RunResult, error) {
 	}
 	res, rerr := store.ReadRunResult(dir)
 	if rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-		return res, fmt.Errorf("%w: %v", history.ErrMalformed, rerr)
+		return res, fmt.Errorf("%w: %v", ErrBadInput, rerr)
 	}
 	if rerr != nil {
 		res = store.RunResult{ID: filepath.Base(dir), Cell: filepath.Base(filepath.Dir(dir)), FirstViolation: -1,

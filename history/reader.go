@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/lockstorm/lockstorm/internal/inputfile"
 )
 
 // ErrMalformed is wrapped by every error about the content of a history, so
@@ -87,41 +89,14 @@ func ReadFile(path string) (History, error) {
 // ErrMalformed, and never blocks on it: a named pipe is opened without
 // waiting for a writer.
 func OpenFile(path string) (*os.File, int64, error) {
-	st, err := os.Stat(path)
+	f, st, err := inputfile.Open(path)
+	if errors.Is(err, inputfile.ErrNotRegular) {
+		return nil, 0, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("open history: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, 0, notRegular(path, st.Mode())
-	}
-	f, err := openNoBlock(path)
-	if err != nil {
-		return nil, 0, fmt.Errorf("open history: %w", err)
-	}
-	// The path may have changed between the two looks; trust the open file.
-	if st, err = f.Stat(); err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		if err != nil {
-			return nil, 0, fmt.Errorf("open history: %w", err)
-		}
-		return nil, 0, notRegular(path, st.Mode())
 	}
 	return f, st.Size(), nil
-}
-
-func notRegular(path string, m os.FileMode) error {
-	kind := "not a regular file"
-	switch {
-	case m.IsDir():
-		kind = "a directory"
-	case m&os.ModeNamedPipe != 0:
-		kind = "a named pipe"
-	case m&os.ModeDevice != 0, m&os.ModeCharDevice != 0:
-		kind = "a device"
-	case m&os.ModeSocket != 0:
-		kind = "a socket"
-	}
-	return fmt.Errorf("%s: %w: %s, not a regular file", path, ErrMalformed, kind)
 }
 
 // Read reads a history in JSON Lines form from r and validates it as it

@@ -184,9 +184,9 @@ func TestReadFileRefusesWhatIsNotARegularFile(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	paths := map[string]string{dir: "a directory", fifo: "a named pipe"}
+	paths := map[string]string{dir: "a directory", fifo: "a FIFO"}
 	if _, err := os.Stat("/dev/zero"); err == nil {
-		paths["/dev/zero"] = "a device"
+		paths["/dev/zero"] = "a character device"
 	}
 	for path, kind := range paths {
 		done := make(chan error, 1)

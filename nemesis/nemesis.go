@@ -44,9 +44,12 @@ type Env struct {
 	Service targets.Service
 	// Plan is the run: its nodes, lease and options.
 	Plan *plan.Plan
-	// Faults stalls or crashes lock holders.
+	// Faults stalls or crashes lock holders, and says who holds a lock.
 	Faults *workloads.ClientFaults
-	Log    *slog.Logger
+	// ClientOf names the client container that process runs in; nil when
+	// the run's clients run in the harness (--client go).
+	ClientOf func(process int) string
+	Log      *slog.Logger
 
 	// pending keeps what a nemesis needs between Inject and Heal, by
 	// event.

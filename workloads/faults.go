@@ -67,6 +67,18 @@ func (f *ClientFaults) Released(process int) {
 	delete(f.holders, process)
 }
 
+// Holders returns the processes that hold a lock right now, sorted.
+func (f *ClientFaults) Holders() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]int, 0, len(f.holders))
+	for p := range f.holders {
+		out = append(out, p)
+	}
+	sort.Ints(out)
+	return out
+}
+
 // HolderNodes returns the distinct nodes through which lock holders talk
 // to the lock service right now, sorted.
 func (f *ClientFaults) HolderNodes() []string {
