@@ -160,6 +160,9 @@ func (r *run) execute(ctx context.Context) error {
 		}
 	}
 	nenv := &nemesis.Env{Cluster: r.cluster, Service: r.Service, Plan: &r.Plan, Faults: r.faults, Log: r.log}
+	if r.pool != nil {
+		nenv.ClientOf = r.pool.container
+	}
 	runner := &nemesis.Runner{Env: nenv, Recorder: r.rec, Nemeses: r.Nemeses, Schedule: r.Plan.Schedule}
 	werr := r.runWorkload(ctx, runner)
 

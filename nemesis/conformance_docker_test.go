@@ -20,8 +20,12 @@ import (
 )
 
 // conformanceNodes is the cluster size: five nodes take every partition
-// shape, Jepsen's ring included.
-const conformanceNodes = 5
+// shape, Jepsen's ring included. Two client containers let the client-side
+// faults aim at the fake holder's machine (c1) and leave another alone.
+const (
+	conformanceNodes   = 5
+	conformanceClients = 2
+)
 
 // fakeHolderProcess is the process number of the fake lock holder that
 // takes the client faults.
@@ -53,7 +57,8 @@ func TestDockerNemesisConformance(t *testing.T) {
 	cl := dockerCluster(t, conformanceNodes)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	p := &plan.Plan{Seed: 20160208, NemesisInterval: 10 * time.Second, TimeLimit: time.Minute, Lease: time.Second}
+	p := &plan.Plan{Seed: 20160208, NemesisInterval: 10 * time.Second, TimeLimit: time.Minute, Lease: time.Second,
+		Client: plan.ClientProcess}
 	for _, n := range cl.Nodes() {
 		p.Nodes = append(p.Nodes, plan.Node{Name: n.Name, IP: n.IP})
 	}
@@ -64,7 +69,8 @@ func TestDockerNemesisConformance(t *testing.T) {
 	faults := workloads.NewClientFaults()
 	stopHolder := runFakeHolder(faults, p.Nodes[1].Name)
 	defer stopHolder()
-	env := &nemesis.Env{Cluster: cl, Service: tgt, Plan: p, Faults: faults, Log: testLogger(t)}
+	env := &nemesis.Env{Cluster: cl, Service: tgt, Plan: p, Faults: faults, Log: testLogger(t),
+		ClientOf: func(int) string { return "c1" }}
 	var measured []injection
 	for _, nem := range nemesis.All() {
 		t.Run(nem.Name(), func(t *testing.T) {
@@ -233,7 +239,7 @@ func extraCheck(ctx context.Context, env *nemesis.Env, ev plan.Event, details an
 				return fmt.Errorf("redis TIME on %s is %s off the real time, want %s", node, shift, want)
 			}
 		}
-	case "client-pause", "client-crash":
+	case "client-pause", "client-crash", "conn-drop":
 		if p := details.(map[string]any)["process"]; p != fakeHolderProcess {
 			return fmt.Errorf("victim %v, want the fake holder %d", p, fakeHolderProcess)
 		}
@@ -250,6 +256,24 @@ func nothingLeft(ctx context.Context, env *nemesis.Env, tornDown bool) error {
 	var mu sync.Mutex
 	var problems []string
 	var wg sync.WaitGroup
+	for _, c := range env.Cluster.Clients() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := targets.Sh(ctx, env.Cluster, c.Name, `iptables -w -S`)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", c.Name, err))
+				return
+			}
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				if !strings.HasPrefix(line, "-P ") && !(!tornDown && emptyChainLine(line)) {
+					problems = append(problems, fmt.Sprintf("%s: iptables rule left: %s", c.Name, line))
+				}
+			}
+		}()
+	}
 	for _, node := range env.Plan.NodeNames() {
 		wg.Add(1)
 		go func() {

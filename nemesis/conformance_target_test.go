@@ -108,7 +108,7 @@ func dockerCluster(t *testing.T, n int) runtime.Cluster {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	cl, err := d.Start(ctx, runtime.Spec{
-		RunID: "nemtest-" + hex.EncodeToString(b[:]), Nodes: n,
+		RunID: "nemtest-" + hex.EncodeToString(b[:]), Nodes: n, Clients: conformanceClients,
 		Labels: map[string]string{"lockstorm.test": "nemesis"},
 	})
 	if err != nil {

@@ -147,6 +147,7 @@ func builtin() []Nemesis {
 		Clock{},
 		ClientPause{},
 		ClientCrash{},
+		ConnDrop{},
 	}
 }
 

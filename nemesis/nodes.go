@@ -7,9 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
@@ -94,18 +92,13 @@ func resolveNodes(ctx context.Context, env *Env, mode string, evTargets []string
 // holderNodes waits (up to two seconds) until some client holds a lock, and
 // returns the nodes through which the holders talk to the lock service.
 func holderNodes(ctx context.Context, env *Env) ([]string, error) {
-	if env.Faults == nil {
-		return nil, fmt.Errorf("mode %s: the run tracks no lock holders", modeHolder)
+	if _, err := holderProcesses(ctx, env); err != nil {
+		return nil, fmt.Errorf("mode %s: %w", modeHolder, err)
 	}
-	for i := 0; i < 40; i++ {
-		if nodes := env.Faults.HolderNodes(); len(nodes) > 0 {
-			return nodes, nil
-		}
-		if !wait.Sleep(ctx, 50*time.Millisecond) {
-			break
-		}
+	if nodes := env.Faults.HolderNodes(); len(nodes) > 0 {
+		return nodes, nil
 	}
-	return nil, fmt.Errorf("mode %s: no client held a lock", modeHolder)
+	return nil, fmt.Errorf("mode %s: the holder names no node", modeHolder)
 }
 
 // checkPrimariesOpt returns ErrNotApplicable when the option

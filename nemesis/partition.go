@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand"
 	"slices"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
+	"github.com/lockstorm/lockstorm/targets"
 )
 
 // PartitionChain is the iptables chain, in the filter table of every node,
@@ -53,6 +55,12 @@ var partitionModes = []string{partOne, partHalves, partRandomHalves, partRing, p
 //   - bridge: two halves that cannot talk, joined by one node that sees
 //     both (3+ nodes).
 //   - one-way: node A drops packets from B while B still receives from A.
+//   - client-holder: the current holder's client container is cut off
+//     from every server, both ways (needs client processes).
+//   - client-holder-node: the same, from the node the holder talks to.
+//   - clients-node: every client container is cut off from one node.
+//   - client-holder-out, client-holder-in: the holder's client drops what
+//     it sends to the servers, or what they send it.
 //
 // The fault lasts partition.duration if given, else half to all of the
 // generator's window, and at least 1.5×TTL+1s when the window allows.
@@ -63,8 +71,8 @@ func (Partition) Name() string { return "partition" }
 
 // The options of partition.
 var (
-	partitionModeOpt = modeOption("partition", append(slices.Clone(partitionModes), modeHolder),
-		"the shape of the cut (default: half holder, half any shape the cluster is big enough for)")
+	partitionModeOpt = modeOption("partition", append(append(slices.Clone(partitionModes), modeHolder), clientPartitionModes...),
+		"the shape of the cut (default: half aimed at the holder, half any shape the run can take)")
 	partitionDurationOpt = durationOption("partition")
 )
 
@@ -73,7 +81,7 @@ func (Partition) Options() []option.Spec { return option.Specs(partitionModeOpt,
 
 // Description implements Nemesis.
 func (Partition) Description() string {
-	return "cut the network between nodes with iptables (one, halves, random-halves, majorities-ring, bridge, one-way, holder)"
+	return "cut the network with iptables, between nodes (one, halves, random-halves, majorities-ring, bridge, one-way, holder) or between clients and servers (client-holder, client-holder-node, clients-node, client-holder-out, client-holder-in)"
 }
 
 // partitionModesFor lists the modes a cluster of n nodes can take.
@@ -97,20 +105,32 @@ func partitionMinNodes(mode string) int {
 	return 2
 }
 
-// Plan draws a shape and computes its grudge.
+// Plan draws a shape and computes its grudge. Without the mode option,
+// half of the partitions aim at the holder (its node, or with client
+// processes its client too), and the other half draw any shape the run
+// can take: between nodes when there are two or more, between clients and
+// servers when the clients are processes.
 func (Partition) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
 	n := len(p.Nodes)
-	if n < 2 {
-		return plan.Event{}, fmt.Errorf("partition needs at least 2 nodes, the run has %d", n)
+	if n < 2 && !p.Clients {
+		return plan.Event{}, fmt.Errorf("partition needs at least 2 nodes or client processes, the run has %d node(s) and its clients in the harness", n)
 	}
-	mode, err := drawAimedMode(rng, partitionModeOpt, p.Opts, partitionModesFor(n))
+	mode, err := drawPartitionMode(rng, p)
 	if err != nil {
 		return plan.Event{}, err
 	}
-	if need := partitionMinNodes(mode); n < need {
-		return plan.Event{}, fmt.Errorf("partition mode %s needs at least %d nodes, the run has %d", mode, need, n)
+	switch {
+	case isClientMode(mode) && !p.Clients:
+		return plan.Event{}, fmt.Errorf("partition mode %s cuts client containers off, and the run's clients run in the harness (--client go)", mode)
+	case !isClientMode(mode) && n < partitionMinNodes(mode):
+		return plan.Event{}, fmt.Errorf("partition mode %s needs at least %d nodes, the run has %d", mode, partitionMinNodes(mode), n)
 	}
 	d := drawDuration(rng, p, partitionDurationOpt)
+	if isClientMode(mode) {
+		ev := planClientCut(rng, mode, p.Nodes)
+		ev.Duration = d
+		return ev, nil
+	}
 	if mode == modeHolder {
 		// The holder's node is only known when the fault starts: Inject
 		// isolates it from every other node then.
@@ -130,6 +150,29 @@ func (Partition) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error)
 		Mode: mode, Targets: hit, Duration: d,
 		Params: map[string]string{"grudge": formatGrudge(g, p.Nodes)},
 	}, nil
+}
+
+// drawPartitionMode draws the mode of one partition. With its clients in
+// the harness the draw is the one lockstorm always made, so that a seed
+// gives the schedule it gave.
+func drawPartitionMode(rng *rand.Rand, p schedule.PlanParams) (string, error) {
+	n := len(p.Nodes)
+	if !p.Clients {
+		return drawAimedMode(rng, partitionModeOpt, p.Opts, partitionModesFor(n))
+	}
+	if _, ok := partitionModeOpt.Lookup(p.Opts); ok {
+		return drawMode(rng, partitionModeOpt, p.Opts, nil)
+	}
+	aimed := []string{partClientHolder}
+	others := []string{partClientHolderNode, partClientsNode, partClientHolderOut, partClientHolderIn}
+	if n >= 2 {
+		aimed = append(aimed, modeHolder)
+		others = append(partitionModesFor(n), others...)
+	}
+	if rng.Intn(2) == 0 {
+		return aimed[rng.Intn(len(aimed))], nil
+	}
+	return others[rng.Intn(len(others))], nil
 }
 
 // planGrudge computes, for each node, the peers it drops packets from.
@@ -212,21 +255,31 @@ func Grudge(ev plan.Event) (map[string][]string, error) {
 	return g, nil
 }
 
-// Applicable implements Nemesis: a partition needs containers and at
-// least two of them.
+// Applicable implements Nemesis: a partition needs containers, and two
+// nodes or client processes to cut apart.
 func (p Partition) Applicable(env *Env) error {
 	if err := needsCluster(p.Name(), env); err != nil {
 		return err
 	}
-	if len(env.nodes()) < 2 {
-		return fmt.Errorf("%w: partition needs at least 2 nodes, the run has %d", ErrNotApplicable, len(env.nodes()))
+	if len(env.nodes()) < 2 && !hasClients(env) {
+		return fmt.Errorf("%w: partition needs at least 2 nodes or client processes, the run has %d node(s) and its clients in the harness", ErrNotApplicable, len(env.nodes()))
 	}
 	return nil
+}
+
+// A cutRecord is what a partition cut, kept from Inject for Observe and
+// Heal.
+type cutRecord struct {
+	grudge  map[string][]string  // between nodes
+	clients map[string]clientCut // client containers
 }
 
 // Inject installs every node's rules, the empty set for nodes without a
 // grudge, and checks them.
 func (Partition) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
+	if isClientMode(ev.Mode) {
+		return injectClientCut(ctx, env, ev)
+	}
 	g, err := Grudge(ev)
 	if ev.Mode == modeHolder {
 		g, err = holderGrudge(ctx, env)
@@ -234,7 +287,7 @@ func (Partition) Inject(ctx context.Context, env *Env, ev plan.Event) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	env.stash(ev, g)
+	env.stash(ev, cutRecord{grudge: g})
 	ips := nodeIPs(env.Cluster)
 	drops := map[string][]string{}
 	for node, peers := range g {
@@ -277,9 +330,22 @@ func holderGrudge(ctx context.Context, env *Env) (map[string][]string, error) {
 	return g, nil
 }
 
-// Heal empties the chain on every node and checks that it is empty.
+// Heal empties the chains on every node and client container it cut, and
+// checks that they are empty.
 func (Partition) Heal(ctx context.Context, env *Env, ev plan.Event) (any, error) {
-	env.take(ev)
+	rec, _ := env.take(ev)
+	if isClientMode(ev.Mode) {
+		r, _ := rec.(cutRecord)
+		cs := slices.Sorted(maps.Keys(r.clients))
+		if len(cs) == 0 {
+			cs = clientContainers(env) // an inject that failed before it knew
+		}
+		err := onNodes(cs, func(c string) error { return setClientCut(ctx, env, c, clientCut{}) })
+		if err != nil {
+			return nil, fmt.Errorf("heal partition: %w", err)
+		}
+		return nil, nil
+	}
 	err := onNodes(env.nodes(), func(node string) error {
 		return setDrops(ctx, env, node, nil)
 	})
@@ -289,10 +355,40 @@ func (Partition) Heal(ctx context.Context, env *Env, ev plan.Event) (any, error)
 	return nil, nil
 }
 
-// Teardown unhooks and deletes the chain on every node.
+// injectClientCut applies a client-side mode: the holder is found now, and
+// the rules go into the client containers it names.
+func injectClientCut(ctx context.Context, env *Env, ev plan.Event) (any, error) {
+	cuts, procs, err := clientCuts(ctx, env, ev)
+	if err != nil {
+		return nil, fmt.Errorf("partition %s: %w", ev.Mode, err)
+	}
+	env.stash(ev, cutRecord{clients: cuts})
+	err = onNodes(slices.Sorted(maps.Keys(cuts)), func(c string) error {
+		return setClientCut(ctx, env, c, cuts[c])
+	})
+	if err != nil {
+		return nil, fmt.Errorf("partition %s: %w", ev.Mode, err)
+	}
+	details := map[string]any{"clients": cuts}
+	if len(procs) > 0 {
+		details["processes"] = procs
+		if targets.IsSessionBound(env.Service) {
+			// The server may end these sessions, and free their locks:
+			// the checkers tell that from an early grant.
+			details["sessions"] = procs
+		}
+	}
+	return details, nil
+}
+
+// Teardown unhooks and deletes the chains on every node and client
+// container.
 func (Partition) Teardown(ctx context.Context, env *Env) error {
 	if env.Cluster == nil {
 		return nil
+	}
+	if err := teardownClientChains(ctx, env); err != nil {
+		return err
 	}
 	const body = `while iptables -w -D INPUT -j "$1" 2>/dev/null; do :; done
 iptables -w -F "$1" 2>/dev/null || true
@@ -361,7 +457,10 @@ func (Partition) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) er
 	if !ok {
 		return fmt.Errorf("no record of the partition")
 	}
-	g := v.(map[string][]string)
+	if rec := v.(cutRecord); rec.clients != nil {
+		return checkClientReach(ctx, env, rec.clients)
+	}
+	g := v.(cutRecord).grudge
 	want := map[[2]string]bool{}
 	for node, peers := range g {
 		for _, p := range peers {
@@ -387,5 +486,16 @@ func (Partition) Clean(ctx context.Context, env *Env) error {
 		return nil
 	})
 	errs = append(errs, err, checkReach(ctx, env, nil))
+	err = onNodes(clientContainers(env), func(c string) error {
+		out, err := script(ctx, env.Cluster, c, `iptables -w -S "$1" 2>/dev/null; iptables -w -S "$2" 2>/dev/null; true`, nil, PartitionChain, PartitionOutChain)
+		if err != nil {
+			return err
+		}
+		if in, outs := clientDrops(out); len(in)+len(outs) > 0 {
+			return fmt.Errorf("on %s: partition chains still hold %v %v", c, in, outs)
+		}
+		return nil
+	})
+	errs = append(errs, err, checkClientReach(ctx, env, nil))
 	return errors.Join(errs...)
 }

@@ -104,8 +104,8 @@ func TestPartitionShapes(t *testing.T) {
 	for _, n := range []int{3, 5} {
 		nodes := nodeNames(n)
 		for _, mode := range modes(nemesis.Partition{}) {
-			if mode == "majorities-ring" && n < 4 || mode == "holder" {
-				continue // holder: the cut is found when the fault starts
+			if mode == "majorities-ring" && n < 4 || mode == "holder" || strings.HasPrefix(mode, "client") {
+				continue // holder and the client modes: the cut is found when the fault starts
 			}
 			for seed := int64(0); seed < 20; seed++ {
 				name := fmt.Sprintf("%d-nodes/%s/seed-%d", n, mode, seed)
@@ -455,5 +455,39 @@ func TestEveryNemesisIsListedOnceWithADescription(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("%s is not in All()", want)
 		}
+	}
+}
+
+// With client processes, a partition also cuts clients off from servers:
+// half of the faults aim at the holder (its node or its client), and a
+// single-server run, which has no node to cut from another, draws only the
+// client-side modes.
+func TestPartitionDrawsClientModesWithClientProcesses(t *testing.T) {
+	for _, n := range []int{1, 3} {
+		seen := map[string]int{}
+		for seed := int64(0); seed < 400; seed++ {
+			p := params(n, nil)
+			p.Clients = true
+			ev, err := nemesis.Partition{}.Plan(rand.New(rand.NewSource(seed)), p)
+			if err != nil {
+				t.Fatalf("%d nodes: %v", n, err)
+			}
+			seen[ev.Mode]++
+			if ev.Mode == "clients-node" && len(ev.Targets) != 1 {
+				t.Errorf("clients-node names %v, want one node", ev.Targets)
+			}
+		}
+		if seen["client-holder"] == 0 || seen["client-holder-out"] == 0 || seen["clients-node"] == 0 {
+			t.Errorf("%d nodes drew %v, want the client modes", n, seen)
+		}
+		if n == 1 && (seen["holder"] > 0 || seen["one"] > 0) {
+			t.Errorf("one node drew a mode between nodes: %v", seen)
+		}
+		if n == 3 && (seen["holder"] == 0 || seen["halves"] == 0) {
+			t.Errorf("three nodes drew no mode between nodes: %v", seen)
+		}
+	}
+	if _, err := (nemesis.Partition{}).Plan(rand.New(rand.NewSource(1)), params(1, nil)); err == nil {
+		t.Error("a partition of one node and no client processes was planned")
 	}
 }

@@ -20,6 +20,15 @@ const probePort = "1"
 // the pair as cut.
 const probeTimeout = time.Second
 
+// probeScript opens a TCP connection to port $1 of every address after
+// $2, each with a timeout of $2 seconds, and prints "ip status": 124 for a
+// timeout (the pair is cut), anything else for an answer.
+const probeScript = `port=$1; secs=$2; shift 2
+for ip in "$@"; do
+  ( timeout "$secs" bash -c "exec 3<>/dev/tcp/$ip/$port" 2>/dev/null; echo "$ip $?" ) &
+done
+wait`
+
 // checkReach probes a TCP connection between every ordered pair of nodes,
 // from inside the source node, and from the harness to every node. The
 // pairs in cut must time out; every other pair and the harness must get an
@@ -38,13 +47,8 @@ func checkReach(ctx context.Context, env *Env, cut map[[2]string]bool) error {
 				dsts = append(dsts, ips[d])
 			}
 		}
-		const body = `port=$1; secs=$2; shift 2
-for ip in "$@"; do
-  ( timeout "$secs" bash -c "exec 3<>/dev/tcp/$ip/$port" 2>/dev/null; echo "$ip $?" ) &
-done
-wait`
 		args := append([]string{probePort, fmt.Sprint(probeTimeout.Seconds())}, dsts...)
-		out, err := script(ctx, env.Cluster, src, body, nil, args...)
+		out, err := script(ctx, env.Cluster, src, probeScript, nil, args...)
 		if err != nil {
 			return fmt.Errorf("probe from %s: %w", src, err)
 		}

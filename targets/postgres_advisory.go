@@ -56,6 +56,10 @@ func (*PostgresAdvisory) HasTokens() bool { return false }
 // Binding implements Service.
 func (*PostgresAdvisory) Binding() Binding { return pgAdvisoryBinding{} }
 
+// SessionBound implements SessionBound: an advisory lock belongs to the
+// session that took it, and ends with it.
+func (*PostgresAdvisory) SessionBound() bool { return true }
+
 // Teardown implements Service: the clients close their own sessions.
 func (*PostgresAdvisory) Teardown(context.Context) error { return nil }
 

@@ -213,6 +213,22 @@ type LogCollector interface {
 // and keeps the history up to then.
 var ErrBrokenClient = errors.New("broken client")
 
+// SessionBound is implemented by services whose grants belong to the
+// client's session (its connection): the server frees them when the
+// session ends, whatever the holder believes (PostgreSQL's advisory
+// locks). A fault that ends a holder's session says so in the history,
+// so that the checkers can tell such a release from an early grant.
+type SessionBound interface {
+	SessionBound() bool
+}
+
+// IsSessionBound reports whether s's grants belong to the client's
+// session.
+func IsSessionBound(s Service) bool {
+	b, ok := s.(SessionBound)
+	return ok && b.SessionBound()
+}
+
 // A Freezer is a client that can be stopped whole, every thread of it, as
 // a stop-the-world pause stops a process, and resumed: a client process
 // (SIGSTOP and SIGCONT). The client-pause nemesis freezes such a holder

@@ -239,7 +239,11 @@ func (w *worker) afterAcquire(key string) bool {
 		w.crash(key)
 		return false
 	}
-	if a.Stall > 0 {
+	switch {
+	case a.Stall > 0 && a.Work:
+		w.work(a.Stall)
+		a.Done()
+	case a.Stall > 0:
 		w.stall(a.Stall)
 		a.Done()
 	}

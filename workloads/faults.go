@@ -20,6 +20,10 @@ type Action struct {
 	Stall time.Duration
 	// Crash means the holder abandons its session without releasing.
 	Crash bool
+	// Work means that the holder is not frozen during the stall: it goes
+	// on working (a long critical section) while something else happens
+	// to its connections.
+	Work bool
 	// taken is told which process took the fault; stallDone is closed by
 	// the holder when its stall ends.
 	taken     chan<- Victim
@@ -79,6 +83,14 @@ func (f *ClientFaults) Holders() []int {
 	return out
 }
 
+// HolderNode returns the node through which process holds its lock ("" if
+// it holds none).
+func (f *ClientFaults) HolderNode(process int) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.holders[process]
+}
+
 // HolderNodes returns the distinct nodes through which lock holders talk
 // to the lock service right now, sorted.
 func (f *ClientFaults) HolderNodes() []string {
@@ -102,6 +114,16 @@ func (f *ClientFaults) HolderNodes() []string {
 func (f *ClientFaults) Stall(ctx context.Context, d time.Duration) (Victim, <-chan struct{}, error) {
 	taken := make(chan Victim, 1)
 	a := &Action{Stall: d, taken: taken, stallDone: make(chan struct{})}
+	v, err := f.arm(ctx, a, taken)
+	return v, a.stallDone, err
+}
+
+// Work arms a stretch of work of d for the next holder, during which it
+// is not frozen (its client and library go on), and waits until a holder
+// starts it, as Stall does.
+func (f *ClientFaults) Work(ctx context.Context, d time.Duration) (Victim, <-chan struct{}, error) {
+	taken := make(chan Victim, 1)
+	a := &Action{Stall: d, Work: true, taken: taken, stallDone: make(chan struct{})}
 	v, err := f.arm(ctx, a, taken)
 	return v, a.stallDone, err
 }

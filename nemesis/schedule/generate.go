@@ -28,6 +28,9 @@ type PlanParams struct {
 	TTL time.Duration
 	// Opts are the run's options.
 	Opts option.Values
+	// Clients says that the run's clients are processes in client
+	// containers, at which network faults can aim.
+	Clients bool
 }
 
 // A Planner draws the events of one nemesis. Planners must use only rng for
@@ -71,7 +74,8 @@ func Generate(pl *plan.Plan, planners []Planner) (plan.Schedule, error) {
 			maxDur = end
 		}
 		p := planners[k%len(planners)]
-		ev, err := p.Plan(rng, PlanParams{Start: start, MaxDuration: maxDur, Nodes: pl.NodeNames(), TTL: pl.Lease, Opts: pl.Options})
+		ev, err := p.Plan(rng, PlanParams{Start: start, MaxDuration: maxDur, Nodes: pl.NodeNames(), TTL: pl.Lease, Opts: pl.Options,
+			Clients: pl.Client != "" && pl.Client != plan.ClientGo})
 		if err != nil {
 			return s, fmt.Errorf("plan %s: %w", p.Name(), err)
 		}

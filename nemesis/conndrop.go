@@ -1,0 +1,218 @@
+package nemesis
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"strings"
+	"time"
+
+	"github.com/lockstorm/lockstorm/nemesis/schedule"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
+	"github.com/lockstorm/lockstorm/targets"
+)
+
+// ConnDropChain is the iptables chain, in the client containers, that
+// resets the holder's connections to the servers; it is jumped to from
+// INPUT and OUTPUT.
+const ConnDropChain = "LOCKSTORM-DROP"
+
+// ConnDrop resets the TCP connections of the next lock holder to the lock
+// service, while the holder goes on with its work: what a firewall, a NAT
+// or a load balancer does to an idle connection. For the duration of the
+// fault, iptables rules in the holder's client container answer every
+// packet between it and the servers with a TCP reset, so both ends see
+// one: the client when it sends, the server when it sends (a keepalive
+// probe, a reply). The holder is not frozen; it works on for the fault's
+// length, believing it still holds its lock, and then carries on, and its
+// client reconnects. Where grants belong to the session (PostgreSQL's
+// advisory locks) this is the moment the server frees the lock: the
+// chapter's dropped-connection story, and go-sql-driver/mysql issue 1138.
+//
+// `ss -K` cannot kill sockets in these containers ("RTNETLINK answers:
+// Invalid argument"); a REJECT with tcp-reset resets an established
+// connection at its next packet.
+type ConnDrop struct{}
+
+// connDropDurationOpt is how long the holder works on with its
+// connections reset.
+var connDropDurationOpt = option.Duration{Name: "conn-drop.duration", Positive: true,
+	Help: "how long the holder works on while its connections are reset (default: 2 leases and a second, at least 5s)"}
+
+// Name implements Nemesis.
+func (ConnDrop) Name() string { return "conn-drop" }
+
+// Description implements Nemesis.
+func (ConnDrop) Description() string {
+	return "reset the holder's TCP connections to the servers (both ends see a reset) while it works on, then let it reconnect"
+}
+
+// Options implements Nemesis.
+func (ConnDrop) Options() []option.Spec { return option.Specs(connDropDurationOpt) }
+
+// Plan draws nothing but the length: the holder is found when the fault
+// starts.
+func (ConnDrop) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
+	d, ok := connDropDurationOpt.Lookup(p.Opts)
+	if !ok {
+		d = max(2*p.TTL+time.Second, 5*time.Second)
+	}
+	return plan.Event{Duration: d, Params: map[string]string{"work": d.String()}}, nil
+}
+
+// Applicable implements Nemesis: the rules go into client containers.
+func (c ConnDrop) Applicable(env *Env) error {
+	if err := needsCluster(c.Name(), env); err != nil {
+		return err
+	}
+	if !hasClients(env) {
+		return fmt.Errorf("%w: conn-drop resets a client container's connections, and the run's clients run in the harness (--client go)", ErrNotApplicable)
+	}
+	return nil
+}
+
+// A dropRecord is what an inject keeps for Heal and Observe.
+type dropRecord struct {
+	container string
+	done      <-chan struct{}
+}
+
+// Inject arms the work, waits until a holder starts it, and resets that
+// holder's connections from then on.
+func (c ConnDrop) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
+	if env.ClientOf == nil {
+		return nil, fmt.Errorf("conn-drop: the run has no client containers")
+	}
+	work, err := time.ParseDuration(ev.Params["work"])
+	if err != nil {
+		work = ev.Duration
+	}
+	v, done, err := env.Faults.Work(ctx, work)
+	if err != nil {
+		return nil, err
+	}
+	container := env.ClientOf(v.Process)
+	env.stash(ev, dropRecord{container: container, done: done})
+	if err := setResets(ctx, env, container, env.nodes()); err != nil {
+		return nil, fmt.Errorf("conn-drop: %w", err)
+	}
+	details := map[string]any{"process": v.Process, "key": v.Key, "client": container, "work": work.String()}
+	if targets.IsSessionBound(env.Service) {
+		details["sessions"] = []int{v.Process}
+	}
+	return details, nil
+}
+
+// Heal removes the resets and waits until the holder's work is over.
+func (c ConnDrop) Heal(ctx context.Context, env *Env, ev plan.Event) (any, error) {
+	v, ok := env.take(ev)
+	if !ok {
+		return nil, nil
+	}
+	rec := v.(dropRecord)
+	if err := setResets(ctx, env, rec.container, nil); err != nil {
+		return nil, fmt.Errorf("heal conn-drop: %w", err)
+	}
+	select {
+	case <-rec.done:
+		return nil, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for the holder's work: %w", ctx.Err())
+	}
+}
+
+// Teardown unhooks and deletes the chain in every client container.
+func (ConnDrop) Teardown(ctx context.Context, env *Env) error {
+	const body = `while iptables -w -D INPUT -j "$1" 2>/dev/null; do :; done
+while iptables -w -D OUTPUT -j "$1" 2>/dev/null; do :; done
+iptables -w -F "$1" 2>/dev/null || true
+iptables -w -X "$1" 2>/dev/null || true
+if iptables -w -S "$1" >/dev/null 2>&1; then echo "chain $1 is still there" >&2; exit 1; fi`
+	return onNodes(clientContainers(env), func(c string) error {
+		_, err := script(ctx, env.Cluster, c, body, nil, ConnDropChain)
+		return err
+	})
+}
+
+// setResets fills the chain of container with resets of the TCP traffic
+// to and from nodes (none: empty), and checks it.
+func setResets(ctx context.Context, env *Env, container string, nodes []string) error {
+	ips := nodeIPs(env.Cluster)
+	var rules strings.Builder
+	fmt.Fprintf(&rules, "*filter\n:%s - [0:0]\n", ConnDropChain)
+	for _, n := range nodes {
+		fmt.Fprintf(&rules, "-A %s -s %s/32 -p tcp -j REJECT --reject-with tcp-reset\n", ConnDropChain, ips[n])
+		fmt.Fprintf(&rules, "-A %s -d %s/32 -p tcp -j REJECT --reject-with tcp-reset\n", ConnDropChain, ips[n])
+	}
+	rules.WriteString("COMMIT\n")
+	const body = `set -e
+iptables -w -N "$1" 2>/dev/null || true
+iptables -w -C INPUT -j "$1" 2>/dev/null || iptables -w -I INPUT 1 -j "$1"
+iptables -w -C OUTPUT -j "$1" 2>/dev/null || iptables -w -I OUTPUT 1 -j "$1"
+iptables-restore -w --noflush
+iptables -w -S "$1" | grep -c -- '-j REJECT' || true`
+	out, err := script(ctx, env.Cluster, container, body, []byte(rules.String()), ConnDropChain)
+	if err != nil {
+		return fmt.Errorf("on %s: %w", container, err)
+	}
+	if got, want := strings.TrimSpace(out), fmt.Sprint(2*len(nodes)); got != want {
+		return fmt.Errorf("on %s: %s reset rules after restore, want %s", container, got, want)
+	}
+	return nil
+}
+
+// Observe implements Nemesis: a connection from the holder's client
+// container to a server's port is refused at once (reset), where it
+// would connect without the fault.
+func (ConnDrop) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
+	v, ok := env.peek(ev)
+	if !ok {
+		return fmt.Errorf("no record of the conn-drop")
+	}
+	return checkResets(ctx, env, v.(dropRecord).container, true)
+}
+
+// Clean implements Nemesis: every client container connects to every
+// server's port.
+func (ConnDrop) Clean(ctx context.Context, env *Env) error {
+	return onNodes(clientContainers(env), func(c string) error { return checkResets(ctx, env, c, false) })
+}
+
+// checkResets connects from container to the service's first port on
+// every node: each must be reset (exit status 1 at once) when reset is
+// set, and connect otherwise.
+func checkResets(ctx context.Context, env *Env, container string, reset bool) error {
+	ports := env.Service.Ports()
+	if len(ports) == 0 {
+		return fmt.Errorf("the service names no port to probe")
+	}
+	port := 0
+	for _, p := range ports {
+		if port == 0 || p < port {
+			port = p
+		}
+	}
+	ips := nodeIPs(env.Cluster)
+	var dsts []string
+	for _, n := range env.nodes() {
+		dsts = append(dsts, ips[n])
+	}
+	out, err := script(ctx, env.Cluster, container, probeScript, nil, append([]string{fmt.Sprint(port), "2"}, dsts...)...)
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		switch {
+		case reset && f[1] != "1":
+			return fmt.Errorf("%s→%s:%d gave status %s, want a reset (1)", container, f[0], port, f[1])
+		case !reset && f[1] != "0":
+			return fmt.Errorf("%s→%s:%d gave status %s, want a connection (0)", container, f[0], port, f[1])
+		}
+	}
+	return nil
+}
