@@ -184,7 +184,16 @@ func clipAt(o, g *lop, r, e int64) clipResult {
 		}
 		o.ret = r
 		return clipDone
-	default: // lSoft: a point at its call, inside (r, e)
+	default:
+		if o.session && (o.call <= r || o.ret >= e) {
+			// A session end may take effect anywhere in [call, ret],
+			// which reaches outside the certain hold: it may free a
+			// grant of its process on either side.
+			return clipStraddle
+		}
+		// An indeterminate release, a point at its call inside (r, e),
+		// or a session end wholly inside it: the anchor's holder holds,
+		// so it frees nothing.
 		o.dropped = true
 		return clipDone
 	}

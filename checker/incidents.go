@@ -116,7 +116,7 @@ func Incidents(results []Result) []Incident {
 // overlapHold names the earlier hold of an overlap finding, or "".
 func overlapHold(f Finding) string {
 	switch f.Kind {
-	case KindOverlap, KindGrantedEarly, KindOutlivedLease:
+	case KindOverlap, KindGrantedEarly, KindOutlivedLease, KindOutlivedSession:
 		if f.Checker == NameMutualExclusion && len(f.Ops) > 0 {
 			return fmt.Sprintf("%s\x00%d", f.Key, f.Ops[0])
 		}
@@ -241,6 +241,7 @@ func kindPhrase(kind string, n int) string {
 		KindOverlap:          {"overlap of holds", "overlaps of holds"},
 		KindGrantedEarly:     {"early grant", "early grants"},
 		KindOutlivedLease:    {"holder that outlived its lease", "holders that outlived their leases"},
+		KindOutlivedSession:  {"holder that outlived its session", "holders that outlived their sessions"},
 		KindNotLinearizable:  {"window with no legal order of the lock operations", "windows with no legal order of the lock operations"},
 		KindTokenRegression:  {"grant whose token was not greater than an earlier grant's", "grants whose tokens were not greater than earlier grants'"},
 		KindStaleWrite:       {"stale write that got through", "stale writes that got through"},

@@ -35,7 +35,7 @@ func linearizability(h history.History, cfg linConfig) Result {
 	begin := time.Now()
 	var s linState
 	s.init(cfg)
-	s.add(newPart(h, &scope{end: h.End()}))
+	s.add(newPart(h, &scope{end: h.End(), sessions: findSessionEnds(h)}))
 	r := s.result()
 	r.Millis = time.Since(begin).Milliseconds()
 	return r
@@ -130,6 +130,7 @@ func (s *linState) add(p *part) {
 			malformed = append(malformed, fmt.Sprintf("process %d acted on key %s after an indeterminate operation", ko.malformed, ko.key))
 			continue
 		}
+		ko.ops = addSessionEnds(ko.ops, p.sc.sessions)
 		kc := &keyCheck{ko: ko}
 		kc.cuts, kc.conflicts = clipAndCut(ko.ops)
 		kc.clipped = ko.ops

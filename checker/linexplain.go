@@ -69,13 +69,17 @@ func statePhrase(s lockState) string {
 func windowAnomaly(h history.History, key string, ops []lop) Anomaly {
 	an := Anomaly{Kind: KindNotLinearizable, Key: key}
 	seen := map[int]bool{}
-	for i, o := range ops {
+	first := true
+	for _, o := range ops {
+		if o.inv < 0 {
+			continue // a session end: no op of a client
+		}
 		t0, t1 := h[o.inv].Time, h[o.inv].Time
 		if o.done >= 0 {
 			t1 = h[o.done].Time
 		}
-		if i == 0 || t0 < an.Start {
-			an.Start = t0
+		if first || t0 < an.Start {
+			an.Start, first = t0, false
 		}
 		an.End = max(an.End, t1)
 		if !seen[o.proc] {
@@ -151,6 +155,9 @@ func describeForSentence(h history.History, o *lop) string {
 		return s
 	case lRelease:
 		return fmt.Sprintf("process %d's release that returned ok at %s", o.proc, history.FormatTime(h[o.done].Time))
+	}
+	if o.session {
+		return fmt.Sprintf("the end of process %d's session, which a fault may have caused from %s", o.proc, history.FormatTime(o.invoked))
 	}
 	return fmt.Sprintf("process %d's indeterminate release invoked at %s", o.proc, history.FormatTime(o.invoked))
 }

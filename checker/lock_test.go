@@ -139,6 +139,97 @@ func lockCases() []lockCase {
 			me: Invalid, meKind: KindOutlivedLease, lin: Valid, overall: Invalid,
 		},
 		{
+			claim: "a grant after a fault that may end the holder's session is an outlived session, and linearizable",
+			h: func(t *testing.T) history.History {
+				return hist(t,
+					inv(0, 1, acq, "k"), ok(5, 1, acq, "k"),
+					nem(10, "start-conn-drop", value(`{"details":{"process":1,"sessions":[1]}}`)),
+					inv(20, 2, acq, "k"), ok(30, 2, acq, "k"),
+					inv(60, 1, rel, "k"), fail(61, 1, rel, "k", errText("not held")),
+					nem(62, "stop-conn-drop"),
+					inv(70, 2, rel, "k"), ok(75, 2, rel, "k"))
+			},
+			me: Invalid, meKind: KindOutlivedSession, lin: Valid, overall: Invalid,
+		},
+		{
+			claim: "the same overlap when the fault names no session is the service granting a lock still held",
+			h: func(t *testing.T) history.History {
+				return hist(t,
+					inv(0, 1, acq, "k"), ok(5, 1, acq, "k"),
+					nem(10, "start-conn-drop", value(`{"details":{"process":1}}`)),
+					inv(20, 2, acq, "k"), ok(30, 2, acq, "k"),
+					inv(60, 1, rel, "k"), fail(61, 1, rel, "k", errText("not held")),
+					nem(62, "stop-conn-drop"),
+					inv(70, 2, rel, "k"), ok(75, 2, rel, "k"))
+			},
+			me: Invalid, meKind: KindOverlap, lin: Invalid, overall: Invalid,
+		},
+		{
+			claim: "a session end of another process than the holder does not excuse an overlap",
+			h: func(t *testing.T) history.History {
+				return hist(t,
+					inv(0, 1, acq, "k"), ok(5, 1, acq, "k"),
+					nem(10, "start-partition", value(`{"details":{"sessions":[3]}}`)),
+					inv(20, 2, acq, "k"), ok(30, 2, acq, "k"),
+					inv(60, 1, rel, "k"), fail(61, 1, rel, "k"),
+					inv(70, 2, rel, "k"), ok(75, 2, rel, "k"))
+			},
+			me: Invalid, meKind: KindOverlap, lin: Invalid, overall: Invalid,
+		},
+		{
+			claim: "a holder whose release returned ok kept its session, whatever the fault: a grant during its hold is early",
+			h: func(t *testing.T) history.History {
+				return hist(t,
+					inv(0, 1, acq, "k"), ok(5, 1, acq, "k"),
+					nem(10, "start-partition", value(`{"details":{"sessions":[1]}}`)),
+					inv(20, 2, acq, "k"), ok(30, 2, acq, "k"),
+					inv(60, 1, rel, "k"), ok(61, 1, rel, "k"),
+					inv(70, 2, rel, "k"), ok(75, 2, rel, "k"))
+			},
+			me: Invalid, meKind: KindOverlap, lin: Invalid, overall: Invalid,
+		},
+		{
+			claim: "a session end that no grant needed leaves a holder's ok release legal",
+			h: func(t *testing.T) history.History {
+				return hist(t,
+					inv(0, 1, acq, "k"), ok(5, 1, acq, "k"),
+					nem(10, "start-partition", value(`{"details":{"sessions":[1]}}`)),
+					inv(20, 1, rel, "k"), ok(30, 1, rel, "k"),
+					nem(35, "stop-partition"),
+					inv(40, 2, acq, "k"), ok(45, 2, acq, "k"),
+					inv(50, 2, rel, "k"), ok(55, 2, rel, "k"))
+			},
+			me: Valid, lin: Valid, overall: Valid,
+		},
+		{
+			claim: "a session end frees only the hold it cut: the holder's next grant, overlapped, is the service's fault",
+			h: func(t *testing.T) history.History {
+				return hist(t,
+					inv(0, 1, acq, "k"), ok(5, 1, acq, "k"),
+					nem(10, "start-conn-drop", value(`{"details":{"sessions":[1]}}`)),
+					inv(12, 1, rel, "k"), fail(13, 1, rel, "k"),
+					inv(20, 2, acq, "k"), ok(22, 2, acq, "k"), inv(24, 2, rel, "k"), ok(26, 2, rel, "k"),
+					inv(40, 1, acq, "k"), ok(45, 1, acq, "k"),
+					inv(50, 3, acq, "k"), ok(55, 3, acq, "k"),
+					inv(60, 1, rel, "k"), ok(61, 1, rel, "k"),
+					inv(70, 3, rel, "k"), ok(75, 3, rel, "k"))
+			},
+			me: Invalid, meKind: KindOverlap, lin: Invalid, overall: Invalid,
+		},
+		{
+			claim: "a session that ended during a long acquire may free the grant it returned",
+			h: func(t *testing.T) history.History {
+				return hist(t,
+					inv(0, 1, acq, "k"),
+					nem(2, "start-partition", value(`{"details":{"sessions":[1]}}`)),
+					ok(5, 1, acq, "k"),
+					inv(20, 2, acq, "k"), ok(30, 2, acq, "k"),
+					inv(60, 1, rel, "k"), fail(61, 1, rel, "k"),
+					inv(70, 2, rel, "k"), ok(75, 2, rel, "k"))
+			},
+			me: Invalid, meKind: KindOutlivedSession, lin: Valid, overall: Invalid,
+		},
+		{
 			claim: "a second grant before the lease could run out is granted early and not linearizable",
 			h: func(t *testing.T) history.History {
 				return hist(t,

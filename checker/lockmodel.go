@@ -17,7 +17,10 @@ import (
 //   - an indeterminate release frees the lock if its process holds it, at
 //     its invocation: taking effect at the earliest moment allows the most;
 //   - a grant whose holder next releases with ok keeps the lock until that
-//     release whatever its lease: a takeover would make the release illegal.
+//     release whatever its lease: a takeover would make the release illegal;
+//   - a fault that may end a process's session (see sessions.go) adds an
+//     indeterminate release of that process, which may take effect from
+//     the session's end until the process's next operation on the key.
 //
 // What remains is deterministic, which porcupine searches far faster than a
 // nondeterministic model.
@@ -56,6 +59,10 @@ type lop struct {
 	bound   bool
 	hasTok  bool
 	dropped bool
+	// session marks the end of the process's session, from a fault: an
+	// indeterminate release that may take effect at any point of
+	// [call, ret], not only at its call.
+	session bool
 }
 
 // deadline returns the earliest moment the grant's lease may run out, or
@@ -154,6 +161,9 @@ func describeLop(o *lop) string {
 		return s
 	case lRelease:
 		return fmt.Sprintf("p%d release → ok", o.proc)
+	}
+	if o.session {
+		return fmt.Sprintf("p%d session may end (frees the lock)", o.proc)
 	}
 	return fmt.Sprintf("p%d release → unknown (may free the lock)", o.proc)
 }

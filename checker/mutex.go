@@ -22,8 +22,11 @@ type MutualExclusionDetails struct {
 	Overlaps      int `json:"overlaps"`
 	GrantedEarly  int `json:"granted_early"`
 	OutlivedLease int `json:"outlived_lease"`
-	NoLease       int `json:"overlap_without_lease"`
-	BadReleases   int `json:"bad_releases"`
+	// OutlivedSession counts the overlaps after a fault ended the earlier
+	// holder's session (see sessions.go).
+	OutlivedSession int `json:"outlived_session"`
+	NoLease         int `json:"overlap_without_lease"`
+	BadReleases     int `json:"bad_releases"`
 	// OverlappedHolds counts the holds that a later holder overlapped:
 	// one stalled holder overlapped by three later ones is one overlapped
 	// hold and three overlaps. With BadReleases, it is the number of
@@ -110,11 +113,13 @@ func (s *meState) add(p *part) {
 				if a.Process == b.Process {
 					continue
 				}
-				switch overlapKind(a, b) {
+				switch overlapKind(a, b, p.sc.sessions) {
 				case KindGrantedEarly:
 					s.d.GrantedEarly++
 				case KindOutlivedLease:
 					s.d.OutlivedLease++
+				case KindOutlivedSession:
+					s.d.OutlivedSession++
 				default:
 					s.d.NoLease++
 				}
@@ -136,7 +141,7 @@ func (s *meState) add(p *part) {
 		if r.a < 0 {
 			s.found = append(s.found, badReleaseAnomaly(p.h, bad[r.b]))
 		} else {
-			s.found = append(s.found, classifyOverlap(&holds[r.a], &holds[r.b]))
+			s.found = append(s.found, classifyOverlap(&holds[r.a], &holds[r.b], p.sc.sessions))
 		}
 	}
 	s.found = keepEarliest(s.found, s.max)
@@ -167,6 +172,9 @@ func meSummary(d MutualExclusionDetails) string {
 	if d.OutlivedLease > 0 {
 		parts = append(parts, fmt.Sprintf("%d where the holder outlived its lease", d.OutlivedLease))
 	}
+	if d.OutlivedSession > 0 {
+		parts = append(parts, fmt.Sprintf("%d where the holder outlived its session", d.OutlivedSession))
+	}
 	if d.NoLease > 0 {
 		parts = append(parts, fmt.Sprintf("%d where no lease was recorded", d.NoLease))
 	}
@@ -196,7 +204,10 @@ func meSummary(d MutualExclusionDetails) string {
 
 // overlapKind classifies the overlap of hold b, granted later, with the
 // earlier hold a.
-func overlapKind(a, b *Hold) string {
+func overlapKind(a, b *Hold, ends sessionEnds) string {
+	if _, ok := sessionEndOf(a, b, ends); ok {
+		return KindOutlivedSession
+	}
 	if leaseEnd, ok := a.LeaseEnd(); ok {
 		if b.Start < leaseEnd {
 			return KindGrantedEarly
@@ -206,9 +217,20 @@ func overlapKind(a, b *Hold) string {
 	return KindOverlap
 }
 
+// sessionEndOf returns when a fault may have ended the session of hold
+// a, from its acquire's invocation until hold b was granted: the service could free a's lock then. A
+// release of a that returned ok shows that the session held the lock to
+// the end, whatever the fault.
+func sessionEndOf(a, b *Hold, ends sessionEnds) (int64, bool) {
+	if a.ReleaseType == history.Ok && !a.Open {
+		return 0, false
+	}
+	return ends.within(a.Process, a.AcquireInvoke, b.Start)
+}
+
 // classifyOverlap describes the overlap of hold b, granted later, with the
 // earlier hold a.
-func classifyOverlap(a, b *Hold) Anomaly {
+func classifyOverlap(a, b *Hold, ends sessionEnds) Anomaly {
 	end := min(a.End, b.End)
 	an := Anomaly{Key: b.Key, Processes: []int{a.Process, b.Process}, Start: b.Start, End: end,
 		Ops: []int{a.AcquireOp, b.AcquireOp}}
@@ -216,6 +238,15 @@ func classifyOverlap(a, b *Hold) Anomaly {
 	until := "until " + history.FormatTime(a.End)
 	if a.Open {
 		until = "until the end of the history at " + history.FormatTime(a.End)
+	}
+	if t, ok := sessionEndOf(a, b, ends); ok {
+		an.Kind = KindOutlivedSession
+		an.Explanation = fmt.Sprintf("Process %d acquired key %s at %s, after a fault at %s cut off the session of process %d, "+
+			"whose grant at %s ended with that session, but process %d went on acting as holder %s%s: "+
+			"the holder outlived its session.",
+			b.Process, b.Key, history.FormatTime(b.Start), history.FormatTime(t), a.Process, history.FormatTime(a.Start),
+			a.Process, until, toks)
+		return an
 	}
 	if leaseEnd, ok := a.LeaseEnd(); ok {
 		if b.Start < leaseEnd {

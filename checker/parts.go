@@ -22,6 +22,7 @@ type scope struct {
 	ops        int   // records
 	nemesis    int   // records of the nemesis
 	probe      probeMarker
+	sessions   sessionEnds // the session ends that faults announced
 }
 
 // A probeMarker is the nemesis op that announces the final liveness probe.
@@ -47,12 +48,14 @@ func scopeOf(h history.History) scope {
 		}
 	}
 	sc.probe = findProbe(h)
+	sc.sessions = findSessionEnds(h)
 	return sc
 }
 
 // splitScope returns the scope of a split history.
 func splitScope(s *history.Split) scope {
-	return scope{start: s.Start(), end: s.End(), ops: s.Len(), nemesis: len(s.Nemesis()), probe: findProbe(s.Nemesis())}
+	nem := s.Nemesis()
+	return scope{start: s.Start(), end: s.End(), ops: s.Len(), nemesis: len(nem), probe: findProbe(nem), sessions: findSessionEnds(nem)}
 }
 
 // findProbe finds the last liveness-probe op of the nemesis in h.

@@ -59,6 +59,11 @@ const (
 	// earlier holder's lease had run out, yet that holder went on acting.
 	// Only fencing protects against this.
 	KindOutlivedLease = "holder-outlived-lease"
+	// KindOutlivedSession: the service was right to grant again, because
+	// a fault ended the earlier holder's session (its connection dropped,
+	// or the server stopped hearing from it) and a session-bound lock
+	// ends with its session, yet that holder went on acting.
+	KindOutlivedSession = "holder-outlived-session"
 	// KindNotLinearizable: no legal order of the key's operations exists.
 	KindNotLinearizable = "not-linearizable"
 	// KindTokenRegression: a grant's fencing token was not greater than the

@@ -76,6 +76,7 @@ var namedFindings = []struct {
 	word, checker, kind string
 }{
 	{"outlived-lease", "mutual-exclusion", KindOutlivedLease},
+	{"outlived-session", "mutual-exclusion", KindOutlivedSession},
 	{"granted-early", "mutual-exclusion", KindGrantedEarly},
 	{"bad-release", "mutual-exclusion", KindBadRelease},
 	{"stuck-lock", "liveness", KindStuckLock},

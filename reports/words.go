@@ -23,6 +23,8 @@ var kindWords = map[string][2]string{
 		"The lock service handed out the lock before the earlier holder's lease could have run out: the service itself is at fault (a bug, a clock jump, a lost failover write)."},
 	checker.KindOutlivedLease: {"Holder outlived its lease",
 		"The service was right to grant the lock again, but the earlier holder went on acting after its lease had run out: only fencing tokens protect against this."},
+	checker.KindOutlivedSession: {"Holder outlived its session",
+		"A fault ended the holder's session (its connection dropped, or the server stopped hearing from it), and the service freed the lock with it, as a session-bound lock does; but the holder went on acting: only fencing, or a holder that stops when its session ends, protects against this."},
 	checker.KindNotLinearizable: {"Not linearizable",
 		"No legal order of this key's operations exists: the lock did not behave like a single mutex."},
 	checker.KindTokenRegression: {"Fencing token went backwards",
