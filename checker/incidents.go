@@ -189,15 +189,30 @@ func (c *Incident) finish(results []Result) {
 func (c *Incident) more(l Finding) string {
 	s := ""
 	if c.hold != "" && l.Checker == NameMutualExclusion && len(l.Processes) > 0 {
-		var later []string
+		holds := 0
+		var procs []int
 		for _, f := range c.Findings {
 			if overlapHold(f) != "" && len(f.Processes) > 1 {
-				later = append(later, fmt.Sprint(f.Processes[1]))
+				holds++
+				if !slices.Contains(procs, f.Processes[1]) {
+					procs = append(procs, f.Processes[1])
+				}
 			}
 		}
-		if len(later) > 1 {
-			s += fmt.Sprintf(" In all, %d later holders overlapped process %d's hold (processes %s, the first at %s).",
-				len(later), l.Processes[0], joinWords(later), history.FormatTime(l.Start))
+		switch {
+		case holds <= 1:
+		case holds == len(procs):
+			s += fmt.Sprintf(" In all, %d later holders overlapped process %d's hold (%s, the first at %s).",
+				holds, l.Processes[0], procPhrase(procs), history.FormatTime(l.Start))
+		default:
+			slices.Sort(procs)
+			// The checker keeps its first DefaultMaxAnomalies findings.
+			all := "In all,"
+			if holds >= DefaultMaxAnomalies {
+				all = "At least"
+			}
+			s += fmt.Sprintf(" %s %d later holds overlapped process %d's hold (by %s, the first at %s).",
+				all, holds, l.Processes[0], procPhrase(procs), history.FormatTime(l.Start))
 		}
 	}
 	var others []string

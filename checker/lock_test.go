@@ -152,6 +152,31 @@ func lockCases() []lockCase {
 			me: Invalid, meKind: KindOutlivedSession, lin: Valid, overall: Invalid,
 		},
 		{
+			claim: "a session end takes effect from sessions_at, which comes before the fault's start op",
+			h: func(t *testing.T) history.History {
+				return hist(t,
+					inv(0, 1, acq, "k"), ok(5, 1, acq, "k"),
+					inv(20, 2, acq, "k"), ok(30, 2, acq, "k"),
+					nem(31, "start-conn-drop", value(`{"details":{"process":1,"sessions":[1],"sessions_at":10000000}}`)),
+					inv(60, 1, rel, "k"), fail(61, 1, rel, "k", errText("not held")),
+					nem(62, "stop-conn-drop"),
+					inv(70, 2, rel, "k"), ok(75, 2, rel, "k"))
+			},
+			me: Invalid, meKind: KindOutlivedSession, lin: Valid, overall: Invalid,
+		},
+		{
+			claim: "a sessions_at after the op itself is not believed: the op's time counts",
+			h: func(t *testing.T) history.History {
+				return hist(t,
+					inv(0, 1, acq, "k"), ok(5, 1, acq, "k"),
+					inv(20, 2, acq, "k"), ok(30, 2, acq, "k"),
+					nem(31, "start-conn-drop", value(`{"details":{"process":1,"sessions":[1],"sessions_at":50000000}}`)),
+					inv(60, 1, rel, "k"), fail(61, 1, rel, "k", errText("not held")),
+					inv(70, 2, rel, "k"), ok(75, 2, rel, "k"))
+			},
+			me: Invalid, meKind: KindOverlap, lin: Invalid, overall: Invalid,
+		},
+		{
 			claim: "the same overlap when the fault names no session is the service granting a lock still held",
 			h: func(t *testing.T) history.History {
 				return hist(t,

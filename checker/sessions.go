@@ -15,17 +15,23 @@ import (
 // frees them when it sees the session end, whatever the holder believes.
 // A fault that may end sessions says so in the value of its start op:
 //
-//	{"mode": "client-holder", "details": {"sessions": [3]}}
+//	{"mode": "client-holder", "details": {"sessions": [3], "sessions_at": 9751000000}}
 //
-// From that op on, the service may free every lock that process 3 holds.
+// From that time on (the op's own time without sessions_at), the service
+// may free every lock that process 3 holds.
 // A later grant to another process is then no fault of the service: the
 // earlier holder outlived its session. The linearizability checker lets
 // the lock go free at any moment from the session's end until the
 // process's next acquire on the key.
 
 // FieldSessions is the key, in the details of a nemesis start op, of the
-// processes whose sessions the fault may end.
-const FieldSessions = "sessions"
+// processes whose sessions the fault may end; FieldSessionsAt, of the time
+// (ns, as the ops' times) from which it may end them, when that is before
+// the op: a fault takes effect before the harness records its start.
+const (
+	FieldSessions   = "sessions"
+	FieldSessionsAt = "sessions_at"
+)
 
 // sessionEnds maps each process to the times, in order, at which a fault
 // may have ended its session.
@@ -51,11 +57,16 @@ func findSessionEnds(h history.History) sessionEnds {
 		if json.Unmarshal(v.Details[FieldSessions], &procs) != nil {
 			continue
 		}
+		at := o.Time
+		var since int64
+		if raw, ok := v.Details[FieldSessionsAt]; ok && json.Unmarshal(raw, &since) == nil && since >= 0 && since < at {
+			at = since
+		}
 		for _, p := range procs {
 			if out == nil {
 				out = sessionEnds{}
 			}
-			out[p] = append(out[p], o.Time)
+			out[p] = append(out[p], at)
 		}
 	}
 	for _, ts := range out {

@@ -163,6 +163,9 @@ func (r *run) execute(ctx context.Context) error {
 	if r.pool != nil {
 		nenv.ClientOf = r.pool.container
 	}
+	if r.rec != nil {
+		nenv.Now = r.rec.Now
+	}
 	runner := &nemesis.Runner{Env: nenv, Recorder: r.rec, Nemeses: r.Nemeses, Schedule: r.Plan.Schedule}
 	werr := r.runWorkload(ctx, runner)
 

@@ -10,13 +10,59 @@ import (
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
-	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/runtime"
 )
 
 // ConnDropChain is the iptables chain, in the client containers, that
 // resets the holder's connections to the servers; it is jumped to from
 // INPUT and OUTPUT.
 const ConnDropChain = "LOCKSTORM-DROP"
+
+// connDropMark marks the packets that the provocation sends, so that the
+// chain lets them out.
+const connDropMark = "0x10c4"
+
+// provokeScript makes every server answer on each established connection
+// of the container to it, so that the answer meets the reset rule. A
+// server that sends nothing (an idle session, as a lock holder's is)
+// would not hear of a reset until its next keepalive, hours later; so for
+// each connection it sends, from a raw socket, a bare ACK whose sequence
+// number is out of the server's window. A TCP stack answers that with an
+// ACK of its own (RFC 793; Linux rate-limits these to one per 500 ms per
+// connection), which the INPUT rule turns into a reset whose sequence
+// number is the one the server expects: the server drops the connection at
+// once. Arguments: the mark, then the servers' IPs. It prints how many
+// connections it provoked.
+const provokeScript = `import random, socket, struct, sys
+mark, servers = int(sys.argv[1], 0), set(sys.argv[2:])
+def addr(h):
+    ip, port = h.split(":")
+    return socket.inet_ntoa(struct.pack("<I", int(ip, 16))), int(port, 16)
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+conns = []
+with open("/proc/net/tcp") as f:
+    for line in f.readlines()[1:]:
+        x = line.split()
+        if x[3] == "01":
+            (lip, lport), (rip, rport) = addr(x[1]), addr(x[2])
+            if rip in servers:
+                conns.append((lip, lport, rip, rport))
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_MARK", 36), mark)
+for lip, lport, rip, rport in conns:
+    seq, ack = random.getrandbits(32), random.getrandbits(32)
+    hdr = struct.pack("!HHIIBBHHH", lport, rport, seq, ack, 5 << 4, 0x10, 1024, 0, 0)
+    pseudo = socket.inet_aton(lip) + socket.inet_aton(rip) + struct.pack("!BBH", 0, 6, len(hdr))
+    hdr = hdr[:16] + struct.pack("!H", csum(pseudo + hdr)) + hdr[18:]
+    s.sendto(hdr, (rip, 0))
+print(len(conns))
+`
 
 // ConnDrop resets the TCP connections of the next lock holder to the lock
 // service, while the holder goes on with its work: what a firewall, a NAT
@@ -94,13 +140,12 @@ func (c ConnDrop) Inject(ctx context.Context, env *Env, ev plan.Event) (any, err
 	}
 	container := env.ClientOf(v.Process)
 	env.stash(ev, dropRecord{container: container, done: done})
+	at := env.now()
 	if err := setResets(ctx, env, container, env.nodes()); err != nil {
 		return nil, fmt.Errorf("conn-drop: %w", err)
 	}
 	details := map[string]any{"process": v.Process, "key": v.Key, "client": container, "work": work.String()}
-	if targets.IsSessionBound(env.Service) {
-		details["sessions"] = []int{v.Process}
-	}
+	env.sessionsAt(details, []int{v.Process}, at)
 	return details, nil
 }
 
@@ -141,9 +186,14 @@ func setResets(ctx context.Context, env *Env, container string, nodes []string) 
 	ips := nodeIPs(env.Cluster)
 	var rules strings.Builder
 	fmt.Fprintf(&rules, "*filter\n:%s - [0:0]\n", ConnDropChain)
+	if len(nodes) > 0 {
+		fmt.Fprintf(&rules, "-A %s -m mark --mark %s -j RETURN\n", ConnDropChain, connDropMark)
+	}
 	for _, n := range nodes {
 		fmt.Fprintf(&rules, "-A %s -s %s/32 -p tcp -j REJECT --reject-with tcp-reset\n", ConnDropChain, ips[n])
-		fmt.Fprintf(&rules, "-A %s -d %s/32 -p tcp -j REJECT --reject-with tcp-reset\n", ConnDropChain, ips[n])
+		// Not the resets themselves: the reset that REJECT sends a
+		// server leaves through OUTPUT too.
+		fmt.Fprintf(&rules, "-A %s -d %s/32 -p tcp ! --tcp-flags RST RST -j REJECT --reject-with tcp-reset\n", ConnDropChain, ips[n])
 	}
 	rules.WriteString("COMMIT\n")
 	const body = `set -e
@@ -158,6 +208,23 @@ iptables -w -S "$1" | grep -c -- '-j REJECT' || true`
 	}
 	if got, want := strings.TrimSpace(out), fmt.Sprint(2*len(nodes)); got != want {
 		return fmt.Errorf("on %s: %s reset rules after restore, want %s", container, got, want)
+	}
+	if len(nodes) == 0 {
+		return nil
+	}
+	args := []string{"python3", "-c", provokeScript, connDropMark}
+	for _, n := range nodes {
+		args = append(args, ips[n])
+	}
+	res, err := env.Cluster.Exec(ctx, container, args, runtime.ExecOptions{})
+	if err == nil {
+		err = res.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("on %s: make the servers answer: %w", container, err)
+	}
+	if env.Log != nil {
+		env.Log.Debug("conn-drop: connections reset", "client", container, "connections", strings.TrimSpace(res.Stdout))
 	}
 	return nil
 }

@@ -49,11 +49,36 @@ type Env struct {
 	// ClientOf names the client container that process runs in; nil when
 	// the run's clients run in the harness (--client go).
 	ClientOf func(process int) string
-	Log      *slog.Logger
+	// Now reads the history's clock (ns since the run began); nil when
+	// there is no history.
+	Now func() int64
+	Log *slog.Logger
 
 	// pending keeps what a nemesis needs between Inject and Heal, by
 	// event.
 	pending sync.Map
+}
+
+// sessionsAt notes in details that the fault may end the sessions of
+// procs from now on (docs/history.md): the time is read before the fault
+// acts, since a session can end before Inject returns and the start op is
+// recorded. Only for services whose grants belong to the session.
+func (e *Env) sessionsAt(details map[string]any, procs []int, at int64) {
+	if len(procs) == 0 || !targets.IsSessionBound(e.Service) {
+		return
+	}
+	details["sessions"] = procs
+	if at >= 0 {
+		details["sessions_at"] = at
+	}
+}
+
+// now reads the history's clock, or -1.
+func (e *Env) now() int64 {
+	if e.Now == nil {
+		return -1
+	}
+	return e.Now()
 }
 
 // nodes returns the names of the run's nodes.

@@ -13,7 +13,6 @@ import (
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
-	"github.com/lockstorm/lockstorm/targets"
 )
 
 // PartitionChain is the iptables chain, in the filter table of every node,
@@ -363,6 +362,7 @@ func injectClientCut(ctx context.Context, env *Env, ev plan.Event) (any, error) 
 		return nil, fmt.Errorf("partition %s: %w", ev.Mode, err)
 	}
 	env.stash(ev, cutRecord{clients: cuts})
+	at := env.now()
 	err = onNodes(slices.Sorted(maps.Keys(cuts)), func(c string) error {
 		return setClientCut(ctx, env, c, cuts[c])
 	})
@@ -372,11 +372,9 @@ func injectClientCut(ctx context.Context, env *Env, ev plan.Event) (any, error) 
 	details := map[string]any{"clients": cuts}
 	if len(procs) > 0 {
 		details["processes"] = procs
-		if targets.IsSessionBound(env.Service) {
-			// The server may end these sessions, and free their locks:
-			// the checkers tell that from an early grant.
-			details["sessions"] = procs
-		}
+		// The server may end these sessions, and free their locks: the
+		// checkers tell that from an early grant.
+		env.sessionsAt(details, procs, at)
 	}
 	return details, nil
 }

@@ -93,8 +93,13 @@ func (s *pgServer) setup(ctx context.Context, env *Env, schema string) error {
 	if len(p.Nodes) > 1 {
 		s.log.Warn("postgres: one server on the first node; the other nodes stay idle", "server", s.node, "nodes", len(p.Nodes))
 	}
+	conf := pgConfig
+	if d, ok := pgKeepaliveOpt.Lookup(p.Options); ok {
+		conf += pgKeepalive(d)
+		s.log.Info("postgres: the server ends the session of a silent client", "after", d)
+	}
 	begin := time.Now()
-	if err := s.initdb(ctx); err != nil {
+	if err := s.initdb(ctx, conf); err != nil {
 		return err
 	}
 	s.log.Debug("postgres: initdb done", "node", s.node, "took", time.Since(begin).Round(time.Millisecond))
@@ -112,8 +117,8 @@ func (s *pgServer) setup(ctx context.Context, env *Env, schema string) error {
 }
 
 // initdb creates the data directory as the postgres user and writes the
-// server's settings, in one exec.
-func (s *pgServer) initdb(ctx context.Context) error {
+// server's settings, conf, in one exec.
+func (s *pgServer) initdb(ctx context.Context, conf string) error {
 	// -N skips initdb's own fsync: the files reach the page cache, which a
 	// killed container shares with the host, and the server fsyncs from
 	// then on.
@@ -129,7 +134,7 @@ cat >>%[1]s/postgresql.conf <<'EOF'
 cat >%[1]s/pg_hba.conf <<'EOF'
 %[6]sEOF
 chown %[2]s:%[2]s %[1]s/postgresql.conf %[1]s/pg_hba.conf
-`, pgData, pgUser, pgLog, pgBin, pgConfig, pgHBA)
+`, pgData, pgUser, pgLog, pgBin, conf, pgHBA)
 	if _, err := Sh(ctx, s.cluster, s.node, script); err != nil {
 		return fmt.Errorf("postgres: initdb: %w", err)
 	}
@@ -205,8 +210,28 @@ func pgConnect(ctx context.Context, addr, db, app string) (*pgx.Conn, error) {
 // Ports implements Service for the PostgreSQL targets.
 func (*pgServer) Ports() map[string]int { return map[string]int{"postgres": pgPort} }
 
-// Options implements Service: the PostgreSQL targets have none.
-func (*pgServer) Options() []option.Spec { return nil }
+// pgKeepaliveOpt makes the server notice a client it no longer hears from
+// within the given time. Without it the kernel's TCP keepalive applies: 2
+// hours of silence (tcp_keepalive_time 7200 s), then 9 probes 75 s apart,
+// so a server takes over 2 h 11 min to end the session of a client cut off
+// by a partition, and to free its session-bound locks.
+var pgKeepaliveOpt = option.Duration{Name: "postgres.keepalive", Min: 3 * time.Second, Whole: time.Second,
+	Help: "end the session of a silent client after this long: TCP keepalive idle time, probes and tcp_user_timeout of the server (default: the kernel's, over 2 hours)"}
+
+// Options implements Service for the PostgreSQL targets.
+func (*pgServer) Options() []option.Spec { return option.Specs(pgKeepaliveOpt) }
+
+// pgKeepalive returns the server settings that end a silent client's
+// session within d: keepalive probes start after idle, repeat every
+// interval and give up after two, idle + 2·interval = d; and data that
+// stays unacknowledged for d ends the connection too.
+func pgKeepalive(d time.Duration) string {
+	secs := int(d / time.Second)
+	interval := max(secs/4, 1)
+	idle := secs - 2*interval
+	return fmt.Sprintf("tcp_keepalives_idle = %d\ntcp_keepalives_interval = %d\ntcp_keepalives_count = 2\ntcp_user_timeout = %d\n",
+		idle, interval, d.Milliseconds())
+}
 
 // pgNewConn returns the lazily connecting session of one client process
 // of p's server (on its first node).
