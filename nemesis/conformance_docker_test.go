@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/nemesis"
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
+	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
 	"github.com/lockstorm/lockstorm/workloads"
 )
@@ -158,6 +160,13 @@ func exercise(ctx context.Context, t *testing.T, env *nemesis.Env, nem nemesis.N
 	}
 	ev := s.Events[0]
 	t.Logf("event: mode=%s targets=%v duration=%s params=%v", ev.Mode, ev.Targets, ev.Duration, ev.Params)
+	if ev.Nemesis == "conn-drop" {
+		// Idle connections from the holder's machine, which only a reset
+		// that reaches the servers can end.
+		if err := openIdleConns(ctx, env); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var m injection
 	begin := time.Now()
 	details, err := nem.Inject(ctx, env, ev)
@@ -243,8 +252,67 @@ func extraCheck(ctx context.Context, env *nemesis.Env, ev plan.Event, details an
 		if p := details.(map[string]any)["process"]; p != fakeHolderProcess {
 			return fmt.Errorf("victim %v, want the fake holder %d", p, fakeHolderProcess)
 		}
+		if ev.Nemesis == "conn-drop" {
+			// The servers themselves dropped the idle connections.
+			return wait.For(ctx, 3*time.Second, 100*time.Millisecond, func(ctx context.Context) error {
+				n, err := serverConnsFrom(ctx, env, holderIP(env))
+				if err == nil && n > 0 {
+					err = fmt.Errorf("redis servers still list %d connections from the holder's machine", n)
+				}
+				return err
+			})
+		}
 	}
 	return nil
+}
+
+// holderIP is the address of the fake holder's client container.
+func holderIP(env *nemesis.Env) string {
+	for _, c := range env.Cluster.Clients() {
+		if c.Name == env.ClientOf(fakeHolderProcess) {
+			return c.IP
+		}
+	}
+	return ""
+}
+
+// openIdleConns opens, from the fake holder's client container, an idle
+// connection to the redis server of every node, and waits until every
+// server lists it.
+func openIdleConns(ctx context.Context, env *nemesis.Env) error {
+	var ips []string
+	for _, n := range env.Cluster.Nodes() {
+		ips = append(ips, n.IP)
+	}
+	const sh = `for ip in "$@"; do setsid bash -c "exec 3<>/dev/tcp/$ip/6379; exec sleep 20" </dev/null >/dev/null 2>&1 & done`
+	res, err := env.Cluster.Exec(ctx, env.ClientOf(fakeHolderProcess), append([]string{"bash", "-c", sh, "bash"}, ips...), runtime.ExecOptions{})
+	if err == nil {
+		err = res.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("open idle connections: %w", err)
+	}
+	return wait.For(ctx, 5*time.Second, 100*time.Millisecond, func(ctx context.Context) error {
+		n, err := serverConnsFrom(ctx, env, holderIP(env))
+		if err == nil && n < len(ips) {
+			err = fmt.Errorf("redis servers list %d of the %d idle connections", n, len(ips))
+		}
+		return err
+	})
+}
+
+// serverConnsFrom counts the client connections from ip that the redis
+// servers of all nodes list.
+func serverConnsFrom(ctx context.Context, env *nemesis.Env, ip string) (int, error) {
+	total := 0
+	for _, n := range env.Cluster.Nodes() {
+		out, err := targets.Sh(ctx, env.Cluster, n.Name, "redis-cli CLIENT LIST")
+		if err != nil {
+			return 0, err
+		}
+		total += strings.Count(out, "addr="+ip+":")
+	}
+	return total, nil
 }
 
 // nothingLeft checks every kind of trace a fault could leave, for every

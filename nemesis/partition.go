@@ -54,8 +54,9 @@ var partitionModes = []string{partOne, partHalves, partRandomHalves, partRing, p
 //   - bridge: two halves that cannot talk, joined by one node that sees
 //     both (3+ nodes).
 //   - one-way: node A drops packets from B while B still receives from A.
-//   - client-holder: the current holder's client container is cut off
-//     from every server, both ways (needs client processes).
+//   - client-holder: the next holder's client container is cut off from
+//     every server, both ways, while the holder works on in its critical
+//     section for the fault's length (needs client processes).
 //   - client-holder-node: the same, from the node the holder talks to.
 //   - clients-node: every client container is cut off from one node.
 //   - client-holder-out, client-holder-in: the holder's client drops what
@@ -271,6 +272,7 @@ func (p Partition) Applicable(env *Env) error {
 type cutRecord struct {
 	grudge  map[string][]string  // between nodes
 	clients map[string]clientCut // client containers
+	work    <-chan struct{}      // closed when the cut-off holder's work ends
 }
 
 // Inject installs every node's rules, the empty set for nodes without a
@@ -343,6 +345,13 @@ func (Partition) Heal(ctx context.Context, env *Env, ev plan.Event) (any, error)
 		if err != nil {
 			return nil, fmt.Errorf("heal partition: %w", err)
 		}
+		if r.work != nil {
+			select {
+			case <-r.work:
+			case <-ctx.Done():
+				return nil, fmt.Errorf("wait for the cut-off holder's work: %w", ctx.Err())
+			}
+		}
 		return nil, nil
 	}
 	err := onNodes(env.nodes(), func(node string) error {
@@ -357,11 +366,11 @@ func (Partition) Heal(ctx context.Context, env *Env, ev plan.Event) (any, error)
 // injectClientCut applies a client-side mode: the holder is found now, and
 // the rules go into the client containers it names.
 func injectClientCut(ctx context.Context, env *Env, ev plan.Event) (any, error) {
-	cuts, procs, err := clientCuts(ctx, env, ev)
+	cuts, procs, done, err := clientCuts(ctx, env, ev)
 	if err != nil {
 		return nil, fmt.Errorf("partition %s: %w", ev.Mode, err)
 	}
-	env.stash(ev, cutRecord{clients: cuts})
+	env.stash(ev, cutRecord{clients: cuts, work: done})
 	at := env.now()
 	err = onNodes(slices.Sorted(maps.Keys(cuts)), func(c string) error {
 		return setClientCut(ctx, env, c, cuts[c])

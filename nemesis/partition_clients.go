@@ -20,8 +20,8 @@ import (
 // live in the client containers; the harness, which reaches its client
 // processes from the bridge's gateway, stays connected to them.
 const (
-	// partClientHolder cuts the current holder's client off from every
-	// server, both ways.
+	// partClientHolder cuts the next holder's client off from every
+	// server, both ways, while it works on in its critical section.
 	partClientHolder = "client-holder"
 	// partClientHolderNode cuts it off from the node it talks to.
 	partClientHolderNode = "client-holder-node"
@@ -68,23 +68,37 @@ type clientCut struct {
 }
 
 // clientCuts works out, when a client-side fault starts, which client
-// containers drop what, and which client processes it hits.
-func clientCuts(ctx context.Context, env *Env, ev plan.Event) (map[string]clientCut, []int, error) {
+// containers drop what, and which client processes it hits. The holder's
+// modes take the next client that acquires a lock and keep it working in
+// its critical section for the fault's length, as a holder in the middle
+// of a long job whose link goes away; done is closed when that work ends.
+func clientCuts(ctx context.Context, env *Env, ev plan.Event) (cuts map[string]clientCut, procs []int, done <-chan struct{}, err error) {
 	if env.ClientOf == nil || env.Cluster == nil {
-		return nil, nil, fmt.Errorf("%w: partition %s cuts client containers off, and the run's clients run in the harness (--client go)", ErrNotApplicable, ev.Mode)
+		return nil, nil, nil, fmt.Errorf("%w: partition %s cuts client containers off, and the run's clients run in the harness (--client go)", ErrNotApplicable, ev.Mode)
 	}
-	cuts := map[string]clientCut{}
+	cuts = map[string]clientCut{}
 	if ev.Mode == partClientsNode {
 		for _, c := range env.Cluster.Clients() {
 			cuts[c.Name] = clientCut{In: ev.Targets, Out: ev.Targets}
 		}
-		return cuts, nil, nil
+		// The holders that talk to the cut-off node are hit; when nobody
+		// holds a lock the cut applies all the same.
+		held, _ := holderProcesses(ctx, env)
+		for _, p := range held {
+			if slices.Contains(ev.Targets, env.Faults.HolderNode(p)) {
+				procs = append(procs, p)
+			}
+		}
+		return cuts, procs, nil, nil
 	}
-	procs, err := holderProcesses(ctx, env)
+	if env.Faults == nil {
+		return nil, nil, nil, errors.New("the run tracks no lock holders")
+	}
+	v, done, err := env.Faults.Work(ctx, ev.Duration)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	p := procs[0]
+	p := v.Process
 	servers := env.nodes()
 	if ev.Mode == partClientHolderNode {
 		servers = []string{env.Faults.HolderNode(p)}
@@ -97,7 +111,7 @@ func clientCuts(ctx context.Context, env *Env, ev plan.Event) (map[string]client
 		cut.Out = nil
 	}
 	cuts[env.ClientOf(p)] = cut
-	return cuts, []int{p}, nil
+	return cuts, []int{p}, done, nil
 }
 
 // holderProcesses waits (up to two seconds) until some client holds a

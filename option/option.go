@@ -145,13 +145,23 @@ func unknown(k string, specs map[string]Spec) error {
 // is not among those the run uses: legal (a campaign's defaults may set
 // options for some of its cells) but worth a note.
 func Unused(owners []Owner, used func(Owner) bool, v Values) []string {
+	// An option that several owners declare (the PostgreSQL targets share
+	// theirs) is used when one of them is.
+	read := map[string]bool{}
+	for _, o := range owners {
+		if used(o) {
+			for _, s := range o.Specs {
+				read[s.Name] = true
+			}
+		}
+	}
 	var out []string
 	for _, o := range owners {
 		if used(o) {
 			continue
 		}
 		for _, s := range o.Specs {
-			if _, ok := v[s.Name]; ok {
+			if _, ok := v[s.Name]; ok && !read[s.Name] {
 				out = append(out, fmt.Sprintf("Option %s is read by %s, which this run does not use; it had no effect.", s.Name, o))
 			}
 		}
