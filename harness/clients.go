@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/internal/relay"
+	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/protocol"
 	"github.com/lockstorm/lockstorm/runtime"
@@ -107,10 +108,38 @@ func (pp *processPool) container(process int) string {
 	return pp.containers[process%len(pp.containers)]
 }
 
-// newClient starts the process of process id p behind its relay, connects
+// initRetry is how long the pool waits before it starts again a client
+// that refused init.
+const initRetry = time.Second
+
+// newClient starts the client process of process id p (see start). A
+// client that refuses init, because it cannot reach its servers (its
+// machine is cut off by a fault, say), is started again every initRetry
+// until InitTimeout has passed since the first attempt; the error after
+// that says why it could not start.
+func (pp *processPool) newClient(ctx context.Context, process int) (targets.Client, error) {
+	// As in start, the init's own deadline decides, not the caller's.
+	ctx = context.WithoutCancel(ctx)
+	deadline := time.Now().Add(InitTimeout)
+	for {
+		c, err := pp.start(ctx, process)
+		if err == nil || !errors.Is(err, protocol.ErrInitRefused) || time.Now().Add(initRetry).After(deadline) {
+			if err != nil {
+				pp.log.Error("client did not start", "err", err)
+			}
+			return c, err
+		}
+		pp.log.Info("client refused init; starting it again", "process", process, "err", err)
+		if !wait.Sleep(ctx, initRetry) {
+			return nil, fmt.Errorf("start client process %d: %w", process, ctx.Err())
+		}
+	}
+}
+
+// start starts the process of process id p behind its relay, connects
 // to it, sends it init and waits for init_ok (up to the op timeout, and at
 // least InitTimeout).
-func (pp *processPool) newClient(ctx context.Context, process int) (targets.Client, error) {
+func (pp *processPool) start(ctx context.Context, process int) (targets.Client, error) {
 	c := pp.container(process)
 	// The init's own deadline, not the caller's, decides when a client
 	// that never answers is given up on, so that the error says so.
@@ -139,9 +168,7 @@ func (pp *processPool) newClient(ctx context.Context, process int) (targets.Clie
 	err = pc.Init(ctx, protocol.InitFor(pp.plan, pp.keys, process, node), max(pp.plan.OpTimeout, InitTimeout))
 	if err != nil {
 		pc.Abandon()
-		err = fmt.Errorf("%w: %v%s", targets.ErrBrokenClient, err, pc.lastWords())
-		pp.log.Error("client did not start", "err", err)
-		return nil, err
+		return nil, fmt.Errorf("%w: %w%s", targets.ErrBrokenClient, err, pc.lastWords())
 	}
 	return pc, nil
 }

@@ -151,22 +151,26 @@ func (r *run) execute(ctx context.Context) error {
 		return ctx.Err()
 	}
 	r.granted()
+	nenv := &nemesis.Env{Cluster: r.cluster, Service: r.Service, Plan: &r.Plan, Faults: r.faults, Log: r.log}
+	runner := &nemesis.Runner{Env: nenv, Recorder: r.rec, Nemeses: r.Nemeses, Schedule: r.Plan.Schedule}
+	if err := r.prepareNemeses(ctx, runner); err != nil {
+		return err
+	}
 	if r.cluster != nil && r.Plan.Client != plan.ClientGo {
 		done := r.phase("clients")
 		err := r.startClients(ctx)
 		done()
 		if err != nil {
+			r.healAll(ctx, runner)
 			return err
 		}
 	}
-	nenv := &nemesis.Env{Cluster: r.cluster, Service: r.Service, Plan: &r.Plan, Faults: r.faults, Log: r.log}
 	if r.pool != nil {
 		nenv.ClientOf = r.pool.container
 	}
 	if r.rec != nil {
 		nenv.Now = r.rec.Now
 	}
-	runner := &nemesis.Runner{Env: nenv, Recorder: r.rec, Nemeses: r.Nemeses, Schedule: r.Plan.Schedule}
 	werr := r.runWorkload(ctx, runner)
 
 	done = r.phase("heal")
@@ -184,6 +188,39 @@ func (r *run) execute(ctx context.Context) error {
 	perr := r.probe(ctx)
 	done()
 	return errors.Join(herr, perr)
+}
+
+// prepareNemeses lets the nemeses that must be in place before any
+// client connects (nemesis.Preparer) prepare. If one fails, what the
+// others did is torn down.
+func (r *run) prepareNemeses(ctx context.Context, runner *nemesis.Runner) error {
+	var preps []nemesis.Preparer
+	for _, n := range r.Nemeses {
+		if p, ok := n.(nemesis.Preparer); ok {
+			preps = append(preps, p)
+		}
+	}
+	if len(preps) == 0 {
+		return nil
+	}
+	done := r.phase("prepare")
+	defer done()
+	for _, p := range preps {
+		if err := p.Prepare(ctx, runner.Env); err != nil {
+			r.healAll(ctx, runner)
+			return fmt.Errorf("%w: prepare %s: %v", ErrInfrastructure, p.(nemesis.Nemesis).Name(), err)
+		}
+	}
+	return nil
+}
+
+// healAll tears the nemeses down after a failure before the workload ran.
+func (r *run) healAll(ctx context.Context, runner *nemesis.Runner) {
+	healCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := runner.HealAll(healCtx); err != nil {
+		r.log.Warn("tear the nemeses down", "err", err)
+	}
 }
 
 // granted takes in the lease the servers granted in Setup and the ports

@@ -57,6 +57,8 @@ type Env struct {
 	// pending keeps what a nemesis needs between Inject and Heal, by
 	// event.
 	pending sync.Map
+	// link holds the link nemesis's proxies for the run.
+	link linkState
 }
 
 // sessionsAt notes in details that the fault may end the sessions of
@@ -102,6 +104,14 @@ func (e *Env) take(ev plan.Event) (any, bool) {
 // peek returns what Inject kept for ev without forgetting it.
 func (e *Env) peek(ev plan.Event) (any, bool) {
 	return e.pending.Load(eventKey{ev.Nemesis, ev.Start})
+}
+
+// A Preparer is a nemesis that must be in place before any client
+// connects, such as the link nemesis's proxies. The harness calls Prepare
+// once, after the service is set up and before the clients start; the
+// nemesis's Teardown undoes it.
+type Preparer interface {
+	Prepare(ctx context.Context, env *Env) error
 }
 
 // A Nemesis is one fault family. Plan draws an event from the seed;
@@ -173,6 +183,7 @@ func builtin() []Nemesis {
 		ClientPause{},
 		ClientCrash{},
 		ConnDrop{},
+		Link{},
 	}
 }
 

@@ -45,6 +45,8 @@ type Conn struct {
 	s    Stream
 	r    *bufio.Reader
 	node atomic.Value // string
+	// checks says that the client answers check requests.
+	checks atomic.Bool
 
 	mu     sync.Mutex
 	nextID int64
@@ -111,11 +113,35 @@ func (c *Conn) Init(ctx context.Context, in Init, timeout time.Duration) error {
 	}
 	if r.Type != TypeInitOK {
 		if r.Type == TypeError {
-			return fmt.Errorf("%s refused init: %s", c.Name, r.Error)
+			return fmt.Errorf("%s %w: %s", c.Name, ErrInitRefused, r.Error)
 		}
 		return c.fail(fmt.Errorf("%w: %s answered init with %q, want init_ok", ErrMalformed, c.Name, r.Type))
 	}
+	c.checks.Store(r.Checks)
 	return nil
+}
+
+// CanCheck implements targets.Checker: the client said at init that it
+// answers check requests.
+func (c *Conn) CanCheck() bool { return c.checks.Load() }
+
+// Check implements targets.Checker: nil while the client believes it holds
+// key, an error wrapping targets.ErrLost once it knows it lost it, and any
+// other error when it cannot tell.
+func (c *Conn) Check(ctx context.Context, key string) error {
+	r, err := c.call(ctx, Request{Type: TypeCheck, Key: key}, opTimeout(ctx))
+	if err != nil {
+		return err
+	}
+	switch {
+	case r.Type == TypeOK:
+		return nil
+	case r.Type == TypeError && r.Definite:
+		return fmt.Errorf("%w: %s", targets.ErrLost, r.Error)
+	case r.Type == TypeError:
+		return fmt.Errorf("check %s: cannot tell: %s", key, r.Error)
+	}
+	return c.fail(fmt.Errorf("%w: %s answered check with %q", ErrMalformed, c.Name, r.Type))
 }
 
 // call sends req with the next id and waits up to timeout for its reply.

@@ -21,6 +21,7 @@ const (
 	TypeAcquire = "acquire"
 	TypeRelease = "release"
 	TypeRenew   = "renew"
+	TypeCheck   = "check"
 )
 
 // The reply types.
@@ -33,6 +34,11 @@ const (
 // MaxLine bounds one line of either side.
 const MaxLine = 1 << 20
 
+// ErrInitRefused is wrapped by Init's error when the client answered init
+// with an error: it could not start (its servers did not answer, say),
+// and a later attempt may succeed.
+var ErrInitRefused = errors.New("refused init")
+
 // ErrMalformed is wrapped by every error about a line that is not a valid
 // message: the other side broke the protocol.
 var ErrMalformed = errors.New("not a valid protocol message")
@@ -41,9 +47,9 @@ var ErrMalformed = errors.New("not a valid protocol message")
 type Request struct {
 	// ID numbers the request; the reply echoes it.
 	ID int64 `json:"id"`
-	// Type is init, acquire, release or renew.
+	// Type is init, acquire, release, renew or check.
 	Type string `json:"type"`
-	// Key is the lock of an acquire, release or renew.
+	// Key is the lock of an acquire, release, renew or check.
 	Key string `json:"key,omitempty"`
 	// Init carries the fields of an init request.
 	*Init
@@ -96,8 +102,11 @@ type Reply struct {
 	// Error says what went wrong.
 	Error string `json:"error,omitempty"`
 	// Definite, on an error, says that the call certainly had no effect
-	// (recorded as fail); without it the outcome is unknown (info).
+	// (recorded as fail); without it the outcome is unknown (info). On a
+	// check, it says that the client knows it lost the lock.
 	Definite bool `json:"definite,omitempty"`
+	// Checks, on init_ok, says that the client answers check requests.
+	Checks bool `json:"checks,omitempty"`
 }
 
 // decodeLine reads one message from a line, refusing unknown fields (a
@@ -143,7 +152,7 @@ func ParseRequest(line []byte) (Request, error) {
 		if r.Init == nil {
 			r.Init = &Init{}
 		}
-	case TypeAcquire, TypeRelease, TypeRenew:
+	case TypeAcquire, TypeRelease, TypeRenew, TypeCheck:
 		if r.Key == "" {
 			return r, fmt.Errorf("%w: %s without a key", ErrMalformed, r.Type)
 		}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -217,3 +218,78 @@ func TestServeAnswersEveryRequest(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// fakeCheckingClient is a fakeLockClient whose library can tell whether it
+// still holds its lock; lost says what it believes.
+type fakeCheckingClient struct {
+	fakeLockClient
+	lost bool
+}
+
+func (f *fakeCheckingClient) CanCheck() bool { return true }
+func (f *fakeCheckingClient) Check(context.Context, string) error {
+	if f.lost {
+		return fmt.Errorf("%w: the session was suspended", targets.ErrLost)
+	}
+	return nil
+}
+
+func TestServeAnswersCheckOnlyForClientsThatCan(t *testing.T) {
+	in := `{"id":1,"type":"init","op_timeout_ms":1000}` + "\n" + `{"id":2,"type":"check","key":"k"}` + "\n"
+	serve := func(c targets.Client) string {
+		var out bytes.Buffer
+		if err := Serve(context.Background(), strings.NewReader(in), &out, func(context.Context, Init) (targets.Client, error) { return c, nil }); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out.String())
+	}
+	if got, want := serve(&fakeLockClient{}), `{"id":1,"type":"init_ok"}`+"\n"+`{"id":2,"type":"error","node":"n1","error":"check is not supported by this client"}`; got != want {
+		t.Errorf("a client that cannot tell:\n%s\nwant:\n%s", got, want)
+	}
+	if got, want := serve(&fakeCheckingClient{}), `{"id":1,"type":"init_ok","checks":true}`+"\n"+`{"id":2,"type":"ok","node":"n1"}`; got != want {
+		t.Errorf("a client that holds:\n%s\nwant:\n%s", got, want)
+	}
+	if got, want := serve(&fakeCheckingClient{lost: true}), `{"id":2,"type":"error","node":"n1","error":"lock lost: the session was suspended","definite":true}`; !strings.HasSuffix(got, want) {
+		t.Errorf("a client that lost it:\n%s\nwant the last line:\n%s", got, want)
+	}
+}
+
+func TestConnCheckTellsLostFromUnknown(t *testing.T) {
+	for _, tc := range []struct {
+		initOK, reply string
+		can           bool
+		lost, unknown bool
+	}{
+		{initOK: `{"id":1,"type":"init_ok"}`},
+		{initOK: `{"id":1,"type":"init_ok","checks":true}`, can: true, reply: `{"id":2,"type":"ok"}`},
+		{initOK: `{"id":1,"type":"init_ok","checks":true}`, can: true, reply: `{"id":2,"type":"error","error":"expired","definite":true}`, lost: true},
+		{initOK: `{"id":1,"type":"init_ok","checks":true}`, can: true, reply: `{"id":2,"type":"error","error":"no idea"}`, unknown: true},
+	} {
+		c, stop := fakePeer(t, func(r Request) string {
+			if r.Type == TypeInit {
+				return tc.initOK
+			}
+			return tc.reply
+		})
+		if err := c.Init(context.Background(), Init{}, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if c.CanCheck() != tc.can {
+			t.Errorf("%s: CanCheck = %v", tc.initOK, c.CanCheck())
+		}
+		if tc.can {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			err := c.Check(ctx, "k")
+			cancel()
+			switch {
+			case tc.lost && !errors.Is(err, targets.ErrLost):
+				t.Errorf("%s: %v, want ErrLost", tc.reply, err)
+			case tc.unknown && (err == nil || errors.Is(err, targets.ErrLost)):
+				t.Errorf("%s: %v, want an error that is not a loss", tc.reply, err)
+			case !tc.lost && !tc.unknown && err != nil:
+				t.Errorf("%s: %v", tc.reply, err)
+			}
+		}
+		stop()
+	}
+}

@@ -47,6 +47,9 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, dial Dialer) error {
 				rep = Reply{ID: req.ID, Type: TypeError, Error: err.Error()}
 			} else {
 				rep.Type = TypeInitOK
+				if ch, ok := client.(targets.Checker); ok && ch.CanCheck() {
+					rep.Checks = true
+				}
 			}
 		case client == nil:
 			return fmt.Errorf("%w: %s before init", ErrMalformed, req.Type)
@@ -81,6 +84,15 @@ func call(ctx context.Context, client targets.Client, req Request, timeout time.
 	case TypeRenew:
 		err = errors.New("renew is not supported by this client")
 		rep.Definite = true
+	case TypeCheck:
+		ch, ok := client.(targets.Checker)
+		if !ok || !ch.CanCheck() {
+			// Not a loss: the client cannot tell.
+			err = errors.New("check is not supported by this client")
+			break
+		}
+		err = ch.Check(cctx, req.Key)
+		rep.Definite = errors.Is(err, targets.ErrLost)
 	}
 	rep.Node = client.Node()
 	if err != nil {

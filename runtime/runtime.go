@@ -205,6 +205,10 @@ type Cluster interface {
 	// Clients lists the client containers in order c1..cK. Every method
 	// that takes a node name takes a client container's name too.
 	Clients() []NodeInfo
+	// Gateway is the harness machine's address on the run's network:
+	// where containers reach a listener of the harness (the link
+	// nemesis's proxies).
+	Gateway() string
 	// Exec runs cmd (no shell) on node and waits for it, unless
 	// opts.Detach is set. A non-zero exit status is not an error: it is in
 	// the result (see ExecResult.Err). If ctx ends first, Exec returns

@@ -213,6 +213,21 @@ type LogCollector interface {
 // and keeps the history up to then.
 var ErrBrokenClient = errors.New("broken client")
 
+// ErrLost is wrapped by a Checker's error when the client knows that it no
+// longer holds the lock (its session expired, its connection was lost and
+// its library treats that as a loss).
+var ErrLost = errors.New("lock lost")
+
+// A Checker is a client that can tell, while it holds a lock, whether its
+// library still believes it holds it: ZooKeeper's connection state, a
+// lease's keepalive. A holder that checks stops working once the answer
+// is no (ErrLost), as Curator's Tech Note 14 asks of ZooKeeper clients.
+// CanCheck says whether this client answers at all.
+type Checker interface {
+	CanCheck() bool
+	Check(ctx context.Context, key string) error
+}
+
 // SessionBound is implemented by services whose grants belong to the
 // client's session (its connection): the server frees them when the
 // session ends, whatever the holder believes (PostgreSQL's advisory

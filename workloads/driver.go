@@ -29,6 +29,10 @@ type worker struct {
 	// broken is the error of a client that broke its own contract
 	// (targets.ErrBrokenClient): the run stops on it.
 	broken error
+	// lost says that the client, asked while it worked under the lock,
+	// answered that it no longer holds it (targets.Checker): the holder
+	// stops and writes nothing more.
+	lost bool
 }
 
 // runWorkers starts the plan's Concurrency workers running body until ctx
@@ -180,6 +184,7 @@ func (w *worker) acquire(key string) (targets.Grant, bool) {
 	case err == nil:
 		w.record(history.Op{Type: history.Ok, F: history.FAcquire, Key: key, TTL: ttl, Token: g.Token, Node: w.client.Node()})
 		w.env.Faults.Holding(w.process, w.client.Node())
+		w.lost = false
 		return g, true
 	case errors.Is(err, targets.ErrNotAcquired):
 		w.record(history.Op{Type: history.Fail, F: history.FAcquire, Key: key, TTL: ttl, Node: w.client.Node(), Error: err.Error()})
@@ -241,7 +246,7 @@ func (w *worker) afterAcquire(key string) bool {
 	}
 	switch {
 	case a.Stall > 0 && a.Work:
-		w.work(a.Stall)
+		w.work(key, a.Stall)
 		a.Done()
 	case a.Stall > 0:
 		w.stall(a.Stall)
@@ -288,6 +293,36 @@ func jsonInt(v int64) json.RawMessage {
 	return b
 }
 
-// work is the critical section: it waits d, or until the run ends, so
-// that a long hold never keeps a run past its time limit or a Ctrl-C.
-func (w *worker) work(d time.Duration) { wait.Sleep(w.ctx, d) }
+// checkEvery is how often a holder whose client can tell asks whether it
+// still holds its lock.
+const checkEvery = 50 * time.Millisecond
+
+// work is the critical section on key: it waits d, or until the run ends,
+// so that a long hold never keeps a run past its time limit or a Ctrl-C.
+// A client that can tell whether it still holds the lock
+// (targets.Checker) is asked every checkEvery; once it says it lost the
+// lock, the work stops and the worker is marked lost.
+func (w *worker) work(key string, d time.Duration) {
+	ch, ok := w.client.(targets.Checker)
+	if !ok || !ch.CanCheck() || w.lost {
+		if !w.lost {
+			wait.Sleep(w.ctx, d)
+		}
+		return
+	}
+	end := time.Now().Add(d)
+	for {
+		ctx, cancel := context.WithTimeout(w.ctx, w.opTimeout())
+		err := ch.Check(ctx, key)
+		cancel()
+		if errors.Is(err, targets.ErrLost) {
+			w.lost = true
+			w.env.Log.Debug("holder learnt it lost its lock", "process", w.process, "key", key, "err", err)
+			return
+		}
+		left := time.Until(end)
+		if left <= 0 || !wait.Sleep(w.ctx, min(left, checkEvery)) {
+			return
+		}
+	}
+}

@@ -91,10 +91,12 @@ func (i Inventory) Run(ctx context.Context, env *Env) error {
 			if !w.afterAcquire(key) {
 				return nil
 			}
-			w.work(p.Hold)
-			if variant == InventoryDecrement {
+			w.work(key, p.Hold)
+			switch {
+			case w.lost:
+			case variant == InventoryDecrement:
 				w.decrement(res, key, g.Token)
-			} else {
+			default:
 				w.write(res, key, g.Token, v-1)
 			}
 		}

@@ -49,9 +49,11 @@ func (m Mutex) Run(ctx context.Context, env *Env) error {
 		if !w.afterAcquire(key) {
 			return nil
 		}
-		if v, ok := w.readFenced(res, key, g.Token); ok {
-			w.work(env.Plan.Hold)
-			w.write(res, key, g.Token, v+1)
+		if v, ok := w.readFenced(res, key, g.Token); ok && !w.lost {
+			w.work(key, env.Plan.Hold)
+			if !w.lost {
+				w.write(res, key, g.Token, v+1)
+			}
 		}
 		w.release(key)
 		return nil

@@ -125,8 +125,13 @@ func (pay Payment) Run(ctx context.Context, env *Env) error {
 			if locked && !w.afterAcquire(keys[slot]) {
 				return nil
 			}
-			w.work(p.Hold) // the call to the payment provider
-			w.charge(res, order, token, unique)
+			if !locked {
+				w.lost = false // no lock to lose
+			}
+			w.work(keys[slot], p.Hold) // the call to the payment provider
+			if !w.lost {
+				w.charge(res, order, token, unique)
+			}
 		}
 		if locked {
 			w.release(keys[slot])

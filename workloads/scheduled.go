@@ -3,6 +3,7 @@ package workloads
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -117,7 +118,10 @@ func (w *worker) claimTick(res *Resource, key string, t int64, work time.Duratio
 			return
 		}
 		w.access(checker.FRunJob, key, g.Token, jsonInt(t), func() (json.RawMessage, error) {
-			w.work(work)
+			w.work(key, work)
+			if w.lost {
+				return nil, errors.New("the holder learnt that it lost the lock, and did not run the job")
+			}
 			return nil, res.Write(key, g.Token, t)
 		})
 	}

@@ -28,6 +28,7 @@ type dockerCluster struct {
 	nodes   []runtime.NodeInfo
 	clients []runtime.NodeInfo
 	ids     map[string]string // node or client name -> container id
+	gateway string
 }
 
 var _ runtime.Cluster = (*dockerCluster)(nil)
@@ -37,6 +38,8 @@ func (c *dockerCluster) RunID() string { return c.runID }
 func (c *dockerCluster) Nodes() []runtime.NodeInfo { return slices.Clone(c.nodes) }
 
 func (c *dockerCluster) Clients() []runtime.NodeInfo { return slices.Clone(c.clients) }
+
+func (c *dockerCluster) Gateway() string { return c.gateway }
 
 // id returns the container id of node.
 func (c *dockerCluster) id(node string) (string, error) {

@@ -150,6 +150,7 @@ func (c *dockerCluster) start(ctx context.Context, spec runtime.Spec) error {
 	if err != nil {
 		return err
 	}
+	c.gateway = gatewayIP(subnet).String()
 	c.log.Debug("network ready", "since_start", time.Since(t0).Round(time.Millisecond))
 	for i := 1; i <= spec.Nodes; i++ {
 		c.nodes = append(c.nodes, runtime.NodeInfo{Name: runtime.NodeName(i), IP: nodeIP(subnet, i).String()})
