@@ -90,9 +90,6 @@ func (Link) Options() []option.Spec {
 
 // Plan draws a mode and a length, and fixes the toxic's figures.
 func (Link) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
-	if !p.Clients {
-		return plan.Event{}, fmt.Errorf("link goes between client containers and the servers, and the run's clients run in the harness (--client go)")
-	}
 	mode, err := drawMode(rng, linkModeOpt, p.Opts, linkModes)
 	if err != nil {
 		return plan.Event{}, err
