@@ -138,6 +138,9 @@ func Resolve(p plan.Plan) (*Resolved, error) {
 		}
 		r.Nemeses = append(r.Nemeses, n)
 	}
+	if err := nemesis.Conflicts(r.Nemeses, r.Plan.Options); err != nil {
+		return bad(err)
+	}
 	if r.Plan.Schedule, err = schedule.Generate(&r.Plan, nemesis.Planners(r.Nemeses)); err != nil {
 		return bad(err)
 	}

@@ -40,7 +40,7 @@ var variants = map[string][]option.Values{
 }
 
 // baseOpts keep the client faults short.
-var baseOpts = option.Values{"client-pause.stall": "1500ms"}
+var baseOpts = option.Values{"client-pause.stall": "1500ms", "link.latency": "300ms", "link.rate": "64"}
 
 // An injection is one measured Inject.
 type injection struct {
@@ -78,6 +78,18 @@ func TestDockerNemesisConformance(t *testing.T) {
 		t.Run(nem.Name(), func(t *testing.T) {
 			if err := nem.Applicable(env); err != nil {
 				t.Fatalf("not applicable to a 5-node redis cluster with every optional interface: %v", err)
+			}
+			if prep, ok := nem.(nemesis.Preparer); ok {
+				// Only for this nemesis's own tests: the link routes
+				// change what the servers see of the clients.
+				if err := prep.Prepare(ctx, env); err != nil {
+					t.Fatalf("prepare: %v", err)
+				}
+				defer func() {
+					if err := nem.Teardown(ctx, env); err != nil {
+						t.Errorf("teardown: %v", err)
+					}
+				}()
 			}
 			for _, opts := range optionSets(nem) {
 				label := optsLabel(nem.Name(), opts)
@@ -248,6 +260,8 @@ func extraCheck(ctx context.Context, env *nemesis.Env, ev plan.Event, details an
 				return fmt.Errorf("redis TIME on %s is %s off the real time, want %s", node, shift, want)
 			}
 		}
+	case "link":
+		return checkLink(ctx, env, ev)
 	case "client-pause", "client-crash", "conn-drop":
 		if p := details.(map[string]any)["process"]; p != fakeHolderProcess {
 			return fmt.Errorf("victim %v, want the fake holder %d", p, fakeHolderProcess)
@@ -261,6 +275,51 @@ func extraCheck(ctx context.Context, env *nemesis.Env, ev plan.Event, details an
 				}
 				return err
 			})
+		}
+	}
+	return nil
+}
+
+// checkLink looks at a link fault through redis-cli on the fake holder's
+// machine, talking to n1's server through its proxy: a round trip takes
+// twice the latency; 64 KB take a second at 64 KB/s; a stalled link does
+// not answer; a closing link cuts a command longer than its byte budget.
+func checkLink(ctx context.Context, env *nemesis.Env, ev plan.Event) error {
+	ip := env.Cluster.Nodes()[0].IP
+	c := env.ClientOf(fakeHolderProcess)
+	timed := func(cmd string) (time.Duration, string, error) {
+		begin := time.Now()
+		out, err := targets.Sh(ctx, env.Cluster, c, cmd)
+		return time.Since(begin), out, err
+	}
+	switch ev.Mode {
+	case "latency":
+		lat, _ := time.ParseDuration(ev.Params["latency"])
+		jit, _ := time.ParseDuration(ev.Params["jitter"])
+		took, out, err := timed("redis-cli -h " + ip + " PING")
+		if err != nil || !strings.Contains(out, "PONG") {
+			return fmt.Errorf("PING through the proxy: %q, %v", out, err)
+		}
+		if took < 2*(lat-jit) {
+			return fmt.Errorf("PING took %s, want at least twice the latency of %s±%s", took, lat, jit)
+		}
+	case "bandwidth":
+		took, out, err := timed("head -c 65536 /dev/zero | tr '\\0' x | redis-cli -h " + ip + " -x SET lockstorm-big")
+		if err != nil || !strings.Contains(out, "OK") {
+			return fmt.Errorf("SET 64 KB through the proxy: %q, %v", out, err)
+		}
+		if took < 700*time.Millisecond {
+			return fmt.Errorf("64 KB at %s KB/s took only %s", ev.Params["rate"], took)
+		}
+	case "stall":
+		out, err := targets.Sh(ctx, env.Cluster, c, "timeout 2 redis-cli -h "+ip+" PING; echo status $?")
+		if err != nil || strings.Contains(out, "PONG") || !strings.Contains(out, "status 124") {
+			return fmt.Errorf("PING across a stalled link: %q, %v; want no answer", out, err)
+		}
+	case "close":
+		out, err := targets.Sh(ctx, env.Cluster, c, "timeout 5 redis-cli -h "+ip+" ECHO 0123456789abcdefghij 2>&1; echo status $?")
+		if err != nil || strings.Contains(out, "0123456789abcdefghij") {
+			return fmt.Errorf("ECHO across a closing link: %q, %v; want the connection closed", out, err)
 		}
 	}
 	return nil
@@ -328,7 +387,13 @@ func nothingLeft(ctx context.Context, env *nemesis.Env, tornDown bool) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, err := targets.Sh(ctx, env.Cluster, c.Name, `iptables -w -S`)
+			cmd := `iptables -w -S`
+			if tornDown {
+				// The link nemesis's routes stay from its Prepare to
+				// its Teardown.
+				cmd += `; iptables -w -t nat -S | grep LOCKSTORM || true`
+			}
+			out, err := targets.Sh(ctx, env.Cluster, c.Name, cmd)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

@@ -190,9 +190,10 @@ func setResets(ctx context.Context, env *Env, container string, nodes []string) 
 		fmt.Fprintf(&rules, "-A %s -m mark --mark %s -j RETURN\n", ConnDropChain, connDropMark)
 	}
 	for _, n := range nodes {
-		fmt.Fprintf(&rules, "-A %s -s %s/32 -p tcp -j REJECT --reject-with tcp-reset\n", ConnDropChain, ips[n])
-		// Not the resets themselves: the reset that REJECT sends a
-		// server leaves through OUTPUT too.
+		// Not the resets themselves, either way: the reset that REJECT
+		// sends a server leaves through OUTPUT, and the one it sends the
+		// client for an outgoing packet comes in through INPUT.
+		fmt.Fprintf(&rules, "-A %s -s %s/32 -p tcp ! --tcp-flags RST RST -j REJECT --reject-with tcp-reset\n", ConnDropChain, ips[n])
 		fmt.Fprintf(&rules, "-A %s -d %s/32 -p tcp ! --tcp-flags RST RST -j REJECT --reject-with tcp-reset\n", ConnDropChain, ips[n])
 	}
 	rules.WriteString("COMMIT\n")

@@ -129,6 +129,31 @@ func (l Link) Applicable(env *Env) error {
 	return nil
 }
 
+// Conflicts refuses nemeses that cannot share one run. The link nemesis
+// rewrites, in the client containers, the destination of every connection
+// to a server; the rules of conn-drop and of partition's client-side modes
+// match the servers' addresses there, and would miss the rewritten
+// packets. Run those in separate runs (campaign cells).
+func Conflicts(ns []Nemesis, opts option.Values) error {
+	names := map[string]bool{}
+	for _, n := range ns {
+		names[n.Name()] = true
+	}
+	if !names[Link{}.Name()] {
+		return nil
+	}
+	if names[ConnDrop{}.Name()] {
+		return fmt.Errorf("nemesis link cannot run with conn-drop in one run (conn-drop's rules would miss the connections that link routes through its proxies); run them in separate runs")
+	}
+	if names[Partition{}.Name()] {
+		modes, given := partitionModeOpt.Lookup(opts)
+		if !given || slices.ContainsFunc(modes, isClientMode) {
+			return fmt.Errorf("nemesis link cannot run with partition's client-side modes in one run (their rules would miss the connections that link routes through its proxies); set --opt partition.mode to modes between nodes (%s), or run them in separate runs", strings.Join(append(slices.Clone(partitionModes), modeHolder), ", "))
+		}
+	}
+	return nil
+}
+
 // linkProxies are the proxies of one run.
 type linkProxies struct {
 	srv *toxiproxy.ApiServer
