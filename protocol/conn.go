@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -244,7 +245,7 @@ func (c *Conn) Acquire(ctx context.Context, key string) (targets.Grant, error) {
 		return targets.Grant{}, fmt.Errorf("%w: %s", targets.ErrNotAcquired, r.Error)
 	}
 	if r.Type == TypeError {
-		return targets.Grant{}, fmt.Errorf("acquire %s: outcome unknown: %s", key, r.Error)
+		return targets.Grant{}, unknownOutcome("acquire", key, r.Error)
 	}
 	return targets.Grant{}, c.fail(fmt.Errorf("%w: %s answered acquire with %q", ErrMalformed, c.Name, r.Type))
 }
@@ -262,7 +263,7 @@ func (c *Conn) Release(ctx context.Context, key string) error {
 	case r.Type == TypeError && r.Definite:
 		return fmt.Errorf("%w: %s", targets.ErrNotHeld, r.Error)
 	case r.Type == TypeError:
-		return fmt.Errorf("release %s: outcome unknown: %s", key, r.Error)
+		return unknownOutcome("release", key, r.Error)
 	}
 	return c.fail(fmt.Errorf("%w: %s answered release with %q", ErrMalformed, c.Name, r.Type))
 }
@@ -270,6 +271,13 @@ func (c *Conn) Release(ctx context.Context, key string) error {
 // Node implements targets.Client: the node the client last named, or the
 // one it was assigned.
 func (c *Conn) Node() string { return c.node.Load().(string) }
+
+// unknownOutcome is the error of a call whose outcome the client could
+// not tell, without saying so twice when the client's own words do.
+func unknownOutcome(call, key, msg string) error {
+	prefix := fmt.Sprintf("%s %s: outcome unknown: ", call, key)
+	return errors.New(prefix + strings.TrimPrefix(msg, prefix))
+}
 
 func truncate(b []byte) string {
 	const n = 200
