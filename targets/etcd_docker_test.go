@@ -294,3 +294,7 @@ func TestDockerEtcdShortTTLRunRecordsTheGrantedLease(t *testing.T) {
 func TestDockerEtcdNoFaultRunIsValid(t *testing.T) {
 	noFaultRun(t, "etcd", 20*time.Second)
 }
+
+func TestDockerEtcdLockAPINoFaultRunIsValid(t *testing.T) {
+	noFaultRun(t, "etcd-lockapi", 20*time.Second)
+}

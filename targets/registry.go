@@ -40,6 +40,7 @@ func builtin() []Service {
 	return []Service{
 		NewInMemory(),
 		NewEtcd(),
+		NewEtcdLockAPI(),
 		NewZookeeper(),
 		NewRedis(),
 		NewRedlock(),
