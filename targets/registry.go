@@ -48,6 +48,9 @@ func builtin() []Service {
 		NewPostgresAdvisory(),
 		NewPostgresRow(),
 		NewPostgresRowExpiry(),
+		NewMariadbGetLock(),
+		NewMemcached(),
+		NewNatsKV(),
 	}
 }
 

@@ -1,0 +1,403 @@
+package targets
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/lockstorm/lockstorm/internal/wait"
+	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
+	"github.com/lockstorm/lockstorm/runtime"
+)
+
+// Where and how the memcached target runs its one server.
+const (
+	memcachedBin     = "/usr/bin/memcached"
+	memcachedLog     = "/var/log/lockstorm-memcached.log"
+	memcachedPort    = 11211
+	memcachedProcess = "memcached"
+)
+
+// The options of memcached.
+var (
+	memcachedReleaseOpt = option.Choice{Name: "memcached.release", Default: "plain", Choices: []string{"plain", "checked"},
+		Help: "plain: delete the key, whoever holds it, as web frameworks do; checked: delete it only if it still holds our value (meta commands mg and md with its CAS)"}
+	memcachedMemoryOpt = option.Int{Name: "memcached.memory", Default: 64, Min: 1, Max: 4096,
+		Help: "the server's memory for items, in MB (-m)"}
+	memcachedFillerOpt = option.Int{Name: "memcached.filler", Default: 0, Min: 0, Max: 1 << 20,
+		Help: "KB/s of other data each client stores in the same cache (the application's own caching), which can evict lock keys from a full cache"}
+)
+
+// Memcached locks with memcached's add: `add key value ttl` stores the key
+// only if it is absent, so the client that stores it holds the lock until
+// it deletes it or the TTL runs out (the lock of Django's and Rails'
+// cache-based locks), through github.com/bradfitz/gomemcache. The server
+// keeps everything in memory: a restart forgets every lock, and a full
+// cache evicts lock keys like any other item. The fencing token is the
+// item's CAS unique, a counter that grows with every store on the server,
+// read right after the add; it starts again after a restart.
+type Memcached struct {
+	cluster runtime.Cluster
+	node    string
+	addr    string
+	mem     int
+	lease   time.Duration
+	log     *slog.Logger
+}
+
+// NewMemcached returns the memcached target.
+func NewMemcached() *Memcached { return &Memcached{} }
+
+// Name implements Service.
+func (*Memcached) Name() string { return "memcached" }
+
+// Description implements Service.
+func (*Memcached) Description() string {
+	return "memcached 1.6, the add-key-with-TTL lock (gomemcache), plain or checked delete; in memory only; token = the item's CAS unique"
+}
+
+// Options implements Service.
+func (*Memcached) Options() []option.Spec {
+	return option.Specs(memcachedReleaseOpt, memcachedMemoryOpt, memcachedFillerOpt)
+}
+
+// DefaultNodes implements Service: one server.
+func (*Memcached) DefaultNodes() int { return 1 }
+
+// memcachedTTL is the expiry a client asks for: whole seconds, at least 2.
+func memcachedTTL(ttl time.Duration) int32 {
+	return int32(max((ttl+time.Second-1)/time.Second, 2))
+}
+
+// Prepare implements Service: memcached counts expiry in whole seconds on
+// a clock that ticks once a second, so an item stored with a TTL of n
+// seconds may expire up to a second early: the lease it honours is n−1 s.
+func (*Memcached) Prepare(p *plan.Plan) (time.Duration, error) {
+	return time.Duration(memcachedTTL(p.TTL)-1) * time.Second, nil
+}
+
+// Lease implements Service: the TTL less the second memcached's clock may
+// cut off (see Prepare).
+func (m *Memcached) Lease() time.Duration { return m.lease }
+
+// HasTokens implements Fencer: the item's CAS unique.
+func (*Memcached) HasTokens() bool { return true }
+
+// Expiry implements Expirer: the TTL is fixed at the add.
+func (*Memcached) Expiry() Expiry { return FixedExpiry }
+
+// Ports implements Service.
+func (*Memcached) Ports() map[string]int { return map[string]int{"memcached": memcachedPort} }
+
+// Binding implements Service.
+func (*Memcached) Binding() Binding { return memcachedBinding{} }
+
+// ServerProcess implements Servers.
+func (*Memcached) ServerProcess(string) string { return memcachedProcess }
+
+// LogPaths implements LogCollector.
+func (m *Memcached) LogPaths() map[string][]string {
+	return map[string][]string{m.node: {memcachedLog}}
+}
+
+// Setup starts memcached on the first node and waits until it answers.
+func (m *Memcached) Setup(ctx context.Context, env *Env) error {
+	p := env.Plan
+	if env.Cluster == nil || len(p.Nodes) == 0 {
+		return fmt.Errorf("memcached: no cluster")
+	}
+	m.cluster, m.node, m.log = env.Cluster, p.Nodes[0].Name, env.Log
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	addr, err := p.Addr(m.node, memcachedPort)
+	if err != nil {
+		return err
+	}
+	m.addr, m.mem = addr, memcachedMemoryOpt.Get(p.Options)
+	m.lease = time.Duration(memcachedTTL(p.TTL)-1) * time.Second
+	return m.start(ctx)
+}
+
+// start runs the server and waits until it answers a version request.
+func (m *Memcached) start(ctx context.Context) error {
+	d := Daemon{Name: memcachedProcess, Log: memcachedLog,
+		Cmd: fmt.Sprintf("%s -u memcache -l 0.0.0.0 -p %d -U 0 -c 4096 -m %d -v", memcachedBin, memcachedPort, m.mem)}
+	if err := StartDaemon(ctx, m.cluster, m.node, d); err != nil {
+		return fmt.Errorf("memcached: %w", err)
+	}
+	err := wait.For(ctx, 20*time.Second, 100*time.Millisecond, func(context.Context) error {
+		c := memcache.New(m.addr)
+		defer c.Close()
+		return c.Ping()
+	})
+	if err != nil {
+		return fmt.Errorf("memcached on %s: %w", m.node, err)
+	}
+	return nil
+}
+
+// StartServer implements Servers: a restarted memcached is empty.
+func (m *Memcached) StartServer(ctx context.Context, node string) error {
+	if node != m.node {
+		return nil
+	}
+	return m.start(ctx)
+}
+
+// Teardown implements Service.
+func (*Memcached) Teardown(context.Context) error { return nil }
+
+// memcachedBinding is the Go binding of memcached.
+type memcachedBinding struct{}
+
+// NewClient returns a client of the one server.
+func (memcachedBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
+	p := env.Plan
+	if len(p.Nodes) == 0 {
+		return nil, errors.New("memcached: no nodes")
+	}
+	node := p.Nodes[0].Name
+	addr, err := p.Addr(node, memcachedPort)
+	if err != nil {
+		return nil, fmt.Errorf("memcached: %w", err)
+	}
+	mc := memcache.New(addr)
+	mc.Timeout = 2 * time.Second
+	c := &memcachedClient{mc: mc, addr: addr, node: node, wait: p.Wait, ttl: memcachedTTL(p.TTL),
+		checked: memcachedReleaseOpt.Get(p.Options) == "checked", held: map[string]string{},
+		id: fmt.Sprintf("p%d-%d", env.Process, rand.Int64())}
+	if kbps := memcachedFillerOpt.Get(p.Options); kbps > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		c.stopFiller, c.fillerDone = cancel, make(chan struct{})
+		go c.fill(ctx, kbps)
+	}
+	return c, nil
+}
+
+// memcachedClient is one client: gomemcache's client and, for the checked
+// release, a connection for meta commands.
+type memcachedClient struct {
+	mc      *memcache.Client
+	addr    string
+	node    string
+	wait    time.Duration
+	ttl     int32
+	checked bool
+	id      string // this client's value in the keys it holds
+
+	mu   sync.Mutex
+	held map[string]string // lock key -> our value
+	meta net.Conn
+	done bool
+
+	stopFiller context.CancelFunc
+	fillerDone chan struct{}
+}
+
+// fill stores kbps KB a second of other data, as 64-KB items with no
+// expiry, until ctx ends.
+func (c *memcachedClient) fill(ctx context.Context, kbps int) {
+	defer close(c.fillerDone)
+	const size = 64 << 10
+	val := []byte(strings.Repeat("x", size))
+	every := time.Second * size / time.Duration(kbps<<10)
+	for i := 0; wait.Sleep(ctx, every); i++ {
+		_ = c.mc.Set(&memcache.Item{Key: fmt.Sprintf("filler-%s-%d", c.id, i), Value: val})
+	}
+}
+
+// definite reports whether a gomemcache error certainly changed nothing:
+// the answers of the server, and a connect that failed.
+func memcachedDefinite(err error) bool {
+	var cte *memcache.ConnectTimeoutError
+	return errors.Is(err, memcache.ErrNotStored) || errors.Is(err, memcache.ErrCacheMiss) ||
+		errors.Is(err, memcache.ErrNoServers) || errors.As(err, &cte)
+}
+
+// Acquire adds the key with our value, retrying while it exists until the
+// wait runs out, and reads the item's CAS unique as the token.
+func (c *memcachedClient) Acquire(ctx context.Context, key string) (Grant, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return Grant{}, fmt.Errorf("%w: client closed", ErrNotAcquired)
+	}
+	deadline := time.Now().Add(c.wait)
+	backoff := 2 * time.Millisecond
+	for attempts := 1; ; attempts++ {
+		err := c.mc.Add(&memcache.Item{Key: memcachedKey(key), Value: []byte(c.id), Expiration: c.ttl})
+		switch {
+		case err == nil:
+			c.held[key] = c.id
+			return Grant{Token: c.token(key)}, nil
+		case errors.Is(err, memcache.ErrNotStored):
+		case memcachedDefinite(err):
+			// Nothing reached the server: try again while the wait lasts.
+		default:
+			return Grant{}, fmt.Errorf("acquire %s: %w", key, err)
+		}
+		if !time.Now().Add(backoff).Before(deadline) || ctx.Err() != nil {
+			return Grant{}, fmt.Errorf("%w: %s busy for %s (%d attempts): %v", ErrNotAcquired, key, c.wait, attempts, err)
+		}
+		if !wait.Sleep(ctx, backoff) {
+			return Grant{}, fmt.Errorf("%w: %s busy until the call ended", ErrNotAcquired, key)
+		}
+		backoff = min(2*backoff, 50*time.Millisecond)
+	}
+}
+
+// token reads the item's CAS unique; a failed read, or an item that is no
+// longer ours, gives no token rather than a wrong one.
+func (c *memcachedClient) token(key string) *int64 {
+	it, err := c.mc.Get(memcachedKey(key))
+	if err != nil || string(it.Value) != c.id || it.CasID == 0 || it.CasID > 1<<63-1 {
+		return nil
+	}
+	t := int64(it.CasID)
+	return &t
+}
+
+// memcachedKey is the cache key of a lock key.
+func memcachedKey(key string) string { return "lockstorm-lock:" + key }
+
+// Release deletes the key: plainly, whoever holds it, or, checked, only if
+// it still holds our value.
+func (c *memcachedClient) Release(ctx context.Context, key string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	val, ok := c.held[key]
+	if !ok {
+		return fmt.Errorf("%w: %s does not hold %s", ErrNotHeld, c.id, key)
+	}
+	delete(c.held, key)
+	if c.done {
+		return fmt.Errorf("release %s: client closed", key)
+	}
+	if c.checked {
+		return c.checkedDelete(ctx, key, val)
+	}
+	err := c.mc.Delete(memcachedKey(key))
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, memcache.ErrCacheMiss):
+		return fmt.Errorf("%w: %s was gone (expired, evicted or deleted)", ErrNotHeld, key)
+	}
+	return fmt.Errorf("release %s: %w", key, err)
+}
+
+// checkedDelete reads the key's value and CAS with the meta command mg,
+// and deletes it with md only if the CAS is still that one. memcached has
+// no "delete if the value is" in its classic commands; the meta commands
+// (memcached 1.6) compare the CAS.
+func (c *memcachedClient) checkedDelete(ctx context.Context, key, val string) error {
+	k := memcachedKey(key)
+	lines, err := c.metaCall(ctx, "mg "+k+" v c\r\n")
+	if err != nil {
+		return fmt.Errorf("release %s: %w", key, err)
+	}
+	f := strings.Fields(lines[0])
+	switch {
+	case len(f) > 0 && f[0] == "EN":
+		return fmt.Errorf("%w: %s was gone (expired, evicted or deleted)", ErrNotHeld, key)
+	case len(f) < 3 || f[0] != "VA" || len(lines) < 2:
+		return fmt.Errorf("release %s: mg answered %q", key, lines[0])
+	}
+	if lines[1] != val {
+		return fmt.Errorf("%w: %s is held by another client now", ErrNotHeld, key)
+	}
+	cas := strings.TrimPrefix(f[2], "c")
+	if _, err := strconv.ParseUint(cas, 10, 64); err != nil {
+		return fmt.Errorf("release %s: mg answered %q", key, lines[0])
+	}
+	lines, err = c.metaCall(ctx, "md "+k+" C"+cas+"\r\n")
+	if err != nil {
+		return fmt.Errorf("release %s: %w", key, err)
+	}
+	switch strings.TrimSpace(lines[0]) {
+	case "HD":
+		return nil
+	case "EX", "NF":
+		return fmt.Errorf("%w: %s changed hands before the delete", ErrNotHeld, key)
+	}
+	return fmt.Errorf("release %s: md answered %q", key, lines[0])
+}
+
+// metaCall sends one meta command on the client's meta connection and
+// reads its answer: one line, or, for a value (VA), the line and the data.
+// An error closes the connection.
+func (c *memcachedClient) metaCall(ctx context.Context, cmd string) (lines []string, err error) {
+	if c.meta == nil {
+		d := net.Dialer{Timeout: 2 * time.Second}
+		if c.meta, err = d.DialContext(ctx, "tcp", c.addr); err != nil {
+			c.meta = nil
+			return nil, err
+		}
+	}
+	defer func() {
+		if err != nil {
+			c.meta.Close()
+			c.meta = nil
+		}
+	}()
+	deadline := time.Now().Add(2 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	_ = c.meta.SetDeadline(deadline)
+	if _, err := c.meta.Write([]byte(cmd)); err != nil {
+		return nil, err
+	}
+	r := bufio.NewReader(c.meta)
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	lines = []string{strings.TrimRight(line, "\r\n")}
+	if strings.HasPrefix(line, "VA ") {
+		data, err := r.ReadString('\n')
+		if err != nil {
+			return nil, err
+		}
+		lines = append(lines, strings.TrimRight(data, "\r\n"))
+	}
+	if r.Buffered() > 0 {
+		return nil, fmt.Errorf("memcached sent more than one answer to %q", strings.TrimSpace(cmd))
+	}
+	return lines, nil
+}
+
+func (c *memcachedClient) Node() string { return c.node }
+
+// Abandon stops without deleting anything: the keys stay until their TTL.
+func (c *memcachedClient) Abandon() { _ = c.Close() }
+
+// Close closes the connections; nothing is deleted.
+func (c *memcachedClient) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return nil
+	}
+	c.done = true
+	if c.stopFiller != nil {
+		c.stopFiller()
+		<-c.fillerDone
+	}
+	if c.meta != nil {
+		_ = c.meta.Close()
+	}
+	return c.mc.Close()
+}
