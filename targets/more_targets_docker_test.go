@@ -18,3 +18,7 @@ func TestDockerMemcachedNoFaultRunIsValid(t *testing.T) {
 func TestDockerNatsKVNoFaultRunIsValid(t *testing.T) {
 	noFaultRun(t, "nats-kv", 20*time.Second)
 }
+
+func TestDockerEtcdElectionNoFaultRunIsValid(t *testing.T) {
+	noFaultRun(t, "etcd-election", 20*time.Second)
+}

@@ -41,6 +41,7 @@ func builtin() []Service {
 		NewInMemory(),
 		NewEtcd(),
 		NewEtcdLockAPI(),
+		NewEtcdElection(),
 		NewZookeeper(),
 		NewRedis(),
 		NewRedlock(),
