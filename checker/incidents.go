@@ -116,7 +116,7 @@ func Incidents(results []Result) []Incident {
 // overlapHold names the earlier hold of an overlap finding, or "".
 func overlapHold(f Finding) string {
 	switch f.Kind {
-	case KindOverlap, KindGrantedEarly, KindOutlivedLease, KindOutlivedSession:
+	case KindOverlap, KindGrantedEarly, KindOutlivedLease, KindOutlivedSession, KindStaleRelease:
 		if f.Checker == NameMutualExclusion && len(f.Ops) > 0 {
 			return fmt.Sprintf("%s\x00%d", f.Key, f.Ops[0])
 		}
@@ -257,6 +257,7 @@ func kindPhrase(kind string, n int) string {
 		KindGrantedEarly:     {"early grant", "early grants"},
 		KindOutlivedLease:    {"holder that outlived its lease", "holders that outlived their leases"},
 		KindOutlivedSession:  {"holder that outlived its session", "holders that outlived their sessions"},
+		KindStaleRelease:     {"lock freed by a stale holder's release", "locks freed by stale holders' releases"},
 		KindNotLinearizable:  {"window with no legal order of the lock operations", "windows with no legal order of the lock operations"},
 		KindTokenRegression:  {"grant whose token was not greater than an earlier grant's", "grants whose tokens were not greater than earlier grants'"},
 		KindStaleWrite:       {"stale write that got through", "stale writes that got through"},

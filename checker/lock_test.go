@@ -482,3 +482,36 @@ func TestKeylessOpsAreLeftOutByEveryLockChecker(t *testing.T) {
 		}
 	}
 }
+
+func TestStaleReleaseThatFreesTheNextHoldersLockIsNamed(t *testing.T) {
+	h := hist(t,
+		inv(0, 1, acq, "k", ttl(100)), ok(5, 1, acq, "k"),
+		inv(150, 2, acq, "k", ttl(100)), ok(155, 2, acq, "k"),
+		inv(200, 1, rel, "k"), ok(201, 1, rel, "k"), // a plain delete of process 2's key
+		inv(205, 3, acq, "k", ttl(100)), ok(210, 3, acq, "k"),
+		inv(230, 2, rel, "k"), fail(231, 2, rel, "k"),
+		inv(240, 3, rel, "k"), ok(241, 3, rel, "k"))
+	r := MutualExclusion(h)
+	kinds := map[string][]int{}
+	for _, a := range r.Anomalies {
+		kinds[a.Kind] = a.Processes
+	}
+	if r.Status != Invalid || !slices.Equal(kinds[KindOutlivedLease], []int{1, 2}) || !slices.Equal(kinds[KindStaleRelease], []int{2, 3}) {
+		t.Fatalf("%s: %v; want process 1 outliving its lease, and its release freeing process 2's lock for process 3", r.Status, kinds)
+	}
+	if _, early := kinds[KindGrantedEarly]; early {
+		t.Error("the overlap of 2 and 3 was blamed on the service")
+	}
+	// Without the stale release, the same overlap is the service's fault.
+	h = hist(t,
+		inv(0, 1, acq, "k", ttl(100)), ok(5, 1, acq, "k"),
+		inv(50, 1, rel, "k"), ok(51, 1, rel, "k"),
+		inv(150, 2, acq, "k", ttl(100)), ok(155, 2, acq, "k"),
+		inv(205, 3, acq, "k", ttl(100)), ok(210, 3, acq, "k"),
+		inv(230, 2, rel, "k"), ok(231, 2, rel, "k"),
+		inv(240, 3, rel, "k"), ok(241, 3, rel, "k"))
+	r = MutualExclusion(h)
+	if len(r.Anomalies) != 1 || r.Anomalies[0].Kind != KindGrantedEarly {
+		t.Fatalf("%+v: want the service granting early", r.Anomalies)
+	}
+}

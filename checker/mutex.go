@@ -25,8 +25,11 @@ type MutualExclusionDetails struct {
 	// OutlivedSession counts the overlaps after a fault ended the earlier
 	// holder's session (see sessions.go).
 	OutlivedSession int `json:"outlived_session"`
-	NoLease         int `json:"overlap_without_lease"`
-	BadReleases     int `json:"bad_releases"`
+	// StaleRelease counts the overlaps after a stale holder's release
+	// freed the earlier holder's lock (see staleRelease).
+	StaleRelease int `json:"stale_release"`
+	NoLease      int `json:"overlap_without_lease"`
+	BadReleases  int `json:"bad_releases"`
 	// OverlappedHolds counts the holds that a later holder overlapped:
 	// one stalled holder overlapped by three later ones is one overlapped
 	// hold and three overlaps. With BadReleases, it is the number of
@@ -96,8 +99,11 @@ func (s *meState) add(p *part) {
 		}
 	}
 	overlapped := map[int]bool{}
+	ctxOf := map[string]*overlapCtx{}
 	for _, k := range keys {
 		idx := byKey[k] // already in order of start
+		oc := &overlapCtx{ends: p.sc.sessions, stale: staleReleases(holds, idx)}
+		ctxOf[k] = oc
 		var active []int
 		for _, bi := range idx {
 			b := &holds[bi]
@@ -113,13 +119,15 @@ func (s *meState) add(p *part) {
 				if a.Process == b.Process {
 					continue
 				}
-				switch overlapKind(a, b, p.sc.sessions) {
+				switch overlapKind(a, b, oc) {
 				case KindGrantedEarly:
 					s.d.GrantedEarly++
 				case KindOutlivedLease:
 					s.d.OutlivedLease++
 				case KindOutlivedSession:
 					s.d.OutlivedSession++
+				case KindStaleRelease:
+					s.d.StaleRelease++
 				default:
 					s.d.NoLease++
 				}
@@ -141,7 +149,7 @@ func (s *meState) add(p *part) {
 		if r.a < 0 {
 			s.found = append(s.found, badReleaseAnomaly(p.h, bad[r.b]))
 		} else {
-			s.found = append(s.found, classifyOverlap(&holds[r.a], &holds[r.b], p.sc.sessions))
+			s.found = append(s.found, classifyOverlap(&holds[r.a], &holds[r.b], ctxOf[holds[r.a].Key]))
 		}
 	}
 	s.found = keepEarliest(s.found, s.max)
@@ -175,6 +183,9 @@ func meSummary(d MutualExclusionDetails) string {
 	if d.OutlivedSession > 0 {
 		parts = append(parts, fmt.Sprintf("%d where the holder outlived its session", d.OutlivedSession))
 	}
+	if d.StaleRelease > 0 {
+		parts = append(parts, fmt.Sprintf("%d after a stale holder's release freed the lock", d.StaleRelease))
+	}
 	if d.NoLease > 0 {
 		parts = append(parts, fmt.Sprintf("%d where no lease was recorded", d.NoLease))
 	}
@@ -202,11 +213,64 @@ func meSummary(d MutualExclusionDetails) string {
 	return upperFirst(s) + "."
 }
 
+// overlapCtx is what the classification of an overlap needs besides its
+// two holds: the session ends that faults announced, and the key's stale
+// releases.
+type overlapCtx struct {
+	ends  sessionEnds
+	stale []staleRelease // in order of time
+}
+
+// A staleRelease is a release that returned ok although it was invoked
+// after its holder's lease could have run out: if another process held
+// the key by then, the release freed that process's grant (a release by
+// key name, as memcached's plain delete, does not look at the holder).
+type staleRelease struct {
+	time    int64 // the release's invocation
+	process int
+	op      int // its history index
+	hold    int // the stale holder's hold
+}
+
+// staleReleases lists the stale releases among holds (of one key), in
+// order of time.
+func staleReleases(holds []Hold, idx []int) []staleRelease {
+	var out []staleRelease
+	for _, i := range idx {
+		h := &holds[i]
+		if h.Open || h.ReleaseType != history.Ok {
+			continue
+		}
+		if end, ok := h.LeaseEnd(); ok && h.End > end {
+			out = append(out, staleRelease{time: h.End, process: h.Process, op: h.ReleaseOp, hold: i})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].time < out[j].time })
+	return out
+}
+
+// staleReleaseOf returns a stale release by a third process, invoked
+// while a held the key and before b was granted: it freed a's grant.
+func staleReleaseOf(a, b *Hold, stale []staleRelease) (staleRelease, bool) {
+	i := sort.Search(len(stale), func(i int) bool { return stale[i].time >= a.Start })
+	for ; i < len(stale) && stale[i].time <= b.Start; i++ {
+		if s := stale[i]; s.process != a.Process && s.process != b.Process {
+			return s, true
+		}
+	}
+	return staleRelease{}, false
+}
+
 // overlapKind classifies the overlap of hold b, granted later, with the
 // earlier hold a.
-func overlapKind(a, b *Hold, ends sessionEnds) string {
-	if _, ok := sessionEndOf(a, b, ends); ok {
+func overlapKind(a, b *Hold, oc *overlapCtx) string {
+	if _, ok := sessionEndOf(a, b, oc.ends); ok {
 		return KindOutlivedSession
+	}
+	if leaseEnd, ok := a.LeaseEnd(); ok && b.Start < leaseEnd {
+		if _, ok := staleReleaseOf(a, b, oc.stale); ok {
+			return KindStaleRelease
+		}
 	}
 	if leaseEnd, ok := a.LeaseEnd(); ok {
 		if b.Start < leaseEnd {
@@ -230,7 +294,7 @@ func sessionEndOf(a, b *Hold, ends sessionEnds) (int64, bool) {
 
 // classifyOverlap describes the overlap of hold b, granted later, with the
 // earlier hold a.
-func classifyOverlap(a, b *Hold, ends sessionEnds) Anomaly {
+func classifyOverlap(a, b *Hold, oc *overlapCtx) Anomaly {
 	end := min(a.End, b.End)
 	an := Anomaly{Key: b.Key, Processes: []int{a.Process, b.Process}, Start: b.Start, End: end,
 		Ops: []int{a.AcquireOp, b.AcquireOp}}
@@ -239,7 +303,7 @@ func classifyOverlap(a, b *Hold, ends sessionEnds) Anomaly {
 	if a.Open {
 		until = "until the end of the history at " + history.FormatTime(a.End)
 	}
-	if t, ok := sessionEndOf(a, b, ends); ok {
+	if t, ok := sessionEndOf(a, b, oc.ends); ok {
 		an.Kind = KindOutlivedSession
 		an.Explanation = fmt.Sprintf("Process %d acquired key %s at %s, after a fault at %s cut off the session of process %d, "+
 			"whose grant at %s ended with that session, but process %d went on acting as holder %s%s: "+
@@ -249,6 +313,17 @@ func classifyOverlap(a, b *Hold, ends sessionEnds) Anomaly {
 		return an
 	}
 	if leaseEnd, ok := a.LeaseEnd(); ok {
+		if st, ok := staleReleaseOf(a, b, oc.stale); ok && b.Start < leaseEnd {
+			an.Kind = KindStaleRelease
+			an.Ops = append(an.Ops, st.op)
+			an.Explanation = fmt.Sprintf("Process %d acquired key %s at %s while process %d still held it (granted at %s, lease %s): "+
+				"in between, at %s, process %d released the key and was told ok, although its own lease could have run out before "+
+				"that; by then the key was process %d's, so the release freed process %d's lock%s: the release does not check who "+
+				"holds the lock.",
+				b.Process, b.Key, history.FormatTime(b.Start), a.Process, history.FormatTime(a.Start), fmtDur(a.TTL),
+				history.FormatTime(st.time), st.process, a.Process, a.Process, toks)
+			return an
+		}
 		if b.Start < leaseEnd {
 			an.Kind = KindGrantedEarly
 			expiry := "so it could not expire before " + history.FormatTime(leaseEnd)

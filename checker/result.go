@@ -64,6 +64,10 @@ const (
 	// or the server stopped hearing from it) and a session-bound lock
 	// ends with its session, yet that holder went on acting.
 	KindOutlivedSession = "holder-outlived-session"
+	// KindStaleRelease: a holder whose lease had run out released the
+	// key, and the service freed the lock of the process that held it by
+	// then: the release does not check who holds the lock.
+	KindStaleRelease = "stale-release"
 	// KindNotLinearizable: no legal order of the key's operations exists.
 	KindNotLinearizable = "not-linearizable"
 	// KindTokenRegression: a grant's fencing token was not greater than the

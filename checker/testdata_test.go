@@ -77,6 +77,7 @@ var namedFindings = []struct {
 }{
 	{"outlived-lease", "mutual-exclusion", KindOutlivedLease},
 	{"outlived-session", "mutual-exclusion", KindOutlivedSession},
+	{"stale-release", "mutual-exclusion", KindStaleRelease},
 	{"granted-early", "mutual-exclusion", KindGrantedEarly},
 	{"bad-release", "mutual-exclusion", KindBadRelease},
 	{"stuck-lock", "liveness", KindStuckLock},

@@ -25,6 +25,8 @@ var kindWords = map[string][2]string{
 		"The service was right to grant the lock again, but the earlier holder went on acting after its lease had run out: only fencing tokens protect against this."},
 	checker.KindOutlivedSession: {"Holder outlived its session",
 		"A fault ended the holder's session (its connection dropped, or the server stopped hearing from it), and the service freed the lock with it, as a session-bound lock does; but the holder went on acting: only fencing, or a holder that stops when its session ends, protects against this."},
+	checker.KindStaleRelease: {"Lock freed by a stale holder",
+		"A holder whose lease had run out released the key and was told ok, so the lock of the process that held it by then was freed and a third process got in: the release must check that the lock is still the caller's (a compare-and-delete)."},
 	checker.KindNotLinearizable: {"Not linearizable",
 		"No legal order of this key's operations exists: the lock did not behave like a single mutex."},
 	checker.KindTokenRegression: {"Fencing token went backwards",
