@@ -283,6 +283,17 @@ type etcdBinding struct{}
 // NewClient returns a client of the client's node, so that a fault of that
 // member affects it.
 func (etcdBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
+	c, err := newEtcdClient(env)
+	if err != nil {
+		return nil, err
+	}
+	c.useTryLock = etcdAcquireOpt.Get(env.Plan.Options) == "trylock"
+	return c, nil
+}
+
+// newEtcdClient returns a client of env's node with a session lease of the
+// plan's lease, which the etcd targets' bindings share.
+func newEtcdClient(env ClientEnv) (*etcdClient, error) {
 	p := env.Plan
 	addr, err := p.Addr(env.Node, etcdClientPort)
 	if err != nil {
@@ -292,11 +303,8 @@ func (etcdBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd client of %s: %w", env.Node, err)
 	}
-	return &etcdClient{
-		node: env.Node, cli: cli, held: map[string]string{},
-		ttlSec: etcdTTLSeconds(p.Lease), wait: p.Wait,
-		useTryLock: etcdAcquireOpt.Get(p.Options) == "trylock",
-	}, nil
+	return &etcdClient{node: env.Node, cli: cli, held: map[string]string{},
+		ttlSec: etcdTTLSeconds(p.Lease), wait: p.Wait}, nil
 }
 
 // Teardown implements Service: it closes the admin client.

@@ -263,6 +263,24 @@ func (c *etcdClient) Release(ctx context.Context, key string) error {
 	return nil
 }
 
+// deleteOwn deletes k, the key of this client that holds key, if guard
+// holds: a transaction, so that the answer tells a release from a key that
+// had gone with an expired lease. c.mu must be held.
+func (c *etcdClient) deleteOwn(ctx context.Context, key, k string, guard clientv3.Cmp) error {
+	if c.done {
+		return fmt.Errorf("release %s: %w", key, errEtcdClientDone)
+	}
+	r, err := c.cli.Txn(ctx).If(guard).Then(clientv3.OpDelete(k)).Commit()
+	if err != nil {
+		c.dropSession()
+		return fmt.Errorf("etcd release %s on %s: %w", key, c.node, err)
+	}
+	if !r.Succeeded {
+		return fmt.Errorf("%w: the session lease of %s expired before the release", ErrNotHeld, key)
+	}
+	return nil
+}
+
 func (c *etcdClient) Node() string { return c.node }
 
 // Abandon stops the session's keepalives without revoking the lease and

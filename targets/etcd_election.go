@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -52,17 +51,11 @@ type etcdElectionBinding struct{}
 
 // NewClient returns a candidate that talks to its node.
 func (etcdElectionBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
-	p := env.Plan
-	addr, err := p.Addr(env.Node, etcdClientPort)
+	c, err := newEtcdClient(env)
 	if err != nil {
-		return nil, fmt.Errorf("etcd: %w", err)
+		return nil, err
 	}
-	cli, err := clientv3.New(etcdClientConfig("http://" + addr))
-	if err != nil {
-		return nil, fmt.Errorf("etcd client of %s: %w", env.Node, err)
-	}
-	return &etcdElectionClient{node: env.Node, cli: cli, ttlSec: etcdTTLSeconds(p.Lease), wait: p.Wait,
-		id: fmt.Sprintf("p%d-%d", env.Process, rand.Int64()), terms: map[string]etcdTerm{}}, nil
+	return &etcdElectionClient{etcdClient: c, id: fmt.Sprintf("p%d-%d", env.Process, rand.Int64()), terms: map[string]etcdTerm{}}, nil
 }
 
 // An etcdTerm is a won campaign: the leader's key and its revision.
@@ -71,51 +64,12 @@ type etcdTerm struct {
 	rev int64
 }
 
+// etcdElectionClient is an etcdClient (its session, Abandon and Close)
+// that campaigns instead of locking.
 type etcdElectionClient struct {
-	node   string
-	cli    *clientv3.Client
-	ttlSec int64
-	wait   time.Duration
-	id     string
-
-	mu    sync.Mutex
-	sess  *concurrency.Session
-	terms map[string]etcdTerm // election key -> our term
-	done  bool
-}
-
-// session returns the live session, or a new one.
-func (c *etcdElectionClient) session(ctx context.Context) (*concurrency.Session, error) {
-	if c.sess != nil {
-		select {
-		case <-c.sess.Done():
-			c.sess = nil
-		default:
-			return c.sess, nil
-		}
-	}
-	s, err := concurrency.NewSession(c.cli, concurrency.WithTTL(int(c.ttlSec)), concurrency.WithContext(context.Background()))
-	if err != nil {
-		return nil, fmt.Errorf("new session: %w", err)
-	}
-	c.sess = s
-	return s, nil
-}
-
-// dropSession revokes the session's lease in the background, which deletes
-// any key of ours a campaign left behind.
-func (c *etcdElectionClient) dropSession() {
-	s := c.sess
-	c.sess = nil
-	if s == nil {
-		return
-	}
-	s.Orphan()
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_, _ = c.cli.Revoke(ctx, s.Lease())
-	}()
+	*etcdClient
+	id    string
+	terms map[string]etcdTerm // election key -> our term, under etcdClient.mu
 }
 
 // Acquire campaigns for the election of key until the wait runs out. On a
@@ -133,16 +87,16 @@ func (c *etcdElectionClient) Acquire(ctx context.Context, key string) (Grant, er
 	if err != nil {
 		return Grant{}, fmt.Errorf("%w: etcd session on %s: %v", ErrNotAcquired, c.node, err)
 	}
-	e := concurrency.NewElection(sess, etcdLockPrefix+"election/"+key)
+	pfx := etcdLockPrefix + "election/" + key
+	e := concurrency.NewElection(sess, pfx)
 	err = e.Campaign(wctx, c.id)
 	if err == nil {
 		c.terms[key] = etcdTerm{key: e.Key(), rev: e.Rev()}
 		tok := e.Rev()
 		return Grant{Token: &tok}, nil
 	}
-	own := fmt.Sprintf("%s%s/%x", etcdLockPrefix, "election/"+key, sess.Lease())
 	gctx, gcancel := context.WithTimeout(context.Background(), 2*time.Second)
-	r, gerr := c.cli.Get(gctx, own, clientv3.WithCountOnly())
+	r, gerr := c.cli.Get(gctx, fmt.Sprintf("%s/%x", pfx, sess.Lease()), clientv3.WithCountOnly())
 	gcancel()
 	if gerr == nil && r.Count == 0 {
 		return Grant{}, fmt.Errorf("%w: campaign for %s not won within %s: %v", ErrNotAcquired, key, c.wait, err)
@@ -162,50 +116,5 @@ func (c *etcdElectionClient) Release(ctx context.Context, key string) error {
 		return fmt.Errorf("%w: %s is not the leader of %s", ErrNotHeld, c.id, key)
 	}
 	delete(c.terms, key)
-	if c.done {
-		return fmt.Errorf("resign %s: %w", key, errEtcdClientDone)
-	}
-	r, err := c.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(t.key), "=", t.rev)).Then(clientv3.OpDelete(t.key)).Commit()
-	if err != nil {
-		c.dropSession()
-		return fmt.Errorf("etcd resign %s on %s: %w", key, c.node, err)
-	}
-	if !r.Succeeded {
-		return fmt.Errorf("%w: the leader key of %s was gone (the session lease expired)", ErrNotHeld, key)
-	}
-	return nil
-}
-
-func (c *etcdElectionClient) Node() string { return c.node }
-
-// Abandon stops the keepalives without revoking, and closes the
-// connection: the leader key stays until the lease expires.
-func (c *etcdElectionClient) Abandon() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.done {
-		return
-	}
-	c.done = true
-	if c.sess != nil {
-		c.sess.Orphan()
-	}
-	_ = c.cli.Close()
-}
-
-// Close revokes the session lease and closes the connection.
-func (c *etcdElectionClient) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.done {
-		return nil
-	}
-	c.done = true
-	if c.sess != nil {
-		c.sess.Orphan()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, _ = c.cli.Revoke(ctx, c.sess.Lease())
-		cancel()
-	}
-	return c.cli.Close()
+	return c.deleteOwn(ctx, key, t.key, clientv3.Compare(clientv3.CreateRevision(t.key), "=", t.rev))
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -119,145 +119,60 @@ type etcdLockAPIBinding struct{}
 
 // NewClient returns a client of the client's node.
 func (etcdLockAPIBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
-	p := env.Plan
-	addr, err := p.Addr(env.Node, etcdClientPort)
+	c, err := newEtcdClient(env)
 	if err != nil {
-		return nil, fmt.Errorf("etcd: %w", err)
+		return nil, err
 	}
-	cli, err := clientv3.New(etcdClientConfig("http://" + addr))
-	if err != nil {
-		return nil, fmt.Errorf("etcd client of %s: %w", env.Node, err)
-	}
-	return &etcdLockAPIClient{node: env.Node, cli: cli, held: map[string][]byte{},
-		ttlSec: etcdTTLSeconds(p.Lease), wait: p.Wait}, nil
+	return &etcdLockAPIClient{etcdClient: c, owners: map[string][]byte{}}, nil
 }
 
-// etcdLockAPIClient keeps one lease alive, as concurrency.Session does,
-// and locks on it through the member's Lock service.
+// etcdLockAPIClient is an etcdClient (its session's lease, kept alive in
+// the background, and its Abandon and Close) that locks through the
+// member's Lock service on that lease.
 type etcdLockAPIClient struct {
-	node   string
-	cli    *clientv3.Client
-	ttlSec int64
-	wait   time.Duration
-
-	mu    sync.Mutex
-	lease clientv3.LeaseID
-	// alive is closed when the lease's keepalive stream ends.
-	alive  <-chan struct{}
-	cancel context.CancelFunc
-	held   map[string][]byte // lock key -> ownership key
-	done   bool
+	*etcdClient
+	owners map[string][]byte // lock key -> ownership key, under etcdClient.mu
 }
 
-// leaseFor returns a lease that was renewed just now, or a new one kept
-// alive in the background.
-func (c *etcdLockAPIClient) leaseFor(ctx context.Context) (clientv3.LeaseID, error) {
-	if c.lease != 0 {
-		select {
-		case <-c.alive:
-			c.forgetLease() // the keepalive gave up; the lease may be gone
-		default:
-		}
-	}
-	if c.lease != 0 {
-		_, err := c.cli.KeepAliveOnce(ctx, c.lease)
-		switch {
-		case err == nil:
-			return c.lease, nil
-		case errors.Is(err, rpctypes.ErrLeaseNotFound):
-			c.forgetLease()
-		default:
-			return 0, fmt.Errorf("renew lease: %w", err)
-		}
-	}
-	resp, err := c.cli.Grant(ctx, c.ttlSec)
-	if err != nil {
-		return 0, fmt.Errorf("grant lease: %w", err)
-	}
-	kctx, cancel := context.WithCancel(context.Background())
-	ch, err := c.cli.KeepAlive(kctx, resp.ID)
-	if err != nil {
-		cancel()
-		return 0, fmt.Errorf("keep the lease alive: %w", err)
-	}
-	c.lease, c.alive, c.cancel = resp.ID, drainKeepAlive(ch), cancel
-	return c.lease, nil
-}
-
-// drainKeepAlive reads the keepalive answers, which must be read, and
-// closes the returned channel when they end.
-func drainKeepAlive(ch <-chan *clientv3.LeaseKeepAliveResponse) <-chan struct{} {
-	out := make(chan struct{})
-	go func() {
-		defer close(out)
-		for range ch {
-		}
-	}()
-	return out
-}
-
-// forgetLease stops keeping the lease alive, without revoking it.
-func (c *etcdLockAPIClient) forgetLease() {
-	if c.cancel != nil {
-		c.cancel()
-	}
-	c.lease, c.alive, c.cancel = 0, nil, nil
-}
-
-// dropLease stops keeping the lease alive and revokes it, which deletes any
-// key of ours that an unfinished lock call left behind. It reports whether
-// the revoke went through.
-func (c *etcdLockAPIClient) dropLease() bool {
-	id := c.lease
-	c.forgetLease()
-	if id == 0 {
-		return true
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_, err := c.cli.Revoke(ctx, id)
-	return err == nil || errors.Is(err, rpctypes.ErrLeaseNotFound)
-}
-
-// Acquire asks the member to lock key on the client's lease, waiting up to
-// the wait budget. When the budget ends first, the member's lock call may
-// still be queued on our lease, so the lease is revoked: once that went
-// through, nothing of ours is left and the failure is certain.
+// Acquire asks the member to lock key on the session's lease, waiting up
+// to the wait budget. When the budget ends first, the member's lock call
+// may still be queued on our lease, so the lease is revoked: once that
+// went through, nothing of ours is left and the failure is certain.
 func (c *etcdLockAPIClient) Acquire(ctx context.Context, key string) (Grant, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done {
 		return Grant{}, fmt.Errorf("%w: %w", ErrNotAcquired, errEtcdClientDone)
 	}
-	if _, ok := c.held[key]; ok {
+	if _, ok := c.owners[key]; ok {
 		return Grant{}, fmt.Errorf("etcd: %s already holds %s", c.node, key)
 	}
 	wctx, cancel := context.WithTimeout(ctx, c.wait)
 	defer cancel()
-	lease, err := c.leaseFor(wctx)
+	sess, err := c.session(wctx)
 	if err != nil {
-		return Grant{}, fmt.Errorf("%w: etcd lease on %s: %v", ErrNotAcquired, c.node, err)
+		return Grant{}, fmt.Errorf("%w: etcd session on %s: %v", ErrNotAcquired, c.node, err)
 	}
-	req, resp := lockRequest(etcdLockPrefix+"api/"+key, int64(lease)), []byte(nil)
+	req, resp := lockRequest(etcdLockPrefix+"api/"+key, int64(sess.Lease())), []byte(nil)
 	err = c.cli.ActiveConnection().Invoke(wctx, v3lockLock, &req, &resp, grpc.ForceCodec(rawCodec{}))
 	if err != nil {
 		if errors.Is(rpctypes.Error(err), rpctypes.ErrLeaseNotFound) {
-			c.forgetLease()
+			c.dropSession()
 			return Grant{}, fmt.Errorf("%w: the lease of %s expired: %v", ErrNotAcquired, key, err)
 		}
-		if c.dropLease() {
+		if c.revokeNow(sess) {
 			return Grant{}, fmt.Errorf("%w: %s not granted within %s (%v); the lease was revoked", ErrNotAcquired, key, c.wait, err)
 		}
 		return Grant{}, fmt.Errorf("etcd lock %s on %s: %w, and the lease could not be revoked", key, c.node, err)
 	}
 	owner, err := lockResponseKey(resp)
 	if err != nil {
-		c.dropLease()
+		c.dropSession()
 		return Grant{}, fmt.Errorf("etcd lock %s on %s: %w", key, c.node, err)
 	}
 	// The token: the create revision of the ownership key. A failure to
 	// read it leaves the grant without a token, never a wrong one.
-	c.held[key] = owner
+	c.owners[key] = owner
 	g := Grant{}
 	if r, err := c.cli.Get(ctx, string(owner)); err == nil && len(r.Kvs) == 1 {
 		tok := r.Kvs[0].CreateRevision
@@ -266,56 +181,29 @@ func (c *etcdLockAPIClient) Acquire(ctx context.Context, key string) (Grant, err
 	return g, nil
 }
 
+// revokeNow stops using the session and revokes its lease at once,
+// reporting whether the revoke went through.
+func (c *etcdLockAPIClient) revokeNow(sess *concurrency.Session) bool {
+	c.sess = nil
+	sess.Orphan()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := c.cli.Revoke(ctx, sess.Lease())
+	return err == nil || errors.Is(rpctypes.Error(err), rpctypes.ErrLeaseNotFound)
+}
+
 // Release deletes the ownership key, which is all the Lock service's
-// Unlock does; as a transaction guarded by the key's existence, so that
-// the answer tells a release from a lease that had expired (Unlock
-// answers the same in both cases).
+// Unlock does; guarded by the key's existence, so that the answer tells a
+// release from a lease that had expired (Unlock answers the same in both
+// cases).
 func (c *etcdLockAPIClient) Release(ctx context.Context, key string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	owner, ok := c.held[key]
+	owner, ok := c.owners[key]
 	if !ok {
 		return fmt.Errorf("%w: %s does not hold %s", ErrNotHeld, c.node, key)
 	}
-	delete(c.held, key)
-	if c.done {
-		return fmt.Errorf("release %s: %w", key, errEtcdClientDone)
-	}
+	delete(c.owners, key)
 	k := string(owner)
-	r, err := c.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(k), ">", 0)).Then(clientv3.OpDelete(k)).Commit()
-	if err != nil {
-		c.dropLease()
-		return fmt.Errorf("etcd unlock %s on %s: %w", key, c.node, err)
-	}
-	if !r.Succeeded {
-		return fmt.Errorf("%w: the lease of %s expired before the release", ErrNotHeld, key)
-	}
-	return nil
-}
-
-func (c *etcdLockAPIClient) Node() string { return c.node }
-
-// Abandon stops the keepalives without revoking the lease and closes the
-// connection: the ownership key stays until the lease expires.
-func (c *etcdLockAPIClient) Abandon() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.done {
-		return
-	}
-	c.done = true
-	c.forgetLease()
-	_ = c.cli.Close()
-}
-
-// Close revokes the lease, which frees whatever the client holds.
-func (c *etcdLockAPIClient) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.done {
-		return nil
-	}
-	c.done = true
-	c.dropLease()
-	return c.cli.Close()
+	return c.deleteOwn(ctx, key, k, clientv3.Compare(clientv3.CreateRevision(k), ">", 0))
 }
