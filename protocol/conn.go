@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/lockstorm/lockstorm/targets"
@@ -95,7 +96,9 @@ func (c *Conn) readLine(ctx context.Context, deadline time.Time) ([]byte, error)
 			}
 			return nil, errTimeout
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) {
+		// A client that exits with our request unread makes its end of
+		// the relay reset the connection rather than close it.
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) {
 			err = ErrGone
 		}
 		c.gone = err

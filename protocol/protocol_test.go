@@ -293,3 +293,35 @@ func TestConnCheckTellsLostFromUnknown(t *testing.T) {
 		stop()
 	}
 }
+
+// A client that exits before it reads init closes its end of the relay
+// with the request unread, and the kernel resets the connection rather
+// than closing it: that is the client's output ending too, not an I/O
+// error of the harness.
+func TestConnResetBeforeInitIsClientGone(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		peer, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		// Wait for the request, leave it unread and reset.
+		time.Sleep(100 * time.Millisecond)
+		peer.(*net.TCPConn).SetLinger(0)
+		peer.Close()
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	c := NewConn("crashing client", nc.(*net.TCPConn), "n1")
+	err = c.Init(context.Background(), Init{Process: 1}, 5*time.Second)
+	if !errors.Is(err, ErrGone) {
+		t.Fatalf("init against a reset connection: %v, want ErrGone", err)
+	}
+}

@@ -341,3 +341,15 @@ func anomalies(res store.RunResult) string {
 	}
 	return b.String()
 }
+
+// hasAnomaly says whether the named checker reported an anomaly of kind.
+func hasAnomaly(res store.RunResult, checkerName, kind string) bool {
+	for _, r := range res.Results {
+		for _, a := range r.Anomalies {
+			if r.Checker == checkerName && a.Kind == kind {
+				return true
+			}
+		}
+	}
+	return false
+}

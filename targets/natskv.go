@@ -22,7 +22,7 @@ import (
 
 // Where and how the nats-kv target runs its servers.
 const (
-	natsBin      = "/usr/bin/nats-server"
+	natsBin      = "/usr/sbin/nats-server"
 	natsConf     = "/etc/lockstorm-nats.conf"
 	natsData     = "/var/lib/lockstorm-nats"
 	natsLog      = "/var/log/lockstorm-nats.log"
@@ -138,12 +138,12 @@ func (n *NatsKV) Setup(ctx context.Context, env *Env) error {
 		if _, err := Sh(ctx, n.cluster, node, "mkdir -p "+natsData+" && cat > "+natsConf+" <<'EOF'\n"+n.config(node)+"EOF\n"); err != nil {
 			return fmt.Errorf("nats: configure %s: %w", node, err)
 		}
-		return n.start(ctx, node)
+		return n.StartServer(ctx, node)
 	})
 	if err != nil {
 		return err
 	}
-	nc, err := nats.Connect(n.urls(), nats.Timeout(2*time.Second))
+	nc, err := nats.Connect(n.urls(), nats.Timeout(2*time.Second), nats.MaxReconnects(-1))
 	if err != nil {
 		return fmt.Errorf("nats: connect: %w", err)
 	}
@@ -193,7 +193,7 @@ func (n *NatsKV) StartServer(ctx context.Context, node string) error {
 		return err
 	}
 	url := fmt.Sprintf("nats://%s:%d", n.ips[node], natsPort)
-	return wait.For(ctx, 20*time.Second, 100*time.Millisecond, func(context.Context) error {
+	err := wait.For(ctx, 20*time.Second, 100*time.Millisecond, func(context.Context) error {
 		nc, err := nats.Connect(url, nats.Timeout(time.Second), nats.NoReconnect())
 		if err != nil {
 			return err
@@ -201,6 +201,11 @@ func (n *NatsKV) StartServer(ctx context.Context, node string) error {
 		nc.Close()
 		return nil
 	})
+	if err != nil {
+		out, _ := Sh(ctx, n.cluster, node, "tail -n 5 "+natsLog)
+		return fmt.Errorf("nats: server on %s does not take connections: %w; its log ends: %s", node, err, strings.TrimSpace(out))
+	}
+	return nil
 }
 
 // urls lists every server's client URL.
