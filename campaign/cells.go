@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -223,6 +224,48 @@ func Shard(cells []Cell, i, n int) ([]Cell, error) {
 	var out []Cell
 	for k, c := range cells {
 		if k%n == i-1 {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Select returns the cells whose names match one of the comma-separated
+// shell patterns (path.Match: * ? [...]), in the file's order. A pattern
+// that is malformed or matches no cell is an error that lists the names.
+func Select(cells []Cell, patterns string) ([]Cell, error) {
+	var pats []string
+	for p := range strings.SplitSeq(patterns, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			pats = append(pats, p)
+		}
+	}
+	if len(pats) == 0 {
+		return nil, fmt.Errorf("--cells %q: no pattern", patterns)
+	}
+	keep := make([]bool, len(cells))
+	for _, p := range pats {
+		hit := false
+		for k, c := range cells {
+			ok, err := path.Match(p, c.Name)
+			if err != nil {
+				return nil, fmt.Errorf("--cells: pattern %q: %v", p, err)
+			}
+			if ok {
+				keep[k], hit = true, true
+			}
+		}
+		if !hit {
+			var names []string
+			for _, c := range cells {
+				names = append(names, c.Name)
+			}
+			return nil, fmt.Errorf("--cells: %q matches no cell; the cells are: %s", p, strings.Join(names, ", "))
+		}
+	}
+	var out []Cell
+	for k, c := range cells {
+		if keep[k] {
 			out = append(out, c)
 		}
 	}

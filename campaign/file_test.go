@@ -252,3 +252,27 @@ func TestIndeterminateOpsAreCountedFromTheStatsChecker(t *testing.T) {
 		t.Errorf("statsInfo = %d, want 2 indeterminate ops", got)
 	}
 }
+
+func TestSelectKeepsMatchingCellsInOrderAndNamesTheRest(t *testing.T) {
+	cells := []Cell{{Name: "etcd-pause"}, {Name: "nats-kv-no-fault"}, {Name: "etcd-pause-fenced"}, {Name: "nats-kv-kill"}}
+	got, err := Select(cells, "nats-*, etcd-pause")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range got {
+		names = append(names, c.Name)
+	}
+	if strings.Join(names, " ") != "etcd-pause nats-kv-no-fault nats-kv-kill" {
+		t.Errorf("selected %v", names)
+	}
+	if _, err := Select(cells, "redis-*"); err == nil || !strings.Contains(err.Error(), "matches no cell") || !strings.Contains(err.Error(), "nats-kv-kill") {
+		t.Errorf("a pattern that matches nothing: %v", err)
+	}
+	if _, err := Select(cells, "[x"); err == nil || !strings.Contains(err.Error(), `"[x"`) {
+		t.Errorf("a malformed pattern: %v", err)
+	}
+	if _, err := Select(cells, " , "); err == nil {
+		t.Error("an empty pattern list was accepted")
+	}
+}

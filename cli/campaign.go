@@ -15,7 +15,7 @@ import (
 )
 
 func newCampaignCmd() *cobra.Command {
-	var storeDir, shard string
+	var storeDir, shard, only string
 	var parallel int
 	var quiet, smoke, print bool
 	c := &cobra.Command{
@@ -58,6 +58,11 @@ unsafe cell did not reproduce, or a result was unknown; 3 bad campaign file;
 				return err
 			}
 			cells := f.Expand()
+			if only != "" {
+				if cells, err = campaign.Select(cells, only); err != nil {
+					return usageErr("%v", err)
+				}
+			}
 			if shard != "" {
 				cells, _ = campaign.Shard(cells, i, n)
 			}
@@ -93,6 +98,7 @@ unsafe cell did not reproduce, or a result was unknown; 3 bad campaign file;
 	f := c.Flags()
 	f.StringVar(&storeDir, "store", store.DefaultDir, "store directory for run output")
 	f.StringVar(&shard, "shard", "", "run only shard i/n of the cells (e.g. 1/2), for fanning out over CI runners")
+	f.StringVar(&only, "cells", "", "run only the cells whose names match these comma-separated patterns (e.g. 'nats-*,etcd-pause')")
 	f.IntVar(&parallel, "parallel", 0, "cells to run at once (0: the file's setting)")
 	f.BoolVar(&quiet, "quiet", false, "no progress display; print only the summary")
 	f.BoolVar(&smoke, "smoke", false, "run the short embedded smoke campaign that CI runs")
