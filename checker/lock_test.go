@@ -2,6 +2,7 @@ package checker
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lockstorm/lockstorm/history"
@@ -513,5 +514,34 @@ func TestStaleReleaseThatFreesTheNextHoldersLockIsNamed(t *testing.T) {
 	r = MutualExclusion(h)
 	if len(r.Anomalies) != 1 || r.Anomalies[0].Kind != KindGrantedEarly {
 		t.Fatalf("%+v: want the service granting early", r.Anomalies)
+	}
+}
+
+// The cascade of a plain delete: the stale holder's release frees the next
+// holder's lock and it takes the key again itself; then the robbed holder's
+// own release, within its lease, deletes the stale holder's new key. Each
+// overlap is a release that did not check who held the lock, not the
+// service granting early.
+func TestStaleReleasesCascadeThroughTheHoldersTheyRobbed(t *testing.T) {
+	h := hist(t,
+		inv(0, 4, acq, "k", ttl(100)), ok(5, 4, acq, "k"), // frozen past its lease
+		inv(150, 3, acq, "k", ttl(100)), ok(155, 3, acq, "k"),
+		inv(200, 4, rel, "k"), ok(201, 4, rel, "k"), // deletes 3's key
+		inv(202, 4, acq, "k", ttl(100)), ok(203, 4, acq, "k"),
+		inv(240, 3, rel, "k"), ok(241, 3, rel, "k"), // within 3's lease, deletes 4's key
+		inv(242, 3, acq, "k", ttl(100)), ok(243, 3, acq, "k"),
+		inv(280, 4, rel, "k"), fail(281, 4, rel, "k"),
+		inv(290, 3, rel, "k"), ok(291, 3, rel, "k"))
+	r := MutualExclusion(h)
+	kinds := map[string][][]int{}
+	for _, a := range r.Anomalies {
+		kinds[a.Kind] = append(kinds[a.Kind], a.Processes)
+		if a.Kind == KindStaleRelease && slices.Equal(a.Processes, []int{4, 3}) &&
+			!strings.Contains(a.Explanation, "although the key had been granted to process 4 at 0.203s while process 3 held it") {
+			t.Errorf("the second stale release is not explained by the key changing hands: %s", a.Explanation)
+		}
+	}
+	if _, early := kinds[KindGrantedEarly]; early || len(kinds[KindStaleRelease]) != 2 {
+		t.Fatalf("%s: %v; want two stale releases and no early grant", r.Status, kinds)
 	}
 }

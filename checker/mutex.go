@@ -221,40 +221,61 @@ type overlapCtx struct {
 	stale []staleRelease // in order of time
 }
 
-// A staleRelease is a release that returned ok although it was invoked
-// after its holder's lease could have run out: if another process held
-// the key by then, the release freed that process's grant (a release by
-// key name, as memcached's plain delete, does not look at the holder).
+// A staleRelease is a release that returned ok although, when it was
+// invoked, the key might no longer have been its holder's: its lease could
+// have run out, or the service had meanwhile granted the key to another
+// process. If another process held the key by then, a release by key name
+// (as memcached's plain delete) freed that process's grant, and the next
+// grant overlaps it.
 type staleRelease struct {
 	time    int64 // the release's invocation
 	process int
 	op      int // its history index
 	hold    int // the stale holder's hold
+	// lapsed says the holder's lease could have run out; otherwise
+	// takenBy was granted the key at takenAt, during the hold.
+	lapsed  bool
+	takenBy int
+	takenAt int64
 }
 
 // staleReleases lists the stale releases among holds (of one key), in
 // order of time.
 func staleReleases(holds []Hold, idx []int) []staleRelease {
 	var out []staleRelease
-	for _, i := range idx {
+	for n, i := range idx {
 		h := &holds[i]
 		if h.Open || h.ReleaseType != history.Ok {
 			continue
 		}
 		if end, ok := h.LeaseEnd(); ok && h.End > end {
-			out = append(out, staleRelease{time: h.End, process: h.Process, op: h.ReleaseOp, hold: i})
+			out = append(out, staleRelease{time: h.End, process: h.Process, op: h.ReleaseOp, hold: i, lapsed: true})
+			continue
+		}
+		// idx is in order of grant: a later grant during h took the key.
+		for _, j := range idx[n+1:] {
+			g := &holds[j]
+			if g.Start >= h.End {
+				break
+			}
+			if g.Process != h.Process {
+				out = append(out, staleRelease{time: h.End, process: h.Process, op: h.ReleaseOp, hold: i,
+					takenBy: g.Process, takenAt: g.Start})
+				break
+			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].time < out[j].time })
 	return out
 }
 
-// staleReleaseOf returns a stale release by a third process, invoked
-// while a held the key and before b was granted: it freed a's grant.
+// staleReleaseOf returns a stale release by another process than a's,
+// invoked while a held the key and before b was granted: it freed a's
+// grant. The releaser may be b itself, freeing the key it then takes.
 func staleReleaseOf(a, b *Hold, stale []staleRelease) (staleRelease, bool) {
 	i := sort.Search(len(stale), func(i int) bool { return stale[i].time >= a.Start })
 	for ; i < len(stale) && stale[i].time <= b.Start; i++ {
-		if s := stale[i]; s.process != a.Process && s.process != b.Process {
+		if s := stale[i]; s.process != a.Process {
 			return s, true
 		}
 	}
@@ -316,12 +337,16 @@ func classifyOverlap(a, b *Hold, oc *overlapCtx) Anomaly {
 		if st, ok := staleReleaseOf(a, b, oc.stale); ok && b.Start < leaseEnd {
 			an.Kind = KindStaleRelease
 			an.Ops = append(an.Ops, st.op)
+			why := "although its own lease could have run out before that"
+			if !st.lapsed {
+				why = fmt.Sprintf("although the key had been granted to process %d at %s while process %d held it", st.takenBy,
+					history.FormatTime(st.takenAt), st.process)
+			}
 			an.Explanation = fmt.Sprintf("Process %d acquired key %s at %s while process %d still held it (granted at %s, lease %s): "+
-				"in between, at %s, process %d released the key and was told ok, although its own lease could have run out before "+
-				"that; by then the key was process %d's, so the release freed process %d's lock%s: the release does not check who "+
-				"holds the lock.",
+				"in between, at %s, process %d released the key and was told ok, %s; by then the key was process %d's, so the "+
+				"release freed process %d's lock%s: the release does not check who holds the lock.",
 				b.Process, b.Key, history.FormatTime(b.Start), a.Process, history.FormatTime(a.Start), fmtDur(a.TTL),
-				history.FormatTime(st.time), st.process, a.Process, a.Process, toks)
+				history.FormatTime(st.time), st.process, why, a.Process, a.Process, toks)
 			return an
 		}
 		if b.Start < leaseEnd {
@@ -339,8 +364,9 @@ func classifyOverlap(a, b *Hold, oc *overlapCtx) Anomaly {
 		an.Kind = KindOutlivedLease
 		also := ""
 		if a.ReleaseType == history.Ok {
-			also = fmt.Sprintf(" (and its release at %s returned ok, so the service still counted it as holder)",
-				history.FormatTime(a.End))
+			also = fmt.Sprintf(" (and its release at %s returned ok although process %d had been granted the key: either the "+
+				"service still counted process %d as holder, or the release does not check who holds the lock)",
+				history.FormatTime(a.End), b.Process, a.Process)
 		}
 		an.Explanation = fmt.Sprintf("Process %d acquired key %s at %s, after process %d's lease (%s, asked at %s) "+
 			"could have run out at %s, but process %d went on acting as holder %s%s%s: the holder outlived its lease.",
