@@ -35,8 +35,8 @@ var (
 		Help: "plain: delete the key, whoever holds it, as web frameworks do; checked: delete it only if it still holds our value (meta commands mg and md with its CAS)"}
 	memcachedMemoryOpt = option.Int{Name: "memcached.memory", Default: 64, Min: 1, Max: 4096,
 		Help: "the server's memory for items, in MB (-m)"}
-	memcachedFillerOpt = option.Int{Name: "memcached.filler", Default: 0, Min: 0, Max: 1 << 20,
-		Help: "KB/s of other data each client stores in the same cache (the application's own caching), which can evict lock keys from a full cache"}
+	memcachedFillerOpt = option.Int{Name: "memcached.filler", Default: 0, Min: 0, Max: 100000,
+		Help: "items a second of other data that each client stores in the same cache (the application's own caching), each the size of a lock item, so that a full cache evicts lock keys"}
 )
 
 // Memcached locks with memcached's add: `add key value ttl` stores the key
@@ -133,7 +133,7 @@ func (m *Memcached) Setup(ctx context.Context, env *Env) error {
 // start runs the server and waits until it answers a version request.
 func (m *Memcached) start(ctx context.Context) error {
 	d := Daemon{Name: memcachedProcess, Log: memcachedLog,
-		Cmd: fmt.Sprintf("%s -u memcache -l 0.0.0.0 -p %d -U 0 -c 4096 -m %d -v", memcachedBin, memcachedPort, m.mem)}
+		Cmd: fmt.Sprintf("%s -u memcache -l 0.0.0.0 -p %d -U 0 -c 4096 -m %d -I %dk -v", memcachedBin, memcachedPort, m.mem, memcachedItemMax(m.mem))}
 	if err := StartDaemon(ctx, m.cluster, m.node, d); err != nil {
 		return fmt.Errorf("memcached: %w", err)
 	}
@@ -143,9 +143,17 @@ func (m *Memcached) start(ctx context.Context) error {
 		return c.Ping()
 	})
 	if err != nil {
-		return fmt.Errorf("memcached on %s: %w", m.node, err)
+		out, _ := Sh(ctx, m.cluster, m.node, "tail -n 5 "+memcachedLog)
+		return fmt.Errorf("memcached on %s: %w; its log ends: %s", m.node, err, strings.TrimSpace(out))
 	}
 	return nil
+}
+
+// memcachedItemMax is the largest item, in KB, for a cache of mem MB:
+// memcached's default of 1 MB, or half the memory if that is less, as the
+// server requires.
+func memcachedItemMax(mem int) int {
+	return min(1024, mem*1024/2)
 }
 
 // StartServer implements Servers: a restarted memcached is empty.
@@ -206,15 +214,30 @@ type memcachedClient struct {
 	fillerDone chan struct{}
 }
 
-// fill stores kbps KB a second of other data, as 64-KB items with no
-// expiry, until ctx ends.
-func (c *memcachedClient) fill(ctx context.Context, kbps int) {
+// fill stores rate items a second of other data, with no expiry, until
+// ctx ends. memcached evicts per slab class, so an item of another size
+// would only ever push out items of its own size: each filler item has a
+// key and a value about as long as a lock item's, and lands in the lock
+// keys' class.
+func (c *memcachedClient) fill(ctx context.Context, rate int) {
 	defer close(c.fillerDone)
-	const size = 64 << 10
-	val := []byte(strings.Repeat("x", size))
-	every := time.Second * size / time.Duration(kbps<<10)
-	for i := 0; wait.Sleep(ctx, every); i++ {
-		_ = c.mc.Set(&memcache.Item{Key: fmt.Sprintf("filler-%s-%d", c.id, i), Value: val})
+	keyLen := len(memcachedKey("lock-0"))
+	val := []byte(strings.Repeat("x", len(c.id)))
+	const tick = 10 * time.Millisecond
+	per, carry := rate/100, rate%100
+	for i, n := 0, 0; wait.Sleep(ctx, tick); n++ {
+		batch := per
+		if n%100 < carry {
+			batch++
+		}
+		for range batch {
+			key := fmt.Sprintf("f%s-%d", c.id, i)
+			if len(key) < keyLen {
+				key += strings.Repeat("-", keyLen-len(key))
+			}
+			_ = c.mc.Set(&memcache.Item{Key: key, Value: val})
+			i++
+		}
 	}
 }
 
