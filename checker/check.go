@@ -109,8 +109,9 @@ func timed(f func(history.History) Result, h history.History) Result {
 
 // FirstViolation returns the earliest time by which an anomaly of an
 // invalid result of r had certainly happened, or -1 when there is none. That
-// is an anomaly's Start, except for a window with no legal order, which is
-// only certain at its End.
+// is an anomaly's Start, except for a window with no legal order and for a
+// token that went backwards or repeated, which are only certain at their End
+// (a repeat spans both grants: the first one alone broke nothing).
 func FirstViolation(r Report) int64 { return firstViolation(r.Results) }
 
 func firstViolation(results []Result) int64 {
@@ -121,7 +122,7 @@ func firstViolation(results []Result) int64 {
 		}
 		for _, a := range res.Anomalies {
 			t := a.Start
-			if a.Kind == KindNotLinearizable {
+			if a.Kind == KindNotLinearizable || a.Kind == KindTokenRegression {
 				t = a.End
 			}
 			if first < 0 || t < first {

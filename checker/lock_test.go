@@ -545,3 +545,20 @@ func TestStaleReleasesCascadeThroughTheHoldersTheyRobbed(t *testing.T) {
 		t.Fatalf("%s: %v; want two stale releases and no early grant", r.Status, kinds)
 	}
 }
+
+// A server that restarts empty hands out token 1 again: the repeat is a
+// violation only once the second grant is made, not at the first one.
+func TestRepeatedTokenIsCertainAtTheSecondGrant(t *testing.T) {
+	h := hist(t,
+		inv(0, 1, acq, "k", ttl(100)), ok(5, 1, acq, "k", tok(1)),
+		inv(20, 1, rel, "k"), ok(21, 1, rel, "k"),
+		inv(700, 2, acq, "k", ttl(100)), ok(705, 2, acq, "k", tok(1)),
+		inv(720, 2, rel, "k"), ok(721, 2, rel, "k"))
+	rep := Check(h, Options{})
+	if fe := resultOf(t, rep, "fencing"); fe.Status != Invalid || fe.Anomalies[0].Kind != KindTokenRegression {
+		t.Fatalf("fencing: %s %+v", fe.Status, fe.Anomalies)
+	}
+	if got := FirstViolation(rep); got != at(705) {
+		t.Errorf("first violation = %d, want the second grant at %d", got, at(705))
+	}
+}
