@@ -112,6 +112,55 @@ func (o Int) Get(v Values) int {
 	return n
 }
 
+// Ints is an option that takes a comma-separated list of whole numbers,
+// each in [Min, Max], strictly increasing.
+type Ints struct {
+	Name, Help string
+	Default    []int
+	Min, Max   int
+}
+
+// Spec implements Declaration.
+func (o Ints) Spec() Spec {
+	def := make([]string, len(o.Default))
+	for i, n := range o.Default {
+		def[i] = strconv.Itoa(n)
+	}
+	return Spec{Name: o.Name, Default: strings.Join(def, ","), Help: o.Help, check: func(s string) error {
+		_, err := o.parse(s)
+		return err
+	}}
+}
+
+func (o Ints) parse(s string) ([]int, error) {
+	one := Int{Min: o.Min, Max: o.Max}
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		n, err := one.parse(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %v", strings.TrimSpace(part), err)
+		}
+		if len(out) > 0 && n <= out[len(out)-1] {
+			return nil, fmt.Errorf("want the numbers in increasing order, each once")
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// Get returns the list, or the default.
+func (o Ints) Get(v Values) []int {
+	s, ok := v.lookup(o.Name)
+	if !ok {
+		return slices.Clone(o.Default)
+	}
+	ns, err := o.parse(s)
+	if err != nil {
+		return slices.Clone(o.Default)
+	}
+	return ns
+}
+
 // Float is an option that takes a number in [Min, Max].
 type Float struct {
 	Name, Help string
