@@ -17,6 +17,10 @@ import (
 // at once: the chapter's "in-memory variable" lock.
 type InMemory struct {
 	servers map[string]*memServer
+	// store is the one database the servers share (the contention
+	// workload's stock), made on first use.
+	storeOnce sync.Once
+	store     *memStore
 }
 
 // NewInMemory returns the in-memory target.

@@ -1,0 +1,348 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// The stores of the container targets, for the contention workload. Each
+// keeps the stock where the service keeps data: a Redis string, an etcd
+// key, a PostgreSQL row, a znode.
+
+// redisStore keeps each item's stock in a Redis string. The version of a
+// stock is its value: the stock only ever falls, so a value that is still
+// the one read proves that no deduction came in between.
+type redisStore struct{ rdb *redis.Client }
+
+// redisSetIfScript writes ARGV[2] if the key still holds ARGV[1]: a
+// compare-and-set in one step on the server.
+var redisSetIfScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`)
+
+// redisDecrementScript takes one from the stock unless it is zero; -1 says
+// that it was.
+var redisDecrementScript = redis.NewScript(`
+local v = tonumber(redis.call('GET', KEYS[1]))
+if v == nil then return redis.error_reply('ERR no stock for ' .. KEYS[1]) end
+if v <= 0 then return -1 end
+return redis.call('DECR', KEYS[1])`)
+
+// NewStore implements Stocker: a go-redis client of the one server.
+func (r *Redis) NewStore(_ context.Context, env ClientEnv) (Store, error) {
+	p := env.Plan
+	if len(p.Nodes) == 0 {
+		return nil, fmt.Errorf("redis: no nodes")
+	}
+	addr, err := p.Addr(p.Nodes[0].Name, redisPort)
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	return redisStore{redis.NewClient(redisClientOptions(addr))}, nil
+}
+
+// Decrements implements Stocker: a Lua script decrements atomically.
+func (*Redis) Decrements() bool { return true }
+
+// redisErr marks a Redis error that proves the call had no effect.
+func redisErr(err error) error {
+	if redisNoEffect(err) {
+		return noEffect(err)
+	}
+	return err
+}
+
+func (s redisStore) Put(ctx context.Context, key string, n int64) error {
+	return redisErr(s.rdb.Set(ctx, key, n, 0).Err())
+}
+
+func (s redisStore) Get(ctx context.Context, key string) (int64, int64, error) {
+	b, err := s.rdb.Get(ctx, key).Bytes()
+	if err != nil {
+		return 0, 0, redisErr(err)
+	}
+	n, err := parseStock(key, b)
+	return n, n, err
+}
+
+func (s redisStore) Set(ctx context.Context, key string, n int64) error {
+	return redisErr(s.rdb.Set(ctx, key, n, 0).Err())
+}
+
+func (s redisStore) SetIf(ctx context.Context, key string, n, version int64) error {
+	ok, err := redisSetIfScript.Run(ctx, s.rdb, []string{key}, version, n).Int64()
+	switch {
+	case err != nil:
+		return redisErr(err)
+	case ok == 0:
+		return ErrConflict
+	}
+	return nil
+}
+
+func (s redisStore) Decrement(ctx context.Context, key string) (int64, error) {
+	n, err := redisDecrementScript.Run(ctx, s.rdb, []string{key}).Int64()
+	switch {
+	case err != nil:
+		return 0, redisErr(err)
+	case n < 0:
+		return 0, ErrOutOfStock
+	}
+	return n, nil
+}
+
+func (s redisStore) Close() error { return s.rdb.Close() }
+
+// etcdStockPrefix holds the stock keys, apart from the lock keys.
+const etcdStockPrefix = "/lockstorm-stock/"
+
+// etcdStore keeps each item's stock in an etcd key; its version is the
+// key's mod revision, which a transaction compares.
+type etcdStore struct{ cli *clientv3.Client }
+
+// NewStore implements Stocker: a clientv3 client of the client's node.
+func (e *Etcd) NewStore(_ context.Context, env ClientEnv) (Store, error) {
+	addr, err := env.Plan.Addr(env.Node, etcdClientPort)
+	if err != nil {
+		return nil, fmt.Errorf("etcd: %w", err)
+	}
+	cli, err := clientv3.New(etcdClientConfig("http://" + addr))
+	if err != nil {
+		return nil, fmt.Errorf("etcd client of %s: %w", env.Node, err)
+	}
+	return etcdStore{cli}, nil
+}
+
+// Decrements implements Stocker: etcd has no arithmetic on the server.
+func (*Etcd) Decrements() bool { return false }
+
+func (s etcdStore) Put(ctx context.Context, key string, n int64) error {
+	_, err := s.cli.Put(ctx, etcdStockPrefix+key, strconv.FormatInt(n, 10))
+	return err
+}
+
+func (s etcdStore) Get(ctx context.Context, key string) (int64, int64, error) {
+	resp, err := s.cli.Get(ctx, etcdStockPrefix+key)
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(resp.Kvs) == 0 {
+		return 0, 0, noEffect(fmt.Errorf("no stock for %s", key))
+	}
+	kv := resp.Kvs[0]
+	n, err := parseStock(key, kv.Value)
+	return n, kv.ModRevision, err
+}
+
+func (s etcdStore) Set(ctx context.Context, key string, n int64) error {
+	_, err := s.cli.Put(ctx, etcdStockPrefix+key, strconv.FormatInt(n, 10))
+	return err
+}
+
+func (s etcdStore) SetIf(ctx context.Context, key string, n, version int64) error {
+	k := etcdStockPrefix + key
+	resp, err := s.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.ModRevision(k), "=", version)).
+		Then(clientv3.OpPut(k, strconv.FormatInt(n, 10))).
+		Commit()
+	switch {
+	case err != nil:
+		return err
+	case !resp.Succeeded:
+		return ErrConflict
+	}
+	return nil
+}
+
+func (etcdStore) Decrement(context.Context, string) (int64, error) {
+	return 0, errors.ErrUnsupported
+}
+
+func (s etcdStore) Close() error { return s.cli.Close() }
+
+// pgStockSchema is the stock table, made by the first Put.
+const pgStockSchema = `CREATE TABLE IF NOT EXISTS lockstorm_stock (item text PRIMARY KEY, n bigint NOT NULL)`
+
+// pgStore keeps each item's stock in a row; its version is the stock
+// itself, which only falls (see redisStore).
+type pgStore struct{ conn *pgConn }
+
+// NewStore implements Stocker: one lazily made connection to the server.
+func (s *pgServer) NewStore(_ context.Context, env ClientEnv) (Store, error) {
+	c, _, err := pgNewConn(env)
+	if err != nil {
+		return nil, err
+	}
+	c.app = fmt.Sprintf("lockstorm-stock-p%d", env.Process)
+	return pgStore{c}, nil
+}
+
+// Decrements implements Stocker: UPDATE ... SET n = n - 1 WHERE n > 0.
+func (*pgServer) Decrements() bool { return true }
+
+// exec runs sql on the store's connection, marking errors that prove it
+// had no effect.
+func (s pgStore) exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	c, err := s.conn.get(ctx, stockDeadline(ctx))
+	if err != nil {
+		return 0, noEffect(err)
+	}
+	tag, err := c.Exec(ctx, sql, args...)
+	if err != nil {
+		return 0, pgErr(err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+func pgErr(err error) error {
+	if pgNoEffect(err) {
+		return noEffect(err)
+	}
+	return err
+}
+
+// stockDeadline is how long a store call may take to connect.
+func stockDeadline(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(5 * time.Second)
+}
+
+func (s pgStore) Put(ctx context.Context, key string, n int64) error {
+	if _, err := s.exec(ctx, pgStockSchema); err != nil {
+		return err
+	}
+	_, err := s.exec(ctx, `INSERT INTO lockstorm_stock (item, n) VALUES ($1, $2)
+		ON CONFLICT (item) DO UPDATE SET n = EXCLUDED.n`, key, n)
+	return err
+}
+
+func (s pgStore) Get(ctx context.Context, key string) (int64, int64, error) {
+	c, err := s.conn.get(ctx, stockDeadline(ctx))
+	if err != nil {
+		return 0, 0, noEffect(err)
+	}
+	var n int64
+	if err := c.QueryRow(ctx, `SELECT n FROM lockstorm_stock WHERE item = $1`, key).Scan(&n); err != nil {
+		return 0, 0, pgErr(err)
+	}
+	return n, n, nil
+}
+
+func (s pgStore) Set(ctx context.Context, key string, n int64) error {
+	_, err := s.exec(ctx, `UPDATE lockstorm_stock SET n = $2 WHERE item = $1`, key, n)
+	return err
+}
+
+func (s pgStore) SetIf(ctx context.Context, key string, n, version int64) error {
+	rows, err := s.exec(ctx, `UPDATE lockstorm_stock SET n = $2 WHERE item = $1 AND n = $3`, key, n, version)
+	switch {
+	case err != nil:
+		return err
+	case rows == 0:
+		return ErrConflict
+	}
+	return nil
+}
+
+func (s pgStore) Decrement(ctx context.Context, key string) (int64, error) {
+	c, err := s.conn.get(ctx, stockDeadline(ctx))
+	if err != nil {
+		return 0, noEffect(err)
+	}
+	var n int64
+	err = c.QueryRow(ctx, `UPDATE lockstorm_stock SET n = n - 1 WHERE item = $1 AND n > 0 RETURNING n`, key).Scan(&n)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, ErrOutOfStock
+	case err != nil:
+		return 0, pgErr(err)
+	}
+	return n, nil
+}
+
+func (s pgStore) Close() error {
+	if c := s.conn.current(); c != nil {
+		return c.Close(context.Background())
+	}
+	return nil
+}
+
+// zkStockDir holds the stock znodes, apart from the lock znodes.
+const zkStockDir = "/lockstorm-stock"
+
+// zkStore keeps each item's stock in a znode; its version is the znode's
+// data version, which a versioned setData compares.
+type zkStore struct{ conn *zk.Conn }
+
+// NewStore implements Stocker: a session with the client's node.
+func (z *Zookeeper) NewStore(_ context.Context, env ClientEnv) (Store, error) {
+	addr, err := env.Plan.Addr(env.Node, zkClientPort)
+	if err != nil {
+		return nil, fmt.Errorf("zookeeper: %w", err)
+	}
+	conn, _, err := zk.Connect([]string{addr}, zkAsked(env.Plan), zk.WithLogger(zkLogger{env.Log}), zk.WithLogInfo(false))
+	if err != nil {
+		return nil, fmt.Errorf("zookeeper client of %s: %w", env.Node, err)
+	}
+	return zkStore{conn}, nil
+}
+
+// Decrements implements Stocker: ZooKeeper has no arithmetic on the
+// server.
+func (*Zookeeper) Decrements() bool { return false }
+
+func (s zkStore) Put(_ context.Context, key string, n int64) error {
+	if _, err := s.conn.Create(zkStockDir, nil, 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		return err
+	}
+	data := []byte(strconv.FormatInt(n, 10))
+	_, err := s.conn.Create(zkStockDir+"/"+key, data, 0, zk.WorldACL(zk.PermAll))
+	if errors.Is(err, zk.ErrNodeExists) {
+		_, err = s.conn.Set(zkStockDir+"/"+key, data, -1)
+	}
+	return err
+}
+
+func (s zkStore) Get(_ context.Context, key string) (int64, int64, error) {
+	b, st, err := s.conn.Get(zkStockDir + "/" + key)
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := parseStock(key, b)
+	return n, int64(st.Version), err
+}
+
+func (s zkStore) Set(_ context.Context, key string, n int64) error {
+	_, err := s.conn.Set(zkStockDir+"/"+key, []byte(strconv.FormatInt(n, 10)), -1)
+	return err
+}
+
+func (s zkStore) SetIf(_ context.Context, key string, n, version int64) error {
+	_, err := s.conn.Set(zkStockDir+"/"+key, []byte(strconv.FormatInt(n, 10)), int32(version))
+	if errors.Is(err, zk.ErrBadVersion) {
+		return ErrConflict
+	}
+	return err
+}
+
+func (zkStore) Decrement(context.Context, string) (int64, error) {
+	return 0, errors.ErrUnsupported
+}
+
+func (s zkStore) Close() error {
+	s.conn.Close()
+	return nil
+}
