@@ -51,7 +51,7 @@ func Judge(results []Result, rules Rules) Verdict {
 	var deciding []Result
 	var statuses []Status
 	for _, r := range results {
-		if r.Checker == NameStats || r.Skipped || len(rules.Only) > 0 && !slices.Contains(rules.Only, r.Checker) {
+		if Measures(r.Checker) || r.Skipped || len(rules.Only) > 0 && !slices.Contains(rules.Only, r.Checker) {
 			continue
 		}
 		deciding = append(deciding, r)
