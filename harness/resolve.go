@@ -126,6 +126,11 @@ func Resolve(p plan.Plan) (*Resolved, error) {
 	if p.Hold == plan.HoldAuto {
 		p.Hold, p.HoldAuto = DefaultHold(targets.ExpiryOf(r.Service), p.Lease), true
 	}
+	if wp, ok := r.Workload.(workloads.Preparer); ok {
+		if err := wp.Prepare(&p, r.Service); err != nil {
+			return bad(err)
+		}
+	}
 	r.Plan = p
 	env := &nemesis.Env{Service: r.Service, Plan: &r.Plan}
 	for _, n := range named {

@@ -263,6 +263,9 @@ func (r *run) runWorkload(ctx context.Context, runner *nemesis.Runner) error {
 		nerr = runner.Run(wctx, begin)
 	}()
 	wenv := &workloads.Env{Plan: p, NewClient: r.newClient, Recorder: r.rec, Faults: r.faults, Log: r.log}
+	if st, ok := targets.StockerOf(r.Service); ok {
+		wenv.NewStore, wenv.Decrements = r.storeFor(st), st.Decrements()
+	}
 	werr := r.Workload.Run(wctx, wenv)
 	cancel()
 	wg.Wait()
@@ -285,6 +288,16 @@ func (r *run) newClient(ctx context.Context, process int) (targets.Client, error
 	return r.Service.Binding().NewClient(ctx, targets.ClientEnv{
 		Plan: &r.Plan, Process: process, Node: r.Plan.NodeFor(process), Log: r.log,
 	})
+}
+
+// storeFor returns the connections to st's data store for the workload:
+// from the harness, on the node the plan assigns each process (the
+// first node for the workload's own process, -1).
+func (r *run) storeFor(st targets.Stocker) func(context.Context, int) (targets.Store, error) {
+	return func(ctx context.Context, process int) (targets.Store, error) {
+		node := r.Plan.NodeFor(max(process, 0))
+		return st.NewStore(ctx, targets.ClientEnv{Plan: &r.Plan, Process: process, Node: node, Log: r.log})
+	}
 }
 
 // startClients readies the client containers for the plan's client

@@ -33,6 +33,15 @@ type worker struct {
 	// answered that it no longer holds it (targets.Checker): the holder
 	// stops and writes nothing more.
 	lost bool
+	// acquireCtx, if set, bounds every acquire: the contention
+	// workload's phase, so that a waiting acquire ends with its phase.
+	acquireCtx context.Context
+	// store is the process's connection to the service's own data store
+	// (the contention workload), closed with its client.
+	store targets.Store
+	// stride is what a retired process id steps by; 0 means the plan's
+	// concurrency.
+	stride int
 }
 
 // runWorkers starts the plan's Concurrency workers running body until ctx
@@ -141,14 +150,18 @@ func (w *worker) closeClient() {
 		_ = w.client.Close()
 		w.client = nil
 	}
+	if w.store != nil {
+		_ = w.store.Close()
+		w.store = nil
+	}
 }
 
 // retire ends the worker's current process after an indeterminate op.
 func (w *worker) retire() {
 	w.closeClient()
-	n := w.env.Plan.Concurrency
+	n := w.stride
 	if n < 1 {
-		n = 1
+		n = max(w.env.Plan.Concurrency, 1)
 	}
 	w.process += n
 }
@@ -177,7 +190,11 @@ func (w *worker) record(op history.Op) history.Op {
 func (w *worker) acquire(key string) (targets.Grant, bool) {
 	ttl := int64(w.env.Plan.Lease)
 	w.record(history.Op{Type: history.Invoke, F: history.FAcquire, Key: key, TTL: ttl, Node: w.client.Node()})
-	ctx, cancel := context.WithTimeout(context.Background(), w.opTimeout())
+	parent := w.acquireCtx
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(parent, w.opTimeout())
 	g, err := w.client.Acquire(ctx, key)
 	cancel()
 	switch {

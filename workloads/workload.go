@@ -29,9 +29,16 @@ type Env struct {
 	// NewClient returns a client of the target for process: lockstorm's
 	// Go binding in the harness, or a client process behind the protocol.
 	NewClient func(ctx context.Context, process int) (targets.Client, error)
-	Recorder  *history.Recorder
-	Faults    *ClientFaults
-	Log       *slog.Logger
+	// NewStore returns a connection of process to the service's own data
+	// store (targets.Stocker), for the contention workload; nil when the
+	// target has none. Process -1 is the workload itself (setting the
+	// stock, the audit).
+	NewStore func(ctx context.Context, process int) (targets.Store, error)
+	// Decrements says whether that store has an atomic decrement.
+	Decrements bool
+	Recorder   *history.Recorder
+	Faults     *ClientFaults
+	Log        *slog.Logger
 }
 
 // A Workload drives clients against a target until its context ends.
@@ -56,6 +63,12 @@ type Workload interface {
 	// Judges names the workload's own checkers, as their results do, for
 	// a campaign cell's judge: list.
 	Judges() []string
+}
+
+// A Preparer is a workload with rules of its own for the plan and the
+// target, checked before anything starts.
+type Preparer interface {
+	Prepare(p *plan.Plan, svc targets.Service) error
 }
 
 // extra are the workloads that a Go module outside this repository added
@@ -88,6 +101,7 @@ func builtin() []Workload {
 		Payment{},
 		ScheduledJobs{},
 		LeaderElection{},
+		Contention{},
 	}
 }
 
