@@ -29,6 +29,8 @@ type Cell struct {
 	Claim    string
 	Seeds    []int64
 	Judge    []string
+	// Speedup is what the cell asks of a contention sweep (CellSpec).
+	Speedup map[string]float64
 	// Plan is what each run of the cell is asked to do; its seed is set
 	// per repeat.
 	Plan plan.Plan
@@ -55,6 +57,7 @@ func (f *File) Expand() []Cell {
 	for _, c := range f.Cells {
 		s := merge(f.Defaults, c.Settings)
 		cell := f.cell(c.Name, c.Target, c.Workload, c.Nemesis, c.Expect, c.Claim, s, c.line)
+		cell.Speedup = c.Speedup
 		if c.Variant != "" {
 			cell.Plan.Variant = c.Variant
 			if c.Name == "" {

@@ -67,7 +67,11 @@ type CellSpec struct {
 	Expect   store.Expectation `yaml:"expect"`
 	// Claim is the sentence the cell demonstrates, shown in reports.
 	Claim string `yaml:"claim"`
-	line  int
+	// Speedup asks of a contention sweep (workload contention, variant
+	// scaling) that each way named make at least that many times the
+	// lock's deductions a second at 16 clients, e.g. {atomic: 3}.
+	Speedup map[string]float64 `yaml:"speedup"`
+	line    int
 }
 
 // MatrixSpec expands into one cell per target × workload × nemesis.
@@ -304,6 +308,9 @@ func checkCell(c Cell) error {
 	if err := checkSettings(c.settings); err != nil {
 		return err
 	}
+	if err := checkSpeedup(c); err != nil {
+		return err
+	}
 	p := c.Plan
 	if len(c.Seeds) > 0 {
 		p.Seed = c.Seeds[0]
@@ -316,6 +323,26 @@ func checkCell(c Cell) error {
 		return errors.New(harness.Reason(err))
 	}
 	return checkJudge(c)
+}
+
+// checkSpeedup checks a cell's speedup: only for the contention sweep,
+// only lock-free ways, positive ratios.
+func checkSpeedup(c Cell) error {
+	if len(c.Speedup) == 0 {
+		return nil
+	}
+	if c.Workload != "contention" || c.Plan.Variant != "" && c.Plan.Variant != workloads.ContentionScaling {
+		return fmt.Errorf("speedup: only a cell of workload contention, variant %s, measures the ways against each other", workloads.ContentionScaling)
+	}
+	for way, r := range c.Speedup {
+		if way == checker.WayLock || !slices.Contains(checker.Ways, way) {
+			return fmt.Errorf("speedup: %q is not a lock-free way (valid: %s)", way, strings.Join(checker.Ways[1:], ", "))
+		}
+		if !(r > 0) {
+			return fmt.Errorf("speedup: %s: %g must be a ratio above 0", way, r)
+		}
+	}
+	return nil
 }
 
 // checkJudge refuses a judge that names a checker the cell's runs do not

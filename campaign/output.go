@@ -35,7 +35,8 @@ func WriteDir(dir string, res store.CampaignResult) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := reports.WriteCampaign(&buf, res); err != nil {
+	// dir is <store>/campaigns/<id>: the runs are read from the store.
+	if err := reports.WriteCampaignFromStore(&buf, res, filepath.Dir(filepath.Dir(dir))); err != nil {
 		return fmt.Errorf("render campaign page: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, store.IndexFile), buf.Bytes(), 0o644); err != nil {

@@ -2,11 +2,13 @@ package campaign
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -150,6 +152,7 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 				Summary: rr.Summary, FirstViolation: rr.FirstViolation, Ops: rr.Ops,
 				Indeterminate: indeterminate(rr), Duration: rr.Duration, Error: rr.Error,
 			})
+			cr.Runs[len(cr.Runs)-1].Ratios, cr.Runs[len(cr.Runs)-1].RatioClients = ratios(rr)
 			if opts.Progress != nil {
 				opts.Progress.CellDone(c, rr)
 			}
@@ -165,7 +168,7 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 func newCellResult(c Cell) store.CellResult {
 	return store.CellResult{
 		Name: c.Name, Index: c.Index, Target: c.Target, Workload: c.Workload, Nemesis: c.NemesisName(),
-		Variant: c.Plan.Variant, Expect: c.Expect, Description: c.Claim,
+		Variant: c.Plan.Variant, Expect: c.Expect, Description: c.Claim, Speedup: c.Speedup,
 	}
 }
 
@@ -227,6 +230,61 @@ func Summarize(cr *store.CellResult) {
 		cr.TTFVMedian = ttfv[len(ttfv)/2]
 	}
 	cr.Met, cr.Outcome = expectation(cr, violations)
+	if len(cr.Speedup) > 0 {
+		met, words := speedup(cr)
+		cr.Met = cr.Met && met
+		cr.Outcome += "; " + words
+	}
+}
+
+// ratios reads the contention checker's ratios of a run.
+func ratios(rr store.RunResult) (map[string]float64, int) {
+	for _, r := range rr.Results {
+		if r.Checker != checker.NameContention {
+			continue
+		}
+		var d checker.ContentionDetails
+		if json.Unmarshal(r.Details, &d) == nil {
+			return d.Ratios, d.At
+		}
+	}
+	return nil, 0
+}
+
+// speedup checks a cell's speedup against the median ratio of its runs,
+// way by way, and says what was measured.
+func speedup(cr *store.CellResult) (bool, string) {
+	met := true
+	cr.Ratios = map[string]float64{}
+	at := 0
+	var parts []string
+	for _, way := range checker.Ways[1:] {
+		least, asked := cr.Speedup[way]
+		if !asked {
+			continue
+		}
+		var rs []float64
+		for _, r := range cr.Runs {
+			if v, ok := r.Ratios[way]; ok {
+				rs = append(rs, v)
+				at = r.RatioClients
+			}
+		}
+		if len(rs) < len(cr.Runs) || len(rs) == 0 {
+			met = false
+			parts = append(parts, fmt.Sprintf("%s: %d of %d runs measured it against the lock", way, len(rs), len(cr.Runs)))
+			continue
+		}
+		sort.Float64s(rs)
+		median := rs[len(rs)/2]
+		cr.Ratios[way] = median
+		word := "at least"
+		if median < least {
+			met, word = false, "short of"
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f× the lock (%s %g×)", way, median, word, least))
+	}
+	return met, fmt.Sprintf("at %d clients %s", at, strings.Join(parts, ", "))
 }
 
 func expectation(cr *store.CellResult, violations int) (bool, string) {

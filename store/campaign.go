@@ -33,6 +33,11 @@ type CellRun struct {
 	Indeterminate  int            `json:"indeterminate"`
 	Duration       time.Duration  `json:"duration"`
 	Error          string         `json:"error,omitempty"`
+	// Ratios are, for a run of the contention workload, each lock-free
+	// way's deductions a second over the lock's at RatioClients clients
+	// (the contention checker's figures).
+	Ratios       map[string]float64 `json:"ratios,omitempty"`
+	RatioClients int                `json:"ratio_clients,omitempty"`
 }
 
 // CellResult is the outcome of one cell over its repeats.
@@ -65,6 +70,11 @@ type CellResult struct {
 	Throughput float64 `json:"throughput"`
 	// Indeterminate is the number of info ops over all runs.
 	Indeterminate int `json:"indeterminate"`
+	// Speedup is what the cell asked of a contention sweep: for each
+	// lock-free way, the least it must make, in deductions a second, over
+	// the lock at 16 clients. Ratios are the medians the runs measured.
+	Speedup map[string]float64 `json:"speedup,omitempty"`
+	Ratios  map[string]float64 `json:"ratios,omitempty"`
 }
 
 // CampaignResult is the content of a campaign's results.json.
