@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"net/url"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -23,7 +24,10 @@ type campaignPage struct {
 	Groups      []matrixGroup
 	// Claims lists the cells that state a claim, in campaign order.
 	Claims []claimRow
-	Runs   []runRow
+	// Contention holds a throughput-by-clients plot for each cell with a
+	// contention result, when the page was written with its store.
+	Contention []cellPlot
+	Runs       []runRow
 	Common
 }
 
@@ -72,15 +76,40 @@ type runRow struct {
 // its expectation was met, its run count, detection rate and median time to
 // first violation, and a filterable table of every run. The page is meant
 // to live at store/campaigns/<id>/index.html, so run links go up two levels.
+// It reads no run, so it has no throughput-by-clients plots: see
+// WriteCampaignFromStore.
 func WriteCampaign(w io.Writer, c store.CampaignResult) error {
-	if err := writePage(w, "campaign.html", buildCampaign(c)); err != nil {
+	return writeCampaignPage(w, c, nil)
+}
+
+// WriteCampaignFromStore writes the campaign page as WriteCampaign does,
+// and reads the runs' results.json in the store directory root, where the
+// campaign's run directories are, to add a throughput-by-clients plot for
+// every cell with a contention result: that of the first of the cell's
+// runs that has one. Runs whose results cannot be read are passed over; a
+// store that cannot be opened leaves the page without plots.
+func WriteCampaignFromStore(w io.Writer, c store.CampaignResult, root string) error {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return writeCampaignPage(w, c, nil)
+	}
+	defer r.Close()
+	return writeCampaignPage(w, c, storeReader(r))
+}
+
+// writeCampaignPage renders the campaign page, reading runs with read (nil:
+// none).
+func writeCampaignPage(w io.Writer, c store.CampaignResult, read runReader) error {
+	if err := writePage(w, "campaign.html", buildCampaign(c, read)); err != nil {
 		return fmt.Errorf("campaign page: %w", err)
 	}
 	return nil
 }
 
-func buildCampaign(c store.CampaignResult) *campaignPage {
-	p := &campaignPage{C: c, Common: common()}
+// buildCampaign makes the campaign page's model, reading runs' results
+// with read for the contention plots (nil: no plots).
+func buildCampaign(c store.CampaignResult, read runReader) *campaignPage {
+	p := &campaignPage{C: c, Common: common(), Contention: cellPlots(c.Cells, read)}
 	met := 0
 	var statuses []checker.Status
 	for _, cell := range c.Cells {

@@ -62,6 +62,7 @@ func hostileRun() (store.RunResult, history.History) {
 			a.Kind, a.Explanation, a.Faults = evil, evil, []string{evil}
 		}
 	}
+	res.Results = append(res.Results, hostileContention())
 	return res, h
 }
 

@@ -29,6 +29,7 @@ type runPage struct {
 	Config      []kv
 	Checkers    []checkerView
 	Fencing     *fencingView
+	Contention  *contentionView
 	Stats       []kv
 	Schedule    []eventView
 	Legend      []legendItem
@@ -73,9 +74,10 @@ type focusView struct {
 // WriteRun writes a run's index.html: the verdict, every checker's result,
 // the incidents (the first few told in full, each with a focus window of
 // the timeline, the rest folded into a list), the fencing counts, the
-// timeline, latency and throughput plots, the fault schedule, stats, notes
-// and the command that reproduces the run. h may be empty when
-// the history could not be read; the page then says so.
+// contention workload's throughput by clients, the timeline, latency and
+// throughput plots, the fault schedule, stats, notes and the command that
+// reproduces the run. h may be empty when the history could not be read;
+// the page then says so.
 func WriteRun(w io.Writer, res store.RunResult, h history.History) error {
 	if err := writePage(w, "run.html", buildRun(res, h)); err != nil {
 		return fmt.Errorf("run page: %w", err)
@@ -113,6 +115,11 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 			p.Stats = detailRows(r.Details)
 		case checker.NameFencing:
 			p.Fencing = fencing(r)
+			cv.Details = detailRows(r.Details)
+		case checker.NameContention:
+			if d, ok := contentionDetails(r); ok && p.Contention == nil {
+				p.Contention = buildContention(d, "contention-plot")
+			}
 			cv.Details = detailRows(r.Details)
 		default:
 			cv.Details = detailRows(r.Details)
