@@ -103,6 +103,10 @@ func TestParseNamesFieldAndLineOfMistakes(t *testing.T) {
 		{"misspelt option", "name: x\ndefaults:\n  options: {pause.mod: holder}\ncells:\n  - name: a\n    target: inmemory\n", `bad.yaml:5: cell "a": options: pause.mod: unknown option (options of pause: pause.duration, pause.mode)`},
 		{"matrix typo", "name: x\nmatrix:\n  - targets: [inmemory]\n    workloads: [mutx]\n", `bad.yaml:3: cell "inmemory-mutx-none": workload: unknown workload "mutx"`},
 		{"unknown judge", "name: x\ncells:\n  - target: inmemory\n    judge: [fencin]\n", `judge: "fencin" is not a checker that workload mutex runs`},
+		{"speedup of a mutex", "name: x\ncells:\n  - target: inmemory\n    speedup: {atomic: 2}\n", `speedup: only a cell of workload contention, variant scaling`},
+		{"speedup of the lock", "name: x\ncells:\n  - target: inmemory\n    workload: contention\n    speedup: {lock: 2}\n", `speedup: "lock" is not a lock-free way (valid: optimistic, atomic)`},
+		{"speedup not a ratio", "name: x\ncells:\n  - target: inmemory\n    workload: contention\n    speedup: {atomic: 0}\n", `speedup: atomic: 0 must be a ratio above 0`},
+		{"sweep too short", "name: x\ncells:\n  - name: a\n    target: inmemory\n    workload: contention\n    time-limit: 3s\n", `bad.yaml:3: cell "a": time-limit: the scaling sweep has 18 phases`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -196,6 +200,27 @@ func TestSummarizeAndExitCodes(t *testing.T) {
 	Summarize(&cr)
 	if cr.DetectionRate != 0.75 || cr.TTFVMin != 1e9 || cr.TTFVMax != 3e9 || cr.TTFVMedian != 2e9 {
 		t.Errorf("stats: rate %v ttfv %d/%d/%d", cr.DetectionRate, cr.TTFVMin, cr.TTFVMedian, cr.TTFVMax)
+	}
+	// A contention sweep's speedup is judged on the median of its runs.
+	ratio := func(atomic float64) store.CellRun {
+		r := run(checker.Valid, -1)
+		r.Ratios, r.RatioClients = map[string]float64{"atomic": atomic, "optimistic": 1.1}, 16
+		return r
+	}
+	for _, c := range []struct {
+		runs []store.CellRun
+		met  bool
+		word string
+	}{
+		{[]store.CellRun{ratio(2), ratio(9), ratio(8)}, true, "atomic 8.0× the lock (at least 3×)"},
+		{[]store.CellRun{ratio(2), ratio(9), ratio(2.5)}, false, "atomic 2.5× the lock (short of 3×)"},
+		{[]store.CellRun{ratio(9), run(checker.Valid, -1)}, false, "atomic: 1 of 2 runs measured it"},
+	} {
+		cr := store.CellResult{Expect: store.ExpectSafe, Runs: c.runs, Speedup: map[string]float64{"atomic": 3}}
+		Summarize(&cr)
+		if cr.Met != c.met || !strings.Contains(cr.Outcome, c.word) {
+			t.Errorf("speedup: met %v %q, want %v with %q", cr.Met, cr.Outcome, c.met, c.word)
+		}
 	}
 	if ExitCode([]store.CellResult{{Met: true}}, true) != ExitInfraFail {
 		t.Error("an infrastructure failure with all expectations met must exit 4")

@@ -67,6 +67,12 @@ func runWithFaults(t *testing.T, w Workload, tgt targets.Service, nodes []string
 		NewClient: func(ctx context.Context, process int) (targets.Client, error) {
 			return tgt.Binding().NewClient(ctx, targets.ClientEnv{Plan: &cfg, Process: process, Node: cfg.NodeFor(process), Log: log})
 		}}
+	if st, ok := targets.StockerOf(tgt); ok {
+		env.Decrements = st.Decrements()
+		env.NewStore = func(ctx context.Context, process int) (targets.Store, error) {
+			return st.NewStore(ctx, targets.ClientEnv{Plan: &cfg, Process: process, Node: cfg.NodeFor(max(process, 0)), Log: log})
+		}
+	}
 	rctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var wg sync.WaitGroup
