@@ -232,6 +232,25 @@ func (c Contention) sweep(ctx context.Context, env *Env, ways []string, counts [
 			w.closeClient()
 		}
 	}()
+	// Make every client the sweep needs before the first phase, so that
+	// the phases' shares of the time are equal.
+	var wg sync.WaitGroup
+	errs := make([]error, len(workers))
+	for i, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			way := checker.WayOptimistic
+			if slices.Contains(ways, checker.WayLock) {
+				way = checker.WayLock
+			}
+			errs[i] = w.prepare(way)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
 	left := phases
 	for _, n := range counts {
 		for _, way := range ways {
@@ -254,46 +273,49 @@ func (c Contention) sweep(ctx context.Context, env *Env, ways []string, counts [
 }
 
 // phase runs n workers deducting way's item for d: first each makes the
-// clients it needs, then all start together.
+// clients it needs (starting client processes takes seconds), then all
+// start together and the clock of the phase starts.
 func (Contention) phase(ctx context.Context, ws []*worker, way string, n int, d time.Duration) error {
-	end := time.Now().Add(d)
-	pctx, cancel := context.WithDeadline(ctx, end)
-	defer cancel()
 	var mu sync.Mutex
 	var first error
+	fail := func(err error) {
+		mu.Lock()
+		first = cmpOr(first, err)
+		mu.Unlock()
+	}
 	var ready, done sync.WaitGroup
-	start := make(chan struct{})
+	start := make(chan context.Context)
 	for _, w := range ws {
 		ready.Add(1)
 		done.Add(1)
 		go func() {
 			defer done.Done()
-			w.ctx, w.acquireCtx = pctx, pctx
 			err := w.prepare(way)
 			ready.Done()
-			if err != nil {
-				mu.Lock()
-				first = cmpOr(first, err)
-				mu.Unlock()
+			pctx, open := <-start
+			if err != nil || !open {
+				fail(err)
 				return
 			}
-			<-start
+			w.ctx, w.acquireCtx = pctx, pctx
 			for pctx.Err() == nil && w.broken == nil {
 				deductOnce(w, way, n)
 				if err := w.prepare(way); err != nil {
-					mu.Lock()
-					first = cmpOr(first, err)
-					mu.Unlock()
+					fail(err)
 					return
 				}
 			}
 		}()
 	}
 	ready.Wait()
-	close(start)
+	pctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for range ws {
+		start <- pctx
+	}
 	done.Wait()
 	for _, w := range ws {
-		w.ctx = ctx
+		w.ctx, w.acquireCtx = ctx, nil
 		first = cmpOr(first, w.broken)
 	}
 	return first
