@@ -297,7 +297,14 @@ func (Contention) phase(ctx context.Context, ws []*worker, way string, n int, d 
 				fail(err)
 				return
 			}
-			w.ctx, w.acquireCtx = pctx, pctx
+			w.ctx = pctx
+			if w.env.Plan.Client == plan.ClientGo {
+				// A Go binding gives up a waiting acquire when its
+				// context ends, with a definite "not acquired". A client
+				// process cannot be asked to: its acquire is let finish
+				// (within --wait), rather than killing the process.
+				w.acquireCtx = pctx
+			}
 			for pctx.Err() == nil && w.broken == nil {
 				deductOnce(w, way, n)
 				if err := w.prepare(way); err != nil {
