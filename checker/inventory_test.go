@@ -1,6 +1,8 @@
 package checker
 
 import (
+	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -161,4 +163,25 @@ func TestInventoryExplainsUndoneDeductions(t *testing.T) {
 		}
 	}
 	t.Errorf("no anomaly for the undone deduction in %v", r.Anomalies)
+}
+
+// A real run of the contention workload's lock way on Redis under
+// client-pause (--ttl 1s, 2026-12-02): a holder stalled past its TTL wrote
+// back the stock it had read, undoing the deductions made meanwhile.
+func TestRealContentionLockRunLostDeductions(t *testing.T) {
+	h, err := history.ReadFile("testdata/real-redis-contention-lock-client-pause-outlived-lease-invalid.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Inventory(h, 1_000_000)
+	var d InventoryDetails
+	if err := json.Unmarshal(r.Details, &d); err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != Invalid || d.LostUpdates != 6 || d.Deductions != 30 || d.Final == nil || *d.Final != 1_000_000-24 {
+		t.Fatalf("%s: %s %+v", r.Status, r.Summary, d)
+	}
+	if !slices.ContainsFunc(r.Anomalies, func(a Anomaly) bool { return a.Kind == KindLostUpdate }) {
+		t.Errorf("no lost-update anomaly: %+v", r.Anomalies)
+	}
 }
