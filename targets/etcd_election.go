@@ -40,8 +40,17 @@ func (*EtcdElection) Description() string {
 	return "etcd 3.4 cluster, concurrency.Election (Campaign, Resign) on a leased session per client; token = leader key create revision"
 }
 
-// Options implements Service: the members' Raft timing.
-func (*EtcdElection) Options() []option.Spec { return option.Specs(etcdHeartbeatOpt, etcdElectionOpt) }
+// etcdProclaimOpt makes a leader confirm its leadership with Proclaim
+// before each act (targets.Checker): a leader whose key is gone, or that
+// cannot reach the cluster to tell, stops acting.
+var etcdProclaimOpt = option.Choice{Name: "etcd-election.proclaim", Default: "off", Choices: []string{"off", "on"},
+	Help: "on: a leader proclaims before each act (Election.Proclaim, a write conditioned on its key's revision) and stops when that fails"}
+
+// Options implements Service: the members' Raft timing, and whether
+// leaders proclaim.
+func (*EtcdElection) Options() []option.Spec {
+	return option.Specs(etcdHeartbeatOpt, etcdElectionOpt, etcdProclaimOpt)
+}
 
 // Binding implements Service.
 func (*EtcdElection) Binding() Binding { return etcdElectionBinding{} }
@@ -55,13 +64,16 @@ func (etcdElectionBinding) NewClient(_ context.Context, env ClientEnv) (Client, 
 	if err != nil {
 		return nil, err
 	}
-	return &etcdElectionClient{etcdClient: c, id: fmt.Sprintf("p%d-%d", env.Process, rand.Int64()), terms: map[string]etcdTerm{}}, nil
+	return &etcdElectionClient{etcdClient: c, id: fmt.Sprintf("p%d-%d", env.Process, rand.Int64()), terms: map[string]etcdTerm{},
+		proclaim: etcdProclaimOpt.Get(env.Plan.Options) == "on"}, nil
 }
 
-// An etcdTerm is a won campaign: the leader's key and its revision.
+// An etcdTerm is a won campaign: the leader's key and its revision, and
+// the election, to proclaim in.
 type etcdTerm struct {
 	key string
 	rev int64
+	e   *concurrency.Election
 }
 
 // etcdElectionClient is an etcdClient (its session, Abandon and Close)
@@ -70,6 +82,8 @@ type etcdElectionClient struct {
 	*etcdClient
 	id    string
 	terms map[string]etcdTerm // election key -> our term, under etcdClient.mu
+	// proclaim: the client checks its leadership with Proclaim.
+	proclaim bool
 }
 
 // Acquire campaigns for the election of key until the wait runs out. On a
@@ -91,7 +105,7 @@ func (c *etcdElectionClient) Acquire(ctx context.Context, key string) (Grant, er
 	e := concurrency.NewElection(sess, pfx)
 	err = e.Campaign(wctx, c.id)
 	if err == nil {
-		c.terms[key] = etcdTerm{key: e.Key(), rev: e.Rev()}
+		c.terms[key] = etcdTerm{key: e.Key(), rev: e.Rev(), e: e}
 		tok := e.Rev()
 		return Grant{Token: &tok}, nil
 	}
@@ -117,4 +131,25 @@ func (c *etcdElectionClient) Release(ctx context.Context, key string) error {
 	}
 	delete(c.terms, key)
 	return c.deleteOwn(ctx, key, t.key, clientv3.Compare(clientv3.CreateRevision(t.key), "=", t.rev))
+}
+
+// CanCheck implements Checker: with etcd-election.proclaim=on.
+func (c *etcdElectionClient) CanCheck() bool { return c.proclaim }
+
+// Check implements Checker: the leader proclaims its id, a write of its own
+// key conditioned on the key's create revision. etcd refuses it once the
+// key is gone (its session's lease expired): the leader learns it lost.
+// Any other failure (the cluster out of reach) counts as a loss too: a
+// leader that cannot confirm its term stops acting.
+func (c *etcdElectionClient) Check(ctx context.Context, key string) error {
+	c.mu.Lock()
+	t, ok := c.terms[key]
+	c.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s is not the leader of %s", ErrLost, c.id, key)
+	}
+	if err := t.e.Proclaim(ctx, c.id); err != nil {
+		return fmt.Errorf("%w: proclaim on %s: %v", ErrLost, c.node, err)
+	}
+	return nil
 }

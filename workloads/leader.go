@@ -3,6 +3,7 @@ package workloads
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
+	"github.com/lockstorm/lockstorm/targets"
 )
 
 // Defaults of the leader-election options.
@@ -97,6 +99,9 @@ func (l LeaderElection) Run(ctx context.Context, env *Env) error {
 		}
 		id := jsonInt(terms.Add(1))
 		for {
+			if !w.stillLeads() {
+				break // the leader learnt it was deposed
+			}
 			_, ok := w.access(checker.FLead, LeaderKey, g.Token, id, func() (json.RawMessage, error) {
 				return nil, res.Apply(LeaderKey, g.Token, func(n int64) (int64, error) { return n + 1, nil })
 			})
@@ -112,3 +117,22 @@ func (l LeaderElection) Run(ctx context.Context, env *Env) error {
 
 // Judges implements Workload.
 func (LeaderElection) Judges() []string { return []string{checker.NameLeaderElection} }
+
+// stillLeads asks a client that can tell (targets.Checker: a ZooKeeper
+// client that watches its connection, an etcd leader that proclaims)
+// whether it still holds the leadership before the leader acts; one that
+// cannot tell is taken at its word.
+func (w *worker) stillLeads() bool {
+	ch, ok := w.client.(targets.Checker)
+	if !ok || !ch.CanCheck() {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(w.ctx, w.opTimeout())
+	defer cancel()
+	if err := ch.Check(ctx, LeaderKey); errors.Is(err, targets.ErrLost) {
+		w.lost = true
+		w.env.Log.Debug("leader learnt it was deposed", "process", w.process, "err", err)
+		return false
+	}
+	return true
+}
