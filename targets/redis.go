@@ -115,13 +115,22 @@ type redisBinding struct{}
 // NewClient returns a client of the one server.
 func (redisBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
 	p := env.Plan
-	if len(p.Nodes) == 0 {
-		return nil, fmt.Errorf("redis: no nodes")
-	}
-	addr, err := p.Addr(p.Nodes[0].Name, redisPort)
+	addr, err := redisAddr(p)
 	if err != nil {
-		return nil, fmt.Errorf("redis: %w", err)
+		return nil, err
 	}
 	rdb := redis.NewClient(redisClientOptions(addr))
 	return newRedisScriptClient(rdb, p.Nodes[0].Name, env.Process, p.Lease, p.Wait), nil
+}
+
+// redisAddr is the address of the one server, on the plan's first node.
+func redisAddr(p *plan.Plan) (string, error) {
+	if len(p.Nodes) == 0 {
+		return "", fmt.Errorf("redis: no nodes")
+	}
+	addr, err := p.Addr(p.Nodes[0].Name, redisPort)
+	if err != nil {
+		return "", fmt.Errorf("redis: %w", err)
+	}
+	return addr, nil
 }

@@ -41,13 +41,9 @@ return redis.call('DECR', KEYS[1])`)
 
 // NewStore implements Stocker: a go-redis client of the one server.
 func (r *Redis) NewStore(_ context.Context, env ClientEnv) (Store, error) {
-	p := env.Plan
-	if len(p.Nodes) == 0 {
-		return nil, fmt.Errorf("redis: no nodes")
-	}
-	addr, err := p.Addr(p.Nodes[0].Name, redisPort)
+	addr, err := redisAddr(env.Plan)
 	if err != nil {
-		return nil, fmt.Errorf("redis: %w", err)
+		return nil, err
 	}
 	return redisStore{redis.NewClient(redisClientOptions(addr))}, nil
 }

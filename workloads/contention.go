@@ -292,8 +292,8 @@ func (Contention) phase(ctx context.Context, ws []*worker, way string, n int, d 
 			defer done.Done()
 			err := w.prepare(way)
 			ready.Done()
-			pctx, open := <-start
-			if err != nil || !open {
+			pctx := <-start
+			if err != nil {
 				fail(err)
 				return
 			}
