@@ -55,10 +55,22 @@ func Execute(ctx context.Context, cfg Config) (res store.RunResult, err error) {
 	if cfg.StoreDir == "" {
 		cfg.StoreDir = store.DefaultDir
 	}
-	r := &run{cfg: cfg, Resolved: resolved, began: time.Now(), faults: workloads.NewClientFaults()}
-	if !targets.IsLocal(r.Service) && cfg.Runtime == nil {
-		return res, fmt.Errorf("%w: target %s runs in containers, and no runtime was given", ErrInfrastructure, r.Plan.Target)
+	if !targets.IsLocal(resolved.Service) {
+		if cfg.Runtime == nil {
+			return res, fmt.Errorf("%w: target %s runs in containers, and no runtime was given", ErrInfrastructure, resolved.Plan.Target)
+		}
+		// The node image first: building it takes minutes the first time,
+		// and that is no part of the run, whose clock starts below.
+		if ip, ok := cfg.Runtime.(runtime.ImageProvider); ok {
+			if cfg.Phase != nil {
+				cfg.Phase("image")
+			}
+			if _, err := ip.NodeImage(ctx); err != nil {
+				return res, fmt.Errorf("%w: %w", ErrInfrastructure, err)
+			}
+		}
 	}
+	r := &run{cfg: cfg, Resolved: resolved, began: time.Now(), faults: workloads.NewClientFaults()}
 	if err := r.open(); err != nil {
 		return res, err
 	}

@@ -175,6 +175,14 @@ type Reaped struct {
 	Networks int
 }
 
+// An ImageProvider is a Runtime that prepares the image its nodes run,
+// which may take minutes the first time (the Docker runtime builds it).
+// The harness asks for it before a run's clock starts, so that the time
+// to build it counts in no run's history.
+type ImageProvider interface {
+	NodeImage(ctx context.Context) (string, error)
+}
+
 // A Runtime starts clusters and removes what crashed runs left behind.
 // Implementations are safe for concurrent use.
 type Runtime interface {

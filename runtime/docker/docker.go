@@ -44,7 +44,10 @@ type Runtime struct {
 	image   string // the node image tag, once ensured
 }
 
-var _ runtime.Runtime = (*Runtime)(nil)
+var (
+	_ runtime.Runtime       = (*Runtime)(nil)
+	_ runtime.ImageProvider = (*Runtime)(nil)
+)
 
 // New connects to the daemon named by the environment (DOCKER_HOST
 // and friends, else the local socket), negotiates the API version and
