@@ -11,8 +11,10 @@ import (
 	"github.com/lockstorm/lockstorm/plan"
 )
 
-// ClientPause stalls the next client that acquires a lock, between its
-// acquire and its resource write, for longer than the lease: the GC pause of
+// ClientPause stalls a lock holder before its resource write, for longer
+// than the lease: a holder at work in its critical section when the fault
+// starts, at once, or else the next client that acquires a lock, right
+// after its acquire. This is the GC pause of
 // Kleppmann's 2016 critique of Redlock, and the chapter's "process still
 // working when the TTL expires". Only fencing can save the resource.
 type ClientPause struct{}
@@ -29,7 +31,7 @@ func (ClientPause) Options() []option.Spec { return option.Specs(clientStallOpt)
 
 // Description implements Nemesis.
 func (ClientPause) Description() string {
-	return "stall the next lock holder before its write for longer than the lease (a GC pause)"
+	return "stall a lock holder (one at work now, else the next) before its write for longer than the lease (a GC pause)"
 }
 
 // Plan draws a stall of client-pause.stall (default twice the TTL, at least

@@ -318,28 +318,48 @@ const checkEvery = 50 * time.Millisecond
 // so that a long hold never keeps a run past its time limit or a Ctrl-C.
 // A client that can tell whether it still holds the lock
 // (targets.Checker) is asked every checkEvery; once it says it lost the
-// lock, the work stops and the worker is marked lost.
+// lock, the work stops and the worker is marked lost. A stall armed while
+// the holder works strikes at once, as a stop-the-world pause does, and
+// the work takes up again where it stopped when the holder wakes.
 func (w *worker) work(key string, d time.Duration) {
-	ch, ok := w.client.(targets.Checker)
-	if !ok || !ch.CanCheck() || w.lost {
-		if !w.lost {
-			wait.Sleep(w.ctx, d)
-		}
+	if w.lost {
 		return
 	}
+	ch, ok := w.client.(targets.Checker)
+	checks := ok && ch.CanCheck()
 	end := time.Now().Add(d)
 	for {
-		ctx, cancel := context.WithTimeout(w.ctx, w.opTimeout())
-		err := ch.Check(ctx, key)
-		cancel()
-		if errors.Is(err, targets.ErrLost) {
-			w.lost = true
-			w.env.Log.Debug("holder learnt it lost its lock", "process", w.process, "key", key, "err", err)
-			return
+		if checks {
+			ctx, cancel := context.WithTimeout(w.ctx, w.opTimeout())
+			err := ch.Check(ctx, key)
+			cancel()
+			if errors.Is(err, targets.ErrLost) {
+				w.lost = true
+				w.env.Log.Debug("holder learnt it lost its lock", "process", w.process, "key", key, "err", err)
+				return
+			}
 		}
 		left := time.Until(end)
-		if left <= 0 || !wait.Sleep(w.ctx, min(left, checkEvery)) {
+		if left <= 0 {
 			return
+		}
+		if checks {
+			left = min(left, checkEvery)
+		}
+		t := time.NewTimer(left)
+		select {
+		case <-w.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		case <-w.env.Faults.StallArmed():
+			t.Stop()
+			if a, ok := w.env.Faults.DuringWork(w.process, key); ok {
+				began := time.Now()
+				w.stall(a.Stall)
+				a.Done()
+				end = end.Add(time.Since(began))
+			}
 		}
 	}
 }

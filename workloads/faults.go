@@ -13,7 +13,8 @@ import (
 var ErrNoHolder = errors.New("no client acquired a lock while the fault was armed")
 
 // An Action is what a client fault makes a lock holder do right after its
-// acquire returned ok.
+// acquire returned ok or, for a stall, while it is at work in its critical
+// section.
 type Action struct {
 	// Stall is how long the holder stalls between its acquire and its
 	// write to the resource (a GC pause, a slow disk); zero for none.
@@ -36,19 +37,75 @@ type Victim struct {
 	Key     string `json:"key"`
 }
 
-// ClientFaults lets the nemesis stall or crash the next client that
-// acquires a lock. The nemesis arms a fault and waits until a holder takes
-// it; workloads call AfterAcquire after every successful acquire.
+// ClientFaults lets the nemesis stall or crash a lock holder. The nemesis
+// arms a fault and waits until a holder takes it; workloads call
+// AfterAcquire after every successful acquire, and a holder at work in its
+// critical section (worker.work) takes an armed stall at once, through
+// StallArmed and DuringWork, as a stop-the-world pause strikes whatever
+// the process is doing.
 type ClientFaults struct {
 	mu    sync.Mutex
 	armed *Action
+	// stallArmed is closed while a stall that a holder at work can take
+	// is armed, and replaced by an open one when it is taken or disarmed.
+	stallArmed chan struct{}
 	// holders maps each process that holds a lock to the node its client
 	// talks to, so that a nemesis can aim at the holder's node.
 	holders map[int]string
 }
 
 // NewClientFaults returns a controller with nothing armed.
-func NewClientFaults() *ClientFaults { return &ClientFaults{holders: map[int]string{}} }
+func NewClientFaults() *ClientFaults {
+	return &ClientFaults{holders: map[int]string{}, stallArmed: make(chan struct{})}
+}
+
+// midWork reports whether a holder at work may take a: a plain stall,
+// not a crash nor a stretch of work.
+func (a *Action) midWork() bool { return a != nil && a.Stall > 0 && !a.Work && !a.Crash }
+
+// setArmed arms a (nil disarms) and keeps stallArmed in step; f.mu held.
+func (f *ClientFaults) setArmed(a *Action) {
+	was := f.armed.midWork()
+	f.armed = a
+	switch now := a.midWork(); {
+	case now && !was:
+		close(f.stallArmed)
+	case !now && was:
+		f.stallArmed = make(chan struct{})
+	}
+}
+
+// StallArmed returns a channel that is closed while a stall is armed that
+// a holder at work can take with DuringWork. A nil ClientFaults never
+// arms one.
+func (f *ClientFaults) StallArmed() <-chan struct{} {
+	if f == nil {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stallArmed
+}
+
+// DuringWork is called by a holder of key at work in its critical section
+// when StallArmed says a stall is armed: it takes the stall and disarms
+// it, as AfterAcquire does, or reports false if another holder took it
+// first. The caller must call Done on the action when the stall ends.
+func (f *ClientFaults) DuringWork(process int, key string) (Action, bool) {
+	if f == nil {
+		return Action{}, false
+	}
+	f.mu.Lock()
+	a := f.armed
+	if !a.midWork() {
+		f.mu.Unlock()
+		return Action{}, false
+	}
+	f.setArmed(nil)
+	f.mu.Unlock()
+	a.taken <- Victim{Process: process, Key: key}
+	return *a, true
+}
 
 // Holding records that process holds a lock through node.
 func (f *ClientFaults) Holding(process int, node string) {
@@ -108,8 +165,8 @@ func (f *ClientFaults) HolderNodes() []string {
 	return out
 }
 
-// Stall arms a stall of d for the next holder and waits until a holder
-// starts it. It returns the victim and a channel that is closed when the
+// Stall arms a stall of d for a holder, the first at work in its critical
+// section or else the next to acquire, and waits until a holder starts it. It returns the victim and a channel that is closed when the
 // stall ends. ErrNoHolder comes back if ctx ends first.
 func (f *ClientFaults) Stall(ctx context.Context, d time.Duration) (Victim, <-chan struct{}, error) {
 	taken := make(chan Victim, 1)
@@ -136,7 +193,7 @@ func (f *ClientFaults) Crash(ctx context.Context) (Victim, error) {
 
 func (f *ClientFaults) arm(ctx context.Context, a *Action, taken <-chan Victim) (Victim, error) {
 	f.mu.Lock()
-	f.armed = a
+	f.setArmed(a)
 	f.mu.Unlock()
 	select {
 	case v := <-taken:
@@ -144,7 +201,7 @@ func (f *ClientFaults) arm(ctx context.Context, a *Action, taken <-chan Victim) 
 	case <-ctx.Done():
 		f.mu.Lock()
 		if f.armed == a {
-			f.armed = nil
+			f.setArmed(nil)
 			f.mu.Unlock()
 			return Victim{}, ErrNoHolder
 		}
@@ -163,7 +220,7 @@ func (f *ClientFaults) AfterAcquire(process int, key string) Action {
 	}
 	f.mu.Lock()
 	a := f.armed
-	f.armed = nil
+	f.setArmed(nil)
 	f.mu.Unlock()
 	if a == nil {
 		return Action{}

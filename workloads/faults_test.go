@@ -5,6 +5,9 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/plan"
 )
 
 func TestStallIsTakenByTheNextHolderOnly(t *testing.T) {
@@ -57,5 +60,90 @@ func TestArmedCrashWithNoHolderGivesErrNoHolder(t *testing.T) {
 	}
 	if a := f.AfterAcquire(1, "k"); a.Crash {
 		t.Error("crash stayed armed after its window")
+	}
+}
+
+// A stall armed while a holder is at work in its critical section strikes
+// that holder at once, as a stop-the-world pause does, rather than waiting
+// for the next grant; its work takes up again when it wakes, so its write
+// comes after the stall.
+func TestStallStrikesAHolderAtWork(t *testing.T) {
+	t.Parallel()
+	const hold, stall = 600 * time.Millisecond, 400 * time.Millisecond
+	cfg := plan.Plan{Hold: hold, Concurrency: 1}
+	var took time.Duration
+	var victim Victim
+	h, _ := runWithFaults(t, Mutex{}, &freeForAll{}, oneNode, cfg, 2*time.Second, func(ctx context.Context, f *ClientFaults) {
+		time.Sleep(200 * time.Millisecond) // into the first hold
+		armed := time.Now()
+		v, done, err := f.Stall(ctx, stall)
+		if err != nil {
+			t.Errorf("Stall: %v", err)
+			return
+		}
+		took, victim = time.Since(armed), v
+		<-done
+	})
+	if took > 150*time.Millisecond {
+		t.Errorf("the stall was taken %s after it was armed: it waited for the next grant instead of striking the holder at work", took)
+	}
+	if victim.Process != 0 || victim.Key == "" {
+		t.Errorf("victim %+v", victim)
+	}
+	spans := holdSpans(h)
+	if len(spans) == 0 || spans[0] < hold+stall-50*time.Millisecond {
+		t.Fatalf("hold spans %v: the first hold should last its %s and the %s stall", spans, hold, stall)
+	}
+	// The write of the stalled hold comes after the stall ended.
+	var grant, write int64 = -1, -1
+	for _, o := range h {
+		if o.Type == history.Ok && o.F == history.FAcquire && grant < 0 {
+			grant = o.Time
+		}
+		if o.Type == history.Invoke && o.F == history.FWrite && write < 0 {
+			write = o.Time
+		}
+	}
+	if grant < 0 || write < 0 || time.Duration(write-grant) < hold+stall-50*time.Millisecond {
+		t.Errorf("the first write came %s after its grant, want after the %s hold and the %s stall", time.Duration(write-grant), hold, stall)
+	}
+}
+
+// Only a plain stall is taken at work: a crash or a stretch of work waits
+// for the next acquire, and the channel that wakes holders at work stays
+// open for them.
+func TestOnlyStallsWakeHoldersAtWork(t *testing.T) {
+	f := NewClientFaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _, _ = f.Crash(ctx) }()
+	time.Sleep(20 * time.Millisecond)
+	select {
+	case <-f.StallArmed():
+		t.Fatal("an armed crash woke the holders at work")
+	default:
+	}
+	if _, ok := f.DuringWork(1, "k"); ok {
+		t.Fatal("a holder at work took a crash")
+	}
+	cancel()
+	time.Sleep(20 * time.Millisecond)
+	go func() { _, _, _ = f.Stall(context.Background(), time.Second) }()
+	select {
+	case <-f.StallArmed():
+	case <-time.After(time.Second):
+		t.Fatal("an armed stall did not wake the holders at work")
+	}
+	a, ok := f.DuringWork(3, "k")
+	if !ok || a.Stall != time.Second {
+		t.Fatalf("DuringWork = %+v, %v", a, ok)
+	}
+	a.Done()
+	select {
+	case <-f.StallArmed():
+		t.Fatal("the channel stayed closed after the stall was taken")
+	default:
+	}
+	if b := f.AfterAcquire(4, "k"); b.Stall != 0 {
+		t.Error("the stall was taken twice")
 	}
 }
