@@ -64,7 +64,7 @@ for lip, lport, rip, rport in conns:
 print(len(conns))
 `
 
-// ConnDrop resets the TCP connections of the next lock holder to the lock
+// ConnDrop resets the TCP connections of a lock holder (at work, or the next) to the lock
 // service, while the holder goes on with its work: what a firewall, a NAT
 // or a load balancer does to an idle connection. For the duration of the
 // fault, iptables rules in the holder's client container answer every

@@ -43,10 +43,10 @@ const LinkChain = "LOCKSTORM-LINK"
 //     way.
 //   - bandwidth: every client's links carry at most link.rate KB/s each
 //     way.
-//   - stall: the next holder's links stop delivering, both ways, and do
+//   - stall: a holder's links stop delivering, both ways, and do
 //     not close, while the holder works on for the fault's length; what
 //     was sent is delivered when the fault heals.
-//   - close: each of the next holder's links, and each it opens during the
+//   - close: each of a holder's links, and each it opens during the
 //     fault, is closed once it has carried link.bytes more bytes towards
 //     the server, while the holder works on.
 type Link struct{}

@@ -54,7 +54,7 @@ var partitionModes = []string{partOne, partHalves, partRandomHalves, partRing, p
 //   - bridge: two halves that cannot talk, joined by one node that sees
 //     both (3+ nodes).
 //   - one-way: node A drops packets from B while B still receives from A.
-//   - client-holder: the next holder's client container is cut off from
+//   - client-holder: a holder's client container is cut off from
 //     every server, both ways, while the holder works on in its critical
 //     section for the fault's length (needs client processes).
 //   - client-holder-node: the same, from the node the holder talks to.

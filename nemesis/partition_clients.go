@@ -20,7 +20,7 @@ import (
 // live in the client containers; the harness, which reaches its client
 // processes from the bridge's gateway, stays connected to them.
 const (
-	// partClientHolder cuts the next holder's client off from every
+	// partClientHolder cuts a holder's client off from every
 	// server, both ways, while it works on in its critical section.
 	partClientHolder = "client-holder"
 	// partClientHolderNode cuts it off from the node it talks to.

@@ -17,9 +17,7 @@ import (
 // every deduction accounted for.
 func TestContentionSweepMeasuresEveryWayAndLosesNothing(t *testing.T) {
 	t.Parallel()
-	// 300 ms a phase: on a loaded 2-core machine the phases run over their
-	// shares a little, and with 200 ms the last one was sometimes left no time.
-	cfg := plan.Plan{TimeLimit: 2700 * time.Millisecond, Options: option.Values{"contention.clients": "1,2,8"}}
+	cfg := plan.Plan{TimeLimit: 1800 * time.Millisecond, Options: option.Values{"contention.clients": "1,2,8"}}
 	_, rep := runWorkload(t, Contention{}, targets.NewInMemory(), oneNode, cfg, cfg.TimeLimit)
 	inv := result(t, rep, checker.NameInventory)
 	var d checker.InventoryDetails

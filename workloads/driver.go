@@ -318,13 +318,21 @@ const checkEvery = 50 * time.Millisecond
 // so that a long hold never keeps a run past its time limit or a Ctrl-C.
 // A client that can tell whether it still holds the lock
 // (targets.Checker) is asked every checkEvery; once it says it lost the
-// lock, the work stops and the worker is marked lost. A stall armed while
-// the holder works strikes at once, as a stop-the-world pause does, and
-// the work takes up again where it stopped when the holder wakes.
+// lock, the work stops and the worker is marked lost. A client fault armed
+// while the holder works strikes at once: a stall, as a stop-the-world
+// pause does, after which the work takes up again where it stopped; a
+// stretch of work (the holder cut off while it works on), which keeps the
+// work going for at least that long.
 func (w *worker) work(key string, d time.Duration) {
 	if w.lost {
 		return
 	}
+	var stretches []Action // taken here; done when the work ends
+	defer func() {
+		for _, a := range stretches {
+			a.Done()
+		}
+	}()
 	ch, ok := w.client.(targets.Checker)
 	checks := ok && ch.CanCheck()
 	end := time.Now().Add(d)
@@ -352,9 +360,17 @@ func (w *worker) work(key string, d time.Duration) {
 			t.Stop()
 			return
 		case <-t.C:
-		case <-w.env.Faults.StallArmed():
+		case <-w.env.Faults.AtWorkArmed():
 			t.Stop()
-			if a, ok := w.env.Faults.DuringWork(w.process, key); ok {
+			a, ok := w.env.Faults.DuringWork(w.process, key)
+			switch {
+			case !ok:
+			case a.Work:
+				if until := time.Now().Add(a.Stall); until.After(end) {
+					end = until
+				}
+				stretches = append(stretches, a)
+			default:
 				began := time.Now()
 				w.stall(a.Stall)
 				a.Done()

@@ -40,15 +40,15 @@ type Victim struct {
 // ClientFaults lets the nemesis stall or crash a lock holder. The nemesis
 // arms a fault and waits until a holder takes it; workloads call
 // AfterAcquire after every successful acquire, and a holder at work in its
-// critical section (worker.work) takes an armed stall at once, through
-// StallArmed and DuringWork, as a stop-the-world pause strikes whatever
-// the process is doing.
+// critical section (worker.work) takes an armed stall or stretch of work
+// at once, through AtWorkArmed and DuringWork, as a stop-the-world pause
+// or a cut cable strikes whatever the process is doing.
 type ClientFaults struct {
 	mu    sync.Mutex
 	armed *Action
-	// stallArmed is closed while a stall that a holder at work can take
-	// is armed, and replaced by an open one when it is taken or disarmed.
-	stallArmed chan struct{}
+	// atWork is closed while a fault that a holder at work can take is
+	// armed, and replaced by an open one when it is taken or disarmed.
+	atWork chan struct{}
 	// holders maps each process that holds a lock to the node its client
 	// talks to, so that a nemesis can aim at the holder's node.
 	holders map[int]string
@@ -56,41 +56,42 @@ type ClientFaults struct {
 
 // NewClientFaults returns a controller with nothing armed.
 func NewClientFaults() *ClientFaults {
-	return &ClientFaults{holders: map[int]string{}, stallArmed: make(chan struct{})}
+	return &ClientFaults{holders: map[int]string{}, atWork: make(chan struct{})}
 }
 
-// midWork reports whether a holder at work may take a: a plain stall,
-// not a crash nor a stretch of work.
-func (a *Action) midWork() bool { return a != nil && a.Stall > 0 && !a.Work && !a.Crash }
+// midWork reports whether a holder at work may take a: a stall or a
+// stretch of work, not a crash (a crash strikes right after an acquire).
+func (a *Action) midWork() bool { return a != nil && a.Stall > 0 && !a.Crash }
 
-// setArmed arms a (nil disarms) and keeps stallArmed in step; f.mu held.
+// setArmed arms a (nil disarms) and keeps atWork in step; f.mu held.
 func (f *ClientFaults) setArmed(a *Action) {
 	was := f.armed.midWork()
 	f.armed = a
 	switch now := a.midWork(); {
 	case now && !was:
-		close(f.stallArmed)
+		close(f.atWork)
 	case !now && was:
-		f.stallArmed = make(chan struct{})
+		f.atWork = make(chan struct{})
 	}
 }
 
-// StallArmed returns a channel that is closed while a stall is armed that
+// AtWorkArmed returns a channel that is closed while a fault is armed that
 // a holder at work can take with DuringWork. A nil ClientFaults never
 // arms one.
-func (f *ClientFaults) StallArmed() <-chan struct{} {
+func (f *ClientFaults) AtWorkArmed() <-chan struct{} {
 	if f == nil {
 		return nil
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.stallArmed
+	return f.atWork
 }
 
 // DuringWork is called by a holder of key at work in its critical section
-// when StallArmed says a stall is armed: it takes the stall and disarms
-// it, as AfterAcquire does, or reports false if another holder took it
-// first. The caller must call Done on the action when the stall ends.
+// when AtWorkArmed says a fault is armed: it takes the stall or stretch of
+// work and disarms it, as AfterAcquire does, or reports false if another
+// holder took it first. The caller must call Done on the action when the
+// stall or the stretch ends.
 func (f *ClientFaults) DuringWork(process int, key string) (Action, bool) {
 	if f == nil {
 		return Action{}, false
@@ -175,9 +176,10 @@ func (f *ClientFaults) Stall(ctx context.Context, d time.Duration) (Victim, <-ch
 	return v, a.stallDone, err
 }
 
-// Work arms a stretch of work of d for the next holder, during which it
-// is not frozen (its client and library go on), and waits until a holder
-// starts it, as Stall does.
+// Work arms a stretch of work of d for a holder, during which it is not
+// frozen (its client and library go on), and waits until a holder starts
+// it, as Stall does: a holder at work keeps working for at least d from
+// then, or else the next to acquire works for d right after its acquire.
 func (f *ClientFaults) Work(ctx context.Context, d time.Duration) (Victim, <-chan struct{}, error) {
 	taken := make(chan Victim, 1)
 	a := &Action{Stall: d, Work: true, taken: taken, stallDone: make(chan struct{})}

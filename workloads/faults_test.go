@@ -109,16 +109,15 @@ func TestStallStrikesAHolderAtWork(t *testing.T) {
 	}
 }
 
-// Only a plain stall is taken at work: a crash or a stretch of work waits
-// for the next acquire, and the channel that wakes holders at work stays
-// open for them.
-func TestOnlyStallsWakeHoldersAtWork(t *testing.T) {
+// A crash is not taken at work: it waits for the next acquire, and the
+// channel that wakes holders at work stays open for it; a stall is.
+func TestACrashDoesNotWakeHoldersAtWork(t *testing.T) {
 	f := NewClientFaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { _, _ = f.Crash(ctx) }()
 	time.Sleep(20 * time.Millisecond)
 	select {
-	case <-f.StallArmed():
+	case <-f.AtWorkArmed():
 		t.Fatal("an armed crash woke the holders at work")
 	default:
 	}
@@ -129,7 +128,7 @@ func TestOnlyStallsWakeHoldersAtWork(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	go func() { _, _, _ = f.Stall(context.Background(), time.Second) }()
 	select {
-	case <-f.StallArmed():
+	case <-f.AtWorkArmed():
 	case <-time.After(time.Second):
 		t.Fatal("an armed stall did not wake the holders at work")
 	}
@@ -139,11 +138,45 @@ func TestOnlyStallsWakeHoldersAtWork(t *testing.T) {
 	}
 	a.Done()
 	select {
-	case <-f.StallArmed():
+	case <-f.AtWorkArmed():
 		t.Fatal("the channel stayed closed after the stall was taken")
 	default:
 	}
 	if b := f.AfterAcquire(4, "k"); b.Stall != 0 {
 		t.Error("the stall was taken twice")
+	}
+}
+
+// A stretch of work armed while a holder is at work (a client cut off
+// while it works on) is taken by that holder at once and keeps its work
+// going for at least the stretch; the nemesis hears that it ended only
+// when the work ended.
+func TestStretchOfWorkStrikesAHolderAtWork(t *testing.T) {
+	t.Parallel()
+	const hold, stretch = 500 * time.Millisecond, 700 * time.Millisecond
+	cfg := plan.Plan{Hold: hold, Concurrency: 1}
+	var took, lasted time.Duration
+	h, _ := runWithFaults(t, Mutex{}, &freeForAll{}, oneNode, cfg, 2*time.Second, func(ctx context.Context, f *ClientFaults) {
+		time.Sleep(200 * time.Millisecond) // into the first hold
+		armed := time.Now()
+		_, done, err := f.Work(ctx, stretch)
+		if err != nil {
+			t.Errorf("Work: %v", err)
+			return
+		}
+		took = time.Since(armed)
+		<-done
+		lasted = time.Since(armed)
+	})
+	if took > 150*time.Millisecond {
+		t.Errorf("the stretch was taken %s after it was armed, not by the holder at work", took)
+	}
+	if lasted < stretch-20*time.Millisecond {
+		t.Errorf("the nemesis heard the stretch end after %s, want at least %s", lasted, stretch)
+	}
+	// The first hold ran from its grant (about 200 ms before the fault)
+	// to the end of the stretch: longer than its own hold.
+	if spans := holdSpans(h); len(spans) == 0 || spans[0] < 200*time.Millisecond+stretch-50*time.Millisecond {
+		t.Errorf("hold spans %v: the first hold should last until the stretch ended", spans)
 	}
 }
