@@ -110,6 +110,16 @@ func (s *liveState) judgeKey(p *part, pk *probeKey) (Anomaly, bool) {
 	if acquired >= 0 {
 		an.End = acquired
 	}
+	// A key that the probe never got: the run shows since when it was
+	// out of reach, and the anomaly starts there.
+	since := ""
+	if acquired < 0 {
+		if u := unavailableSince(h, p, pk.key, m.index, m.time); u.at >= 0 {
+			an.Start = u.at
+			since = fmt.Sprintf("; no acquire of it succeeded after its last holder was gone at %s: the first to fail ended at %s, and %s failed in all before the probe",
+				history.FormatTime(u.from), history.FormatTime(u.at), Plural(u.fails, "acquire"))
+		}
+	}
 	within := ""
 	if m.bound > 0 {
 		within = " within " + fmtDur(m.bound)
@@ -132,9 +142,61 @@ func (s *liveState) judgeKey(p *part, pk *probeKey) (Anomaly, bool) {
 	if acquired < 0 && j >= 0 && h[j].Error != "" {
 		outcome += ": " + h[j].Error
 	}
-	an.Explanation = fmt.Sprintf("After the final heal at %s, key %s could not be acquired%s (%s)%s.",
-		history.FormatTime(m.time), pk.key, within, outcome, lastHolderPhrase(h, p.holds, pk.key, m.time))
+	an.Explanation = fmt.Sprintf("After the final heal at %s, key %s could not be acquired%s (%s)%s%s.",
+		history.FormatTime(m.time), pk.key, within, outcome, lastHolderPhrase(h, p.holds, pk.key, m.time), since)
 	return an, true
+}
+
+// unavailability says since when the run saw a key out of reach.
+type unavailability struct {
+	from  int64 // when its last holder was gone (and a lease it had could have run out)
+	at    int64 // when the first acquire invoked after from failed; -1 if none
+	fails int   // the acquires invoked after from that failed
+}
+
+// unavailableSince finds when key went out of reach for good, before the
+// probe at index probe (time t) found it stuck: after its last hold ended
+// (a crash, a release, with the lease it asked for run out), the first
+// acquire of key that the service refused. No grant of key came after
+// that hold, or it would not be the last; so from that refusal on the key
+// was out of reach, which the probe then confirmed. With no last holder
+// the search starts at the beginning of the run; a last holder that never
+// let go (its hold open to the end) gives none.
+func unavailableSince(h history.History, p *part, key string, probe int, t int64) unavailability {
+	u := unavailability{at: -1}
+	var last *Hold
+	for i := range p.holds {
+		if p.holds[i].Key == key && p.holds[i].Start < t {
+			last = &p.holds[i]
+		}
+	}
+	if last != nil {
+		if last.Open || last.End >= t {
+			return u
+		}
+		u.from = last.End
+		if last.TTL > 0 {
+			u.from = max(u.from, last.AcquireInvoke+last.TTL)
+		}
+	}
+	for i := range h {
+		o := &h[i]
+		if o.Index >= probe {
+			break
+		}
+		if o.IsNemesis() || o.Type != history.Invoke || o.F != history.FAcquire || o.Key != key || o.Time < u.from {
+			continue
+		}
+		typ, j := completion(h, p.link, i)
+		if typ != history.Fail || j < 0 {
+			continue
+		}
+		u.fails++
+		if u.at < 0 || h[j].Time < u.at {
+			u.at = h[j].Time
+		}
+	}
+	return u
 }
 
 func (s *liveState) result(sc *scope) Result {

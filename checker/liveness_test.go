@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/lockstorm/lockstorm/history"
 )
 
 func TestLivenessFindsStuckLock(t *testing.T) {
@@ -85,5 +87,60 @@ func TestStats(t *testing.T) {
 		if d[k] != v {
 			t.Errorf("%s = %v, want %v", k, d[k], v)
 		}
+	}
+}
+
+// A stuck key that the run already showed out of reach: the anomaly, and
+// so the time to first violation, starts at the first acquire that the
+// service refused after the last holder crashed; an acquire invoked while
+// the holder was still alive does not count.
+func TestStuckLockStartsWhereTheRunShowedItOutOfReach(t *testing.T) {
+	h := hist(t,
+		inv(0, 1, acq, "k"), ok(10, 1, acq, "k"),
+		inv(5000, 2, acq, "k"), fail(7000, 2, acq, "k", errText("busy")), // before the crash
+		inv(8000, 1, rel, "k"), info(8000, 1, rel, "k", errText("client crashed")),
+		inv(8500, 3, acq, "k"), fail(10500, 3, acq, "k", errText("busy")),
+		inv(10600, 2, acq, "k"), fail(12600, 2, acq, "k", errText("busy")),
+		inv(12700, 3, acq, "k"), info(14700, 3, acq, "k", errText("timeout")),
+		nem(60000, "liveness-probe", value(`{"bound":10000000000}`)),
+		inv(60001, 10, acq, "k"), fail(70001, 10, acq, "k", errText("busy")))
+	r := Liveness(h)
+	if r.Status != Invalid || len(r.Anomalies) != 1 {
+		t.Fatalf("status %s anomalies %+v", r.Status, r.Anomalies)
+	}
+	a := r.Anomalies[0]
+	if a.Start != 10500*1e6 {
+		t.Errorf("the stuck lock starts at %s, want 10.500s (the first refusal after the crash)", history.FormatTime(a.Start))
+	}
+	want := "; no acquire of it succeeded after its last holder was gone at 8.000s: the first to fail ended at 10.500s, and 2 acquires failed in all before the probe."
+	if !strings.HasSuffix(a.Explanation, want) {
+		t.Errorf("explanation %q\nwant it to end %q", a.Explanation, want)
+	}
+	if fv := FirstViolation(Check(h, Options{})); fv != 10500*1e6 {
+		t.Errorf("first violation %s, want 10.500s", history.FormatTime(fv))
+	}
+}
+
+// A last holder that never let go is no stuck lock before the probe: the
+// key was held. So is a holder whose lease had not run out when the
+// acquire was refused.
+func TestStuckLockStartsAtTheProbeWhileTheHolderMightHoldIt(t *testing.T) {
+	open := hist(t,
+		inv(0, 1, acq, "k"), ok(10, 1, acq, "k"),
+		inv(500, 2, acq, "k"), fail(2500, 2, acq, "k", errText("busy")),
+		nem(60000, "liveness-probe", value(`{"bound":10000000000}`)),
+		inv(60001, 10, acq, "k"), fail(70001, 10, acq, "k", errText("busy")))
+	if a := Liveness(open).Anomalies; len(a) != 1 || a[0].Start != 60001*1e6 {
+		t.Errorf("a holder that never released: anomalies %+v, want one from the probe at 60.001s", a)
+	}
+	leased := hist(t,
+		inv(0, 1, acq, "k", ttl(30000)), ok(10, 1, acq, "k", ttl(30000)),
+		inv(1000, 1, rel, "k"), info(1000, 1, rel, "k", errText("client crashed")),
+		inv(2000, 2, acq, "k"), fail(4000, 2, acq, "k", errText("busy")),
+		inv(31000, 3, acq, "k"), fail(33000, 3, acq, "k", errText("busy")),
+		nem(60000, "liveness-probe", value(`{"bound":10000000000}`)),
+		inv(60001, 10, acq, "k"), fail(70001, 10, acq, "k", errText("busy")))
+	if a := Liveness(leased).Anomalies; len(a) != 1 || a[0].Start != 33000*1e6 {
+		t.Errorf("a crashed holder with a 30-s lease: anomalies %+v, want one from 33.000s, the first refusal after the lease", a)
 	}
 }

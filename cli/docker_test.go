@@ -20,6 +20,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 
+	"github.com/lockstorm/lockstorm/internal/keepfailed"
 	"github.com/lockstorm/lockstorm/store"
 )
 
@@ -198,6 +199,7 @@ func TestDockerSIGKILLThenCleanLeavesNothingAndHistoryChecks(t *testing.T) {
 func runJudged(t *testing.T, args ...string) (int, store.RunResult) {
 	t.Helper()
 	st := t.TempDir()
+	keepfailed.OnFailure(t, st)
 	cmd := exec.Command(binary(t), append([]string{"run", "--store", st, "--quiet"}, args...)...)
 	out, _ := cmd.CombinedOutput()
 	res, err := store.ReadRunResult(filepath.Join(st, "latest"))

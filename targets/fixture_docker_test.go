@@ -19,6 +19,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
+	"github.com/lockstorm/lockstorm/internal/keepfailed"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
@@ -271,6 +272,7 @@ func runPlan(t *testing.T, target string, limit time.Duration, change func(*plan
 	change(&cfg.Plan)
 	cfg.ClientBinary = clientBinary(t)
 	cfg.StoreDir = t.TempDir()
+	keepfailed.OnFailure(t, cfg.StoreDir)
 	mark := "targets-" + target + "-" + randomID()
 	cfg.Labels = map[string]string{testLabel: mark}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
