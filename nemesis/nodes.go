@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
@@ -91,7 +93,27 @@ func resolveNodes(ctx context.Context, env *Env, mode string, evTargets []string
 
 // holderNodes waits (up to two seconds) until some client holds a lock, and
 // returns the nodes through which the holders talk to the lock service.
+//
+// A holder that is more than half through its hold is about to let go,
+// and a fault on its node would miss it: it releases before the service
+// notices that it is cut off or paused, and the next grant goes to a
+// client on another node. With holds of a second or more (the TTL locks'
+// and the renewed leases' defaults), the fault aims at the holders that
+// have at least half their hold ahead, and waits up to a hold for the next
+// grant when none has; only then does any holder do.
 func holderNodes(ctx context.Context, env *Env) ([]string, error) {
+	if env.Faults != nil && env.Plan != nil && env.Plan.Hold >= time.Second {
+		hold := env.Plan.Hold
+		deadline := time.Now().Add(hold + 100*time.Millisecond)
+		for {
+			if nodes := env.Faults.HolderNodesSince(time.Now().Add(-hold / 2)); len(nodes) > 0 {
+				return nodes, nil
+			}
+			if !time.Now().Before(deadline) || !wait.Sleep(ctx, 10*time.Millisecond) {
+				break
+			}
+		}
+	}
 	if _, err := holderProcesses(ctx, env); err != nil {
 		return nil, fmt.Errorf("mode %s: %w", modeHolder, err)
 	}

@@ -50,13 +50,20 @@ type ClientFaults struct {
 	// armed, and replaced by an open one when it is taken or disarmed.
 	atWork chan struct{}
 	// holders maps each process that holds a lock to the node its client
-	// talks to, so that a nemesis can aim at the holder's node.
-	holders map[int]string
+	// talks to and the time of its grant, so that a nemesis can aim at the
+	// node of a holder that will hold on for a while.
+	holders map[int]holding
 }
 
 // NewClientFaults returns a controller with nothing armed.
 func NewClientFaults() *ClientFaults {
-	return &ClientFaults{holders: map[int]string{}, atWork: make(chan struct{})}
+	return &ClientFaults{holders: map[int]holding{}, atWork: make(chan struct{})}
+}
+
+// A holding is one process's current hold: its node and when it began.
+type holding struct {
+	node  string
+	since time.Time
 }
 
 // midWork reports whether a holder at work may take a: a stall or a
@@ -115,7 +122,7 @@ func (f *ClientFaults) Holding(process int, node string) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.holders[process] = node
+	f.holders[process] = holding{node: node, since: time.Now()}
 }
 
 // Released records that process no longer holds a lock (it released it,
@@ -146,20 +153,23 @@ func (f *ClientFaults) Holders() []int {
 func (f *ClientFaults) HolderNode(process int) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.holders[process]
+	return f.holders[process].node
 }
 
 // HolderNodes returns the distinct nodes through which lock holders talk
 // to the lock service right now, sorted.
-func (f *ClientFaults) HolderNodes() []string {
+func (f *ClientFaults) HolderNodes() []string { return f.HolderNodesSince(time.Time{}) }
+
+// HolderNodesSince is HolderNodes for the holders granted after t only.
+func (f *ClientFaults) HolderNodesSince(t time.Time) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	seen := map[string]bool{}
 	var out []string
-	for _, n := range f.holders {
-		if n != "" && !seen[n] {
-			seen[n] = true
-			out = append(out, n)
+	for _, h := range f.holders {
+		if h.node != "" && !seen[h.node] && h.since.After(t) {
+			seen[h.node] = true
+			out = append(out, h.node)
 		}
 	}
 	sort.Strings(out)
@@ -167,8 +177,9 @@ func (f *ClientFaults) HolderNodes() []string {
 }
 
 // Stall arms a stall of d for a holder, the first at work in its critical
-// section or else the next to acquire, and waits until a holder starts it. It returns the victim and a channel that is closed when the
-// stall ends. ErrNoHolder comes back if ctx ends first.
+// section or else the next to acquire, and waits until a holder starts
+// it. It returns the victim and a channel that is closed when the stall
+// ends. ErrNoHolder comes back if ctx ends first.
 func (f *ClientFaults) Stall(ctx context.Context, d time.Duration) (Victim, <-chan struct{}, error) {
 	taken := make(chan Victim, 1)
 	a := &Action{Stall: d, taken: taken, stallDone: make(chan struct{})}
