@@ -61,12 +61,16 @@ func TestDockerNatsKVOneReplicaNoFaultRunIsValid(t *testing.T) {
 func TestDockerNatsKV29ClusterGrantsTwiceWithoutFaults(t *testing.T) {
 	for attempt := 1; attempt <= 3; attempt++ {
 		res := runHarnessWith(t, "nats-kv", "", 20*time.Second, nil, 0)
-		if res.Status == checker.Invalid && hasAnomaly(res, "mutual-exclusion", checker.KindGrantedEarly) {
+		// Two Creates that race both win: the sweep sees an early grant
+		// when the two holds overlap, and when the second grant comes
+		// within the same instant, only linearizability does.
+		if res.Status == checker.Invalid && (hasAnomaly(res, "mutual-exclusion", checker.KindGrantedEarly) ||
+			hasAnomaly(res, "linearizability", checker.KindNotLinearizable)) {
 			t.Logf("attempt %d: %s", attempt, res.Summary)
 			return
 		}
 		if res.Status != checker.Valid {
-			t.Fatalf("attempt %d: %s without a service-granted-early: %s\n%s", attempt, res.Status, res.Summary, anomalies(res))
+			t.Fatalf("attempt %d: %s without a service-granted-early or a non-linearizable window: %s\n%s", attempt, res.Status, res.Summary, anomalies(res))
 		}
 		t.Logf("attempt %d: valid, %d ops", attempt, res.Ops)
 	}
