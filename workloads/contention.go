@@ -252,24 +252,39 @@ func (c Contention) sweep(ctx context.Context, env *Env, ways []string, counts [
 		return err
 	}
 	left := phases
+	var over time.Duration // the most a phase ran over its share so far
 	for _, n := range counts {
 		for _, way := range ways {
 			if ctx.Err() != nil {
 				return nil
 			}
-			// Each phase gets an equal share of the time left, so that
-			// one that ran over does not cut the last one short.
-			share := time.Until(deadline) / time.Duration(left)
+			share := phaseShare(time.Until(deadline), left, over)
 			left--
 			begin := time.Now()
 			err := c.phase(ctx, workers[:n], way, n, share)
-			env.Log.Info("contention phase", "way", way, "clients", n, "share", share.Round(time.Millisecond), "took", time.Since(begin).Round(time.Millisecond))
+			took := time.Since(begin)
+			over = max(over, took-share)
+			env.Log.Info("contention phase", "way", way, "clients", n, "share", share.Round(time.Millisecond), "took", took.Round(time.Millisecond))
 			if err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// phaseShare is the time a phase of the sweep gets when `left` phases
+// (this one included) share the time remaining: an equal share, less what
+// a phase has run over its share so far (its clients' preparation, the
+// operations in flight when its clock ran out), kept back for each phase
+// still to come, so that the last ones are not cut short. At most half of
+// the time is kept back.
+func phaseShare(remaining time.Duration, left int, over time.Duration) time.Duration {
+	if left < 1 || remaining <= 0 {
+		return 0
+	}
+	reserve := min(over*time.Duration(left), remaining/2)
+	return (remaining - reserve) / time.Duration(left)
 }
 
 // phase runs n workers deducting way's item for d: first each makes the

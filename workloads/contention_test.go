@@ -18,11 +18,13 @@ import (
 // every deduction accounted for.
 func TestContentionSweepMeasuresEveryWayAndLosesNothing(t *testing.T) {
 	t.Parallel()
-	// Nine phases of 200 ms: on this 2-core machine, about one run in four
-	// or five left the last phase no time (the earlier ones ran over their
-	// shares), on the code before and after issue 19 alike. A phase that
-	// did not run is timing, not a lost deduction, so it gets up to two more
-	// runs; every deduction must be accounted for in each.
+	// Nine phases of 200 ms. Before the sweep kept time back for the
+	// phases to come (phaseShare), about one run in four on this 2-core
+	// machine left the last phase no time; since, 1 of 32 runs did, with
+	// two campaigns running beside it (a phase ran over by most of a
+	// second). A phase that did not run is timing, not a lost deduction,
+	// so it gets up to two more runs; every deduction must be accounted for
+	// in each.
 	for attempt := 1; ; attempt++ {
 		missing := contentionSweepOnce(t)
 		if missing == "" {
@@ -120,5 +122,42 @@ func TestContentionPrepareRefusesWhatCannotWork(t *testing.T) {
 	p := plan.Plan{TimeLimit: 9 * time.Second, Concurrency: 5, Options: option.Values{}}
 	if err := (Contention{}).Prepare(&p, targets.NewRedis()); err != nil {
 		t.Errorf("9 s for 18 phases of 500 ms: %v", err)
+	}
+}
+
+// Each phase keeps back, for every phase still to come, the most that a
+// phase has run over: with 2 s left for four phases and 100 ms of overrun
+// seen, this one gets (2 s − 400 ms) / 4, and the last gets its share
+// even if the next three run over as much.
+func TestPhaseShareKeepsBackWhatPhasesRunOver(t *testing.T) {
+	for _, tc := range []struct {
+		remaining time.Duration
+		left      int
+		over      time.Duration
+		want      time.Duration
+	}{
+		{2 * time.Second, 4, 0, 500 * time.Millisecond},
+		{2 * time.Second, 4, 100 * time.Millisecond, 400 * time.Millisecond},
+		{2 * time.Second, 1, 100 * time.Millisecond, 1900 * time.Millisecond},
+		{time.Second, 2, 400 * time.Millisecond, 250 * time.Millisecond}, // at most half kept back
+		{0, 3, 0, 0},
+		{-time.Second, 1, 0, 0},
+	} {
+		if got := phaseShare(tc.remaining, tc.left, tc.over); got != tc.want {
+			t.Errorf("phaseShare(%s, %d, %s) = %s, want %s", tc.remaining, tc.left, tc.over, got, tc.want)
+		}
+	}
+	// Four phases that each run over by the same 100 ms fit the 2 s.
+	remaining, over := 2*time.Second, time.Duration(0)
+	for left := 4; left > 0; left-- {
+		share := phaseShare(remaining, left, over)
+		if share <= 0 {
+			t.Fatalf("phase %d of 4 got no time", 5-left)
+		}
+		remaining -= share + 100*time.Millisecond
+		over = 100 * time.Millisecond
+	}
+	if remaining < 0 {
+		t.Errorf("the phases ran %s past the end", -remaining)
 	}
 }

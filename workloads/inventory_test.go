@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -40,6 +41,9 @@ func runWithFaults(t *testing.T, w Workload, tgt targets.Service, nodes []string
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("LOCKSTORM_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
 	for _, n := range nodes {
 		cfg.Nodes = append(cfg.Nodes, plan.Node{Name: n})
 	}
