@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,15 +105,24 @@ func (f *File) cell(name, target, workload, nem string, expect store.Expectation
 	if s.Repeats != nil {
 		repeats = *s.Repeats
 	}
-	seeds := append([]int64(nil), s.Seeds...)
-	for i := len(seeds); i < repeats; i++ {
-		seeds = append(seeds, int64(i+1))
-	}
 	return Cell{
 		Name: name, Target: target, Workload: workload, Nemeses: nemeses,
-		Expect: expect, Claim: claim, Seeds: seeds[:max(repeats, len(s.Seeds))],
+		Expect: expect, Claim: claim, Seeds: cellSeeds(s.Seeds, repeats),
 		Judge: s.Judge, Plan: p, Line: line, settings: s,
 	}
+}
+
+// cellSeeds is the seeds a cell runs: every listed seed, and then, up to
+// repeats runs, the smallest seeds from 1 that are not listed (a seed runs
+// once).
+func cellSeeds(listed []int64, repeats int) []int64 {
+	seeds := append([]int64(nil), listed...)
+	for next := int64(1); len(seeds) < repeats; next++ {
+		if !slices.Contains(listed, next) {
+			seeds = append(seeds, next)
+		}
+	}
+	return seeds
 }
 
 // merge returns base with every field that over sets replaced.

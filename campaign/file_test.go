@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -201,6 +202,15 @@ func TestSummarizeAndExitCodes(t *testing.T) {
 	if cr.DetectionRate != 0.75 || cr.TTFVMin != 1e9 || cr.TTFVMax != 3e9 || cr.TTFVMedian != 2e9 {
 		t.Errorf("stats: rate %v ttfv %d/%d/%d", cr.DetectionRate, cr.TTFVMin, cr.TTFVMedian, cr.TTFVMax)
 	}
+	// Time to first violation counts from the workload's start: a run whose
+	// setup took 9 s and that broke 17 s after its start broke 8 s in.
+	late := run(checker.Invalid, 17e9)
+	late.WorkloadStart = 9e9
+	cr = store.CellResult{Expect: store.ExpectUnsafe, Runs: []store.CellRun{late}}
+	Summarize(&cr)
+	if cr.TTFVMin != 8e9 || cr.TTFVMedian != 8e9 {
+		t.Errorf("a violation at 17 s of a workload that began at 9 s: ttfv %d/%d, want 8 s", cr.TTFVMin, cr.TTFVMedian)
+	}
 	// A contention sweep's speedup is judged on the median of its runs.
 	ratio := func(atomic float64) store.CellRun {
 		r := run(checker.Valid, -1)
@@ -299,5 +309,25 @@ func TestSelectKeepsMatchingCellsInOrderAndNamesTheRest(t *testing.T) {
 	}
 	if _, err := Select(cells, " , "); err == nil {
 		t.Error("an empty pattern list was accepted")
+	}
+}
+
+// Listed seeds run first; repeats beyond them take the smallest seeds not
+// listed, so that no seed runs twice.
+func TestCellSeedsFillRepeatsWithoutRepeatingASeed(t *testing.T) {
+	for _, tc := range []struct {
+		listed  []int64
+		repeats int
+		want    []int64
+	}{
+		{nil, 3, []int64{1, 2, 3}},
+		{[]int64{5, 9}, 1, []int64{5, 9}},
+		{[]int64{3}, 3, []int64{3, 1, 2}},
+		{[]int64{16, 17, 18, 19, 20}, 10, []int64{16, 17, 18, 19, 20, 1, 2, 3, 4, 5}},
+		{[]int64{2, 1}, 4, []int64{2, 1, 3, 4}},
+	} {
+		if got := cellSeeds(tc.listed, tc.repeats); !slices.Equal(got, tc.want) {
+			t.Errorf("seeds %v, repeats %d: %v, want %v", tc.listed, tc.repeats, got, tc.want)
+		}
 	}
 }

@@ -149,7 +149,7 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 			judged := Judged(rr, c.Judge)
 			cr.Runs = append(cr.Runs, store.CellRun{
 				Dir: filepath.Join(rr.Cell, rr.ID), Seed: rr.Plan.Seed, Status: judged,
-				Summary: rr.Summary, FirstViolation: rr.FirstViolation, Ops: rr.Ops,
+				Summary: rr.Summary, FirstViolation: rr.FirstViolation, WorkloadStart: rr.WorkloadStart, Ops: rr.Ops,
 				Indeterminate: indeterminate(rr), Duration: rr.Duration, Error: rr.Error,
 			})
 			cr.Runs[len(cr.Runs)-1].Ratios, cr.Runs[len(cr.Runs)-1].RatioClients = ratios(rr)
@@ -206,7 +206,7 @@ func Summarize(cr *store.CellResult) {
 		if r.Status == checker.Invalid {
 			violations++
 			if r.FirstViolation >= 0 {
-				ttfv = append(ttfv, r.FirstViolation)
+				ttfv = append(ttfv, store.TimeToViolation(r.FirstViolation, r.WorkloadStart))
 			}
 		}
 		ops += r.Ops

@@ -267,6 +267,7 @@ func (r *run) runWorkload(ctx context.Context, runner *nemesis.Runner) error {
 	wctx, cancel := context.WithTimeout(ctx, p.TimeLimit)
 	defer cancel()
 	begin := time.Now()
+	r.res.WorkloadStart = int64(begin.Sub(r.began))
 	var nerr error
 	var wg sync.WaitGroup
 	wg.Add(1)

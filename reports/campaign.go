@@ -152,7 +152,7 @@ func buildCampaign(c store.CampaignResult, read runReader) *campaignPage {
 		for _, r := range cell.Runs {
 			p.Runs = append(p.Runs, runRow{Cell: cell.Name, Target: cell.Target, Workload: cell.Workload,
 				Nemesis: cell.Nemesis, Expect: string(cell.Expect), Seed: r.Seed, Class: statusClass(r.Status),
-				Word: statusWord(r.Status), Summary: r.Summary, Error: r.Error, FirstViolation: ttfv(r.FirstViolation),
+				Word: statusWord(r.Status), Summary: r.Summary, Error: r.Error, FirstViolation: ttfv(store.TimeToViolation(r.FirstViolation, r.WorkloadStart)),
 				Duration: r.Duration.Round(time.Millisecond).String(), Ops: r.Ops, Indeterminate: r.Indeterminate,
 				Href: runHref(r.Dir)})
 		}

@@ -101,7 +101,11 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 		p.Meta = append(p.Meta, kv{"incidents", p.Incidents.Heading()})
 	}
 	if res.FirstViolation >= 0 && res.Status == checker.Invalid {
-		p.Meta = append(p.Meta, kv{"first violation", fmtNs(res.FirstViolation)})
+		first := fmtNs(res.FirstViolation)
+		if res.WorkloadStart > 0 {
+			first += " (" + fmtNs(store.TimeToViolation(res.FirstViolation, res.WorkloadStart)) + " into the workload)"
+		}
+		p.Meta = append(p.Meta, kv{"first violation", first})
 	}
 
 	for _, r := range res.Results {

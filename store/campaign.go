@@ -29,10 +29,12 @@ type CellRun struct {
 	Status         checker.Status `json:"status"`
 	Summary        string         `json:"summary"`
 	FirstViolation int64          `json:"first_violation"`
-	Ops            int            `json:"ops"`
-	Indeterminate  int            `json:"indeterminate"`
-	Duration       time.Duration  `json:"duration"`
-	Error          string         `json:"error,omitempty"`
+	// WorkloadStart is the run's RunResult.WorkloadStart.
+	WorkloadStart int64         `json:"workload_start,omitempty"`
+	Ops           int           `json:"ops"`
+	Indeterminate int           `json:"indeterminate"`
+	Duration      time.Duration `json:"duration"`
+	Error         string        `json:"error,omitempty"`
 	// Ratios are, for a run of the contention workload, each lock-free
 	// way's deductions a second over the lock's at RatioClients clients
 	// (the contention checker's figures).

@@ -45,9 +45,25 @@ type RunResult struct {
 	// FirstViolation is the time (ns since start) of the earliest anomaly of
 	// an invalid run, or -1.
 	FirstViolation int64 `json:"first_violation"`
+	// WorkloadStart is the time (ns since start, the history's clock) at
+	// which the workload and the fault schedule began, after the cluster,
+	// the service and the clients were set up; 0 in results written before
+	// it was recorded.
+	WorkloadStart int64 `json:"workload_start,omitempty"`
 	// Error is set when the run itself failed (infrastructure), in which case
 	// the verdict covers only the history recorded up to the failure.
 	Error string `json:"error,omitempty"`
+}
+
+// TimeToViolation is how long into the workload the first violation came
+// (FirstViolation less WorkloadStart), or -1 for a run without one. The
+// setup before the workload, seconds that depend on the service and on the
+// machine's load, is not counted.
+func TimeToViolation(firstViolation, workloadStart int64) int64 {
+	if firstViolation < 0 {
+		return -1
+	}
+	return max(firstViolation-workloadStart, 0)
 }
 
 // legacyConfig is the "config" object of results.json files written before
