@@ -38,6 +38,8 @@ var (
 		Help: "pinned: every call of a client on one connection, as GET_LOCK needs; pooled: each call on whatever connection database/sql's pool hands out, as a naive binding does"}
 	mariaKeepaliveOpt = option.Duration{Name: "mariadb.keepalive", Min: time.Second, Whole: time.Second,
 		Help: "end the session of a client the server no longer hears from after this long: the server's wait_timeout (default 8 hours)"}
+	mariaLifetimeOpt = option.Duration{Name: "mariadb.conn-lifetime", Min: 100 * time.Millisecond,
+		Help: "pooled only: close a pooled connection this long after it was opened (database/sql's SetConnMaxLifetime, which go-sql-driver/mysql's README asks for; default: never)"}
 )
 
 // MariadbGetLock locks with MariaDB's named locks: GET_LOCK(name, timeout)
@@ -69,13 +71,22 @@ func (*MariadbGetLock) Description() string {
 }
 
 // Options implements Service.
-func (*MariadbGetLock) Options() []option.Spec { return option.Specs(mariaPoolOpt, mariaKeepaliveOpt) }
+func (*MariadbGetLock) Options() []option.Spec {
+	return option.Specs(mariaPoolOpt, mariaKeepaliveOpt, mariaLifetimeOpt)
+}
 
 // DefaultNodes implements Service: one server.
 func (*MariadbGetLock) DefaultNodes() int { return 1 }
 
-// Prepare implements Service: a named lock has no expiry.
-func (*MariadbGetLock) Prepare(*plan.Plan) (time.Duration, error) { return 0, nil }
+// Prepare implements Service: a named lock has no expiry. A connection
+// lifetime is a setting of the pool, which the pinned connection is taken
+// out of for the client's life.
+func (*MariadbGetLock) Prepare(p *plan.Plan) (time.Duration, error) {
+	if _, ok := mariaLifetimeOpt.Lookup(p.Options); ok && mariaPoolOpt.Get(p.Options) != "pooled" {
+		return 0, option.Errorf("mariadb.conn-lifetime applies to mariadb.connection=pooled only: a pinned connection stays out of the pool for the client's life")
+	}
+	return 0, nil
+}
 
 // Lease implements Service: a named lock ends with its session only.
 func (*MariadbGetLock) Lease() time.Duration { return 0 }
@@ -230,6 +241,11 @@ func (mariaBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) 
 		// then on another goroutine, as a web handler would, so that
 		// the pool holds more than one connection.
 		db.SetMaxIdleConns(4)
+		if d, ok := mariaLifetimeOpt.Lookup(p.Options); ok {
+			// The pool closes a connection this old when it comes
+			// back, and with it the session and any lock it holds.
+			db.SetConnMaxLifetime(d)
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		c.stopOther = cancel
 		c.otherDone = make(chan struct{})
