@@ -252,7 +252,11 @@ func (c *dockerCluster) createNode(ctx context.Context, spec runtime.Spec, n run
 	var binds []string
 	if slices.Contains(c.clients, n) {
 		for _, f := range spec.ClientFiles {
-			binds = append(binds, f.Host+":"+f.Path+":ro")
+			mode := ":ro"
+			if f.Writable {
+				mode = ":rw"
+			}
+			binds = append(binds, f.Host+":"+f.Path+mode)
 		}
 	}
 	nodeLabels := map[string]string{runtime.LabelNode: n.Name}
