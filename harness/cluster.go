@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/lockstorm/lockstorm/plan"
@@ -47,8 +43,7 @@ func (r *run) startCluster(ctx context.Context) error {
 		// The relays' sockets, so that the harness reaches its clients
 		// with no network in between (a directory of this machine, which
 		// a remote engine would not share: then TCP serves).
-		reapSocketDirs(os.TempDir(), r.log)
-		if dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", socketDirPrefix, os.Getpid())); err != nil {
+		if dir, err := os.MkdirTemp("", "lockstorm-sockets-"); err != nil {
 			r.log.Warn("no directory for the client sockets; the harness reaches its clients over TCP", "err", err)
 		} else {
 			r.sockDir = dir
@@ -114,31 +109,4 @@ func (r *run) collectLogs(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// socketDirPrefix begins the name of a run's directory of client sockets,
-// which goes on with the id of the lockstorm process that made it.
-const socketDirPrefix = "lockstorm-sockets-"
-
-// reapSocketDirs removes the client socket directories under tmp that
-// lockstorm processes no longer running left behind (killed runs).
-func reapSocketDirs(tmp string, log *slog.Logger) {
-	dirs, _ := filepath.Glob(filepath.Join(tmp, socketDirPrefix+"*"))
-	for _, d := range dirs {
-		pid, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(d), socketDirPrefix), "-")
-		n, err := strconv.Atoi(pid)
-		if !ok || err != nil || n <= 0 || processAlive(n) {
-			continue
-		}
-		if err := os.RemoveAll(d); err != nil {
-			log.Warn("remove the socket directory of a killed run", "dir", d, "err", err)
-		}
-	}
-}
-
-// processAlive says whether a process with id pid exists (one of another
-// user counts: signal 0 is refused with EPERM, not ESRCH).
-func processAlive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
