@@ -47,14 +47,14 @@ into the run log. docs/protocol.md describes the messages.`,
 }
 
 func newRelayCmd() *cobra.Command {
-	var listen, socket, pidFile string
+	var listen, pidFile string
 	c := &cobra.Command{
 		Use:    "relay --pid-file FILE -- COMMAND [ARG...]",
-		Short:  "Run a client process behind a TCP port and a Unix socket (what the harness starts in a client container)",
+		Short:  "Run a client process behind a TCP port (what the harness starts in a client container)",
 		Hidden: true,
 		Args:   cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			err := relay.Run(cmd.Context(), listen, socket, pidFile, args, os.Stdout)
+			err := relay.Run(cmd.Context(), listen, pidFile, args, os.Stdout)
 			var ee *exec.ExitError
 			if errors.As(err, &ee) {
 				return &exitError{code: max(ee.ExitCode(), 1), err: err}
@@ -62,8 +62,7 @@ func newRelayCmd() *cobra.Command {
 			return err
 		},
 	}
-	c.Flags().StringVar(&listen, "listen", ":0", "TCP address to listen on")
-	c.Flags().StringVar(&socket, "socket", "", "Unix socket to listen on as well, in a directory the harness's machine mounts in")
+	c.Flags().StringVar(&listen, "listen", ":0", "address to listen on")
 	c.Flags().StringVar(&pidFile, "pid-file", "", "file to write the process group id to")
 	return c
 }

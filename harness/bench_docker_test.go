@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,11 +51,9 @@ func BenchmarkDockerLockCycle(b *testing.B) {
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("build: %v %s", err, out)
 	}
-	sockDir := b.TempDir()
 	cl, err := rt.Start(ctx, runtime.Spec{RunID: "bench-" + time.Now().Format("150405"), Nodes: 1, Clients: 1,
-		Labels: map[string]string{"lockstorm.test": "bench"},
-		ClientFiles: []runtime.File{{Host: bin, Path: clientBinary},
-			{Host: sockDir, Path: clientSockDir, Writable: true}}})
+		Labels:      map[string]string{"lockstorm.test": "bench"},
+		ClientFiles: []runtime.File{{Host: bin, Path: clientBinary}}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -103,33 +100,22 @@ func BenchmarkDockerLockCycle(b *testing.B) {
 		defer c.Close()
 		cycle(b, c)
 	})
-	// A client process reached through its relay's Unix socket in a
-	// directory mounted from this machine (what runs do), and over TCP
-	// across the Docker network (where the directory cannot be shared).
-	for _, via := range []string{"socket", "tcp"} {
-		b.Run("client-process-"+via, func(b *testing.B) {
-			p.Client = plan.ClientProcess
-			cmd, files, err := clientCommand(&p)
-			if err != nil {
-				b.Fatal(err)
-			}
-			pp := &processPool{cluster: cl, plan: &p, keys: []string{"k"}, command: cmd, name: "process",
-				containers: []string{cl.Clients()[0].Name}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-			if via == "socket" {
-				pp.sockDir = sockDir
-			}
-			if err := pp.prepare(ctx, files); err != nil {
-				b.Fatal(err)
-			}
-			c, err := pp.newClient(ctx, 0)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			if _, unix := c.(*procClient).conn.(*net.UnixConn); unix != (via == "socket") {
-				b.Fatalf("connected over %T", c.(*procClient).conn)
-			}
-			cycle(b, c)
-		})
-	}
+	b.Run("client-process", func(b *testing.B) {
+		p.Client = plan.ClientProcess
+		cmd, files, err := clientCommand(&p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pp := &processPool{cluster: cl, plan: &p, keys: []string{"k"}, command: cmd, name: "process",
+			containers: []string{cl.Clients()[0].Name}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		if err := pp.prepare(ctx, files); err != nil {
+			b.Fatal(err)
+		}
+		c, err := pp.newClient(ctx, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		cycle(b, c)
+	})
 }

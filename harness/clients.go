@@ -29,9 +29,6 @@ const (
 	clientBinDir = "/opt/lockstorm/bin"
 	clientDir    = "/opt/lockstorm/client"
 	clientPIDDir = "/run/lockstorm/clients"
-	// clientSockDir is where a client container sees the directory of
-	// the harness's machine in which the relays put their sockets.
-	clientSockDir = "/run/lockstorm/sockets"
 )
 
 // InitTimeout is the least time a client process gets to answer init:
@@ -54,12 +51,6 @@ type processPool struct {
 	name       string
 	containers []string
 	log        *slog.Logger
-	// sockDir, if set, is the directory of this machine that the client
-	// containers see at clientSockDir: the relays listen on a Unix socket
-	// there as well as on TCP, and the harness connects through it, with
-	// no network between it and its clients.
-	sockDir string
-	viaOnce sync.Once // logs how the first client was reached
 }
 
 // clientBinary is where the lockstorm binary is seen in every client
@@ -158,11 +149,7 @@ func (pp *processPool) start(ctx context.Context, process int) (targets.Client, 
 	// id down (the group is what a freeze stops and a crash kills,
 	// children included), and hands it the TCP connection as its standard
 	// input and output.
-	cmd := []string{clientBinary, "relay", "--pid-file", pidFile}
-	if pp.sockDir != "" {
-		cmd = append(cmd, "--socket", fmt.Sprintf("%s/p%d.sock", clientSockDir, process))
-	}
-	cmd = append(append(cmd, "--"), pp.command...)
+	cmd := append([]string{clientBinary, "relay", "--pid-file", pidFile, "--"}, pp.command...)
 	proc, err := pp.cluster.Spawn(ctx, c, cmd, runtime.ExecOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("start client process %d on %s: %w", process, c, err)
@@ -186,10 +173,8 @@ func (pp *processPool) start(ctx context.Context, process int) (targets.Client, 
 	return pc, nil
 }
 
-// dial reads what the relay announces and connects to it: through its
-// Unix socket where this machine sees the socket's directory, else over
-// TCP.
-func (pp *processPool) dial(ctx context.Context, proc runtime.Process, container string) (duplexConn, error) {
+// dial reads the port the relay announces and connects to it.
+func (pp *processPool) dial(ctx context.Context, proc runtime.Process, container string) (*net.TCPConn, error) {
 	port := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(proc.Stdout())
@@ -210,17 +195,8 @@ func (pp *processPool) dial(ctx context.Context, proc runtime.Process, container
 		return nil, errors.New("the relay did not listen within " + InitTimeout.String())
 	}
 	f := strings.Fields(line)
-	if len(f) < 2 || len(f) > 3 || f[0] != relay.Announce {
+	if len(f) != 2 || f[0] != relay.Announce {
 		return nil, fmt.Errorf("the relay said %q", line)
-	}
-	if len(f) == 3 && pp.sockDir != "" && f[2] == filepath.Base(f[2]) {
-		d := net.Dialer{Timeout: 2 * time.Second}
-		conn, err := d.DialContext(ctx, "unix", filepath.Join(pp.sockDir, f[2]))
-		if err == nil {
-			pp.viaOnce.Do(func() { pp.log.Info("client processes reached through Unix sockets", "dir", pp.sockDir) })
-			return conn.(*net.UnixConn), nil
-		}
-		pp.log.Debug("the relay's socket cannot be reached from here; connecting over TCP", "err", err)
 	}
 	ip := ""
 	for _, n := range pp.cluster.Clients() {
@@ -235,14 +211,7 @@ func (pp *processPool) dial(ctx context.Context, proc runtime.Process, container
 	}
 	tc := conn.(*net.TCPConn)
 	_ = tc.SetNoDelay(true)
-	pp.viaOnce.Do(func() { pp.log.Info("client processes reached over TCP", "container", container) })
 	return tc, nil
-}
-
-// duplexConn is a connection to a relay, Unix or TCP.
-type duplexConn interface {
-	net.Conn
-	CloseWrite() error
 }
 
 // A procClient is one client process: the protocol connection to it, and
@@ -251,7 +220,7 @@ type procClient struct {
 	*protocol.Conn
 	pool      *processPool
 	proc      runtime.Process // the relay's exec, for its stderr and its end
-	conn      duplexConn      // the client's standard input and output
+	conn      *net.TCPConn    // the client's standard input and output
 	container string
 	pidFile   string
 	name      string

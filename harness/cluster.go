@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -40,15 +39,6 @@ func (r *run) startCluster(ctx context.Context) error {
 			return fmt.Errorf("%w: %v", ErrInfrastructure, err)
 		}
 		spec.ClientFiles = []runtime.File{{Host: bin, Path: clientBinary}}
-		// The relays' sockets, so that the harness reaches its clients
-		// with no network in between (a directory of this machine, which
-		// a remote engine would not share: then TCP serves).
-		if dir, err := os.MkdirTemp("", "lockstorm-sockets-"); err != nil {
-			r.log.Warn("no directory for the client sockets; the harness reaches its clients over TCP", "err", err)
-		} else {
-			r.sockDir = dir
-			spec.ClientFiles = append(spec.ClientFiles, runtime.File{Host: dir, Path: clientSockDir, Writable: true})
-		}
 	}
 	c, err := rt.Start(ctx, spec)
 	if err != nil {
@@ -86,12 +76,6 @@ func (r *run) teardown() {
 		}
 		done()
 		r.cluster = nil
-	}
-	if r.sockDir != "" {
-		if err := os.RemoveAll(r.sockDir); err != nil {
-			r.log.Warn("remove the client sockets' directory", "err", err)
-		}
-		r.sockDir = ""
 	}
 }
 

@@ -31,7 +31,6 @@ type run struct {
 	logFile *os.File
 	cluster runtime.Cluster
 	pool    *processPool // the client processes; nil for Go clients
-	sockDir string       // the host directory of the client processes' sockets
 	rec     *history.Recorder
 	faults  *workloads.ClientFaults
 	res     store.RunResult
@@ -322,7 +321,7 @@ func (r *run) startClients(ctx context.Context) error {
 		return fmt.Errorf("%w: client: %v", ErrBadConfig, err)
 	}
 	pp := &processPool{cluster: r.cluster, plan: &r.Plan, keys: r.Workload.Keys(&r.Plan), command: cmd,
-		name: r.Plan.Client, log: r.log, sockDir: r.sockDir}
+		name: r.Plan.Client, log: r.log}
 	for _, c := range r.cluster.Clients() {
 		pp.containers = append(pp.containers, c.Name)
 	}

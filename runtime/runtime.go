@@ -66,9 +66,8 @@ type Spec struct {
 	// commands run with Exec inherit them.
 	Env []string
 	// ClientFiles are files of the harness's machine that every client
-	// container sees, read-only unless marked writable, at the given
-	// paths: the lockstorm binary that runs the client processes, and the
-	// directory of their sockets.
+	// container sees, read-only, at the given paths: the lockstorm binary
+	// that runs the client processes.
 	ClientFiles []File
 	// Labels holds extra labels for the containers and the network, for
 	// example to group the runs of a campaign so that Reap can match them.
@@ -120,9 +119,6 @@ type File struct {
 	// Host is its path on the harness's machine; Path its path in the
 	// container.
 	Host, Path string
-	// Writable mounts it for writing too (a directory where client
-	// processes put the sockets the harness connects to).
-	Writable bool
 }
 
 // A NodeInfo names one node and says where the harness reaches it.

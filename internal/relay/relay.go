@@ -15,30 +15,24 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
 )
 
-// Announce is the first word of the first line the relay prints on its
-// standard output: "lockstorm-relay <port>", or "lockstorm-relay <port>
-// <socket>" when it also listens on a Unix socket.
+// Announce is the first line the relay prints on its standard output:
+// "lockstorm-relay <port>".
 const Announce = "lockstorm-relay"
 
-// Run listens on the TCP address addr (port 0 picks one) and, if
-// socketPath is not empty, on a Unix socket at that path too; announces
-// them on out; accepts one connection on either; and starts cmd with the
-// connection itself as its standard input and output (its standard error
-// is the relay's): the process reads and writes the socket with no copy in
-// between. A harness that sees the socket's directory (a directory of its
-// machine mounted into the container) connects there, with no network in
-// between; any other harness connects over TCP. Run writes the process's
-// id, which is its process group's id too, to pidFile, and returns when
-// the process has exited, with its exit status as the error. The harness
-// ends the process by closing its side of the connection (end of input),
-// or by signals to the group.
-func Run(ctx context.Context, addr, socketPath, pidFile string, cmd []string, out io.Writer) error {
+// Run listens on addr (port 0 picks one), announces the port on out,
+// accepts one connection, and starts cmd with the connection itself as its
+// standard input and output (its standard error is the relay's): the
+// process reads and writes the socket with no copy in between. It writes
+// the process's id, which is its process group's id too, to pidFile, and
+// returns when the process has exited, with its exit status as the error.
+// The harness ends the process by closing its side of the connection (end
+// of input), or by signals to the group.
+func Run(ctx context.Context, addr, pidFile string, cmd []string, out io.Writer) error {
 	if len(cmd) == 0 {
 		return errors.New("relay: no command")
 	}
@@ -48,40 +42,21 @@ func Run(ctx context.Context, addr, socketPath, pidFile string, cmd []string, ou
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	lns := []net.Listener{ln}
-	announce := fmt.Sprintf("%s %d", Announce, port)
-	if socketPath != "" {
-		// Without the socket (a directory this container may not write,
-		// under a user namespace, say), TCP serves alone.
-		if uln, err := listenUnix(socketPath); err != nil {
-			fmt.Fprintf(os.Stderr, "lockstorm relay: no Unix socket, TCP only: %v\n", err)
-		} else {
-			defer uln.Close()
-			lns = append(lns, uln)
-			announce += " " + filepath.Base(socketPath)
-		}
-	}
-	if _, err := fmt.Fprintln(out, announce); err != nil {
+	if _, err := fmt.Fprintf(out, "%s %d\n", Announce, port); err != nil {
 		return err
 	}
-	conn, err := accept(ctx, lns, time.Minute)
+	conn, err := accept(ctx, ln, time.Minute)
 	if err != nil {
 		return fmt.Errorf("relay: %w", err)
 	}
-	var sock *os.File
-	switch c := conn.(type) {
-	case *net.TCPConn:
-		_ = c.SetNoDelay(true)
-		sock, err = c.File()
-	case *net.UnixConn:
-		sock, err = c.File()
-	default:
-		err = fmt.Errorf("a %T connection", conn)
+	tc, ok := conn.(*net.TCPConn)
+	if !ok {
+		conn.Close()
+		return errors.New("relay: not a TCP connection")
 	}
-	conn.Close() // the process holds the socket from here on
-	if socketPath != "" {
-		_ = os.Remove(socketPath)
-	}
+	_ = tc.SetNoDelay(true)
+	sock, err := tc.File()
+	tc.Close() // the process holds the socket from here on
 	if err != nil {
 		return fmt.Errorf("relay: %w", err)
 	}
@@ -102,59 +77,12 @@ func Run(ctx context.Context, addr, socketPath, pidFile string, cmd []string, ou
 	return err
 }
 
-// listenUnix listens on a Unix socket at path that any user may connect
-// to: the harness may run as another user than the relay.
-func listenUnix(path string) (net.Listener, error) {
-	_ = os.Remove(path) // a socket a killed relay left
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, err
+// accept waits up to timeout for one connection.
+func accept(ctx context.Context, ln net.Listener, timeout time.Duration) (net.Conn, error) {
+	if tl, ok := ln.(*net.TCPListener); ok {
+		_ = tl.SetDeadline(time.Now().Add(timeout))
 	}
-	if err := os.Chmod(path, 0o666); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return ln, nil
-}
-
-// accept waits up to timeout for the first connection on any of lns.
-func accept(ctx context.Context, lns []net.Listener, timeout time.Duration) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	type result struct {
-		conn net.Conn
-		err  error
-	}
-	got := make(chan result, len(lns))
-	for _, ln := range lns {
-		go func() {
-			c, err := ln.Accept()
-			got <- result{c, err}
-		}()
-	}
-	var first result
-	pending := len(lns)
-	select {
-	case first = <-got:
-		pending--
-	case <-ctx.Done():
-		first.err = fmt.Errorf("no connection: %w", ctx.Err())
-	}
-	// Closing the listeners ends the other accepts; a connection that
-	// came in on another one at the same moment is closed.
-	for _, ln := range lns {
-		ln.Close()
-	}
-	for range pending {
-		if r := <-got; r.conn != nil {
-			r.conn.Close()
-		}
-	}
-	if first.err != nil {
-		if first.conn != nil {
-			first.conn.Close()
-		}
-		return nil, first.err
-	}
-	return first.conn, nil
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	return ln.Accept()
 }

@@ -252,11 +252,7 @@ func (c *dockerCluster) createNode(ctx context.Context, spec runtime.Spec, n run
 	var binds []string
 	if slices.Contains(c.clients, n) {
 		for _, f := range spec.ClientFiles {
-			mode := ":ro"
-			if f.Writable {
-				mode = ":rw"
-			}
-			binds = append(binds, f.Host+":"+f.Path+mode)
+			binds = append(binds, f.Host+":"+f.Path+":ro")
 		}
 	}
 	nodeLabels := map[string]string{runtime.LabelNode: n.Name}
