@@ -33,6 +33,9 @@ process is gone. With --all it also removes those of runs that are still going.`
 				n, err = d.ReapOrphans(ctx)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "removed %d containers and %d networks\n", n.Containers, n.Networks)
+			for _, name := range n.Stuck {
+				fmt.Fprintf(cmd.ErrOrStderr(), "lockstorm: network %s has no container on it, but the Docker engine keeps a stale endpoint there and will not remove it until the engine restarts (moby/moby#42119)\n", name)
+			}
 			if err != nil {
 				return fmt.Errorf("%w: %v", harness.ErrInfrastructure, err)
 			}

@@ -173,6 +173,18 @@ type Reaped struct {
 	Containers int
 	// Networks is the number of networks removed.
 	Networks int
+	// Stuck names the networks that the engine would not remove although
+	// no container was attached to them any more: Docker can keep a stale
+	// endpoint on a network after its container is gone
+	// (moby/moby#42119), and only a restart of the engine drops it.
+	Stuck []string
+}
+
+// Add adds o's counts and stuck networks to r.
+func (r *Reaped) Add(o Reaped) {
+	r.Containers += o.Containers
+	r.Networks += o.Networks
+	r.Stuck = append(r.Stuck, o.Stuck...)
 }
 
 // An ImageProvider is a Runtime that prepares the image its nodes run,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -137,6 +138,9 @@ func (c *dockerCluster) Teardown(ctx context.Context) error {
 	if r.Containers > 0 || r.Networks > 0 {
 		c.log.Info("cluster removed", "containers", r.Containers, "networks", r.Networks)
 	}
+	if len(r.Stuck) > 0 {
+		return fmt.Errorf("teardown %s: the Docker engine would not remove network %s, which has no container on it any more, until it restarts (moby/moby#42119)", c.runID, strings.Join(r.Stuck, ", "))
+	}
 	return nil
 }
 
@@ -176,6 +180,14 @@ func removeLabelled(ctx context.Context, cli *client.Client, log *slog.Logger, l
 	}
 	for _, n := range ns {
 		removed, err := removeNetwork(ctx, cli, n.ID)
+		if err != nil && staleEndpoint(ctx, cli, n.ID) {
+			// Nothing of ours is on it any more; the engine holds on to
+			// an endpoint of a removed container. Say so, and go on.
+			log.Warn("the Docker engine keeps a stale endpoint on this network, with no container attached, and will not remove it until it restarts (moby/moby#42119)",
+				"network", n.Name, "err", err)
+			r.Stuck = append(r.Stuck, n.Name)
+			continue
+		}
 		if err != nil {
 			return r, fmt.Errorf("remove network %s: %w", n.Name, err)
 		}
@@ -185,6 +197,14 @@ func removeLabelled(ctx context.Context, cli *client.Client, log *slog.Logger, l
 		}
 	}
 	return r, nil
+}
+
+// staleEndpoint says whether the network with this id still exists with no
+// container attached: an endpoint the engine kept after its container was
+// removed is then what stops its removal.
+func staleEndpoint(ctx context.Context, cli *client.Client, id string) bool {
+	n, err := cli.NetworkInspect(ctx, id, network.InspectOptions{})
+	return err == nil && len(n.Containers) == 0
 }
 
 // removeNetwork removes a network, retrying for a while if endpoints of

@@ -57,8 +57,7 @@ func (d *Runtime) ReapOrphans(ctx context.Context) (runtime.Reaped, error) {
 			continue
 		}
 		n, err := d.Reap(ctx, map[string]string{runtime.LabelOwner: owner})
-		total.Containers += n.Containers
-		total.Networks += n.Networks
+		total.Add(n)
 		errs = append(errs, err)
 	}
 	return total, errors.Join(errs...)
