@@ -17,11 +17,18 @@ import (
 	"github.com/Shopify/toxiproxy/v2/toxics"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	zlog "github.com/rs/zerolog/log"
 
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 )
+
+// toxiproxy's bandwidth toxic logs at trace level through zerolog's global
+// logger, not the server's, so that every heal of a bandwidth fault wrote
+// "BandwidthToxic was interrupted" lines on the terminal of a run. lockstorm
+// logs nothing through zerolog, so the global logger is silenced.
+func init() { zlog.Logger = zerolog.Nop() }
 
 // LinkChain is the chain, in the nat table of every client container, that
 // sends the client's connections to the servers through the link
