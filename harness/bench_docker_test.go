@@ -29,7 +29,11 @@ var (
 // release) on the redis target's server, three ways side by side: a bare
 // go-redis loop of the binding's two scripts, the Go binding in this
 // process, and a `lockstorm client` process in a client container behind
-// the protocol. Run it with
+// the protocol. Three more ways split a process client's call: a PING from
+// this process (one round trip to the server), and a protocol client that
+// takes no lock (testdata/hopclient), answering each call at once (the hop
+// alone) or after a PING of its own (the hop and the server's round trip).
+// Run it with
 //
 //	go test ./harness -run '^$' -bench DockerLockCycle -benchtime 5s -count 5
 func BenchmarkDockerLockCycle(b *testing.B) {
@@ -51,9 +55,15 @@ func BenchmarkDockerLockCycle(b *testing.B) {
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("build: %v %s", err, out)
 	}
+	hopBin := filepath.Join(b.TempDir(), "hopclient")
+	build = exec.Command("go", "build", "-o", hopBin, "./testdata/hopclient")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("build: %v %s", err, out)
+	}
 	cl, err := rt.Start(ctx, runtime.Spec{RunID: "bench-" + time.Now().Format("150405"), Nodes: 1, Clients: 1,
 		Labels:      map[string]string{"lockstorm.test": "bench"},
-		ClientFiles: []runtime.File{{Host: bin, Path: clientBinary}}})
+		ClientFiles: []runtime.File{{Host: bin, Path: clientBinary}, {Host: hopBin, Path: clientBinDir + "/hopclient"}}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -100,15 +110,10 @@ func BenchmarkDockerLockCycle(b *testing.B) {
 		defer c.Close()
 		cycle(b, c)
 	})
-	b.Run("client-process", func(b *testing.B) {
-		p.Client = plan.ClientProcess
-		cmd, files, err := clientCommand(&p)
-		if err != nil {
-			b.Fatal(err)
-		}
+	process := func(b *testing.B, cmd []string) {
 		pp := &processPool{cluster: cl, plan: &p, keys: []string{"k"}, command: cmd, name: "process",
 			containers: []string{cl.Clients()[0].Name}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-		if err := pp.prepare(ctx, files); err != nil {
+		if err := pp.prepare(ctx, nil); err != nil {
 			b.Fatal(err)
 		}
 		c, err := pp.newClient(ctx, 0)
@@ -117,5 +122,27 @@ func BenchmarkDockerLockCycle(b *testing.B) {
 		}
 		defer c.Close()
 		cycle(b, c)
+	}
+	b.Run("client-process", func(b *testing.B) {
+		p.Client = plan.ClientProcess
+		cmd, _, err := clientCommand(&p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		process(b, cmd)
 	})
+	// Two calls a cycle, as in a lock cycle.
+	b.Run("ping-from-harness", func(b *testing.B) {
+		rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, PoolSize: 2})
+		defer rdb.Close()
+		for b.Loop() {
+			for range 2 {
+				if err := rdb.Ping(ctx).Err(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("hop-only", func(b *testing.B) { process(b, []string{clientBinDir + "/hopclient"}) })
+	b.Run("hop-and-ping", func(b *testing.B) { process(b, []string{clientBinDir + "/hopclient", addr}) })
 }
