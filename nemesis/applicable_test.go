@@ -36,6 +36,11 @@ func (shimlessServers) ServerProcess(string) string               { return "etcd
 func (shimlessServers) StartServer(context.Context, string) error { return nil }
 func (shimlessServers) ClockShimmed() bool                        { return false }
 
+// goServers says why the shim cannot move its clock.
+type goServers struct{ shimlessServers }
+
+func (goServers) WhyNoClockShim() string { return "are Go" }
+
 func TestApplicableSaysWhyNot(t *testing.T) {
 	on := func(svc targets.Service, n int, opts option.Values) *nemesis.Env {
 		p := &plan.Plan{Options: opts}
@@ -57,7 +62,12 @@ func TestApplicableSaysWhyNot(t *testing.T) {
 		{"kill without Servers", nemesis.Kill{}, on(bareTarget{}, 3, nil), "targets.Servers"},
 		{"pause with Servers", nemesis.Pause{}, on(shimlessServers{}, 3, nil), ""},
 		{"pause primaries without Primaries", nemesis.Pause{}, on(shimlessServers{}, 3, option.Values{"pause.mode": "one,primaries"}), "cannot name them"},
-		{"clock on Go servers", nemesis.Clock{}, on(shimlessServers{}, 3, nil), "without libc (Go)"},
+		{"clock on unshimmed servers", nemesis.Clock{}, on(shimlessServers{}, 3, nil), "servers do not run with the clock shim"},
+		{"clock on servers that say why", nemesis.Clock{}, on(goServers{}, 3, nil), "target bare's servers are Go"},
+		{"clock on memcached", nemesis.Clock{}, on(targets.NewMemcached(), 1, nil), "CLOCK_MONOTONIC"},
+		{"clock on mariadb", nemesis.Clock{}, on(targets.NewMariadbGetLock(), 1, nil), "on no clock"},
+		{"clock on nats-kv", nemesis.Clock{}, on(targets.NewNatsKV(), 3, nil), "are Go and read the clock without libc"},
+		{"clock on etcd-lockapi", nemesis.Clock{}, on(targets.NewEtcdLockAPI(), 3, nil), "are Go and read the clock without libc"},
 		{"clock in process", nemesis.Clock{}, on(targets.NewInMemory(), 3, nil), "runs in process"},
 	}
 	for _, c := range cases {

@@ -137,7 +137,11 @@ func (c Clock) Applicable(env *Env) error {
 		return err
 	}
 	if s, ok := env.Service.(targets.ClockShimmed); !ok || !s.ClockShimmed() {
-		return fmt.Errorf("%w: target %s's servers read the clock without libc (Go), so the clock shim cannot shift it", ErrNotApplicable, env.Service.Name())
+		why := "do not run with the clock shim"
+		if u, ok := env.Service.(targets.Unshimmed); ok {
+			why = u.WhyNoClockShim()
+		}
+		return fmt.Errorf("%w: target %s's servers %s", ErrNotApplicable, env.Service.Name(), why)
 	}
 	return nil
 }

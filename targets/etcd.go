@@ -276,6 +276,9 @@ func etcdClientConfig(endpoints ...string) clientv3.Config {
 	}
 }
 
+// WhyNoClockShim implements Unshimmed.
+func (*Etcd) WhyNoClockShim() string { return goServersNoShim }
+
 // etcdBinding is the Go binding of etcd: the concurrency package's Mutex
 // on a leased session, through one member.
 type etcdBinding struct{}

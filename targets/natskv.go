@@ -408,3 +408,6 @@ func (c *natsClient) Close() error {
 	}
 	return nil
 }
+
+// WhyNoClockShim implements Unshimmed.
+func (*NatsKV) WhyNoClockShim() string { return goServersNoShim }

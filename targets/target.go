@@ -199,6 +199,17 @@ type ClockShimmed interface {
 	ClockShimmed() bool
 }
 
+// Unshimmed is implemented by container targets that the clock shim cannot
+// move, to say why in the clock nemesis's not-applicable note (a Go server
+// that reads the clock without libc, a lock that reads no clock).
+type Unshimmed interface {
+	// WhyNoClockShim completes "target X's servers ...".
+	WhyNoClockShim() string
+}
+
+// goServersNoShim is the reason of the targets whose servers are Go.
+const goServersNoShim = "are Go and read the clock without libc, so the clock shim cannot shift it"
+
 // LogCollector is implemented by targets that have server logs to keep.
 type LogCollector interface {
 	// LogPaths returns, per node, the paths inside the node to copy into
