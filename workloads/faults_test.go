@@ -74,7 +74,16 @@ func TestStallStrikesAHolderAtWork(t *testing.T) {
 	var took time.Duration
 	var victim Victim
 	h, _ := runWithFaults(t, Mutex{}, &freeForAll{}, oneNode, cfg, 2*time.Second, func(ctx context.Context, f *ClientFaults) {
-		time.Sleep(200 * time.Millisecond) // into the first hold
+		// 200 ms into the first hold, counted from its grant, not from
+		// the start: on a loaded machine the first grant can come late.
+		for len(f.Holders()) == 0 {
+			if ctx.Err() != nil {
+				t.Error("no client held the lock")
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond)
 		armed := time.Now()
 		v, done, err := f.Stall(ctx, stall)
 		if err != nil {
@@ -157,7 +166,16 @@ func TestStretchOfWorkStrikesAHolderAtWork(t *testing.T) {
 	cfg := plan.Plan{Hold: hold, Concurrency: 1}
 	var took, lasted time.Duration
 	h, _ := runWithFaults(t, Mutex{}, &freeForAll{}, oneNode, cfg, 2*time.Second, func(ctx context.Context, f *ClientFaults) {
-		time.Sleep(200 * time.Millisecond) // into the first hold
+		// 200 ms into the first hold, counted from its grant, not from
+		// the start: on a loaded machine the first grant can come late.
+		for len(f.Holders()) == 0 {
+			if ctx.Err() != nil {
+				t.Error("no client held the lock")
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond)
 		armed := time.Now()
 		_, done, err := f.Work(ctx, stretch)
 		if err != nil {
