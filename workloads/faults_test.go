@@ -63,6 +63,22 @@ func TestArmedCrashWithNoHolderGivesErrNoHolder(t *testing.T) {
 	}
 }
 
+// intoFirstHold waits until d after the first grant, counted from the grant
+// and not from the start: on a loaded machine the first grant can come
+// late. It is false if no client held the lock before the run ended.
+func intoFirstHold(ctx context.Context, t *testing.T, f *ClientFaults, d time.Duration) bool {
+	t.Helper()
+	for len(f.Holders()) == 0 {
+		if ctx.Err() != nil {
+			t.Error("no client held the lock")
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(d)
+	return true
+}
+
 // A stall armed while a holder is at work in its critical section strikes
 // that holder at once, as a stop-the-world pause does, rather than waiting
 // for the next grant; its work takes up again when it wakes, so its write
@@ -74,16 +90,9 @@ func TestStallStrikesAHolderAtWork(t *testing.T) {
 	var took time.Duration
 	var victim Victim
 	h, _ := runWithFaults(t, Mutex{}, &freeForAll{}, oneNode, cfg, 2*time.Second, func(ctx context.Context, f *ClientFaults) {
-		// 200 ms into the first hold, counted from its grant, not from
-		// the start: on a loaded machine the first grant can come late.
-		for len(f.Holders()) == 0 {
-			if ctx.Err() != nil {
-				t.Error("no client held the lock")
-				return
-			}
-			time.Sleep(time.Millisecond)
+		if !intoFirstHold(ctx, t, f, 200*time.Millisecond) {
+			return
 		}
-		time.Sleep(200 * time.Millisecond)
 		armed := time.Now()
 		v, done, err := f.Stall(ctx, stall)
 		if err != nil {
@@ -166,16 +175,9 @@ func TestStretchOfWorkStrikesAHolderAtWork(t *testing.T) {
 	cfg := plan.Plan{Hold: hold, Concurrency: 1}
 	var took, lasted time.Duration
 	h, _ := runWithFaults(t, Mutex{}, &freeForAll{}, oneNode, cfg, 2*time.Second, func(ctx context.Context, f *ClientFaults) {
-		// 200 ms into the first hold, counted from its grant, not from
-		// the start: on a loaded machine the first grant can come late.
-		for len(f.Holders()) == 0 {
-			if ctx.Err() != nil {
-				t.Error("no client held the lock")
-				return
-			}
-			time.Sleep(time.Millisecond)
+		if !intoFirstHold(ctx, t, f, 200*time.Millisecond) {
+			return
 		}
-		time.Sleep(200 * time.Millisecond)
 		armed := time.Now()
 		_, done, err := f.Work(ctx, stretch)
 		if err != nil {
