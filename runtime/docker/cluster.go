@@ -23,6 +23,7 @@ import (
 // by Start and never change afterwards.
 type dockerCluster struct {
 	cli     *client.Client
+	eng     *engineTransport
 	log     *slog.Logger
 	runID   string
 	netID   string
@@ -104,11 +105,17 @@ func (c *dockerCluster) Kill(ctx context.Context, node string) error {
 		}
 		return fmt.Errorf("kill %s: %w", node, err)
 	}
-	// The kill is asynchronous: wait until the container has stopped.
-	waitC, errC := c.cli.ContainerWait(ctx, id, container.WaitConditionNotRunning)
+	// The kill is asynchronous: wait until the container has stopped, as
+	// long as the engine may take to answer a call.
+	wctx, cancel := context.WithTimeout(ctx, c.eng.deadline())
+	defer cancel()
+	waitC, errC := c.cli.ContainerWait(wctx, id, container.WaitConditionNotRunning)
 	select {
 	case <-waitC:
 	case err := <-errC:
+		if ctx.Err() == nil && wctx.Err() != nil {
+			err = c.eng.noAnswer("wait for "+node+" to stop after SIGKILL", err)
+		}
 		return fmt.Errorf("kill %s: wait for stop: %w", node, err)
 	}
 	c.log.Debug("killed", "node", node)

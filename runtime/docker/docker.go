@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/http"
 	"net/netip"
 	"os"
 	"slices"
@@ -40,6 +41,9 @@ type Runtime struct {
 	// has to build one; nil discards it. Set it before the first Start.
 	BuildOutput io.Writer
 
+	// eng gives every engine call its deadline.
+	eng *engineTransport
+
 	imageMu sync.Mutex
 	image   string // the node image tag, once ensured
 }
@@ -53,16 +57,35 @@ var (
 // and friends, else the local socket), negotiates the API version and
 // pings it. An unreachable daemon gives an error wrapping ErrNoDocker. log
 // receives messages from Reap; nil discards them.
+//
+// Every call to the daemon has a deadline for the start of its answer
+// (EngineTimeout); after the first call that misses it, every call fails
+// at once with a runtime.EngineError (errors.Is runtime.ErrEngineStuck).
 func New(ctx context.Context, log *slog.Logger) (*Runtime, error) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	timeout, err := EngineTimeout()
+	if err != nil {
+		return nil, err
+	}
+	hc := &http.Client{Transport: &http.Transport{}, CheckRedirect: client.CheckRedirect}
+	cli, err := client.NewClientWithOpts(client.WithHTTPClient(hc), client.WithHost(client.DefaultDockerHost),
+		client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w: %w", runtime.ErrNoDocker, err)
 	}
+	// The client sends through hc (wrapped for tracing) unless TLS
+	// settings in the environment made it build a client of its own, which
+	// then goes without deadlines (docs/robustness.md). Nothing has been
+	// sent yet.
+	eng := &engineTransport{next: hc.Transport, timeout: timeout}
+	hc.Transport = eng
 	if _, err := cli.Ping(ctx); err != nil {
 		cli.Close()
+		if errors.Is(err, runtime.ErrEngineStuck) {
+			return nil, fmt.Errorf("ping docker: %w", err)
+		}
 		return nil, fmt.Errorf("ping docker: %w: %w", runtime.ErrNoDocker, err)
 	}
-	return &Runtime{cli: cli, log: orDiscard(log)}, nil
+	return &Runtime{cli: cli, log: orDiscard(log), eng: eng}, nil
 }
 
 // Client returns the underlying Docker client, for code that needs more
@@ -127,7 +150,7 @@ func (d *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Cluster
 		}
 		return nil, fmt.Errorf("inspect image %s: %w", spec.Image, err)
 	}
-	c := &dockerCluster{cli: d.cli, log: log, runID: spec.RunID, ids: map[string]string{}}
+	c := &dockerCluster{cli: d.cli, eng: d.eng, log: log, runID: spec.RunID, ids: map[string]string{}}
 	if err := c.start(ctx, spec); err != nil {
 		// Without our network nothing of this run exists (or the name
 		// belongs to another run with the same id, which we must not
