@@ -83,6 +83,10 @@ func Run(ctx context.Context, name string, cells []Cell, parallel int, opts Opti
 		opts.Progress.Start(total)
 	}
 	campaignID := began.UTC().Format(store.TimestampFormat)
+	// dispatch ends when the engine stops answering: no cell starts after
+	// that, and the runs still going stop, with the engine as the cause.
+	dispatch, stopDispatch := context.WithCancelCause(ctx)
+	defer stopDispatch(nil)
 	// parallel workers take the cells in file order, so that a campaign
 	// runs (and its progress reads) top to bottom.
 	next := make(chan int)
@@ -91,7 +95,7 @@ func Run(ctx context.Context, name string, cells []Cell, parallel int, opts Opti
 		for i := range cells {
 			select {
 			case next <- i:
-			case <-ctx.Done():
+			case <-dispatch.Done():
 				return
 			}
 		}
@@ -104,11 +108,15 @@ func Run(ctx context.Context, name string, cells []Cell, parallel int, opts Opti
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				cr, err := runCell(ctx, cells[i], campaignID, opts)
+				cr, err := runCell(dispatch, cells[i], campaignID, opts)
 				mu.Lock()
 				res.Cells[i] = cr
-				if err != nil {
+				if err != nil && !interruptedBySignal(dispatch, err) {
 					infraErrs = append(infraErrs, err)
+				}
+				if e, stuck := runtime.EngineStuck(err); stuck && res.Interrupted == "" {
+					res.Interrupted = engineStopped(e)
+					stopDispatch(err)
 				}
 				mu.Unlock()
 			}
@@ -119,13 +127,65 @@ func Run(ctx context.Context, name string, cells []Cell, parallel int, opts Opti
 		opts.Progress.Finish()
 	}
 	res.Duration = time.Since(began)
-	res.ExitCode = ExitCode(res.Cells, len(infraErrs) > 0 || ctx.Err() != nil)
+	if res.Interrupted == "" && ctx.Err() != nil {
+		res.Interrupted = "a signal (Ctrl-C) stopped the campaign before all its cells ran"
+	}
+	notRun(res.Cells, res.Interrupted)
+	res.ExitCode = ExitCode(res.Cells, len(infraErrs) > 0)
+	if res.ExitCode == ExitMet && res.Interrupted != "" {
+		res.ExitCode = ExitUnmet // an interrupted campaign is undecided, as an interrupted run is unknown
+	}
 	dir, err := writeCampaign(opts.StoreDir, began, res)
 	res.ID = filepath.Base(dir)
 	if err != nil {
 		return res, err
 	}
 	return res, errors.Join(infraErrs...)
+}
+
+// NotRun writes the campaign directory of cells that could not run at
+// all, reason saying why (an engine that does not answer): every cell is
+// "not run", the page's banner gives the reason, and the exit code is
+// ExitInfraFail.
+func NotRun(name string, cells []Cell, reason string, opts Options) (store.CampaignResult, error) {
+	began := time.Now()
+	if opts.StoreDir == "" {
+		opts.StoreDir = store.DefaultDir
+	}
+	res := store.CampaignResult{Name: name, Started: began, Shard: opts.Shard, Interrupted: reason}
+	res.Cells = make([]store.CellResult, len(cells))
+	for i, c := range cells {
+		res.Cells[i] = newCellResult(c)
+	}
+	notRun(res.Cells, reason)
+	res.ExitCode = ExitInfraFail
+	dir, err := writeCampaign(opts.StoreDir, began, res)
+	res.ID = filepath.Base(dir)
+	return res, err
+}
+
+// notRun marks the cells with no run as not run, for reason.
+func notRun(cells []store.CellResult, reason string) {
+	for i := range cells {
+		if len(cells[i].Runs) == 0 && reason != "" {
+			cells[i].NotRun = "interrupted: " + reason
+		}
+		Summarize(&cells[i])
+	}
+}
+
+// engineStopped says in words that the engine stopped answering at e.
+func engineStopped(e *runtime.EngineError) string {
+	return fmt.Sprintf("the container engine stopped answering (%s got no answer in %s), so no further cell was started; %s",
+		e.Call, e.Waited, runtime.EngineAdvice)
+}
+
+// interruptedBySignal says whether err, a run's error under ctx, comes of
+// the campaign's being cut short (a signal, or the caller's deadline),
+// not of a failure of the infrastructure.
+func interruptedBySignal(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() != nil &&
+		!errors.Is(err, runtime.ErrEngineStuck) && !errors.Is(context.Cause(ctx), runtime.ErrEngineStuck)
 }
 
 // runCell runs every seed of one cell, one after the other.
@@ -151,7 +211,12 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 				Dir: filepath.Join(rr.Cell, rr.ID), Seed: rr.Plan.Seed, Status: judged,
 				Summary: rr.Summary, FirstViolation: rr.FirstViolation, WorkloadStart: rr.WorkloadStart, Ops: rr.Ops,
 				Indeterminate: indeterminate(rr), Duration: rr.Duration, Error: rr.Error,
+				Interrupted: interruptedBySignal(ctx, err),
 			})
+			if l := rr.Leftover; l != nil && cr.Infrastructure == "" {
+				cr.Infrastructure = fmt.Sprintf("seed %d: teardown failed, so its containers may be left (%s removes them): %s", seed, l.Command, l.Error)
+				errs = append(errs, fmt.Errorf("cell %s seed %d: teardown: %s", c.Name, seed, l.Error))
+			}
 			cr.Runs[len(cr.Runs)-1].Ratios, cr.Runs[len(cr.Runs)-1].RatioClients = ratios(rr)
 			if opts.Progress != nil {
 				opts.Progress.CellDone(c, rr)
@@ -159,6 +224,12 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("cell %s seed %d: %w", c.Name, seed, err))
+			if cr.Infrastructure == "" && !interruptedBySignal(ctx, err) {
+				cr.Infrastructure = fmt.Sprintf("seed %d: %v", seed, err)
+			}
+		}
+		if errors.Is(err, runtime.ErrEngineStuck) {
+			break
 		}
 	}
 	Summarize(&cr)
@@ -229,7 +300,26 @@ func Summarize(cr *store.CellResult) {
 		cr.TTFVMin, cr.TTFVMax = ttfv[0], ttfv[len(ttfv)-1]
 		cr.TTFVMedian = ttfv[len(ttfv)/2]
 	}
-	cr.Met, cr.Outcome = expectation(cr, violations)
+	broken, reason := brokenRuns(cr)
+	if cr.Infrastructure == "" && reason != "" {
+		cr.Infrastructure = reason
+	}
+	if len(cr.Runs)-broken == 0 && violations == 0 {
+		// Nothing was judged to its end and nothing was found: no verdict.
+		switch {
+		case cr.NotRun != "":
+		case cr.Infrastructure != "":
+			cr.NotRun = "infrastructure: " + cr.Infrastructure
+		case broken > 0:
+			cr.NotRun = "interrupted: a signal (Ctrl-C) cut its runs short"
+		default:
+			cr.NotRun = "no run finished"
+		}
+		cr.Met, cr.Outcome = false, "not run: "+cr.NotRun
+		return
+	}
+	cr.NotRun = ""
+	cr.Met, cr.Outcome = expectation(cr, violations, broken)
 	if len(cr.Speedup) > 0 {
 		met, words := speedup(cr)
 		cr.Met = cr.Met && met
@@ -287,19 +377,45 @@ func speedup(cr *store.CellResult) (bool, string) {
 	return met, fmt.Sprintf("at %d clients %s", at, strings.Join(parts, ", "))
 }
 
-func expectation(cr *store.CellResult, violations int) (bool, string) {
+// brokenRuns counts the runs that broke off (a signal or an
+// infrastructure failure) without finding a violation first: they are no
+// evidence either way. reason is the first infrastructure failure of any
+// run, also of one that found a violation before it broke.
+func brokenRuns(cr *store.CellResult) (n int, reason string) {
+	for _, r := range cr.Runs {
+		if r.Error == "" {
+			continue
+		}
+		if reason == "" && !r.Interrupted {
+			reason = fmt.Sprintf("seed %d: %s", r.Seed, r.Error)
+		}
+		if r.Status != checker.Invalid {
+			n++
+		}
+	}
+	return n, reason
+}
+
+// expectation says whether the cell's expectation held over its runs, of
+// which broken broke off with nothing found.
+func expectation(cr *store.CellResult, violations, broken int) (bool, string) {
 	n := len(cr.Runs)
+	judged := n - broken
 	unknown := 0
 	for _, r := range cr.Runs {
-		if r.Status == checker.Unknown {
+		if r.Status == checker.Unknown && r.Error == "" {
 			unknown++
 		}
 	}
+	brokeOff := ""
+	if broken > 0 {
+		brokeOff = fmt.Sprintf("; %d of %d runs broke off before the end", broken, n)
+	}
 	switch {
-	case n == 0:
-		return false, "no run finished"
 	case cr.Expect == store.ExpectSafe && violations > 0:
 		return false, fmt.Sprintf("expected safe, but %d of %d runs found a violation", violations, n)
+	case cr.Expect == store.ExpectSafe && broken > 0:
+		return false, fmt.Sprintf("expected safe, but %d of %d runs broke off before the end, so they show nothing", broken, n)
 	case cr.Expect == store.ExpectSafe && unknown > 0:
 		return false, fmt.Sprintf("expected safe, but %d of %d runs were undecided", unknown, n)
 	case cr.Expect == store.ExpectSafe:
@@ -307,17 +423,21 @@ func expectation(cr *store.CellResult, violations int) (bool, string) {
 	case cr.Expect == store.ExpectUnsafe && violations > 0:
 		return true, fmt.Sprintf("reproduced in %d of %d runs, as expected", violations, n)
 	case cr.Expect == store.ExpectUnsafe:
-		return false, fmt.Sprintf("expected a violation, but none of %d runs found one", n)
+		return false, fmt.Sprintf("expected a violation, but none of the %d runs that ran to the end found one%s", judged, brokeOff)
 	}
-	return true, fmt.Sprintf("explored: %d of %d runs found a violation", violations, n)
+	return true, fmt.Sprintf("explored: %d of %d runs found a violation%s", violations, n, brokeOff)
 }
 
 // ExitCode is the campaign's exit code: 1 if a safe cell was violated,
-// else 4 if the infrastructure failed, else 2 if an unsafe cell did not
+// else 4 if the infrastructure failed (infraFailed, or a cell's runs
+// failed on it), else 2 if an unsafe cell did not
 // reproduce or a result was unknown, else 0.
 func ExitCode(cells []store.CellResult, infraFailed bool) int {
 	unmet := false
 	for _, c := range cells {
+		if c.Infrastructure != "" {
+			infraFailed = true
+		}
 		if c.Met {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/campaign"
 	"github.com/lockstorm/lockstorm/harness"
+	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/store"
 )
 
@@ -70,12 +71,20 @@ unsafe cell did not reproduce, or a result was unknown; 3 bad campaign file;
 			for _, c := range cells {
 				names = append(names, c.Target)
 			}
+			opts := campaign.Options{StoreDir: storeDir, Parallel: parallel, Shard: shard}
 			rt, closeRT, err := openRuntime(cmd.Context(), cmd.ErrOrStderr(), names...)
+			if e, stuck := runtime.EngineStuck(err); stuck {
+				// Say so on the page too: CI keeps the page, not the terminal.
+				reason := fmt.Sprintf("the container engine did not answer (%s got no answer in %s), so no cell ran; %s", e.Call, e.Waited, runtime.EngineAdvice)
+				res, werr := campaign.NotRun(f.Name, cells, reason, opts)
+				printCampaign(cmd, res, storeDir)
+				return errors.Join(err, werr)
+			}
 			if err != nil {
 				return err
 			}
 			defer closeRT()
-			opts := campaign.Options{StoreDir: storeDir, Parallel: parallel, Shard: shard, Runtime: rt}
+			opts.Runtime = rt
 			if opts.ClientBinary, err = os.Executable(); err != nil {
 				return fmt.Errorf("%w: find the lockstorm binary: %v", harness.ErrInfrastructure, err)
 			}
@@ -122,17 +131,28 @@ func loadCampaign(args []string, smoke bool) (*campaign.File, error) {
 
 func printCampaign(cmd *cobra.Command, res store.CampaignResult, storeDir string) {
 	w := cmd.OutOrStdout()
-	met := 0
+	met, notRun := 0, 0
 	for _, c := range res.Cells {
-		mark := "ok  "
-		if c.Met {
+		mark, status := "ok  ", string(c.Status)
+		switch {
+		case c.Met:
 			met++
-		} else {
+		case c.NotRun != "":
+			notRun++
+			mark, status = "----", "not run"
+		default:
 			mark = "FAIL"
 		}
-		fmt.Fprintf(w, "%s %-34s %-8s %s\n", mark, c.Name, c.Status, c.Outcome)
+		fmt.Fprintf(w, "%s %-34s %-8s %s\n", mark, c.Name, status, c.Outcome)
 	}
-	fmt.Fprintf(w, "%d of %d cells met their expectation in %s\n", met, len(res.Cells), res.Duration.Round(1e9))
+	fmt.Fprintf(w, "%d of %d cells met their expectation in %s", met, len(res.Cells), res.Duration.Round(1e9))
+	if notRun > 0 {
+		fmt.Fprintf(w, "; %d did not run", notRun)
+	}
+	fmt.Fprintln(w)
+	if res.Interrupted != "" {
+		fmt.Fprintf(w, "interrupted: %s\n", res.Interrupted)
+	}
 	if res.ID != "" {
 		fmt.Fprintf(w, "report: %s\n", filepath.Join(storeDir, store.CampaignsDir, res.ID, store.IndexFile))
 	}

@@ -23,7 +23,7 @@ process is gone. With --all it also removes those of runs that are still going.`
 			ctx := cmd.Context()
 			d, err := docker.New(ctx, nil)
 			if err != nil {
-				return fmt.Errorf("%w: %v", harness.ErrInfrastructure, err)
+				return fmt.Errorf("%w: %w", harness.ErrInfrastructure, err)
 			}
 			defer d.Close()
 			var n runtime.Reaped
@@ -37,7 +37,7 @@ process is gone. With --all it also removes those of runs that are still going.`
 				fmt.Fprintf(cmd.ErrOrStderr(), "lockstorm: network %s has no container on it, but the Docker engine keeps a stale endpoint there and will not remove it until the engine restarts (moby/moby#42119)\n", name)
 			}
 			if err != nil {
-				return fmt.Errorf("%w: %v", harness.ErrInfrastructure, err)
+				return fmt.Errorf("%w: %w", harness.ErrInfrastructure, err)
 			}
 			return nil
 		},

@@ -85,6 +85,9 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code != exitInvalid && code != exitUnknown {
 		fmt.Fprintf(errOut, "lockstorm: %v\n", err)
 	}
+	if e, ok := runtime.EngineStuck(err); ok {
+		fmt.Fprintf(errOut, "lockstorm: the container engine stopped answering (%s got no answer in %s): %s\n", e.Call, e.Waited, runtime.EngineAdvice)
+	}
 	return code
 }
 
@@ -94,6 +97,8 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.Is(err, runtime.ErrEngineStuck):
+		return exitInfra
 	case errors.Is(err, harness.ErrBadConfig), errors.Is(err, harness.ErrBadInput), errors.Is(err, history.ErrMalformed):
 		return exitUsage
 	case errors.Is(err, harness.ErrInfrastructure), errors.Is(err, runtime.ErrNoDocker):

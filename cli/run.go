@@ -74,6 +74,12 @@ func newRunCmd() *cobra.Command {
 			if runErr != nil && !(errors.Is(runErr, context.Canceled) && res.ID != "") {
 				return runErr
 			}
+			if res.Leftover != nil && res.Status != checker.Invalid {
+				// What the run left on the engine outweighs a valid or
+				// unknown verdict, as an infrastructure failure outweighs
+				// them in a campaign.
+				return &exitError{code: exitInfra, err: errors.New("the run's teardown failed: " + res.Leftover.Error)}
+			}
 			// An interrupted run still has a verdict on what it recorded
 			// (unknown at best, since it broke off).
 			return verdictErr(res.Status)
@@ -129,9 +135,12 @@ func openRuntime(ctx context.Context, progress io.Writer, names ...string) (runt
 	if !need {
 		return nil, func() {}, nil
 	}
+	if _, err := docker.EngineTimeout(); err != nil {
+		return nil, nil, usageErr("%v", err)
+	}
 	d, err := docker.New(ctx, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", harness.ErrInfrastructure, err)
+		return nil, nil, fmt.Errorf("%w: %w", harness.ErrInfrastructure, err)
 	}
 	d.BuildOutput = progress
 	return d, func() { _ = d.Close() }, nil
@@ -196,6 +205,9 @@ func printVerdict(w io.Writer, res store.RunResult, dir string) {
 	}
 	for _, n := range res.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n.Text)
+	}
+	if l := res.Leftover; l != nil {
+		fmt.Fprintf(w, "  teardown failed: %s\n  its containers and network (label %s) may be left: remove them with `%s`\n", l.Error, l.Label, l.Command)
 	}
 	fmt.Fprintf(w, "report: %s\n", filepath.Join(dir, store.IndexFile))
 	fmt.Fprintf(w, "reproduce: %s\n", res.Command)

@@ -42,7 +42,7 @@ func (r *run) startCluster(ctx context.Context) error {
 	}
 	c, err := rt.Start(ctx, spec)
 	if err != nil {
-		return fmt.Errorf("%w: start %d nodes: %v", ErrInfrastructure, spec.Nodes, err)
+		return fmt.Errorf("%w: start %d nodes: %w", ErrInfrastructure, spec.Nodes, err)
 	}
 	r.cluster = c
 	ips := map[string]string{}
@@ -72,7 +72,13 @@ func (r *run) teardown() {
 	if r.cluster != nil {
 		done := r.phase("teardown")
 		if err := r.cluster.Teardown(ctx); err != nil {
-			r.log.Error("cluster teardown", "err", err)
+			r.res.Leftover = &store.Leftover{
+				Error:   err.Error(),
+				Label:   runtime.LabelRun + "=" + r.cluster.RunID(),
+				Command: "lockstorm clean",
+			}
+			r.log.Error("cluster teardown failed: its containers and network may be left", "label", r.res.Leftover.Label,
+				"remove with", r.res.Leftover.Command, "err", err)
 		}
 		done()
 		r.cluster = nil

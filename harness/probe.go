@@ -50,7 +50,7 @@ func (r *run) probe(ctx context.Context) error {
 func (r *run) probeKey(ctx context.Context, process int, key string, bound time.Duration) error {
 	c, err := r.newClient(ctx, process)
 	if err != nil {
-		return fmt.Errorf("%w: liveness client: %v", ErrInfrastructure, err)
+		return fmt.Errorf("%w: liveness client: %w", ErrInfrastructure, err)
 	}
 	defer c.Close()
 	rec := func(op history.Op) error {

@@ -84,7 +84,9 @@ func Execute(ctx context.Context, cfg Config) (res store.RunResult, err error) {
 			res = r.res
 		}
 	}()
-	err = r.execute(ctx)
+	ctx, stopWatch := watchEngine(ctx, cfg.Runtime)
+	defer stopWatch()
+	err = engineCause(ctx, r.execute(ctx))
 	r.teardown()
 	r.finish(err)
 	return r.res, err
@@ -157,7 +159,7 @@ func (r *run) execute(ctx context.Context) error {
 	err := r.Service.Setup(ctx, &targets.Env{Cluster: r.cluster, Plan: &r.Plan, Log: r.log})
 	done()
 	if err != nil {
-		return fmt.Errorf("%w: set up %s: %v", ErrInfrastructure, r.Plan.Target, err)
+		return fmt.Errorf("%w: set up %s: %w", ErrInfrastructure, r.Plan.Target, err)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -220,7 +222,7 @@ func (r *run) prepareNemeses(ctx context.Context, runner *nemesis.Runner) error 
 	for _, p := range preps {
 		if err := p.Prepare(ctx, runner.Env); err != nil {
 			r.healAll(ctx, runner)
-			return fmt.Errorf("%w: prepare %s: %v", ErrInfrastructure, p.(nemesis.Nemesis).Name(), err)
+			return fmt.Errorf("%w: prepare %s: %w", ErrInfrastructure, p.(nemesis.Nemesis).Name(), err)
 		}
 	}
 	return nil
@@ -329,7 +331,7 @@ func (r *run) startClients(ctx context.Context) error {
 		return fmt.Errorf("%w: the cluster has no client containers", ErrInfrastructure)
 	}
 	if err := pp.prepare(ctx, files); err != nil {
-		return fmt.Errorf("%w: %v", ErrInfrastructure, err)
+		return fmt.Errorf("%w: %w", ErrInfrastructure, err)
 	}
 	r.pool = pp
 	r.log.Info("client processes", "client", r.Plan.Client, "command", strings.Join(cmd, " "), "containers", len(pp.containers))

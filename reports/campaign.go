@@ -45,6 +45,7 @@ type matrixRow struct {
 type cellView struct {
 	Name, Class, Word, Expect, Outcome, Description string
 	Met                                             bool
+	NotRun                                          string // why the cell has no verdict
 	Runs                                            int
 	Detection, TTFV                                 string
 	RunLinks                                        []runLink
@@ -55,6 +56,7 @@ type cellView struct {
 type claimRow struct {
 	Name, Claim, Expect, Outcome, Class, Word string
 	Met                                       bool
+	NotRun                                    string
 }
 
 type runLink struct {
@@ -110,23 +112,40 @@ func writeCampaignPage(w io.Writer, c store.CampaignResult, read runReader) erro
 // with read for the contention plots (nil: no plots).
 func buildCampaign(c store.CampaignResult, read runReader) *campaignPage {
 	p := &campaignPage{C: c, Common: common(), Contention: cellPlots(c.Cells, read)}
-	met := 0
+	met, notRun := 0, 0
 	var statuses []checker.Status
 	for _, cell := range c.Cells {
-		if cell.Met {
+		switch {
+		case cell.Met:
 			met++
+		case cell.NotRun != "":
+			notRun++
 		}
 		statuses = append(statuses, cell.Status)
 	}
+	unmet := len(c.Cells) - met - notRun
 	switch {
 	case len(c.Cells) == 0:
 		p.Class, p.Word, p.Headline = "unknown", "Empty", "The campaign has no cells."
 	case met == len(c.Cells):
 		p.Class, p.Word = "valid", "Met"
 		p.Headline = fmt.Sprintf("All %d cells met their expectation.", len(c.Cells))
+	case unmet == 0:
+		p.Class, p.Word = "unknown", "Not run"
+		p.Headline = fmt.Sprintf("%d of %d cells did not run; the %d that ran met their expectation.", notRun, len(c.Cells), met)
 	default:
 		p.Class, p.Word = "invalid", "Not met"
-		p.Headline = fmt.Sprintf("%d of %d cells did not meet their expectation.", len(c.Cells)-met, len(c.Cells))
+		p.Headline = fmt.Sprintf("%d of %d cells did not meet their expectation.", unmet, len(c.Cells))
+		if notRun > 0 {
+			p.Headline += fmt.Sprintf(" %d did not run.", notRun)
+		}
+	}
+	if c.Interrupted != "" {
+		p.Word = "Interrupted"
+		if p.Class == "valid" {
+			p.Class = "unknown"
+		}
+		p.Headline = "Interrupted: " + c.Interrupted + ". " + p.Headline
 	}
 	if len(c.Cells) > 0 && met == len(c.Cells) && checker.Merge(statuses...) == checker.Unknown {
 		p.Class = "unknown"
@@ -145,7 +164,7 @@ func buildCampaign(c store.CampaignResult, read runReader) *campaignPage {
 	for _, cell := range c.Cells {
 		if cell.Description != "" {
 			p.Claims = append(p.Claims, claimRow{Name: cell.Name, Claim: cell.Description, Expect: string(cell.Expect),
-				Outcome: cell.Outcome, Class: statusClass(cell.Status), Word: statusWord(cell.Status), Met: cell.Met})
+				Outcome: cell.Outcome, Class: statusClass(cell.Status), Word: statusWord(cell.Status), Met: cell.Met, NotRun: cell.NotRun})
 		}
 	}
 	for _, cell := range c.Cells {
@@ -217,7 +236,7 @@ func indexOrAppend(s *[]string, v string) int {
 
 func cellOf(c store.CellResult) cellView {
 	v := cellView{Name: c.Name, Class: statusClass(c.Status), Word: statusWord(c.Status), Expect: string(c.Expect),
-		Outcome: c.Outcome, Description: c.Description, Met: c.Met, Runs: len(c.Runs),
+		Outcome: c.Outcome, Description: c.Description, Met: c.Met, NotRun: c.NotRun, Runs: len(c.Runs),
 		Detection: pct(c.DetectionRate), TTFV: ttfv(c.TTFVMedian)}
 	runs := append([]store.CellRun(nil), c.Runs...)
 	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Status == checker.Invalid && runs[j].Status != checker.Invalid })

@@ -50,3 +50,13 @@ func EngineStuck(err error) (*EngineError, bool) {
 	}
 	return e, true
 }
+
+// An EngineWatcher is a Runtime that can tell when its engine stopped
+// answering, so that a run stops at once instead of failing call by call.
+type EngineWatcher interface {
+	// Stuck returns a channel that is closed when the engine is taken as
+	// stuck.
+	Stuck() <-chan struct{}
+	// StuckOn returns the call that went unanswered first, or nil.
+	StuckOn() *EngineError
+}

@@ -34,7 +34,10 @@ type CellRun struct {
 	Ops           int           `json:"ops"`
 	Indeterminate int           `json:"indeterminate"`
 	Duration      time.Duration `json:"duration"`
-	Error         string        `json:"error,omitempty"`
+	// Error is set when the run broke off: Interrupted when a signal
+	// (Ctrl-C) cut it short, an infrastructure failure otherwise.
+	Error       string `json:"error,omitempty"`
+	Interrupted bool   `json:"interrupted,omitempty"`
 	// Ratios are, for a run of the contention workload, each lock-free
 	// way's deductions a second over the lock's at RatioClients clients
 	// (the contention checker's figures).
@@ -61,6 +64,14 @@ type CellResult struct {
 	// Met says whether the expectation held; Outcome explains in words.
 	Met     bool   `json:"met"`
 	Outcome string `json:"outcome"`
+	// NotRun says why the cell has no verdict at all, when none of its
+	// runs was judged to the end nor found a violation: "infrastructure:
+	// ..." or "interrupted: ...". Such a cell is neither met nor failed.
+	NotRun string `json:"not_run,omitempty"`
+	// Infrastructure is the first infrastructure failure of the cell's
+	// runs (a cluster that would not start, an engine that stopped
+	// answering, a teardown that left containers), empty when none failed.
+	Infrastructure string `json:"infrastructure,omitempty"`
 	// DetectionRate is the share of runs that found a violation.
 	DetectionRate float64 `json:"detection_rate"`
 	// Time to first violation over the runs that found one, in ns; -1 when
@@ -90,4 +101,7 @@ type CampaignResult struct {
 	Cells []CellResult `json:"cells"`
 	// ExitCode is what the campaign command exits with.
 	ExitCode int `json:"exit_code"`
+	// Interrupted says why the campaign stopped before all its cells
+	// ran: a signal, or a container engine that stopped answering.
+	Interrupted string `json:"interrupted,omitempty"`
 }

@@ -53,6 +53,21 @@ type RunResult struct {
 	// Error is set when the run itself failed (infrastructure), in which case
 	// the verdict covers only the history recorded up to the failure.
 	Error string `json:"error,omitempty"`
+	// Leftover says what the run could not remove at its end; nil when
+	// its teardown removed everything.
+	Leftover *Leftover `json:"leftover,omitempty"`
+}
+
+// A Leftover is what a run's teardown could not remove: its containers
+// and network may still be there.
+type Leftover struct {
+	// Error is why the teardown failed.
+	Error string `json:"error"`
+	// Label selects what may be left: the containers and the network
+	// that carry it ("lockstorm.run=<run id>").
+	Label string `json:"label"`
+	// Command removes it once the engine answers again.
+	Command string `json:"command"`
 }
 
 // TimeToViolation is how long into the workload the first violation came

@@ -51,6 +51,7 @@ type Runtime struct {
 var (
 	_ runtime.Runtime       = (*Runtime)(nil)
 	_ runtime.ImageProvider = (*Runtime)(nil)
+	_ runtime.EngineWatcher = (*Runtime)(nil)
 )
 
 // New connects to the daemon named by the environment (DOCKER_HOST
@@ -76,7 +77,7 @@ func New(ctx context.Context, log *slog.Logger) (*Runtime, error) {
 	// settings in the environment made it build a client of its own, which
 	// then goes without deadlines (docs/robustness.md). Nothing has been
 	// sent yet.
-	eng := &engineTransport{next: hc.Transport, timeout: timeout}
+	eng := newEngineTransport(hc.Transport, timeout)
 	hc.Transport = eng
 	if _, err := cli.Ping(ctx); err != nil {
 		cli.Close()

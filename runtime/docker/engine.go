@@ -50,8 +50,14 @@ type engineTransport struct {
 	next    http.RoundTripper
 	timeout time.Duration
 
-	mu    sync.Mutex
-	stuck *runtime.EngineError
+	mu     sync.Mutex
+	stuck  *runtime.EngineError
+	stuckC chan struct{} // closed when stuck is set
+}
+
+// newEngineTransport wraps next with the deadline timeout.
+func newEngineTransport(next http.RoundTripper, timeout time.Duration) *engineTransport {
+	return &engineTransport{next: next, timeout: timeout, stuckC: make(chan struct{})}
 }
 
 // errNoAnswer is the cause with which a call's context is cancelled when
@@ -86,6 +92,9 @@ func (t *engineTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func (t *engineTransport) stuckOn() *runtime.EngineError {
+	if t == nil {
+		return nil
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.stuck
@@ -96,6 +105,7 @@ func (t *engineTransport) markStuck(e *runtime.EngineError) {
 	defer t.mu.Unlock()
 	if t.stuck == nil {
 		t.stuck = e
+		close(t.stuckC)
 	}
 }
 
@@ -149,3 +159,15 @@ func callName(req *http.Request) string {
 
 // longID matches a full 64-digit engine id.
 var longID = regexp.MustCompile(`[0-9a-f]{64}`)
+
+// Stuck implements runtime.EngineWatcher.
+// A Runtime made without New never takes its engine as stuck.
+func (d *Runtime) Stuck() <-chan struct{} {
+	if d.eng == nil {
+		return nil
+	}
+	return d.eng.stuckC
+}
+
+// StuckOn implements runtime.EngineWatcher.
+func (d *Runtime) StuckOn() *runtime.EngineError { return d.eng.stuckOn() }
