@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/lockstorm/lockstorm/runtime"
@@ -24,6 +23,7 @@ import (
 type dockerCluster struct {
 	cli     *client.Client
 	eng     *engineTransport
+	churn   churnLock
 	log     *slog.Logger
 	runID   string
 	netID   string
@@ -99,6 +99,11 @@ func (c *dockerCluster) Kill(ctx context.Context, node string) error {
 	if err != nil {
 		return err
 	}
+	end, err := c.churn.hold(ctx)
+	if err != nil {
+		return fmt.Errorf("kill %s: %w", node, err)
+	}
+	defer end()
 	if err := c.cli.ContainerKill(ctx, id, "KILL"); err != nil {
 		if st, serr := c.state(ctx, id); serr == nil && !st.Running {
 			return nil
@@ -138,7 +143,7 @@ func (c *dockerCluster) Restart(ctx context.Context, node string) error {
 func (c *dockerCluster) Teardown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
 	defer cancel()
-	r, err := removeLabelled(ctx, c.cli, c.log, []string{runtime.LabelRun + "=" + c.runID})
+	r, err := removeLabelled(ctx, c.cli, c.churn, c.log, []string{runtime.LabelRun + "=" + c.runID})
 	if err != nil {
 		return fmt.Errorf("teardown %s: %w", c.runID, err)
 	}
@@ -152,9 +157,10 @@ func (c *dockerCluster) Teardown(ctx context.Context) error {
 }
 
 // removeLabelled force-removes every container, then every network, that
-// carries all the given label filters ("key" or "key=value"). Objects that
-// vanish meanwhile are not errors.
-func removeLabelled(ctx context.Context, cli *client.Client, log *slog.Logger, labels []string) (runtime.Reaped, error) {
+// carries all the given label filters ("key" or "key=value"), one at a
+// time, each in a turn of churn. Objects that vanish meanwhile are not
+// errors.
+func removeLabelled(ctx context.Context, cli *client.Client, churn churnLock, log *slog.Logger, labels []string) (runtime.Reaped, error) {
 	var r runtime.Reaped
 	args := filters.NewArgs()
 	for _, l := range labels {
@@ -164,29 +170,32 @@ func removeLabelled(ctx context.Context, cli *client.Client, log *slog.Logger, l
 	if err != nil {
 		return r, fmt.Errorf("list containers: %w", err)
 	}
-	var mu sync.Mutex
-	err = parallel(cs, func(s container.Summary) error {
-		err := cli.ContainerRemove(ctx, s.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	for _, s := range cs {
+		end, err := churn.hold(ctx)
+		if err != nil {
+			return r, err
+		}
+		err = cli.ContainerRemove(ctx, s.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		end()
 		if err != nil && !cerrdefs.IsNotFound(err) {
-			return fmt.Errorf("remove container %s: %w", s.ID[:12], err)
+			return r, fmt.Errorf("remove container %s: %w", s.ID[:12], err)
 		}
 		if err == nil {
 			log.Debug("container removed", "names", s.Names)
-			mu.Lock()
 			r.Containers++
-			mu.Unlock()
 		}
-		return nil
-	})
-	if err != nil {
-		return r, err
 	}
 	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: args})
 	if err != nil {
 		return r, fmt.Errorf("list networks: %w", err)
 	}
 	for _, n := range ns {
+		end, err := churn.hold(ctx)
+		if err != nil {
+			return r, err
+		}
 		removed, err := removeNetwork(ctx, cli, n.ID)
+		end()
 		if err != nil && staleEndpoint(ctx, cli, n.ID) {
 			// Nothing of ours is on it any more; the engine holds on to
 			// an endpoint of a removed container. Say so, and go on.

@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +42,9 @@ type Runtime struct {
 
 	// eng gives every engine call its deadline.
 	eng *engineTransport
+	// churn serialises container stops and removals on the engine across
+	// the host's lockstorm processes.
+	churn churnLock
 
 	imageMu sync.Mutex
 	image   string // the node image tag, once ensured
@@ -86,7 +88,7 @@ func New(ctx context.Context, log *slog.Logger) (*Runtime, error) {
 		}
 		return nil, fmt.Errorf("ping docker: %w: %w", runtime.ErrNoDocker, err)
 	}
-	return &Runtime{cli: cli, log: orDiscard(log), eng: eng}, nil
+	return &Runtime{cli: cli, log: orDiscard(log), eng: eng, churn: newChurnLock(cli.DaemonHost(), timeout)}, nil
 }
 
 // Client returns the underlying Docker client, for code that needs more
@@ -144,14 +146,18 @@ func (d *Runtime) Start(ctx context.Context, spec runtime.Spec) (runtime.Cluster
 	if spec.Labels == nil {
 		spec.Labels = map[string]string{}
 	}
-	spec.Labels[runtime.LabelOwner] = strconv.Itoa(os.Getpid())
+	self, err := OwnerLabel(os.Getpid())
+	if err != nil {
+		return nil, fmt.Errorf("start cluster: %w", err)
+	}
+	spec.Labels[runtime.LabelOwner] = self
 	if _, err := d.cli.ImageInspect(ctx, spec.Image); err != nil {
 		if cerrdefs.IsNotFound(err) {
 			return nil, fmt.Errorf("start cluster: %w: %s", runtime.ErrNoImage, spec.Image)
 		}
 		return nil, fmt.Errorf("inspect image %s: %w", spec.Image, err)
 	}
-	c := &dockerCluster{cli: d.cli, eng: d.eng, log: log, runID: spec.RunID, ids: map[string]string{}}
+	c := &dockerCluster{cli: d.cli, eng: d.eng, churn: d.churn, log: log, runID: spec.RunID, ids: map[string]string{}}
 	if err := c.start(ctx, spec); err != nil {
 		// Without our network nothing of this run exists (or the name
 		// belongs to another run with the same id, which we must not
@@ -324,7 +330,7 @@ func parallel[T any](items []T, f func(T) error) error {
 // Reap removes every container and network labelled LabelRun that also
 // carries every label in match: containers first, by force, then networks.
 func (d *Runtime) Reap(ctx context.Context, match map[string]string) (runtime.Reaped, error) {
-	r, err := removeLabelled(ctx, d.cli, d.log, labelFilters(match))
+	r, err := removeLabelled(ctx, d.cli, d.churn, d.log, labelFilters(match))
 	if err != nil {
 		return r, fmt.Errorf("reap: %w", err)
 	}
