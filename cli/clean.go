@@ -17,7 +17,10 @@ func newCleanCmd() *cobra.Command {
 		Use:   "clean",
 		Short: "Remove the containers and networks that killed runs left behind",
 		Long: `clean removes every container and network labelled by a lockstorm run whose
-process is gone. With --all it also removes those of runs that are still going.`,
+process is gone. A run started by a lockstorm process that this one cannot
+see (in another PID namespace or on another host sharing the engine) is
+left alone. With --all it also removes those, and those of runs that are
+still going.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -33,6 +36,9 @@ process is gone. With --all it also removes those of runs that are still going.`
 				n, err = d.ReapOrphans(ctx)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "removed %d containers and %d networks\n", n.Containers, n.Networks)
+			if len(n.Unseen) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "lockstorm: left the runs of %d lockstorm processes that this one cannot see (another PID namespace or host sharing the engine); once they have ended, `lockstorm clean --all` removes them\n", len(n.Unseen))
+			}
 			for _, name := range n.Stuck {
 				fmt.Fprintf(cmd.ErrOrStderr(), "lockstorm: network %s has no container on it, but the Docker engine keeps a stale endpoint there and will not remove it until the engine restarts (moby/moby#42119)\n", name)
 			}

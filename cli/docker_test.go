@@ -74,11 +74,14 @@ func binary(t *testing.T) string {
 }
 
 // leftovers counts containers and networks carrying a lockstorm run label
-// and the given owner PID.
+// whose owner (LabelOwner, docker.OwnerLabel) is the process pid.
 func leftovers(t *testing.T, d *docker.Runtime, pid int) (int, int) {
 	t.Helper()
 	ctx := context.Background()
-	args := filters.NewArgs(filters.Arg("label", runtime.LabelRun), filters.Arg("label", "lockstorm.owner="+itoa(pid)))
+	args := filters.NewArgs(filters.Arg("label", runtime.LabelRun))
+	ours := func(labels map[string]string) bool {
+		return strings.Contains(labels[runtime.LabelOwner]+",", ",pid="+itoa(pid)+",")
+	}
 	cs, err := d.Client().ContainerList(ctx, container.ListOptions{All: true, Filters: args})
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +90,18 @@ func leftovers(t *testing.T, d *docker.Runtime, pid int) (int, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(cs), len(ns)
+	c, n := 0, 0
+	for _, x := range cs {
+		if ours(x.Labels) {
+			c++
+		}
+	}
+	for _, x := range ns {
+		if ours(x.Labels) {
+			n++
+		}
+	}
+	return c, n
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -16,9 +16,11 @@ const (
 	LabelRun = "lockstorm.run"
 	// LabelNode carries the node name ("n1") on every node container.
 	LabelNode = "lockstorm.node"
-	// LabelOwner carries the PID of the lockstorm process that started a
-	// run, so that a later start can tell the leftovers of killed runs
-	// from runs that are still going.
+	// LabelOwner names the lockstorm process that started a run (its
+	// kernel boot, PID namespace, PID and start time), so that a later
+	// start can tell the leftovers of killed runs from runs that are
+	// still going, also when lockstorm processes in several PID
+	// namespaces share one engine.
 	LabelOwner = "lockstorm.owner"
 )
 
@@ -178,13 +180,18 @@ type Reaped struct {
 	// endpoint on a network after its container is gone
 	// (moby/moby#42119), and only a restart of the engine drops it.
 	Stuck []string
+	// Unseen lists the owners (LabelOwner values) of runs that ReapOrphans
+	// left because it cannot tell whether their process still runs: it
+	// runs in another PID namespace or on another host.
+	Unseen []string
 }
 
-// Add adds o's counts and stuck networks to r.
+// Add adds o's counts, stuck networks and unseen owners to r.
 func (r *Reaped) Add(o Reaped) {
 	r.Containers += o.Containers
 	r.Networks += o.Networks
 	r.Stuck = append(r.Stuck, o.Stuck...)
+	r.Unseen = append(r.Unseen, o.Unseen...)
 }
 
 // An ImageProvider is a Runtime that prepares the image its nodes run,
