@@ -23,6 +23,9 @@ func newImageCmd() *cobra.Command {
 		Short: "Build the node image from Debian packages (no registry needed); a no-op when it is current",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkImageInput(); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			d, err := docker.New(ctx, nil)
 			if err != nil {
@@ -41,4 +44,15 @@ func newImageCmd() *cobra.Command {
 	build.Flags().BoolVar(&force, "force", false, "rebuild even when the image is current")
 	img.AddCommand(build)
 	return img
+}
+
+// checkImageInput refuses, as bad input (exit 3), what the environment
+// gives the node image that cannot be used: a LOCKSTORM_IMAGE_PACKAGES
+// that is not a list of Debian package names. It runs before anything
+// starts, so that no build and no run begins with it.
+func checkImageInput() error {
+	if _, err := image.ExtraPackages(); err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	return nil
 }

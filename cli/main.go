@@ -19,6 +19,7 @@ import (
 	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/internal/printable"
 	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/runtime/docker/image"
 )
 
 // Exit codes (DESIGN.md, "Command line").
@@ -99,7 +100,8 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, runtime.ErrEngineStuck):
 		return exitInfra
-	case errors.Is(err, harness.ErrBadConfig), errors.Is(err, harness.ErrBadInput), errors.Is(err, history.ErrMalformed):
+	case errors.Is(err, harness.ErrBadConfig), errors.Is(err, harness.ErrBadInput), errors.Is(err, history.ErrMalformed),
+		errors.Is(err, image.ErrBadPackages):
 		return exitUsage
 	case errors.Is(err, harness.ErrInfrastructure), errors.Is(err, runtime.ErrNoDocker):
 		return exitInfra

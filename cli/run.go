@@ -123,8 +123,9 @@ func flagErr(err error) error {
 }
 
 // openRuntime opens the Docker runtime when target runs in containers; a
-// target that runs in process needs none. Node image builds report to
-// progress.
+// target that runs in process needs none. The node image's input from the
+// environment is checked first, before the engine is asked anything. Node
+// image builds report to progress.
 func openRuntime(ctx context.Context, progress io.Writer, names ...string) (runtime.Runtime, func(), error) {
 	need := false
 	for _, name := range names {
@@ -137,6 +138,9 @@ func openRuntime(ctx context.Context, progress io.Writer, names ...string) (runt
 	}
 	if _, err := docker.EngineTimeout(); err != nil {
 		return nil, nil, usageErr("%v", err)
+	}
+	if err := checkImageInput(); err != nil {
+		return nil, nil, err
 	}
 	d, err := docker.New(ctx, nil)
 	if err != nil {

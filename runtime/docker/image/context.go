@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -45,14 +46,21 @@ const PackagesEnv = "LOCKSTORM_IMAGE_PACKAGES"
 // packageName is what a Debian package name may look like.
 var packageName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
 
+// ErrBadPackages is returned when PackagesEnv holds something that is not
+// a Debian package name: bad input (exit code 3), refused before anything
+// is built.
+var ErrBadPackages = errors.New("not a list of Debian package names")
+
 // ExtraPackages returns the sorted, distinct packages of PackagesEnv, or
-// an error naming one that is not a package name.
+// an error wrapping ErrBadPackages that names the variable, its whole
+// value and the word that is not a package name.
 func ExtraPackages() ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
-	for _, p := range strings.FieldsFunc(os.Getenv(PackagesEnv), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+	value := os.Getenv(PackagesEnv)
+	for _, p := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
 		if !packageName.MatchString(p) {
-			return nil, fmt.Errorf("%s: %q is not a Debian package name", PackagesEnv, p)
+			return nil, fmt.Errorf("%s=%q: %w: %q is not a package name", PackagesEnv, value, ErrBadPackages, p)
 		}
 		if !seen[p] {
 			seen[p] = true

@@ -3,8 +3,11 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -99,5 +102,27 @@ func TestCopyMessagesReportsDaemonError(t *testing.T) {
 	}
 	if got, want := out.String(), "Step 1/2 : FROM x\nabc: Downloading\n"; got != want {
 		t.Fatalf("output %q, want %q", got, want)
+	}
+}
+
+// A LOCKSTORM_IMAGE_PACKAGES word that is not a package name is refused
+// with ErrBadPackages, naming the variable, its value and the word; a
+// clean list is split, sorted and made distinct.
+func TestExtraPackagesRefusesShellMetacharacters(t *testing.T) {
+	for _, value := range []string{"python3-requests; rm -rf /", "a,$(id)", "x`y`", "p>q", "Upper"} {
+		t.Setenv(PackagesEnv, value)
+		_, err := ExtraPackages()
+		if !errors.Is(err, ErrBadPackages) {
+			t.Errorf("%q: err = %v, want ErrBadPackages", value, err)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, PackagesEnv) || !strings.Contains(msg, fmt.Sprintf("%q", value)) {
+			t.Errorf("%q: message %q does not name the variable and the value", value, msg)
+		}
+	}
+	t.Setenv(PackagesEnv, "python3-requests, jq python3-requests\tg++")
+	got, err := ExtraPackages()
+	if err != nil || strings.Join(got, " ") != "g++ jq python3-requests" {
+		t.Errorf("ExtraPackages = %v, %v; want [g++ jq python3-requests]", got, err)
 	}
 }
