@@ -107,6 +107,10 @@ func (r *run) open() error {
 		return fmt.Errorf("create run log: %w", err)
 	}
 	r.log = newLogger(r.logFile, r.cfg.Console)
+	// Held until closeLog: what tells `lockstorm serve` the run is running.
+	if err := store.LockRun(r.logFile); err != nil {
+		r.log.Warn("the run cannot be shown as running", "err", err)
+	}
 	if r.rec, err = history.CreateFile(filepath.Join(dir, store.HistoryFile), r.began); err != nil {
 		return err
 	}
