@@ -31,7 +31,12 @@ import (
 // blocking, so a FIFO in the store stalls no request.
 func Serve(dir string) http.Handler { return &server{dir: dir} }
 
-type server struct{ dir string }
+// A server serves the store at dir; now, when set, stands for the clock
+// (tests), which says how long a running run has been going.
+type server struct {
+	dir string
+	now func() time.Time
+}
 
 // maxPage bounds the report page that the server reads to hash its
 // scripts: twice the largest linearizability page (maxLinPage). A larger
@@ -203,6 +208,8 @@ type dirEntry struct {
 type dirPage struct {
 	Path    string
 	Entries []dirEntry
+	// Running is the banner of a run directory whose run is still running.
+	Running string
 	Common
 }
 
@@ -212,7 +219,7 @@ func (s *server) serveDir(w http.ResponseWriter, r *http.Request, name string, f
 		http.Error(w, "cannot list directory", http.StatusInternalServerError)
 		return
 	}
-	p := dirPage{Path: name, Common: common()}
+	p := dirPage{Path: name, Running: s.runningNote(name), Common: common()}
 	for _, e := range ents {
 		de := dirEntry{Name: e.Name(), Href: escapeSeg(e.Name())}
 		if info, err := e.Info(); err == nil {

@@ -14,10 +14,12 @@ import (
 	"github.com/lockstorm/lockstorm/store"
 )
 
-// runEntry is one run in the store index.
+// runEntry is one run in the store index. A run that is still running
+// has Running set, and no op count yet.
 type runEntry struct {
 	Cell, ID, Class, Word, Summary, Started, Href string
 	Ops                                           int
+	Running                                       bool
 	started                                       time.Time
 }
 
@@ -40,6 +42,7 @@ type indexPage struct {
 // first, and the campaigns (store/campaigns/<id>/results.json).
 func (s *server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	p := indexPage{Dir: s.dir, Common: common()}
+	now := s.clock()
 	root, err := os.OpenRoot(s.dir)
 	if err != nil {
 		http.Error(w, "the store cannot be opened", http.StatusNotFound)
@@ -60,9 +63,7 @@ func (s *server) serveIndex(w http.ResponseWriter, r *http.Request) {
 			if readJSON(root, cell+"/"+id+"/results.json", &res) != nil {
 				continue
 			}
-			p.Runs = append(p.Runs, runEntry{Cell: cell, ID: id, Class: statusClass(res.Status),
-				Word: statusWord(res.Status), Summary: res.Summary, Ops: res.Ops, started: res.Started,
-				Started: stamp(res.Started), Href: escapeSeg(cell) + "/" + escapeSeg(id) + "/"})
+			p.Runs = append(p.Runs, runEntryFor(root, cell, id, res, now))
 		}
 	}
 	sort.SliceStable(p.Runs, func(i, j int) bool {
