@@ -73,6 +73,12 @@ unsafe cell did not reproduce, or a result was unknown; 3 bad campaign file;
 			}
 			opts := campaign.Options{StoreDir: storeDir, Parallel: parallel, Shard: shard}
 			rt, closeRT, err := openRuntime(cmd.Context(), cmd.ErrOrStderr(), names...)
+			if err == nil {
+				defer closeRT()
+				// The node image before the progress display, whose bar a
+				// build's lines would tear.
+				err = prepareImage(cmd.Context(), rt)
+			}
 			if e, stuck := runtime.EngineStuck(err); stuck {
 				// Say so on the page too: CI keeps the page, not the terminal.
 				reason := fmt.Sprintf("the container engine did not answer (%s got no answer in %s), so no cell ran; %s", e.Call, e.Waited, runtime.EngineAdvice)
@@ -83,7 +89,6 @@ unsafe cell did not reproduce, or a result was unknown; 3 bad campaign file;
 			if err != nil {
 				return err
 			}
-			defer closeRT()
 			opts.Runtime = rt
 			if opts.ClientBinary, err = os.Executable(); err != nil {
 				return fmt.Errorf("%w: find the lockstorm binary: %v", harness.ErrInfrastructure, err)

@@ -36,8 +36,10 @@ const subnetAttempts = 10
 type Runtime struct {
 	cli *client.Client
 	log *slog.Logger
-	// BuildOutput receives the output of a node image build, when Start
-	// has to build one; nil discards it. Set it before the first Start.
+	// BuildOutput, a terminal, receives lockstorm's lines about a node
+	// image build, when Start has to build one (image.Options.Output); the
+	// build's full output goes to its log file. nil discards them. Set it
+	// before the first Start.
 	BuildOutput io.Writer
 
 	// eng gives every engine call its deadline.
@@ -103,7 +105,7 @@ func (d *Runtime) NodeImage(ctx context.Context) (string, error) {
 	if d.image != "" {
 		return d.image, nil
 	}
-	tag, err := image.Ensure(ctx, d.cli, image.Options{Log: d.log, Progress: d.BuildOutput})
+	tag, err := image.Ensure(ctx, d.cli, image.Options{Log: d.log, Output: d.BuildOutput})
 	if err != nil {
 		return "", fmt.Errorf("node image: %w", err)
 	}

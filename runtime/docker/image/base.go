@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,8 +28,9 @@ const pullTimeout = 20 * time.Second
 const pathEnv = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // ensureBase makes sure BaseTag exists: it keeps an existing one, else pulls
-// debian:bookworm-slim, else bootstraps one with mmdebstrap from src.
-func ensureBase(ctx context.Context, cli *client.Client, src Sources, opts Options) error {
+// debian:bookworm-slim, else bootstraps one with mmdebstrap from src. What
+// it does goes to rep.
+func ensureBase(ctx context.Context, cli *client.Client, src Sources, opts Options, rep *report) error {
 	if _, err := cli.ImageInspect(ctx, BaseTag); err == nil {
 		return nil
 	} else if !client.IsErrNotFound(err) {
@@ -38,15 +38,17 @@ func ensureBase(ctx context.Context, cli *client.Client, src Sources, opts Optio
 	}
 	log := opts.logger()
 	start := time.Now()
-	if err := pullBase(ctx, cli, opts); err == nil {
+	if err := pullBase(ctx, cli, rep); err == nil {
 		log.Info("pulled base image", "ref", pullRef, "tag", BaseTag, "took", time.Since(start).Round(time.Millisecond))
+		rep.say("image: base: pulled " + pullRef + " as " + BaseTag)
 		return nil
 	} else if ctx.Err() != nil {
 		return fmt.Errorf("pull %s: %w", pullRef, ctx.Err())
 	} else {
 		log.Info("cannot pull base image; bootstrapping it from Debian packages", "ref", pullRef, "err", err)
+		fmt.Fprintf(rep.output(), "cannot pull %s (%v); bootstrapping %s from Debian packages\n", pullRef, err, BaseTag)
 	}
-	if err := bootstrapBase(ctx, cli, src, opts); err != nil {
+	if err := bootstrapBase(ctx, cli, src, opts, rep); err != nil {
 		return fmt.Errorf("bootstrap base image: %w", err)
 	}
 	log.Info("bootstrapped base image", "tag", BaseTag, "took", time.Since(start).Round(time.Millisecond))
@@ -54,7 +56,7 @@ func ensureBase(ctx context.Context, cli *client.Client, src Sources, opts Optio
 }
 
 // pullBase pulls pullRef within pullTimeout and tags it as BaseTag.
-func pullBase(ctx context.Context, cli *client.Client, opts Options) error {
+func pullBase(ctx context.Context, cli *client.Client, rep *report) error {
 	pctx, cancel := context.WithTimeout(ctx, pullTimeout)
 	defer cancel()
 	rc, err := cli.ImagePull(pctx, pullRef, image.PullOptions{})
@@ -62,16 +64,16 @@ func pullBase(ctx context.Context, cli *client.Client, opts Options) error {
 		return err
 	}
 	defer rc.Close()
-	if err := copyMessages(rc, opts.progress()); err != nil {
+	if err := copyMessages(rc, rep.output()); err != nil {
 		return err
 	}
 	return cli.ImageTag(ctx, pullRef, BaseTag)
 }
 
 // bootstrapBase builds a minbase bookworm tarball with mmdebstrap and imports
-// it into Docker as BaseTag.
-func bootstrapBase(ctx context.Context, cli *client.Client, src Sources, opts Options) error {
-	if err := ensureMmdebstrap(ctx, opts); err != nil {
+// it into Docker as BaseTag, in baseSteps steps that rep shows.
+func bootstrapBase(ctx context.Context, cli *client.Client, src Sources, opts Options, rep *report) error {
+	if err := ensureMmdebstrap(ctx, opts, rep); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "lockstorm-base-")
@@ -94,8 +96,10 @@ func bootstrapBase(ctx context.Context, cli *client.Client, src Sources, opts Op
 	}
 	args = append(args, src.Lines()...)
 	opts.logger().Info("running mmdebstrap", "suite", Suite, "mirror", src.Mirror)
+	rep.baseStep(1)
 	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
-	cmd.Stdout, cmd.Stderr = opts.progress(), opts.progress()
+	out := rep.mmdebstrapOutput()
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("mmdebstrap: %w", err)
 	}
@@ -104,6 +108,7 @@ func bootstrapBase(ctx context.Context, cli *client.Client, src Sources, opts Op
 		return fmt.Errorf("open rootfs: %w", err)
 	}
 	defer f.Close()
+	rep.baseStep(3)
 	rc, err := cli.ImageImport(ctx, image.ImportSource{Source: f, SourceName: "-"}, BaseTag, image.ImportOptions{
 		Message: "lockstorm: debian " + Suite + " minbase from mmdebstrap",
 		Changes: []string{"ENV " + pathEnv, `CMD ["bash"]`},
@@ -112,7 +117,7 @@ func bootstrapBase(ctx context.Context, cli *client.Client, src Sources, opts Op
 		return fmt.Errorf("docker import: %w", err)
 	}
 	defer rc.Close()
-	if err := copyMessages(rc, io.Discard); err != nil {
+	if err := copyMessages(rc, rep.output()); err != nil {
 		return fmt.Errorf("docker import: %w", err)
 	}
 	return nil
@@ -120,7 +125,8 @@ func bootstrapBase(ctx context.Context, cli *client.Client, src Sources, opts Op
 
 // ensureMmdebstrap installs mmdebstrap on the host with apt-get if it is
 // missing, running apt-get update first only when a plain install fails.
-func ensureMmdebstrap(ctx context.Context, opts Options) error {
+// It says so on rep's terminal first; apt-get's output goes to rep's log.
+func ensureMmdebstrap(ctx context.Context, opts Options, rep *report) error {
 	if _, err := exec.LookPath("mmdebstrap"); err == nil {
 		return nil
 	}
@@ -128,14 +134,15 @@ func ensureMmdebstrap(ctx context.Context, opts Options) error {
 	install := func() error {
 		cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "--no-install-recommends", "mmdebstrap")
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		cmd.Stdout, cmd.Stderr = opts.progress(), opts.progress()
+		cmd.Stdout, cmd.Stderr = rep.output(), rep.output()
 		return cmd.Run()
 	}
 	log.Info("installing mmdebstrap on the host with apt-get")
+	rep.installOnHost("mmdebstrap", "bootstrap the Debian base image")
 	if err := install(); err != nil {
 		log.Info("apt-get install failed; running apt-get update", "err", err)
 		upd := exec.CommandContext(ctx, "apt-get", "update")
-		upd.Stdout, upd.Stderr = opts.progress(), opts.progress()
+		upd.Stdout, upd.Stderr = rep.output(), rep.output()
 		if err := upd.Run(); err != nil {
 			return fmt.Errorf("apt-get update: %w", err)
 		}

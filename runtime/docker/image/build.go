@@ -11,8 +11,9 @@ import (
 )
 
 // buildNode builds the node image from the inputs with the classic builder
-// and tags it as tag and LatestTag.
-func buildNode(ctx context.Context, cli *client.Client, tag string, in []input, opts Options) error {
+// and tags it as tag and LatestTag. The build's stream goes to rep, which
+// shows its RUN steps.
+func buildNode(ctx context.Context, cli *client.Client, tag string, in []input, opts Options, rep *report) error {
 	tarball, err := contextTar(in)
 	if err != nil {
 		return err
@@ -33,7 +34,7 @@ func buildNode(ctx context.Context, cli *client.Client, tag string, in []input, 
 		return fmt.Errorf("build %s: %w", tag, err)
 	}
 	defer resp.Body.Close()
-	if err := copyMessages(resp.Body, opts.progress()); err != nil {
+	if err := copyMessages(resp.Body, rep.buildOutput()); err != nil {
 		return fmt.Errorf("build %s: %w", tag, err)
 	}
 	if _, err := cli.ImageInspect(ctx, tag); err != nil {

@@ -92,6 +92,8 @@ func TestContextTarHoldsInputs(t *testing.T) {
 	}
 }
 
+// The daemon's error ends the stream: it is returned, and written as the
+// output's last line, so that the build log and its tail show it.
 func TestCopyMessagesReportsDaemonError(t *testing.T) {
 	var out bytes.Buffer
 	stream := `{"stream":"Step 1/2 : FROM x\n"}{"status":"Downloading","id":"abc"}` +
@@ -100,7 +102,7 @@ func TestCopyMessagesReportsDaemonError(t *testing.T) {
 	if err == nil || err.Error() != "boom" {
 		t.Fatalf("err = %v, want boom", err)
 	}
-	if got, want := out.String(), "Step 1/2 : FROM x\nabc: Downloading\n"; got != want {
+	if got, want := out.String(), "Step 1/2 : FROM x\nabc: Downloading\nerror: boom\n"; got != want {
 		t.Fatalf("output %q, want %q", got, want)
 	}
 }

@@ -38,9 +38,19 @@ var ErrNoDocker = errors.New("docker daemon unreachable")
 type Options struct {
 	// Log receives progress events; nil discards them.
 	Log *slog.Logger
-	// Progress receives the raw output of mmdebstrap and of the Docker build;
-	// nil discards it.
-	Progress io.Writer
+	// Output, a terminal, receives lockstorm's own lines about a build,
+	// when Ensure has to build: what it builds and where the build's full
+	// output goes, one line per step, how long it took, and, when it fails,
+	// the last lines of that output. A current image prints nothing. nil
+	// discards them.
+	Output io.Writer
+	// Verbose streams the build's full output (apt-get on the host,
+	// mmdebstrap, the docker build) to Output as well, for debugging.
+	Verbose bool
+	// LogDir is the directory of the build's log file,
+	// image-build-<time>.log; "" is the lockstorm directory of the user's
+	// cache directory (~/.cache/lockstorm). It is made 0700.
+	LogDir string
 	// Mirror is the Debian mirror URL; "" reads LOCKSTORM_DEBIAN_MIRROR, then
 	// the host's apt configuration.
 	Mirror string
@@ -56,11 +66,11 @@ func (o Options) logger() *slog.Logger {
 	return o.Log
 }
 
-func (o Options) progress() io.Writer {
-	if o.Progress == nil {
+func (o Options) output() io.Writer {
+	if o.Output == nil {
 		return io.Discard
 	}
-	return o.Progress
+	return o.Output
 }
 
 // ensureMu serialises Ensure within one process; lockBuild does so across
@@ -88,7 +98,9 @@ func tagFor(src Sources) (string, []input, error) {
 
 // Ensure makes sure the node image for the current inputs exists, building it
 // (and the base image it needs) when it does not, and returns its tag. It
-// also points LatestTag at it. A warm call costs a few Docker API requests.
+// also points LatestTag at it. A warm call costs a few Docker API requests
+// and prints nothing. A build tells opts.Output what it does, in a few
+// lines, and writes its full output to a log file (see Options).
 func Ensure(ctx context.Context, cli *client.Client, opts Options) (string, error) {
 	ensureMu.Lock()
 	defer ensureMu.Unlock()
@@ -111,7 +123,9 @@ func Ensure(ctx context.Context, cli *client.Client, opts Options) (string, erro
 		}
 	}
 	// Another process may be building the same image: wait for it, then look again.
-	unlock, err := lockBuild(ctx)
+	unlock, err := lockBuild(ctx, func() {
+		fmt.Fprintln(opts.output(), "image: waiting for another lockstorm process that is building the node image")
+	})
 	if err != nil {
 		return "", err
 	}
@@ -123,10 +137,21 @@ func Ensure(ctx context.Context, cli *client.Client, opts Options) (string, erro
 			return tag, nil
 		}
 	}
-	if err := ensureBase(ctx, cli, src, opts); err != nil {
+	rep, err := startReport(opts, tag)
+	if err != nil {
 		return "", err
 	}
-	if err := buildNode(ctx, cli, tag, in, opts); err != nil {
+	defer rep.close()
+	err = ensureBase(ctx, cli, src, opts, rep)
+	if err == nil {
+		err = buildNode(ctx, cli, tag, in, opts, rep)
+	}
+	if ctx.Err() != nil {
+		rep.interrupted()
+		return "", fmt.Errorf("build %s: %w", tag, ctx.Err())
+	}
+	rep.finish(tag, err)
+	if err != nil {
 		return "", err
 	}
 	return tag, nil

@@ -18,8 +18,10 @@ const lockName = "lockstorm-image-build.lock"
 var lockDir = os.TempDir()
 
 // lockBuild takes an exclusive flock shared by every lockstorm process on
-// this host, polling until ctx ends. The returned func releases it.
-func lockBuild(ctx context.Context) (func(), error) {
+// this host, polling until ctx ends. waiting, if not nil, is called once
+// when the lock is found held, before the wait. The returned func releases
+// the lock.
+func lockBuild(ctx context.Context, waiting func()) (func(), error) {
 	path := filepath.Join(lockDir, lockName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
 	if err != nil {
@@ -36,6 +38,10 @@ func lockBuild(ctx context.Context) (func(), error) {
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if waiting != nil {
+			waiting()
+			waiting = nil
 		}
 		select {
 		case <-ctx.Done():

@@ -21,8 +21,9 @@ type message struct {
 }
 
 // copyMessages writes the text of each message in r to w and returns the
-// first error that the daemon reported in the stream. Progress bars are left
-// out so that the output is plain lines, fit for a log file.
+// first error that the daemon reported in the stream, which it writes to w
+// too, as the stream's last line. Progress bars are left out so that the
+// output is plain lines, fit for a log file.
 func copyMessages(r io.Reader, w io.Writer) error {
 	dec := json.NewDecoder(r)
 	for {
@@ -33,11 +34,13 @@ func copyMessages(r io.Reader, w io.Writer) error {
 			}
 			return fmt.Errorf("read docker stream: %w", err)
 		}
+		msg := m.Error
 		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
-			return errors.New(m.ErrorDetail.Message)
+			msg = m.ErrorDetail.Message
 		}
-		if m.Error != "" {
-			return errors.New(m.Error)
+		if msg != "" {
+			fmt.Fprintf(w, "error: %s\n", strings.TrimSpace(msg))
+			return errors.New(msg)
 		}
 		switch {
 		case m.Stream != "":
