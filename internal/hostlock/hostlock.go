@@ -30,6 +30,12 @@ func Path(dir, name string) string {
 // and waits until it gets it, ctx ends, or wait has passed (no limit when
 // wait is 0). The returned func releases it.
 func Acquire(ctx context.Context, path string, wait time.Duration) (release func(), err error) {
+	return AcquireTelling(ctx, path, wait, nil)
+}
+
+// AcquireTelling is Acquire that calls waiting, if not nil, once when it
+// finds the lock held, before it waits.
+func AcquireTelling(ctx context.Context, path string, wait time.Duration, waiting func()) (release func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("open lock %s: %w", path, err)
@@ -51,6 +57,10 @@ func Acquire(ctx context.Context, path string, wait time.Duration) (release func
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if waiting != nil {
+			waiting()
+			waiting = nil
 		}
 		select {
 		case <-ctx.Done():

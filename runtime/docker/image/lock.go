@@ -2,12 +2,10 @@ package image
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"syscall"
-	"time"
+
+	"github.com/lockstorm/lockstorm/internal/hostlock"
 )
 
 // lockName is the file, in the temporary directory, that processes building
@@ -18,36 +16,13 @@ const lockName = "lockstorm-image-build.lock"
 var lockDir = os.TempDir()
 
 // lockBuild takes an exclusive flock shared by every lockstorm process on
-// this host, polling until ctx ends. waiting, if not nil, is called once
+// this host, waiting until ctx ends. waiting, if not nil, is called once
 // when the lock is found held, before the wait. The returned func releases
 // the lock.
 func lockBuild(ctx context.Context, waiting func()) (func(), error) {
-	path := filepath.Join(lockDir, lockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
+	unlock, err := hostlock.AcquireTelling(ctx, hostlock.Path(lockDir, lockName), 0, waiting)
 	if err != nil {
-		return nil, fmt.Errorf("open build lock: %w", err)
+		return nil, fmt.Errorf("build lock: %w", err)
 	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() {
-				syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-				f.Close()
-			}, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		if waiting != nil {
-			waiting()
-			waiting = nil
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("wait for build lock: %w", ctx.Err())
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	return unlock, nil
 }
