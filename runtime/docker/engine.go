@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,13 @@ const DefaultEngineTimeout = 60 * time.Second
 // EngineTimeoutEnv names the environment variable that overrides
 // DefaultEngineTimeout with a Go duration such as "90s".
 const EngineTimeoutEnv = "LOCKSTORM_ENGINE_TIMEOUT"
+
+// EngineTraceEnv names the environment variable that, set to a file's
+// path, makes every engine call append a line to that file: the wall
+// time, the call and how long its answer took to begin, in
+// milliseconds. Several processes may share one file. It is how the
+// deadline was sized (docs/robustness.md).
+const EngineTraceEnv = "LOCKSTORM_ENGINE_TRACE"
 
 // EngineTimeout returns the engine call deadline: DefaultEngineTimeout, or
 // the duration in LOCKSTORM_ENGINE_TIMEOUT. A value that is not a positive
@@ -53,11 +61,25 @@ type engineTransport struct {
 	mu     sync.Mutex
 	stuck  *runtime.EngineError
 	stuckC chan struct{} // closed when stuck is set
+	trace  *os.File      // LOCKSTORM_ENGINE_TRACE, or nil
 }
 
 // newEngineTransport wraps next with the deadline timeout.
 func newEngineTransport(next http.RoundTripper, timeout time.Duration) *engineTransport {
-	return &engineTransport{next: next, timeout: timeout, stuckC: make(chan struct{})}
+	t := &engineTransport{next: next, timeout: timeout, stuckC: make(chan struct{})}
+	if path := os.Getenv(EngineTraceEnv); path != "" {
+		// A trace that cannot be opened is no reason to stop a run.
+		t.trace, _ = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	}
+	return t
+}
+
+// traceCall appends one line for a call that began at start.
+func (t *engineTransport) traceCall(call string, start time.Time, outcome string) {
+	if t.trace == nil {
+		return
+	}
+	fmt.Fprintf(t.trace, "%d %s %d %s\n", start.UnixMilli(), strings.ReplaceAll(call, " ", "_"), time.Since(start).Milliseconds(), outcome)
 }
 
 // errNoAnswer is the cause with which a call's context is cancelled when
@@ -71,9 +93,11 @@ func (t *engineTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, &runtime.EngineError{Call: call, Earlier: first}
 	}
 	ctx, cancel := context.WithCancelCause(req.Context())
+	start := time.Now()
 	timer := time.AfterFunc(t.timeout, func() { cancel(errNoAnswer) })
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))
 	answered := timer.Stop()
+	t.traceCall(call, start, outcomeOf(resp, err, answered))
 	if !answered && context.Cause(ctx) == errNoAnswer {
 		if err == nil {
 			resp.Body.Close()
@@ -127,6 +151,17 @@ func (t *engineTransport) noAnswer(call string, err error) error {
 		t.markStuck(e)
 	}
 	return fmt.Errorf("%w (%v)", e, err)
+}
+
+// outcomeOf names a call's outcome for the trace.
+func outcomeOf(resp *http.Response, err error, answered bool) string {
+	switch {
+	case !answered:
+		return "no-answer"
+	case err != nil:
+		return "error"
+	}
+	return fmt.Sprint(resp.StatusCode)
 }
 
 func closeBody(req *http.Request) {

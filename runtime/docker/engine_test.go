@@ -3,6 +3,8 @@ package docker
 import (
 	"context"
 	"errors"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +55,8 @@ func TestASlowFakeEngineWithinTheDeadlineIsNotStuck(t *testing.T) {
 	defer e.Close()
 	t.Setenv("DOCKER_HOST", e.Host())
 	t.Setenv(EngineTimeoutEnv, "2s")
+	trace := t.TempDir() + "/trace"
+	t.Setenv(EngineTraceEnv, trace)
 	d, err := New(context.Background(), nil)
 	if err != nil {
 		t.Fatalf("New on an engine that answers in 200ms: %v", err)
@@ -60,6 +64,21 @@ func TestASlowFakeEngineWithinTheDeadlineIsNotStuck(t *testing.T) {
 	defer d.Close()
 	if _, err := usedPrefixes(context.Background(), d.cli); err != nil {
 		t.Fatalf("a list answered in 400ms with a 2s deadline: %v", err)
+	}
+	b, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed bool
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 4 && f[1] == "GET_/networks" && f[3] == "200" {
+			ms, _ := strconv.Atoi(f[2])
+			listed = ms >= 350 && ms < 2000
+		}
+	}
+	if !listed {
+		t.Errorf("the trace does not time the network list at about 400ms:\n%s", b)
 	}
 }
 
