@@ -18,7 +18,7 @@ import (
 
 const good = `name: t
 defaults:
-  time-limit: 7s
+  time-limit: 9s
   ttl: 1s
   options: {pause.duration: 1s}
 cells:
@@ -53,7 +53,7 @@ func TestParseExpandsCellsAndMatrixWithInheritance(t *testing.T) {
 		t.Fatalf("cells = %s, want %s", got, want)
 	}
 	one := cells[0]
-	if one.Plan.TimeLimit != 7*time.Second || one.Plan.TTL != time.Second || len(one.Plan.Nodes) != 3 {
+	if one.Plan.TimeLimit != 9*time.Second || one.Plan.TTL != time.Second || len(one.Plan.Nodes) != 3 {
 		t.Errorf("cell one did not inherit: %+v", one.Plan)
 	}
 	if one.Plan.Options["pause.duration"] != "1s" || one.Plan.Options["kill.restart-delay"] != "2s" {

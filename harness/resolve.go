@@ -79,6 +79,13 @@ func Resolve(p plan.Plan) (*Resolved, error) {
 	if err != nil {
 		return bad(&plan.FieldError{Field: "nemesis", Msg: err.Error()})
 	}
+	if len(named) > 0 {
+		// A run whose schedule may hold no fault would pass for evidence
+		// of safety under a nemesis that never struck.
+		if err := schedule.CheckRoom(p.TimeLimit, p.NemesisInterval); err != nil {
+			return bad(err)
+		}
+	}
 	p.Options = copyValues(p.Options)
 	if err := option.Check(Owners(), p.Options); err != nil {
 		return bad(&plan.FieldError{Field: "opt", Msg: err.Error()})
