@@ -73,6 +73,7 @@ to that line as a run that broke off: unknown at best.`,
 				return verdictErr(res.Status)
 			}
 			fmt.Fprintf(out, "%s: %s\n", upper(res.Status), res.Summary)
+			printNoFaults(out, res)
 			for _, r := range res.Results {
 				fmt.Fprintf(out, "  %-17s %-8s %s\n", r.Checker, resultWord(r), r.Summary)
 			}

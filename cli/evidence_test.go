@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lockstorm/lockstorm/store"
 )
 
 // writeCampaign writes a campaign file into a fresh directory and returns
@@ -38,5 +40,35 @@ func TestSettingsThatCannotScheduleAFaultAreRefusedUpFront(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(st); len(ents) != 0 {
 		t.Errorf("the refused commands wrote into the store: %v", ents)
+	}
+}
+
+// A run whose nemesis does not apply to its target records why no fault
+// struck, says it under the verdict, and warns on its page.
+func TestARunWhoseNemesisNeverStruckSaysSo(t *testing.T) {
+	st := t.TempDir()
+	code, out, errOut := lockstorm(t, "run", "--target", "inmemory", "--nodes", "1", "--nemesis", "pause", "--time-limit", "1s",
+		"--nemesis-interval", "100ms", "--seed", "1", "--store", st, "--quiet")
+	if code != exitValid {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	why := "no fault was scheduled: nemesis pause: not applicable: pause acts on server nodes, and target inmemory runs in process"
+	if !strings.Contains(out, "WARNING: no fault struck ("+why+"); this run is no evidence of safety under pause") {
+		t.Errorf("the terminal does not say that no fault struck:\n%s", out)
+	}
+	res, err := store.ReadRunResult(filepath.Join(st, "latest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NoFaults != why {
+		t.Errorf("results.json no_faults = %q, want %q", res.NoFaults, why)
+	}
+	page, err := os.ReadFile(filepath.Join(st, "latest", store.IndexFile))
+	if err != nil || !strings.Contains(string(page), `id="no-faults"`) {
+		t.Errorf("the run page does not warn: %v", err)
+	}
+	// check of the run directory says it again.
+	if code, out, _ := lockstorm(t, "check", filepath.Join(st, "latest")); code != exitValid || !strings.Contains(out, "WARNING: no fault struck") {
+		t.Errorf("check: exit %d\n%s", code, out)
 	}
 }

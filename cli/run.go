@@ -191,6 +191,7 @@ func verdictErr(s checker.Status) error {
 
 func printVerdict(w io.Writer, res store.RunResult, dir string) {
 	fmt.Fprintf(w, "%s: %s\n", strings.ToUpper(string(res.Status)), res.Summary)
+	printNoFaults(w, res)
 	for _, r := range res.Results {
 		fmt.Fprintf(w, "  %-17s %-8s %s\n", r.Checker, r.Status, r.Summary)
 	}
@@ -199,4 +200,13 @@ func printVerdict(w io.Writer, res store.RunResult, dir string) {
 	}
 	fmt.Fprintf(w, "report: %s\n", filepath.Join(dir, store.IndexFile))
 	fmt.Fprintf(w, "reproduce: %s\n", res.Command)
+}
+
+// printNoFaults warns, under the verdict, that the nemeses asked for never
+// struck: the verdict is then no evidence of safety under them.
+func printNoFaults(w io.Writer, res store.RunResult) {
+	if res.NoFaults != "" {
+		fmt.Fprintf(w, "  WARNING: no fault struck (%s); this run is no evidence of safety under %s\n",
+			res.NoFaults, strings.Join(res.Plan.Nemeses, ", "))
+	}
 }

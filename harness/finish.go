@@ -43,7 +43,8 @@ func (r *run) finish(err error) {
 }
 
 // Judge runs every checker that applies to res.Plan on h and fills in the
-// verdict, the results, the summary and the time of the first violation.
+// verdict, the results, the summary and the time of the first violation,
+// and why no fault struck when nemeses were asked for and none did.
 // It is a pure function of the history and the run's plan, so a saved run
 // can be judged again by newer checkers. The verdict rules are
 // checker.Judge's.
@@ -56,6 +57,7 @@ func Judge(res *store.RunResult, h history.History) {
 	res.Ops = len(h)
 	v := checker.Judge(res.Results, checker.Rules{BrokeOff: res.Error})
 	res.Status, res.Summary, res.FirstViolation = v.Status, v.Summary, v.FirstViolation
+	res.NoFaults = store.NoFaults(res, checker.FaultsStruck(h))
 }
 
 // WriteRunDir writes results.json, index.html and linearizability.html of

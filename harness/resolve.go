@@ -145,7 +145,7 @@ func Resolve(p plan.Plan) (*Resolved, error) {
 			if !errors.Is(err, nemesis.ErrNotApplicable) {
 				return bad(fmt.Errorf("nemesis %s: %w", n.Name(), err))
 			}
-			r.note("not-applicable", fmt.Sprintf("Nemesis %s: %v.", n.Name(), err))
+			r.note(store.NoteNotApplicable, fmt.Sprintf("Nemesis %s: %v.", n.Name(), err))
 			continue
 		}
 		r.Nemeses = append(r.Nemeses, n)

@@ -53,6 +53,9 @@ type RunResult struct {
 	// Error is set when the run itself failed (infrastructure), in which case
 	// the verdict covers only the history recorded up to the failure.
 	Error string `json:"error,omitempty"`
+	// NoFaults says why no fault struck, when nemeses were asked for and
+	// none did; empty otherwise (see NoFaults).
+	NoFaults string `json:"no_faults,omitempty"`
 }
 
 // TimeToViolation is how long into the workload the first violation came
