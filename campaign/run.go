@@ -153,6 +153,7 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 				Indeterminate: indeterminate(rr), Duration: rr.Duration, Error: rr.Error,
 			})
 			cr.Runs[len(cr.Runs)-1].Ratios, cr.Runs[len(cr.Runs)-1].RatioClients = ratios(rr)
+			cr.Runs[len(cr.Runs)-1].NoFaults, cr.Runs[len(cr.Runs)-1].Unjudged = rr.NoFaults, Unjudged(rr, c.Judge)
 			if opts.Progress != nil {
 				opts.Progress.CellDone(c, rr)
 			}
@@ -230,6 +231,7 @@ func Summarize(cr *store.CellResult) {
 		cr.TTFVMedian = ttfv[len(ttfv)/2]
 	}
 	cr.Met, cr.Outcome = expectation(cr, violations)
+	evidence(cr)
 	if len(cr.Speedup) > 0 {
 		met, words := speedup(cr)
 		cr.Met = cr.Met && met

@@ -72,3 +72,13 @@ func TestARunWhoseNemesisNeverStruckSaysSo(t *testing.T) {
 		t.Errorf("check: exit %d\n%s", code, out)
 	}
 }
+
+// The campaign cell of issue 27 whose nemesis does not apply to its
+// target is not met, and the campaign exits 2.
+func TestCampaignCellWhoseNemesisNeverStruckFails(t *testing.T) {
+	f := writeCampaign(t, "name: x\ncells:\n  - {target: inmemory, nodes: 1, nemesis: pause, time-limit: 1s, nemesis-interval: 100ms, expect: safe}\n")
+	code, out, errOut := lockstorm(t, "campaign", "--quiet", "--store", t.TempDir(), f)
+	if code != 2 || !strings.Contains(out, "FAIL inmemory-mutex-pause") || !strings.Contains(out, "expected safe under pause, but no fault struck in 1 of 1 runs") {
+		t.Errorf("exit %d, want 2\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+}
