@@ -2,6 +2,9 @@ package campaign
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -72,5 +75,31 @@ func TestOtherCellsSayWhenARunShowedNothing(t *testing.T) {
 	Summarize(&cr)
 	if !cr.Met || cr.Outcome != "safe, as expected, in 1 of 1 runs" {
 		t.Errorf("a safe cell with evidence: met %v, %q", cr.Met, cr.Outcome)
+	}
+}
+
+// A campaign directory's files are written as files of their own: a
+// symbolic link in the place of one is refused before any is written.
+func TestWriteDirRefusesALinkInThePlaceOfAReport(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), store.CampaignsDir, "x")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(t.TempDir(), "somefile")
+	if err := os.WriteFile(victim, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(dir, JUnitFile)); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteDir(dir, store.CampaignResult{Name: "x"})
+	if !errors.Is(err, store.ErrLink) || !strings.Contains(err.Error(), JUnitFile) {
+		t.Errorf("WriteDir: %v", err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep me" {
+		t.Errorf("the linked file was overwritten: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, store.ResultsFile)); err == nil {
+		t.Errorf("results.json was written before the link was refused")
 	}
 }

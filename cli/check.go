@@ -58,7 +58,7 @@ to that line as a run that broke off: unknown at best.`,
 				res, err = checkFile(path, workload, budget)
 			}
 			if err != nil {
-				if errors.Is(err, history.ErrMalformed) {
+				if errors.Is(err, history.ErrMalformed) || errors.Is(err, store.ErrLink) {
 					return &exitError{code: exitUsage, err: err}
 				}
 				return err
