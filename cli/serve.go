@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -59,6 +60,9 @@ func newServeCmd() *cobra.Command {
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usageErr("serve takes at most one STORE directory")
+			}
+			if len(args) == 1 && strings.TrimSpace(args[0]) == "" {
+				return usageErr("serve: the STORE directory is empty: name one, or leave it out for ./store")
 			}
 			return nil
 		},
