@@ -41,7 +41,7 @@ to that line as a run that broke off: unknown at best.`,
 			path := args[0]
 			st, err := os.Stat(path)
 			if err != nil {
-				return usageErr("check: %v", err)
+				return usageErr("check: %s", store.Problem(path, err))
 			}
 			if err := checkInput(path, st); err != nil {
 				return err

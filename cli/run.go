@@ -55,6 +55,12 @@ func newRunCmd() *cobra.Command {
 			if _, err := harness.Resolve(*p); err != nil {
 				return flagErr(err)
 			}
+			if err := harness.CheckClient(*p); err != nil {
+				return flagErr(err)
+			}
+			if err := store.CheckRoot(cfg.StoreDir); err != nil {
+				return usageErr("--store: %v", err)
+			}
 			if !quiet {
 				cfg.Console = cmd.ErrOrStderr()
 			}

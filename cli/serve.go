@@ -71,7 +71,9 @@ func newServeCmd() *cobra.Command {
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			if st, err := os.Stat(dir); err != nil {
+				return usageErr("serve: %s is not a store directory: %s", dir, store.Problem(dir, err))
+			} else if !st.IsDir() {
 				return usageErr("serve: %s is not a store directory", dir)
 			}
 			ln, err := net.Listen("tcp", addr)

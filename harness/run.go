@@ -52,6 +52,9 @@ func Execute(ctx context.Context, cfg Config) (res store.RunResult, err error) {
 	if err != nil {
 		return res, err
 	}
+	if err := CheckClient(resolved.Plan); err != nil {
+		return res, err
+	}
 	if cfg.StoreDir == "" {
 		cfg.StoreDir = store.DefaultDir
 	}
