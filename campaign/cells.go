@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lockstorm/lockstorm/harness"
 	"github.com/lockstorm/lockstorm/nemesis"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
@@ -313,4 +314,18 @@ func ParseShard(s string) (i, n int, err error) {
 		return 0, 0, fmt.Errorf("--shard %q: want i/n with 1 <= i <= n <= %d, e.g. 1/2", s, MaxShards)
 	}
 	return i, n, nil
+}
+
+// CheckClients refuses, with the file and the line of the cell, a cell
+// whose protocol client (client: a command) is missing on this machine or
+// is not executable (harness.CheckClient). It is checked when the cells
+// are about to run, not when the file is parsed: a client's files are
+// found from the directory the campaign runs in.
+func (f *File) CheckClients(cells []Cell) error {
+	for _, c := range cells {
+		if err := harness.CheckClient(c.Plan); err != nil {
+			return f.bad(c.Line, "cell %q: %s", c.Name, harness.Reason(err))
+		}
+	}
+	return nil
 }
