@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lockstorm/lockstorm/harness"
 	"github.com/lockstorm/lockstorm/nemesis"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
@@ -40,6 +41,11 @@ type Cell struct {
 	Index int
 	// settings are the cell's settings merged from all levels.
 	settings Settings
+	// matrix is i+1 for a cell of the i-th matrix entry, 0 for a cell of
+	// cells; judgeInDefaults says that its judge came from the defaults
+	// (File.inherit).
+	matrix          int
+	judgeInDefaults bool
 }
 
 // NemesisName returns the cell's nemeses joined by "+", or "none".
@@ -52,7 +58,8 @@ func (c Cell) NemesisName() string {
 
 // Expand resolves the file into cells, in file order: first the cells, then
 // each matrix in target, workload, nemesis order. Settings inherit from the
-// defaults, then the matrix, then the cell.
+// defaults, then the matrix, then the cell; an inherited option reaches
+// only the cells that read it (File.inherit).
 func (f *File) Expand() []Cell {
 	var out []Cell
 	for _, c := range f.Cells {
@@ -65,14 +72,17 @@ func (f *File) Expand() []Cell {
 				cell.Name = store.CellName(cell.Target, cell.Plan.WorkloadLabel(), cell.Nemeses)
 			}
 		}
+		f.inherit(&cell, c.Settings, 0)
 		out = append(out, cell)
 	}
-	for _, m := range f.Matrix {
+	for i, m := range f.Matrix {
 		s := merge(f.Defaults, m.Settings)
 		for _, t := range m.Targets {
 			for _, w := range m.Workloads {
 				for _, n := range orNone(m.Nemeses) {
-					out = append(out, f.cell("", t, w, n, m.Expect, m.Claim, s, m.line))
+					cell := f.cell("", t, w, n, m.Expect, m.Claim, s, m.line)
+					f.inherit(&cell, m.Settings, i+1)
+					out = append(out, cell)
 				}
 			}
 		}
@@ -304,4 +314,18 @@ func ParseShard(s string) (i, n int, err error) {
 		return 0, 0, fmt.Errorf("--shard %q: want i/n with 1 <= i <= n <= %d, e.g. 1/2", s, MaxShards)
 	}
 	return i, n, nil
+}
+
+// CheckClients refuses, with the file and the line of the cell, a cell
+// whose protocol client (client: a command) is missing on this machine or
+// is not executable (harness.CheckClient). It is checked when the cells
+// are about to run, not when the file is parsed: a client's files are
+// found from the directory the campaign runs in.
+func (f *File) CheckClients(cells []Cell) error {
+	for _, c := range cells {
+		if err := harness.CheckClient(c.Plan); err != nil {
+			return f.bad(c.Line, "cell %q: %s", c.Name, harness.Reason(err))
+		}
+	}
+	return nil
 }

@@ -160,6 +160,9 @@ func Parse(data []byte, name string) (*File, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err == nil && len(root.Content) > 0 {
 		recordLines(root.Content[0], &f)
+		if err := checkIntegers(root.Content[0], name); err != nil {
+			return nil, err
+		}
 	}
 	f.source = name
 	f.parallelLine, f.defaultsLine = max(f.parallelLine, 1), max(f.defaultsLine, 1)
@@ -254,6 +257,9 @@ func (f *File) Validate() error {
 			return bad(m.line, "matrix: targets and workloads must not be empty")
 		}
 	}
+	if err := f.checkLevels(); err != nil {
+		return err
+	}
 	// Count before expanding: a short matrix may stand for more cells
 	// than memory holds.
 	if n := f.cellCount(); n > MaxCells {
@@ -270,12 +276,17 @@ func (f *File) Validate() error {
 		if err := checkCell(c); err != nil {
 			return bad(c.Line, "cell %q: %v", c.Name, err)
 		}
+		if err := checkJudge(c); err != nil && c.judgeInDefaults {
+			return bad(f.defaultsLine, "defaults: %v, in cell %q (line %d)", err, c.Name, c.Line)
+		} else if err != nil {
+			return bad(c.Line, "cell %q: %v", c.Name, err)
+		}
 		runs += len(c.Seeds)
 	}
 	if runs > MaxRuns {
 		return bad(1, "%d runs in all; a campaign may have at most %d", runs, MaxRuns)
 	}
-	return nil
+	return f.checkRead(cells)
 }
 
 // checkSettings checks the settings that a level may set by themselves:
@@ -289,16 +300,20 @@ func checkSettings(s Settings) error {
 	case s.Nodes != nil && (*s.Nodes < 1 || *s.Nodes > plan.MaxNodes):
 		return fmt.Errorf("nodes: %d must be 1..%d", *s.Nodes, plan.MaxNodes)
 	}
-	for _, seed := range s.Seeds {
+	for i, seed := range s.Seeds {
 		if seed < 1 || seed > plan.MaxSeed {
 			return fmt.Errorf("seeds: %d must be 1..%d", seed, int64(plan.MaxSeed))
+		}
+		if slices.Contains(s.Seeds[:i], seed) {
+			return fmt.Errorf("seeds: %d is listed twice; a seed runs once", seed)
 		}
 	}
 	return nil
 }
 
-// checkCell checks one expanded cell: its expectation, its settings, its
-// judges, and its plan, resolved as a run would resolve it.
+// checkCell checks one expanded cell: its expectation, its settings, and
+// its plan, resolved as a run would resolve it (Validate checks its
+// judges, at the line where they were set).
 func checkCell(c Cell) error {
 	switch c.Expect {
 	case store.ExpectSafe, store.ExpectUnsafe, store.ExpectExplore:
@@ -322,7 +337,7 @@ func checkCell(c Cell) error {
 		}
 		return errors.New(harness.Reason(err))
 	}
-	return checkJudge(c)
+	return nil
 }
 
 // checkSpeedup checks a cell's speedup: only for the contention sweep,

@@ -18,12 +18,13 @@ import (
 
 const good = `name: t
 defaults:
-  time-limit: 7s
+  time-limit: 9s
   ttl: 1s
   options: {pause.duration: 1s}
 cells:
   - name: one
     target: inmemory
+    nemesis: kill+pause
     nodes: 3
     expect: unsafe
     options: {kill.restart-delay: 2s}
@@ -53,7 +54,7 @@ func TestParseExpandsCellsAndMatrixWithInheritance(t *testing.T) {
 		t.Fatalf("cells = %s, want %s", got, want)
 	}
 	one := cells[0]
-	if one.Plan.TimeLimit != 7*time.Second || one.Plan.TTL != time.Second || len(one.Plan.Nodes) != 3 {
+	if one.Plan.TimeLimit != 9*time.Second || one.Plan.TTL != time.Second || len(one.Plan.Nodes) != 3 {
 		t.Errorf("cell one did not inherit: %+v", one.Plan)
 	}
 	if one.Plan.Options["pause.duration"] != "1s" || one.Plan.Options["kill.restart-delay"] != "2s" {
@@ -101,7 +102,8 @@ func TestParseNamesFieldAndLineOfMistakes(t *testing.T) {
 		{"bad hold", "name: x\ncells:\n  - target: inmemory\n    hold: -1s\n", `bad.yaml:4: "-1s" is not auto or a duration`},
 		{"duplicate names", "name: x\ncells:\n  - target: inmemory\n  - target: inmemory\n", `bad.yaml:4: cell name "inmemory-mutex-none" is used twice (first at line 3)`},
 		{"nothing to run", "name: x\n", "nothing to run"},
-		{"misspelt option", "name: x\ndefaults:\n  options: {pause.mod: holder}\ncells:\n  - name: a\n    target: inmemory\n", `bad.yaml:5: cell "a": options: pause.mod: unknown option (options of pause: pause.duration, pause.mode)`},
+		{"misspelt option", "name: x\ndefaults:\n  options: {pause.mod: holder}\ncells:\n  - name: a\n    target: inmemory\n", `bad.yaml:2: defaults: options: pause.mod: unknown option (options of pause: pause.duration, pause.mode)`},
+		{"misspelt option of a cell", "name: x\ncells:\n  - name: a\n    target: inmemory\n    options: {pause.mod: holder}\n", `bad.yaml:3: cell "a": options: pause.mod: unknown option (options of pause: pause.duration, pause.mode)`},
 		{"matrix typo", "name: x\nmatrix:\n  - targets: [inmemory]\n    workloads: [mutx]\n", `bad.yaml:3: cell "inmemory-mutx-none": workload: unknown workload "mutx"`},
 		{"unknown judge", "name: x\ncells:\n  - target: inmemory\n    judge: [fencin]\n", `judge: "fencin" is not a checker that workload mutex runs`},
 		{"speedup of a mutex", "name: x\ncells:\n  - target: inmemory\n    speedup: {atomic: 2}\n", `speedup: only a cell of workload contention, variant scaling`},

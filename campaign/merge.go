@@ -14,12 +14,15 @@ import (
 // written under store/campaigns/<timestamp>/. Cells are merged by name (the
 // runs of a cell that appears in several shards are pooled), and keep the
 // order of the whole campaign. Run directories stay where they are: shard
-// stores must be copied into root for the links to work.
+// stores must be copied into root for the links to work. A shard given
+// twice (the same results.json, or the same campaign id and shard) is
+// refused: its runs would count twice.
 func Merge(root string, shardDirs []string) (store.CampaignResult, string, error) {
 	var out store.CampaignResult
 	index := map[string]int{}
 	var earliest time.Time
 	runs := 0 // runs read so far: a merge holds no more than a campaign may have
+	seen := shardsSeen{}
 	for _, d := range shardDirs {
 		path := d
 		if st, err := os.Stat(d); err == nil && st.IsDir() {
@@ -28,6 +31,9 @@ func Merge(root string, shardDirs []string) (store.CampaignResult, string, error
 		c, err := store.ReadCampaignResult(path)
 		if err != nil {
 			return out, "", fmt.Errorf("%w: %w", ErrBadFile, err)
+		}
+		if err := seen.add(d, path, c); err != nil {
+			return out, "", err
 		}
 		for _, cell := range c.Cells {
 			runs += len(cell.Runs)
@@ -64,4 +70,35 @@ func Merge(root string, shardDirs []string) (store.CampaignResult, string, error
 	dir, err := writeCampaign(root, time.Now(), out)
 	out.ID = filepath.Base(dir)
 	return out, dir, err
+}
+
+// shardsSeen remembers the shards of a merge so far, by the file that was
+// read and by campaign id and shard, with the argument that named each.
+type shardsSeen struct {
+	files, ids map[string]string
+}
+
+// add refuses a shard seen before: the same results.json (after cleaning
+// the path and resolving its links), or the same campaign id and shard.
+func (s *shardsSeen) add(arg, path string, c store.CampaignResult) error {
+	if s.files == nil {
+		s.files, s.ids = map[string]string{}, map[string]string{}
+	}
+	file := filepath.Clean(path)
+	if real, err := filepath.EvalSymlinks(file); err == nil {
+		file = real
+	}
+	if prev, ok := s.files[file]; ok {
+		return fmt.Errorf("%w: %s: the same shard as %s (both are %s); a shard is merged once", ErrBadFile, arg, prev, file)
+	}
+	s.files[file] = arg
+	if c.ID == "" {
+		return nil
+	}
+	id := c.ID + " " + c.Shard
+	if prev, ok := s.ids[id]; ok {
+		return fmt.Errorf("%w: %s: the same shard as %s (campaign %s, shard %q); a shard is merged once", ErrBadFile, arg, prev, c.ID, c.Shard)
+	}
+	s.ids[id] = arg
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -29,8 +28,12 @@ func writeCampaign(root string, began time.Time, res store.CampaignResult) (stri
 }
 
 // WriteDir writes results.json, index.html and junit.xml of a campaign
-// into dir.
+// into dir, each as a new file (store.WriteFile). A symbolic link in the
+// place of one of them is refused before any is written.
 func WriteDir(dir string, res store.CampaignResult) error {
+	if err := store.RefuseLinks(dir, store.ResultsFile, store.IndexFile, JUnitFile); err != nil {
+		return err
+	}
 	if err := store.WriteJSON(filepath.Join(dir, store.ResultsFile), res); err != nil {
 		return err
 	}
@@ -39,14 +42,14 @@ func WriteDir(dir string, res store.CampaignResult) error {
 	if err := reports.WriteCampaignFromStore(&buf, res, filepath.Dir(filepath.Dir(dir))); err != nil {
 		return fmt.Errorf("render campaign page: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, store.IndexFile), buf.Bytes(), 0o644); err != nil {
+	if err := store.WriteFile(filepath.Join(dir, store.IndexFile), buf.Bytes()); err != nil {
 		return fmt.Errorf("write campaign page: %w", err)
 	}
 	b, err := JUnit(res)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, JUnitFile), b, 0o644); err != nil {
+	if err := store.WriteFile(filepath.Join(dir, JUnitFile), b); err != nil {
 		return fmt.Errorf("write junit: %w", err)
 	}
 	return nil

@@ -218,6 +218,7 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 				errs = append(errs, fmt.Errorf("cell %s seed %d: teardown: %s", c.Name, seed, l.Error))
 			}
 			cr.Runs[len(cr.Runs)-1].Ratios, cr.Runs[len(cr.Runs)-1].RatioClients = ratios(rr)
+			cr.Runs[len(cr.Runs)-1].NoFaults, cr.Runs[len(cr.Runs)-1].Unjudged = rr.NoFaults, Unjudged(rr, c.Judge)
 			if opts.Progress != nil {
 				opts.Progress.CellDone(c, rr)
 			}
@@ -320,6 +321,7 @@ func Summarize(cr *store.CellResult) {
 	}
 	cr.NotRun = ""
 	cr.Met, cr.Outcome = expectation(cr, violations, broken)
+	evidence(cr)
 	if len(cr.Speedup) > 0 {
 		met, words := speedup(cr)
 		cr.Met = cr.Met && met

@@ -29,6 +29,19 @@ type FaultWindow struct {
 // that was recorded as invoke and info) extends the window it closed.
 func FaultWindows(h history.History) []FaultWindow { return faultWindows(h, h.End()) }
 
+// FaultsStruck counts the faults of h that took effect: the start-<name>
+// ops of the nemesis recorded without an error (a start whose inject
+// failed carries the error).
+func FaultsStruck(h history.History) int {
+	n := 0
+	for _, o := range h {
+		if o.IsNemesis() && strings.HasPrefix(o.F, "start-") && o.Error == "" {
+			n++
+		}
+	}
+	return n
+}
+
 // faultWindows finds the fault windows among the nemesis ops of h; a fault
 // never stopped lasts until end, the end of the whole history.
 func faultWindows(h history.History, end int64) []FaultWindow {

@@ -67,6 +67,12 @@ unsafe cell did not reproduce, or a result was unknown; 3 bad campaign file;
 			if shard != "" {
 				cells, _ = campaign.Shard(cells, i, n)
 			}
+			if err := f.CheckClients(cells); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			if err := store.CheckRoot(storeDir); err != nil {
+				return usageErr("--store: %v", err)
+			}
 			var names []string
 			for _, c := range cells {
 				names = append(names, c.Target)
@@ -177,6 +183,9 @@ func newMergeCmd() *cobra.Command {
 		Short: "Merge shard campaign results (campaign directories or results.json files) into one campaign",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := store.CheckRoot(storeDir); err != nil {
+				return usageErr("--store: %v", err)
+			}
 			res, dir, err := campaign.Merge(storeDir, args)
 			if err != nil {
 				if errors.Is(err, campaign.ErrBadFile) {

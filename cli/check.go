@@ -41,7 +41,7 @@ to that line as a run that broke off: unknown at best.`,
 			path := args[0]
 			st, err := os.Stat(path)
 			if err != nil {
-				return usageErr("check: %v", err)
+				return usageErr("check: %s", store.Problem(path, err))
 			}
 			if err := checkInput(path, st); err != nil {
 				return err
@@ -58,7 +58,7 @@ to that line as a run that broke off: unknown at best.`,
 				res, err = checkFile(path, workload, budget)
 			}
 			if err != nil {
-				if errors.Is(err, history.ErrMalformed) {
+				if errors.Is(err, history.ErrMalformed) || errors.Is(err, store.ErrLink) {
 					return &exitError{code: exitUsage, err: err}
 				}
 				return err
@@ -73,6 +73,7 @@ to that line as a run that broke off: unknown at best.`,
 				return verdictErr(res.Status)
 			}
 			fmt.Fprintf(out, "%s: %s\n", upper(res.Status), res.Summary)
+			printNoFaults(out, res)
 			for _, r := range res.Results {
 				fmt.Fprintf(out, "  %-17s %-8s %s\n", r.Checker, resultWord(r), r.Summary)
 			}

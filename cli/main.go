@@ -142,5 +142,7 @@ input, 4 infrastructure failure.`,
 		newListCmd("workloads"),
 		newListCmd("nemeses"),
 	)
+	refuseUnknownSubcommands(root)
+	root.PersistentPreRunE = refuseEmptyFlags
 	return root
 }

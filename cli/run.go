@@ -55,6 +55,12 @@ func newRunCmd() *cobra.Command {
 			if _, err := harness.Resolve(*p); err != nil {
 				return flagErr(err)
 			}
+			if err := harness.CheckClient(*p); err != nil {
+				return flagErr(err)
+			}
+			if err := store.CheckRoot(cfg.StoreDir); err != nil {
+				return usageErr("--store: %v", err)
+			}
 			if !quiet {
 				cfg.Console = cmd.ErrOrStderr()
 			}
@@ -204,6 +210,7 @@ func verdictErr(s checker.Status) error {
 
 func printVerdict(w io.Writer, res store.RunResult, dir string) {
 	fmt.Fprintf(w, "%s: %s\n", strings.ToUpper(string(res.Status)), res.Summary)
+	printNoFaults(w, res)
 	for _, r := range res.Results {
 		fmt.Fprintf(w, "  %-17s %-8s %s\n", r.Checker, r.Status, r.Summary)
 	}
@@ -215,4 +222,13 @@ func printVerdict(w io.Writer, res store.RunResult, dir string) {
 	}
 	fmt.Fprintf(w, "report: %s\n", filepath.Join(dir, store.IndexFile))
 	fmt.Fprintf(w, "reproduce: %s\n", res.Command)
+}
+
+// printNoFaults warns, under the verdict, that the nemeses asked for never
+// struck: the verdict is then no evidence of safety under them.
+func printNoFaults(w io.Writer, res store.RunResult) {
+	if res.NoFaults != "" {
+		fmt.Fprintf(w, "  WARNING: no fault struck (%s); this run is no evidence of safety under %s\n",
+			res.NoFaults, strings.Join(res.Plan.Nemeses, ", "))
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -60,6 +61,9 @@ func newServeCmd() *cobra.Command {
 			if len(args) > 1 {
 				return usageErr("serve takes at most one STORE directory")
 			}
+			if len(args) == 1 && strings.TrimSpace(args[0]) == "" {
+				return usageErr("serve: the STORE directory is empty: name one, or leave it out for ./store")
+			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -67,7 +71,9 @@ func newServeCmd() *cobra.Command {
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			if st, err := os.Stat(dir); err != nil {
+				return usageErr("serve: %s is not a store directory: %s", dir, store.Problem(dir, err))
+			} else if !st.IsDir() {
 				return usageErr("serve: %s is not a store directory", dir)
 			}
 			ln, err := net.Listen("tcp", addr)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -43,7 +42,8 @@ func (r *run) finish(err error) {
 }
 
 // Judge runs every checker that applies to res.Plan on h and fills in the
-// verdict, the results, the summary and the time of the first violation.
+// verdict, the results, the summary and the time of the first violation,
+// and why no fault struck when nemeses were asked for and none did.
 // It is a pure function of the history and the run's plan, so a saved run
 // can be judged again by newer checkers. The verdict rules are
 // checker.Judge's.
@@ -56,11 +56,16 @@ func Judge(res *store.RunResult, h history.History) {
 	res.Ops = len(h)
 	v := checker.Judge(res.Results, checker.Rules{BrokeOff: res.Error})
 	res.Status, res.Summary, res.FirstViolation = v.Status, v.Summary, v.FirstViolation
+	res.NoFaults = store.NoFaults(res, checker.FaultsStruck(h))
 }
 
 // WriteRunDir writes results.json, index.html and linearizability.html of
-// a run directory.
+// a run directory, each as a new file (store.WriteFile). A symbolic link
+// in the place of one of them is refused before any is written.
 func WriteRunDir(dir string, res store.RunResult, h history.History) error {
+	if err := store.RefuseLinks(dir, store.ResultsFile, store.IndexFile, store.LinearizabilityFile); err != nil {
+		return err
+	}
 	if err := store.WriteJSON(filepath.Join(dir, store.ResultsFile), res); err != nil {
 		return err
 	}
@@ -68,24 +73,29 @@ func WriteRunDir(dir string, res store.RunResult, h history.History) error {
 	if err := reports.WriteRun(&buf, res, h); err != nil {
 		return fmt.Errorf("render run page: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, store.IndexFile), buf.Bytes(), 0o644); err != nil {
+	if err := store.WriteFile(filepath.Join(dir, store.IndexFile), buf.Bytes()); err != nil {
 		return fmt.Errorf("write run page: %w", err)
 	}
 	buf.Reset()
 	if err := reports.WriteLinearizability(&buf, h); err != nil {
 		return fmt.Errorf("render linearizability page: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, store.LinearizabilityFile), buf.Bytes(), 0o644); err != nil {
+	if err := store.WriteFile(filepath.Join(dir, store.LinearizabilityFile), buf.Bytes()); err != nil {
 		return fmt.Errorf("write linearizability page: %w", err)
 	}
 	return nil
 }
 
 // Recheck judges the run in dir again from its history.jsonl with the
-// current checkers and rewrites its results.json and reports. A history
+// current checkers and rewrites its results.json and reports. A symbolic
+// link in the place of one of them is refused (store.ErrLink) before
+// anything is read or written. A history
 // without results.json (a run killed before it finished) gets one. A
 // budget above zero replaces the plan's check budget.
 func Recheck(dir string, budget time.Duration) (store.RunResult, error) {
+	if err := store.RefuseLinks(dir, store.ResultsFile, store.IndexFile, store.LinearizabilityFile); err != nil {
+		return store.RunResult{}, err
+	}
 	h, err := history.ReadFile(filepath.Join(dir, store.HistoryFile))
 	var torn *history.TruncatedError
 	if errors.As(err, &torn) {

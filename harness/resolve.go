@@ -79,11 +79,21 @@ func Resolve(p plan.Plan) (*Resolved, error) {
 	if err != nil {
 		return bad(&plan.FieldError{Field: "nemesis", Msg: err.Error()})
 	}
+	if len(named) > 0 {
+		// A run whose schedule may hold no fault would pass for evidence
+		// of safety under a nemesis that never struck.
+		if err := schedule.CheckRoom(p.TimeLimit, p.NemesisInterval); err != nil {
+			return bad(err)
+		}
+	}
 	p.Options = copyValues(p.Options)
 	if err := option.Check(Owners(), p.Options); err != nil {
 		return bad(&plan.FieldError{Field: "opt", Msg: err.Error()})
 	}
-	r.noteUnused(p)
+	if strays := UnreadOptions(p); len(strays) > 0 {
+		s := strays[0]
+		return bad(&plan.FieldError{Field: "opt", Msg: fmt.Sprintf("%s: an option of %s, which the run does not use", s.Name, s.Belongs())})
+	}
 	switch {
 	case p.Client == "" && targets.IsLocal(r.Service):
 		p.Client = plan.ClientGo
@@ -138,7 +148,7 @@ func Resolve(p plan.Plan) (*Resolved, error) {
 			if !errors.Is(err, nemesis.ErrNotApplicable) {
 				return bad(fmt.Errorf("nemesis %s: %w", n.Name(), err))
 			}
-			r.note("not-applicable", fmt.Sprintf("Nemesis %s: %v.", n.Name(), err))
+			r.note(store.NoteNotApplicable, fmt.Sprintf("Nemesis %s: %v.", n.Name(), err))
 			continue
 		}
 		r.Nemeses = append(r.Nemeses, n)
@@ -157,18 +167,17 @@ func (r *Resolved) note(kind, text string) {
 	r.Notes = append(r.Notes, store.Note{Kind: kind, Text: text})
 }
 
-// noteUnused notes the options whose owner the run does not use: legal (a
-// campaign's defaults may set options for some of its cells) but worth a
-// note.
-func (r *Resolved) noteUnused(p plan.Plan) {
+// UnreadOptions lists the options of p that only targets, workloads or
+// nemeses that p does not use declare: options that would have no
+// effect. Resolve refuses them; a campaign leaves the options it inherits
+// from its defaults out of the cells that do not read them.
+func UnreadOptions(p plan.Plan) []option.Stray {
 	used := func(o option.Owner) bool {
 		return o.Kind == "target" && o.Name == p.Target ||
 			o.Kind == "workload" && o.Name == p.Workload ||
 			o.Kind == "nemesis" && slices.Contains(p.Nemeses, o.Name)
 	}
-	for _, text := range option.Unused(Owners(), used, p.Options) {
-		r.note("unused-option", text)
-	}
+	return option.Unread(Owners(), used, p.Options)
 }
 
 // noteFencing says when fencing was asked for but the target has no

@@ -52,6 +52,9 @@ func Execute(ctx context.Context, cfg Config) (res store.RunResult, err error) {
 	if err != nil {
 		return res, err
 	}
+	if err := CheckClient(resolved.Plan); err != nil {
+		return res, err
+	}
 	if cfg.StoreDir == "" {
 		cfg.StoreDir = store.DefaultDir
 	}
@@ -103,7 +106,9 @@ func (r *run) open() error {
 		return err
 	}
 	r.dir = dir
-	if r.logFile, err = os.Create(filepath.Join(dir, store.LogFile)); err != nil {
+	// The run directory is new: its files are created, never opened
+	// through something already there.
+	if r.logFile, err = os.OpenFile(filepath.Join(dir, store.LogFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); err != nil {
 		return fmt.Errorf("create run log: %w", err)
 	}
 	r.log = newLogger(r.logFile, r.cfg.Console)

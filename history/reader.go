@@ -34,7 +34,9 @@ func (e *LineError) Unwrap() error { return ErrMalformed }
 // A TruncatedError says that the final line of a history was cut short:
 // it has no newline and cannot be read, as when the process that wrote it
 // was killed mid-write. It is the crash point of a run that broke off, not
-// bad input. The reader returns the ops before it together with this error,
+// bad input, when at least one op came before it (a file whose only line
+// is torn is malformed). The reader returns the ops before it together
+// with this error,
 // and callers judge those as a run that broke off: valid is then out of
 // reach, unknown is the best verdict.
 type TruncatedError struct {
@@ -198,6 +200,10 @@ func (r *Reader) finish(e *end) error {
 	switch {
 	case e.err != nil:
 		return e.err
+	case e.torn > 0 && r.v.ops == 0:
+		// Nothing before the torn line: no run's crash point, a file that
+		// holds no operation.
+		return &LineError{File: r.v.name, Line: e.torn, Msg: "no complete operation: the only line is cut short or holds NUL bytes"}
 	case e.torn > 0:
 		return &TruncatedError{File: r.v.name, Line: e.torn, Ops: r.v.ops}
 	case r.v.ops == 0:

@@ -122,6 +122,9 @@ func TestReadNamesFileAndLineOfBadInput(t *testing.T) {
 		{"blank lines still count", "\n\n" + `{"index":0,"time":0,"process":0,"type":"bogus","f":"acquire","key":"k"}`, "h.jsonl:3: unknown type"},
 		{"an empty file", "", "h.jsonl:1: empty history: the file holds no operation"},
 		{"a blank file", "\n  \n\r\n", "h.jsonl:1: empty history"},
+		{"only a torn line", `{"index":0,"time":0,"process":0,"ty`, "h.jsonl:1: no complete operation: the only line is cut short or holds NUL bytes"},
+		{"only NUL bytes", "\x00\x00\x00\x00", "h.jsonl:1: no complete operation"},
+		{"blank lines, then a torn line", "\n\n" + `{"index":0,`, "h.jsonl:3: no complete operation"},
 		{"a value nested too deep", op1(`"value":` + strings.Repeat("[", maxDepth+2) + strings.Repeat("]", maxDepth+2)), "h.jsonl:2: invalid JSON: a value nested more than 10000 deep"},
 		{"a line too long", ok0 + `{"index":1,"value":"` + strings.Repeat("x", maxLine) + `"}` + "\n", "h.jsonl:2: line longer than"},
 	}

@@ -57,10 +57,11 @@ func NewRecorder(w io.Writer, start time.Time) *Recorder {
 	return r
 }
 
-// CreateFile creates path and returns a recorder streaming to it. Close
-// closes the file.
+// CreateFile creates path, which must not exist (a symbolic link there is
+// not followed), and returns a recorder streaming to it. Close closes the
+// file.
 func CreateFile(path string, start time.Time) (*Recorder, error) {
-	f, err := os.Create(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create history: %w", err)
 	}

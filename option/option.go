@@ -141,32 +141,48 @@ func unknown(k string, specs map[string]Spec) error {
 	return Errorf("%s: no target, workload or nemesis has this option (valid: %s)", k, strings.Join(all, ", "))
 }
 
-// Unused lists, in name order, a sentence for each option of v whose owner
-// is not among those the run uses: legal (a campaign's defaults may set
-// options for some of its cells) but worth a note.
-func Unused(owners []Owner, used func(Owner) bool, v Values) []string {
-	// An option that several owners declare (the PostgreSQL targets share
-	// theirs) is used when one of them is.
-	read := map[string]bool{}
-	for _, o := range owners {
-		if used(o) {
-			for _, s := range o.Specs {
-				read[s.Name] = true
+// A Stray is an option given to a run that only owners the run does not
+// use declare: it would have no effect, so a run refuses it.
+type Stray struct {
+	Name string
+	// Owners are the owners that declare it.
+	Owners []Owner
+}
+
+// Belongs says whose option the stray is: "target redis", or "target
+// postgres-row or target postgres-advisory".
+func (s Stray) Belongs() string {
+	names := make([]string, len(s.Owners))
+	for i, o := range s.Owners {
+		names[i] = o.String()
+	}
+	return strings.Join(names, " or ")
+}
+
+// Unread lists, in name order, the options of v that some owner declares
+// but no owner that the run uses (used) does. An option that several
+// owners declare (the PostgreSQL targets share theirs) is read when one
+// of them is used. Options that no owner declares are Check's to refuse.
+func Unread(owners []Owner, used func(Owner) bool, v Values) []Stray {
+	names := make([]string, 0, len(v))
+	for k := range v {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var out []Stray
+	for _, k := range names {
+		var decl []Owner
+		read := false
+		for _, o := range owners {
+			if slices.ContainsFunc(o.Specs, func(s Spec) bool { return s.Name == k }) {
+				decl = append(decl, o)
+				read = read || used(o)
 			}
 		}
-	}
-	var out []string
-	for _, o := range owners {
-		if used(o) {
-			continue
-		}
-		for _, s := range o.Specs {
-			if _, ok := v[s.Name]; ok && !read[s.Name] {
-				out = append(out, fmt.Sprintf("Option %s is read by %s, which this run does not use; it had no effect.", s.Name, o))
-			}
+		if len(decl) > 0 && !read {
+			out = append(out, Stray{Name: k, Owners: decl})
 		}
 	}
-	sort.Strings(out)
 	return out
 }
 

@@ -1,12 +1,11 @@
 package option
 
 import (
-	"slices"
 	"testing"
 	"time"
 )
 
-func TestUnusedNotesOnlyOptionsThatNoUsedOwnerReads(t *testing.T) {
+func TestUnreadListsOnlyOptionsThatNoUsedOwnerReads(t *testing.T) {
 	keepalive := Duration{Name: "postgres.keepalive", Min: 3 * time.Second}.Spec()
 	tick := Duration{Name: "zookeeper.tick"}.Spec()
 	owners := []Owner{
@@ -15,13 +14,13 @@ func TestUnusedNotesOnlyOptionsThatNoUsedOwnerReads(t *testing.T) {
 		{Kind: "target", Name: "zookeeper", Specs: []Spec{tick}},
 	}
 	used := func(o Owner) bool { return o.Name == "postgres-advisory" }
-	got := Unused(owners, used, Values{"postgres.keepalive": "3s", "zookeeper.tick": "100ms"})
-	want := []string{"Option zookeeper.tick is read by target zookeeper, which this run does not use; it had no effect."}
-	if !slices.Equal(got, want) {
-		t.Errorf("Unused = %q, want %q", got, want)
+	got := Unread(owners, used, Values{"postgres.keepalive": "3s", "zookeeper.tick": "100ms", "no.such": "1"})
+	if len(got) != 1 || got[0].Name != "zookeeper.tick" || got[0].Belongs() != "target zookeeper" {
+		t.Errorf("Unread = %+v, want zookeeper.tick of target zookeeper", got)
 	}
 	none := func(Owner) bool { return false }
-	if got := Unused(owners, none, Values{"postgres.keepalive": "3s"}); len(got) != 2 {
-		t.Errorf("with no postgres target in the run, want a note per owner, got %q", got)
+	got = Unread(owners, none, Values{"postgres.keepalive": "3s"})
+	if len(got) != 1 || got[0].Belongs() != "target postgres-advisory or target postgres-row" {
+		t.Errorf("with no postgres target in the run: %+v", got)
 	}
 }

@@ -18,24 +18,32 @@ import (
 const plainCSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
 
 // pageCSP is the policy of a report page: nothing is fetched (reports are
-// self-contained), and the only scripts that run are the page's own inline
-// <script> elements, allowed by their hashes, so that markup injected later
-// (an event handler in a tooltip built with innerHTML, a javascript: link)
-// cannot run. Styles keep 'unsafe-inline': the pages and their SVG plots
-// colour things with style attributes, which no hash can allow in every
-// browser; with nothing fetched, a style can neither load nor send anything.
-func pageCSP(page []byte) string {
+// self-contained), and the only scripts that may run are lockstorm's own
+// inline <script> elements (scripts true), allowed by hashes computed from
+// the embedded templates (ownScriptHashes), never from the page served:
+// markup injected later (an event handler in a tooltip built with
+// innerHTML, a javascript: link) cannot run, and neither can a script
+// planted in a page of the store. Styles keep 'unsafe-inline': the pages
+// and their SVG plots colour things with style attributes, which no hash
+// can allow in every browser; with nothing fetched, a style can neither
+// load nor send anything.
+func pageCSP(scripts bool) string {
 	src := "'none'"
-	if hashes := scriptHashes(page); len(hashes) > 0 {
+	if hashes := ownScriptHashes(); scripts && len(hashes) > 0 {
 		src = strings.Join(hashes, " ")
 	}
 	return "default-src 'none'; script-src " + src + "; style-src 'unsafe-inline'; img-src 'self' data:; " +
 		"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 }
 
+// dataBlockTag opens the JSON data block of the linearizability page
+// (dataBlock): a <script> element that no browser runs.
+const dataBlockTag = `<script type="application/json" id="lin-data">`
+
 // scriptHashes returns the CSP source of each inline <script> element of
-// page: 'sha256-' and the base64 SHA-256 of its text, once each. The page
-// is the one sent, so its scripts are hashed as the browser will see them.
+// page: 'sha256-' and the base64 SHA-256 of its text, once each, as a
+// browser hashes it. The linearizability page's data block, opened by
+// exactly dataBlockTag, is data and is left out; any other <script> counts.
 func scriptHashes(page []byte) []string {
 	var out []string
 	for {
@@ -48,10 +56,15 @@ func scriptHashes(page []byte) []string {
 		if open < 0 {
 			return out
 		}
+		data := string(page[:open+1]) == dataBlockTag
 		page = page[open+1:]
 		end := indexTag(page, "</script")
 		if end < 0 {
 			end = len(page)
+		}
+		if data {
+			page = page[end:]
+			continue
 		}
 		// A browser hashes the script as parsed: with its line ends
 		// made \n.

@@ -27,14 +27,19 @@ type linPage struct {
 // WriteLinearizability writes a run's linearizability.html: porcupine's
 // visualization, drawn by checker.Visualize, of the part of the history
 // where no legal order exists (or of the first key, when every key is
-// linearizable). When there is nothing to draw, or the drawing would be
-// larger than 16 MB, the page says so instead.
+// linearizable), with the history's data in a JSON block apart from the
+// view's script (dataBlock). When there is nothing to draw, or the drawing
+// would be larger than 16 MB, the page says so instead.
 func WriteLinearizability(w io.Writer, h history.History) error {
 	buf := &cappedBuffer{limit: maxLinPage}
 	err := checker.Visualize(shownStrings(h), buf, checker.VisualizeOptions{})
 	switch {
 	case err == nil:
-		if _, err := w.Write(neutralise(buf.Bytes())); err != nil {
+		page, err := dataBlock(buf.Bytes())
+		if err != nil {
+			return writeLinUnavailable(w, h, "The linearizability view could not be drawn: "+err.Error())
+		}
+		if _, err := w.Write(neutralise(page)); err != nil {
 			return fmt.Errorf("write linearizability page: %w", err)
 		}
 		return nil

@@ -41,6 +41,9 @@ type runPage struct {
 	Throughput  template.HTML
 	BucketWord  string
 	HasHistory  bool
+	// NoFaults says why no fault struck when nemeses were asked for
+	// (store.NoFaults); Nemeses names them.
+	NoFaults, Nemeses string
 	Common
 }
 
@@ -95,6 +98,7 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 		p.Meta = append(p.Meta, kv{"duration", res.Duration.Round(time.Millisecond).String()})
 	}
 	p.Config = planRows(&res.Plan)
+	p.NoFaults, p.Nemeses = noFaults(res, h), strings.Join(res.Plan.Nemeses, ", ")
 	var markers []marker
 	p.Incidents, markers = buildIncidents(res, len(h) > 0)
 	if res.Status == checker.Invalid || p.Incidents.Count > 0 {
@@ -185,6 +189,19 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 	p.Throughput = tp.html()
 	p.BucketWord = time.Duration(bw).String()
 	return p
+}
+
+// noFaults is why no fault struck in the run: what the harness recorded,
+// or, for a result written before it was, the same rule applied here.
+func noFaults(res store.RunResult, h history.History) string {
+	if res.NoFaults != "" {
+		return res.NoFaults
+	}
+	struck := -1
+	if len(h) > 0 {
+		struck = checker.FaultsStruck(h)
+	}
+	return store.NoFaults(&res, struck)
 }
 
 // fencing reads the stale-write counts of the fencing checker.

@@ -253,3 +253,26 @@ func TestRunPageSaysWhatWasNotChecked(t *testing.T) {
 		t.Error("the skipped liveness checker is not shown as not checked")
 	}
 }
+
+// A run whose nemeses never struck says so next to the verdict, not only
+// in the fault schedule's section.
+func TestRunPageWarnsNearTheVerdictWhenNoFaultStruck(t *testing.T) {
+	res := runResult("lock-a", false)
+	res.Plan.Schedule.Events = nil
+	res.Notes = []store.Note{{Kind: store.NoteNotApplicable, Text: "Nemesis partition: not applicable: no nodes."}}
+	page := renderRun(t, res, nil)
+	i, j := strings.Index(page, `id="verdict"`), strings.Index(page, `id="no-faults"`)
+	if j < 0 || i < 0 || j > strings.Index(page, "</section>") {
+		t.Fatalf("no warning in the verdict's banner:\n%s", page)
+	}
+	if want := "No fault struck:</b> no fault was scheduled: nemesis partition: not applicable: no nodes. This run is no evidence of safety under the nemeses asked for (partition)."; !strings.Contains(page, want) {
+		t.Errorf("the warning does not say why; want %q", want)
+	}
+	res.NoFaults = "none of the 1 scheduled faults took effect"
+	if page := renderRun(t, res, nil); !strings.Contains(page, "No fault struck:</b> none of the 1 scheduled faults took effect.") {
+		t.Errorf("the page does not show the run's own record")
+	}
+	if page := renderRun(t, runResult("lock-a", false), overlapHistory("lock-a", false)); strings.Contains(page, `id="no-faults"`) {
+		t.Errorf("a run whose fault struck is warned about")
+	}
+}

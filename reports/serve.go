@@ -26,8 +26,9 @@ import (
 // NUL bytes, and symlinks whose target lies outside the store (a symlink
 // inside it, such as store/latest, is fine). Only the store's own report
 // pages and the listings it generates are served as HTML (isReportPage),
-// with a policy that lets only their own scripts run (pageCSP); every
-// other file is text/plain under plainCSP. Files are opened without
+// with a policy that lets only lockstorm's own scripts run (pageCSP); a
+// page in their place with any other script, and every other file, is
+// text/plain under plainCSP. Files are opened without
 // blocking, so a FIFO in the store stalls no request.
 func Serve(dir string) http.Handler { return &server{dir: dir} }
 
@@ -102,12 +103,14 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, fi.Name(), fi.ModTime(), f)
 }
 
-// servePage serves a report page as HTML, with the hashes of its own
-// scripts in its policy.
+// servePage serves a report page as HTML, under a policy that allows
+// lockstorm's own scripts and no other. A page with an inline script that
+// is not one of lockstorm's own was not written by lockstorm: it is sent
+// as text/plain under plainCSP, as any other file of the store.
 func servePage(w http.ResponseWriter, r *http.Request, f *os.File, fi fs.FileInfo) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if fi.Size() > maxPage {
-		w.Header().Set("Content-Security-Policy", pageCSP(nil))
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", pageCSP(false))
 		http.ServeContent(w, r, fi.Name(), fi.ModTime(), f)
 		return
 	}
@@ -116,7 +119,13 @@ func servePage(w http.ResponseWriter, r *http.Request, f *os.File, fi fs.FileInf
 		http.Error(w, "cannot read the page", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Security-Policy", pageCSP(b))
+	if !ownScriptsOnly(b) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		http.ServeContent(w, r, fi.Name(), fi.ModTime(), bytes.NewReader(b))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", pageCSP(true))
 	http.ServeContent(w, r, fi.Name(), fi.ModTime(), bytes.NewReader(b))
 }
 
@@ -248,7 +257,7 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, tmpl string, dat
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", pageCSP(buf.Bytes()))
+	w.Header().Set("Content-Security-Policy", pageCSP(true))
 	w.Header().Set("Cache-Control", "no-cache")
 	http.ServeContent(w, r, tmpl, time.Time{}, bytes.NewReader(buf.Bytes()))
 }

@@ -198,3 +198,57 @@ func TestServeDoesNotBlockOnAFIFOInTheStore(t *testing.T) {
 		}
 	}
 }
+
+// A page planted in the store where a report goes, with a script of its
+// own, is not run: serve allows only the scripts of lockstorm's own
+// templates, by hashes computed from them, not from the page it sends, and
+// sends a page with any other script as text. Lockstorm's own pages are
+// HTML under one policy, whatever their content.
+func TestServeRunsOnlyLockstormsOwnScripts(t *testing.T) {
+	root, _ := testStore(t)
+	run := filepath.Join(root, "redis-mutex-partition", "20250101T100000Z")
+	camp := filepath.Join(root, "campaigns", "20250102T080000Z")
+	planted := `<!doctype html><html><head><script>fetch("/secret").then(r=>r.text()).then(alert)</script></head><body>report</body></html>`
+	// A page that copies lockstorm's own scripts and adds one.
+	own := renderRun(t, runResult("lock-a", false), nil)
+	sneaky := strings.Replace(own, "</body>", "<script>alert(1)</script></body>", 1)
+	// porcupine's view with its data back in the script.
+	lin := linPageOf(t, overlapHistory("lock-a", true))
+	i := strings.Index(lin, dataBlockTag)
+	j := strings.Index(lin[i:], "</script>")
+	data := lin[i+len(dataBlockTag) : i+j]
+	inlined := strings.Replace(lin[:i]+lin[i+j+len("</script>"):], `JSON.parse(document.getElementById("lin-data").textContent)`, data+`;alert(1)`, 1)
+	h := Serve(root)
+	for name, page := range map[string]string{
+		filepath.Join(run, "index.html"):                                          planted,
+		filepath.Join(camp, "index.html"):                                         planted,
+		filepath.Join(run, "linearizability.html"):                                inlined,
+		filepath.Join(root, "etcd-mutex-pause", "20250101T110000Z", "index.html"): sneaky,
+	} {
+		must(t, os.WriteFile(name, []byte(page), 0o644))
+		rel, _ := filepath.Rel(root, name)
+		for _, target := range []string{"/" + filepath.ToSlash(rel), "/" + filepath.ToSlash(filepath.Dir(rel)) + "/"} {
+			if strings.HasSuffix(target, "/") && !strings.HasSuffix(rel, "index.html") {
+				continue
+			}
+			rec := get(h, "GET", target)
+			if rec.Code != 200 {
+				t.Fatalf("GET %s: %d", target, rec.Code)
+			}
+			assertPlain(t, "planted "+target, rec.Header())
+		}
+	}
+	// Lockstorm's own pages run their own scripts, under a policy that
+	// is the same for every page.
+	must(t, os.WriteFile(filepath.Join(run, "index.html"), []byte(renderRun(t, runResult("lock-a", true), overlapHistory("lock-a", true))), 0o644))
+	must(t, os.WriteFile(filepath.Join(run, "linearizability.html"), []byte(lin), 0o644))
+	var policies []string
+	for _, target := range []string{"/redis-mutex-partition/20250101T100000Z/", "/redis-mutex-partition/20250101T100000Z/linearizability.html", "/"} {
+		rec := get(h, "GET", target)
+		assertPagePolicy(t, "GET "+target, rec, rec.Body.String())
+		policies = append(policies, rec.Header().Get("Content-Security-Policy"))
+	}
+	if policies[0] != policies[1] || policies[1] != policies[2] {
+		t.Errorf("the policy depends on the page sent:\n%s", strings.Join(policies, "\n"))
+	}
+}

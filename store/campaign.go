@@ -38,6 +38,13 @@ type CellRun struct {
 	// (Ctrl-C) cut it short, an infrastructure failure otherwise.
 	Error       string `json:"error,omitempty"`
 	Interrupted bool   `json:"interrupted,omitempty"`
+	// NoFaults is the run's RunResult.NoFaults: why no fault struck, when
+	// nemeses were asked for and none did; empty otherwise.
+	NoFaults string `json:"no_faults,omitempty"`
+	// Unjudged says which checkers the cell is judged by (judge:) had
+	// nothing to judge in this run, or did not run, and why; empty
+	// otherwise.
+	Unjudged string `json:"unjudged,omitempty"`
 	// Ratios are, for a run of the contention workload, each lock-free
 	// way's deductions a second over the lock's at RatioClients clients
 	// (the contention checker's figures).

@@ -84,21 +84,15 @@ func UpdateLatest(root, dir string) error {
 	return nil
 }
 
-// WriteJSON writes v as indented JSON to path, through a temporary file so
-// that readers never see half a file.
+// WriteJSON writes v as indented JSON to path, with WriteFile: through a
+// temporary file, so that readers never see half a file, and never
+// through a symbolic link.
 func WriteJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	return nil
+	return WriteFile(path, append(b, '\n'))
 }
 
 // MaxResultsSize bounds a results.json, of a run or of a campaign, that

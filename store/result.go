@@ -56,6 +56,9 @@ type RunResult struct {
 	// Leftover says what the run could not remove at its end; nil when
 	// its teardown removed everything.
 	Leftover *Leftover `json:"leftover,omitempty"`
+	// NoFaults says why no fault struck, when nemeses were asked for and
+	// none did; empty otherwise (see NoFaults).
+	NoFaults string `json:"no_faults,omitempty"`
 }
 
 // A Leftover is what a run's teardown could not remove: its containers

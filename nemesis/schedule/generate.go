@@ -58,15 +58,12 @@ func Generate(pl *plan.Plan, planners []Planner) (plan.Schedule, error) {
 		return s, fmt.Errorf("schedule: interval %s must be positive", pl.NemesisInterval)
 	}
 	rng := rand.New(rand.NewSource(pl.Seed))
-	first := pl.NemesisInterval / 2
-	if first > 5*time.Second {
-		first = 5 * time.Second
-	}
+	first := firstStart(pl.NemesisInterval)
 	for k := 0; ; k++ {
 		start := first + time.Duration(k)*pl.NemesisInterval
 		// Jitter the start by up to a tenth of the interval.
-		start += time.Duration(rng.Int63n(int64(pl.NemesisInterval)/10 + 1))
-		if start >= pl.TimeLimit-pl.NemesisInterval/4 || k >= plan.MaxFaults {
+		start += time.Duration(rng.Int63n(int64(maxJitter(pl.NemesisInterval)) + 1))
+		if start >= lastStart(pl.TimeLimit, pl.NemesisInterval) || k >= plan.MaxFaults {
 			break
 		}
 		maxDur := pl.NemesisInterval * 6 / 10
@@ -90,4 +87,37 @@ func Generate(pl *plan.Plan, planners []Planner) (plan.Schedule, error) {
 		s.Events = append(s.Events, ev)
 	}
 	return s, nil
+}
+
+// firstStart is when the first event starts before its jitter: half the
+// interval, at most 5 s.
+func firstStart(interval time.Duration) time.Duration {
+	return min(interval/2, 5*time.Second)
+}
+
+// maxJitter is the most an event's start is moved: a tenth of the
+// interval.
+func maxJitter(interval time.Duration) time.Duration { return interval / 10 }
+
+// lastStart bounds the starts of events: none starts at or after it, in
+// the last quarter of an interval before the time limit.
+func lastStart(timeLimit, interval time.Duration) time.Duration {
+	return timeLimit - interval/4
+}
+
+// CheckRoom reports, as a *plan.FieldError on the time limit, when a run
+// of timeLimit with a fault every interval might draw no event at all:
+// when the first event, at its latest jitter, would start too late. A
+// run whose nemeses can strike nothing is no evidence of safety, so the
+// harness refuses such settings before anything starts. Every seed draws
+// at least one event for the settings it accepts.
+func CheckRoom(timeLimit, interval time.Duration) error {
+	first, latest := firstStart(interval), firstStart(interval)+maxJitter(interval)
+	if latest < lastStart(timeLimit, interval) {
+		return nil
+	}
+	return &plan.FieldError{Field: "time-limit", Msg: fmt.Sprintf(
+		"%s leaves no room for a fault: with nemesis-interval %s the first fault starts %s to %s into the run, "+
+			"and none starts in the last %s; give a time limit above %s, or a shorter nemesis-interval",
+		timeLimit, interval, first, latest, interval/4, latest+interval/4)}
 }

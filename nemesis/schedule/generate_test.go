@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"errors"
 	"fmt"
 	"math/rand"
 	"reflect"
@@ -81,4 +82,43 @@ func nodes(names ...string) []plan.Node {
 		out[i] = plan.Node{Name: n}
 	}
 	return out
+}
+
+// CheckRoom refuses exactly the settings under which some seed draws no
+// event: below its bound a seed with no fault exists, above it every seed
+// draws one.
+func TestCheckRoomRefusesSettingsThatMayDrawNoFault(t *testing.T) {
+	ps := []Planner{fakePlanner{"a"}}
+	events := func(limit, interval time.Duration, seed int64) int {
+		s, err := Generate(&plan.Plan{Seed: seed, NemesisInterval: interval, TimeLimit: limit, Nodes: nodes("n1")}, ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(s.Events)
+	}
+	for _, interval := range []time.Duration{100 * time.Millisecond, time.Second, 4 * time.Second, 10 * time.Second, time.Minute} {
+		bound := min(interval/2, 5*time.Second) + interval/10 + interval/4
+		if err := CheckRoom(bound, interval); err == nil {
+			t.Errorf("interval %s: time limit %s accepted, but a seed may draw no fault", interval, bound)
+		}
+		if err := CheckRoom(bound+time.Millisecond, interval); err != nil {
+			t.Errorf("interval %s: time limit %s refused: %v", interval, bound+time.Millisecond, err)
+		}
+		for seed := int64(1); seed <= 300; seed++ {
+			if n := events(bound+time.Millisecond, interval, seed); n == 0 {
+				t.Fatalf("interval %s, time limit %s, seed %d: no event, though CheckRoom accepts it", interval, bound+time.Millisecond, seed)
+			}
+		}
+	}
+	// The campaign cell of issue 27: redis, client-pause, 2 s at the
+	// default interval drew no event at all.
+	err := CheckRoom(2*time.Second, plan.DefaultInterval)
+	var fe *plan.FieldError
+	if !errors.As(err, &fe) || fe.Field != "time-limit" ||
+		fe.Msg != "2s leaves no room for a fault: with nemesis-interval 10s the first fault starts 5s to 6s into the run, and none starts in the last 2.5s; give a time limit above 8.5s, or a shorter nemesis-interval" {
+		t.Errorf("CheckRoom(2s, 10s) = %v", err)
+	}
+	if n := events(2*time.Second, plan.DefaultInterval, 1); n != 0 {
+		t.Errorf("2 s at a 10-s interval drew %d events", n)
+	}
 }
