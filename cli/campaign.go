@@ -87,7 +87,7 @@ unsafe cell did not reproduce, or a result was unknown; 3 bad campaign file;
 			}
 			if e, stuck := runtime.EngineStuck(err); stuck {
 				// Say so on the page too: CI keeps the page, not the terminal.
-				reason := fmt.Sprintf("the container engine did not answer (%s got no answer in %s), so no cell ran; %s", e.Call, e.Waited, runtime.EngineAdvice)
+				reason := fmt.Sprintf("the container engine stopped answering (%s got no answer in %s), so no cell ran; %s", e.Call, e.Waited, runtime.EngineAdvice)
 				res, werr := campaign.NotRun(f.Name, cells, reason, opts)
 				printCampaign(cmd, res, storeDir)
 				return errors.Join(err, werr)

@@ -102,7 +102,7 @@ func TestSmokeCampaignOnAFakeEngineThatNeverAnswersSaysSoAndExits4(t *testing.T)
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(res.Interrupted, "container engine did not answer") || res.ExitCode != exitInfra {
+	if !strings.Contains(res.Interrupted, "container engine stopped answering") || res.ExitCode != exitInfra {
 		t.Errorf("results.json: interrupted %q, exit code %d", res.Interrupted, res.ExitCode)
 	}
 	for _, c := range res.Cells {
@@ -114,7 +114,7 @@ func TestSmokeCampaignOnAFakeEngineThatNeverAnswersSaysSoAndExits4(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Interrupted", "container engine did not answer", "Not run"} {
+	for _, want := range []string{"Interrupted", "container engine stopped answering", "Not run"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("campaign page lacks %q", want)
 		}
