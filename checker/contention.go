@@ -145,7 +145,7 @@ func Contention(h history.History) Result {
 	for _, op := range Pair(h) {
 		in, done := op.Invoke, op.Done
 		key := in.Key
-		if in.F == FAudit {
+		if in.F == history.FAudit {
 			continue
 		}
 		if in.F == history.FAcquire || in.F == history.FRelease {

@@ -35,7 +35,7 @@ func FaultWindows(h history.History) []FaultWindow { return faultWindows(h, h.En
 func FaultsStruck(h history.History) int {
 	n := 0
 	for _, o := range h {
-		if o.IsNemesis() && strings.HasPrefix(o.F, "start-") && o.Error == "" {
+		if o.IsNemesis() && strings.HasPrefix(o.F, history.FStartPrefix) && o.Error == "" {
 			n++
 		}
 	}
@@ -53,8 +53,8 @@ func faultWindows(h history.History, end int64) []FaultWindow {
 			continue
 		}
 		switch {
-		case strings.HasPrefix(o.F, "start-"):
-			name := strings.TrimPrefix(o.F, "start-")
+		case strings.HasPrefix(o.F, history.FStartPrefix):
+			name := strings.TrimPrefix(o.F, history.FStartPrefix)
 			if i, ok := active[name]; ok {
 				if len(out[i].Value) == 0 {
 					out[i].Value = o.Value
@@ -64,8 +64,8 @@ func faultWindows(h history.History, end int64) []FaultWindow {
 			active[name] = len(out)
 			delete(lastClosed, name)
 			out = append(out, FaultWindow{Name: name, Start: o.Time, Value: o.Value})
-		case strings.HasPrefix(o.F, "stop-"):
-			name := strings.TrimPrefix(o.F, "stop-")
+		case strings.HasPrefix(o.F, history.FStopPrefix):
+			name := strings.TrimPrefix(o.F, history.FStopPrefix)
 			if i, ok := active[name]; ok {
 				out[i].End = o.Time
 				lastClosed[name] = i

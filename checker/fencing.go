@@ -96,7 +96,7 @@ func (s *fenState) add(p *part) {
 			if !ok {
 				continue
 			}
-			mutation := o.F != history.FRead && o.F != FAudit
+			mutation := o.F != history.FRead && o.F != history.FAudit
 			if mutation {
 				d.Writes++
 			}

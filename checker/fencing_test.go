@@ -166,14 +166,14 @@ func TestFencingJudgesEveryTokenedResourceOpNotOnlyWrites(t *testing.T) {
 		return history.Op{Process: p, Type: typ, F: f, Key: key, Token: history.Tok(tok), Error: errText}
 	}
 	h := history.History{
-		op(1, history.Invoke, "charge", "o-1", 7, ""),
-		op(1, history.Ok, "charge", "o-1", 7, ""),
-		op(2, history.Invoke, "charge", "o-1", 5, ""),
-		op(2, history.Fail, "charge", "o-1", 5, "stale token 5 < 7"),
-		op(3, history.Invoke, "lead", "leader", 9, ""),
-		op(3, history.Ok, "lead", "leader", 9, ""),
-		op(4, history.Invoke, "lead", "leader", 8, ""),
-		op(4, history.Ok, "lead", "leader", 8, ""),
+		op(1, history.Invoke, history.FCharge, "o-1", 7, ""),
+		op(1, history.Ok, history.FCharge, "o-1", 7, ""),
+		op(2, history.Invoke, history.FCharge, "o-1", 5, ""),
+		op(2, history.Fail, history.FCharge, "o-1", 5, "stale token 5 < 7"),
+		op(3, history.Invoke, history.FLead, "leader", 9, ""),
+		op(3, history.Ok, history.FLead, "leader", 9, ""),
+		op(4, history.Invoke, history.FLead, "leader", 8, ""),
+		op(4, history.Ok, history.FLead, "leader", 8, ""),
 		op(5, history.Invoke, history.FRead, "o-1", 1, ""),
 		op(5, history.Ok, history.FRead, "o-1", 1, ""),
 	}

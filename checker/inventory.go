@@ -10,11 +10,6 @@ import (
 	"github.com/lockstorm/lockstorm/history"
 )
 
-// FAudit is the f of the read that a workload records once its clients
-// have stopped: its value is the final state of a resource key. It is not
-// taken under a lock and is not part of any client's critical section.
-const FAudit = "audit"
-
 // Anomaly kinds of the inventory checker.
 const (
 	// KindLostUpdate: deductions took effect that the final stock does
@@ -65,12 +60,12 @@ type stockWrite struct {
 // under the lock, work, and write back the stock less one. A write that
 // returned ok is a deduction. Two deductions that wrote the same stock value
 // deducted two orders from one stock level: one of them was lost. With an
-// audit of the final stock (an FAudit op per item), the checker also counts
-// deductions undone by stale writes that put an older stock back: lost
-// updates are then exactly the deductions that returned ok minus what the
-// stock fell by (never below zero; an indeterminate write can only make
-// this count smaller). A deduction that left the stock below zero is
-// reported too. initial is the stock every item started with.
+// audit of the final stock (a history.FAudit op per item), the checker
+// also counts deductions undone by stale writes that put an older stock
+// back: lost updates are then exactly the deductions that returned ok
+// minus what the stock fell by (never below zero; an indeterminate write
+// can only make this count smaller). A deduction that left the stock below
+// zero is reported too. initial is the stock every item started with.
 func Inventory(h history.History, initial int64) Result {
 	begin := time.Now()
 	res := Result{Checker: NameInventory}
@@ -83,7 +78,7 @@ func Inventory(h history.History, initial int64) Result {
 	var lastTime int64
 	for _, op := range Pair(h) {
 		in, done := op.Invoke, op.Done
-		if in.F != history.FRead && in.F != history.FWrite && in.F != FAudit {
+		if in.F != history.FRead && in.F != history.FWrite && in.F != history.FAudit {
 			continue
 		}
 		if !seen[in.Key] {
@@ -100,7 +95,7 @@ func Inventory(h history.History, initial int64) Result {
 			if v, ok := wlInt(done.Value); ok && done.Type == history.Ok {
 				lastRead[pk] = v
 			}
-		case FAudit:
+		case history.FAudit:
 			if v, ok := wlInt(done.Value); ok && done.Type == history.Ok {
 				finals[in.Key] = v
 				lastTime = max(lastTime, done.Time)

@@ -20,7 +20,7 @@ func deduct(msec float64, p int, key string, r, w string, opts ...opt) []history
 }
 
 func auditOf(msec float64, p int, key, v string) []history.Op {
-	return []history.Op{inv(msec, p, FAudit, key), ok(msec+0.1, p, FAudit, key, value(v))}
+	return []history.Op{inv(msec, p, history.FAudit, key), ok(msec+0.1, p, history.FAudit, key, value(v))}
 }
 
 // cat joins groups of records and puts them in time order.
@@ -55,7 +55,7 @@ func TestInventory(t *testing.T) {
 				inv(0.2, 1, history.FRead, "item-0"), ok(0.3, 1, history.FRead, "item-0", value("100")),
 				inv(1, 0, history.FWrite, "item-0", value("99")), ok(1.1, 0, history.FWrite, "item-0", value("99")),
 				inv(2, 1, history.FWrite, "item-0", value("99")), ok(2.1, 1, history.FWrite, "item-0", value("99")),
-				inv(5, 2, FAudit, "item-0"), ok(5.1, 2, FAudit, "item-0", value("99")),
+				inv(5, 2, history.FAudit, "item-0"), ok(5.1, 2, history.FAudit, "item-0", value("99")),
 			}},
 		{name: "no audit: duplicates are still found", want: Invalid, lost: 1, deducts: 2, noAudit: true,
 			kinds: []string{KindLostUpdate},
@@ -69,7 +69,7 @@ func TestInventory(t *testing.T) {
 				inv(3, 2, history.FRead, "item-0"), ok(3.1, 2, history.FRead, "item-0", value("99")),
 				inv(4, 2, history.FWrite, "item-0", value("98")), ok(4.1, 2, history.FWrite, "item-0", value("98")),
 				inv(5, 0, history.FWrite, "item-0", value("99")), ok(5.1, 0, history.FWrite, "item-0", value("99")),
-				inv(9, 3, FAudit, "item-0"), ok(9.1, 3, FAudit, "item-0", value("99")),
+				inv(9, 3, history.FAudit, "item-0"), ok(9.1, 3, history.FAudit, "item-0", value("99")),
 			}},
 		{name: "stock below zero", want: Invalid, neg: 1, deducts: 2, final: -1, kinds: []string{KindNegativeStock},
 			ops: []history.Op{
@@ -77,7 +77,7 @@ func TestInventory(t *testing.T) {
 				inv(0.2, 1, history.FRead, "item-0"), ok(0.3, 1, history.FRead, "item-0", value("1")),
 				inv(1, 0, history.FWrite, "item-0"), ok(1.1, 0, history.FWrite, "item-0", value("0")),
 				inv(2, 1, history.FWrite, "item-0"), ok(2.1, 1, history.FWrite, "item-0", value("-1")),
-				inv(5, 2, FAudit, "item-0"), ok(5.1, 2, FAudit, "item-0", value("-1")),
+				inv(5, 2, history.FAudit, "item-0"), ok(5.1, 2, history.FAudit, "item-0", value("-1")),
 			}},
 		{name: "fenced write is no deduction", want: Valid, fenced: 1, deducts: 1, final: 99,
 			ops: []history.Op{
@@ -86,7 +86,7 @@ func TestInventory(t *testing.T) {
 				inv(1, 1, history.FWrite, "item-0", tok(2), value("99")), ok(1.1, 1, history.FWrite, "item-0", tok(2), value("99")),
 				inv(2, 0, history.FWrite, "item-0", tok(1), value("99")),
 				fail(2.1, 0, history.FWrite, "item-0", tok(1), value("99"), errText("stale token 1 < 2")),
-				inv(5, 2, FAudit, "item-0"), ok(5.1, 2, FAudit, "item-0", value("99")),
+				inv(5, 2, history.FAudit, "item-0"), ok(5.1, 2, history.FAudit, "item-0", value("99")),
 			}},
 		{name: "indeterminate write that landed", want: Valid, deducts: 1, final: 98,
 			ops: []history.Op{
@@ -94,7 +94,7 @@ func TestInventory(t *testing.T) {
 				inv(1, 0, history.FWrite, "item-0", value("99")), info(1.1, 0, history.FWrite, "item-0", errText("timeout")),
 				inv(2, 1, history.FRead, "item-0"), ok(2.1, 1, history.FRead, "item-0", value("99")),
 				inv(3, 1, history.FWrite, "item-0", value("98")), ok(3.1, 1, history.FWrite, "item-0", value("98")),
-				inv(5, 2, FAudit, "item-0"), ok(5.1, 2, FAudit, "item-0", value("98")),
+				inv(5, 2, history.FAudit, "item-0"), ok(5.1, 2, history.FAudit, "item-0", value("98")),
 			}},
 		{name: "independent items", want: Valid, deducts: 2, final: 198,
 			ops: cat(deduct(0, 0, "item-0", "100", "99"), deduct(0.5, 1, "item-1", "100", "99"),
@@ -149,7 +149,7 @@ func TestInventoryExplainsUndoneDeductions(t *testing.T) {
 		inv(3, 2, history.FRead, "item-0"), ok(3.1, 2, history.FRead, "item-0", value("99")),
 		inv(4, 2, history.FWrite, "item-0", value("98")), ok(4.1, 2, history.FWrite, "item-0", value("98")),
 		inv(5, 0, history.FWrite, "item-0", value("99")), ok(5.1, 0, history.FWrite, "item-0", value("99")),
-		inv(9, 3, FAudit, "item-0"), ok(9.1, 3, FAudit, "item-0", value("99")),
+		inv(9, 3, history.FAudit, "item-0"), ok(9.1, 3, history.FAudit, "item-0", value("99")),
 	)
 	r := Inventory(h, 100)
 	want := "The stock of item-0 fell from 100 to 99, by 1, although 3 deductions returned ok: besides the duplicated " +

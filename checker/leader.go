@@ -8,10 +8,6 @@ import (
 	"github.com/lockstorm/lockstorm/history"
 )
 
-// FLead is the f of a leader-election workload's action as leader. The key
-// is the election, the value the term id, the token the holder's token.
-const FLead = "lead"
-
 // KindOverlappingTerms: two processes acted as leader of one election
 // during terms that overlapped in time.
 const KindOverlappingTerms = "overlapping-terms"
@@ -68,7 +64,7 @@ func LeaderElection(h history.History) Result {
 			grant[pk] = done.Index
 			continue
 		}
-		if in.F != FLead {
+		if in.F != history.FLead {
 			continue
 		}
 		switch done.Type {

@@ -15,7 +15,7 @@ func leads(from, step float64, n, p int, term int, opts ...opt) []history.Op {
 	v := value(fmt.Sprint(term))
 	for i := 0; i < n; i++ {
 		at := from + float64(i)*step
-		out = append(out, inv(at, p, FLead, "leader", append(opts, v)...), ok(at+0.1, p, FLead, "leader", append(opts, v)...))
+		out = append(out, inv(at, p, history.FLead, "leader", append(opts, v)...), ok(at+0.1, p, history.FLead, "leader", append(opts, v)...))
 	}
 	return out
 }
@@ -40,23 +40,23 @@ func TestLeaderElection(t *testing.T) {
 		{name: "actions that may have been ordered are not blamed", want: Valid, terms: 2,
 			// The last action of term 1 and the first of term 2 run at once:
 			// the resource may have taken them in either order.
-			ops: cat(leads(0, 10, 3, 0, 1), []history.Op{inv(20.05, 1, FLead, "leader", value("2")), ok(20.2, 1, FLead, "leader", value("2"))},
+			ops: cat(leads(0, 10, 3, 0, 1), []history.Op{inv(20.05, 1, history.FLead, "leader", value("2")), ok(20.2, 1, history.FLead, "leader", value("2"))},
 				leads(30, 10, 3, 1, 2))},
 		{name: "a deposed leader stopped by fencing", want: Valid, terms: 2, fenced: 1,
 			ops: cat(leads(0, 10, 3, 0, 1, tok(1)), leads(25, 10, 3, 1, 2, tok(2)),
-				[]history.Op{inv(40, 0, FLead, "leader", tok(1)), fail(40.1, 0, FLead, "leader", tok(1), errText("stale token 1 < 2"))})},
+				[]history.Op{inv(40, 0, history.FLead, "leader", tok(1)), fail(40.1, 0, history.FLead, "leader", tok(1), errText("stale token 1 < 2"))})},
 		{name: "indeterminate actions are not blamed", want: Valid, terms: 1,
-			ops: cat(leads(0, 10, 5, 0, 1), []history.Op{inv(25, 1, FLead, "leader", value("2")), info(25.1, 1, FLead, "leader")})},
+			ops: cat(leads(0, 10, 5, 0, 1), []history.Op{inv(25, 1, history.FLead, "leader", value("2")), info(25.1, 1, history.FLead, "leader")})},
 		{name: "the same process in two terms", want: Valid, terms: 2,
 			ops: cat(leads(0, 10, 3, 0, 1), leads(30, 10, 3, 0, 2))},
 		{name: "terms told apart by grants when there is no term id", want: Invalid, overlaps: 1, terms: 2,
 			ops: []history.Op{
 				inv(0, 0, history.FAcquire, "leader"), ok(0.1, 0, history.FAcquire, "leader"),
 				inv(0.2, 1, history.FAcquire, "leader"), ok(0.3, 1, history.FAcquire, "leader"),
-				inv(1, 0, FLead, "leader"), ok(1.1, 0, FLead, "leader"),
-				inv(2, 1, FLead, "leader"), ok(2.1, 1, FLead, "leader"),
-				inv(3, 0, FLead, "leader"), ok(3.1, 0, FLead, "leader"),
-				inv(4, 1, FLead, "leader"), ok(4.1, 1, FLead, "leader"),
+				inv(1, 0, history.FLead, "leader"), ok(1.1, 0, history.FLead, "leader"),
+				inv(2, 1, history.FLead, "leader"), ok(2.1, 1, history.FLead, "leader"),
+				inv(3, 0, history.FLead, "leader"), ok(3.1, 0, history.FLead, "leader"),
+				inv(4, 1, history.FLead, "leader"), ok(4.1, 1, history.FLead, "leader"),
 			}},
 	}
 	for _, c := range cases {

@@ -8,10 +8,6 @@ import (
 	"github.com/lockstorm/lockstorm/history"
 )
 
-// FLivenessProbe is the f of the nemesis op that the harness records after
-// the final heal, before it probes every key. Its value is {"bound": ns}.
-const FLivenessProbe = "liveness-probe"
-
 // HasLivenessProbe reports whether h contains a liveness probe marker.
 func HasLivenessProbe(h history.History) bool { return findProbe(h).found }
 

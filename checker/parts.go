@@ -62,7 +62,7 @@ func splitScope(s *history.Split) scope {
 func findProbe(h history.History) probeMarker {
 	for i := len(h) - 1; i >= 0; i-- {
 		o := &h[i]
-		if !o.IsNemesis() || o.F != FLivenessProbe {
+		if !o.IsNemesis() || o.F != history.FLivenessProbe {
 			continue
 		}
 		m := probeMarker{found: true, index: o.Index, time: o.Time}

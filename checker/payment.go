@@ -9,10 +9,6 @@ import (
 	"github.com/lockstorm/lockstorm/history"
 )
 
-// FCharge is the f of a payment workload's charge of an order; the op's
-// key is the order id.
-const FCharge = "charge"
-
 // KindDoubleCharge: one order was charged more than once.
 const KindDoubleCharge = "double-charge"
 
@@ -81,7 +77,7 @@ func Payment(h history.History, variant string) Result {
 	var ids []string
 	for _, op := range Pair(h) {
 		in, done := op.Invoke, op.Done
-		if in.F != FCharge && in.F != history.FRead {
+		if in.F != history.FCharge && in.F != history.FRead {
 			continue
 		}
 		oc := orders[in.Key]
@@ -94,7 +90,7 @@ func Payment(h history.History, variant string) Result {
 			d.Fenced++
 			continue
 		}
-		if in.F != FCharge {
+		if in.F != history.FCharge {
 			continue
 		}
 		switch done.Type {

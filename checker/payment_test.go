@@ -9,7 +9,7 @@ import (
 
 // chargeOp is one charge of order by p from msec on, completed by typ.
 func chargeOp(msec float64, p int, order string, typ history.Type, opts ...opt) []history.Op {
-	return []history.Op{inv(msec, p, FCharge, order), rec(msec+0.5, p, typ, FCharge, order, opts...)}
+	return []history.Op{inv(msec, p, history.FCharge, order), rec(msec+0.5, p, typ, history.FCharge, order, opts...)}
 }
 
 func TestPayment(t *testing.T) {
@@ -34,7 +34,7 @@ func TestPayment(t *testing.T) {
 		{name: "two indeterminate charges", want: Valid, possible: 1,
 			ops: cat(chargeOp(0, 3, "o-17", history.Info), chargeOp(0.2, 7, "o-17", history.Info))},
 		{name: "a charge without completion counts as indeterminate", want: Valid, possible: 1, charges: 1,
-			ops: cat(chargeOp(0, 3, "o-17", history.Ok), []history.Op{inv(2, 7, FCharge, "o-17")})},
+			ops: cat(chargeOp(0, 3, "o-17", history.Ok), []history.Op{inv(2, 7, history.FCharge, "o-17")})},
 		{name: "duplicate rejected by the idempotency key", want: Valid, rejected: 1, charges: 1,
 			ops: cat(chargeOp(0, 3, "o-17", history.Ok),
 				chargeOp(0.2, 7, "o-17", history.Fail, errText("duplicate idempotency key for order o-17")))},

@@ -8,10 +8,6 @@ import (
 	"github.com/lockstorm/lockstorm/history"
 )
 
-// FRunJob is the f of a scheduled-jobs workload's run of one tick of a
-// job; the key is the job, the value the tick number.
-const FRunJob = "run-job"
-
 // Anomaly kinds of the scheduled-jobs checker.
 const (
 	// KindDuplicateRun: one tick of a job ran more than once.
@@ -71,14 +67,14 @@ func ScheduledJobs(h history.History, tick time.Duration) Result {
 	var keys []string
 	for _, op := range Pair(h) {
 		in, done := op.Invoke, op.Done
-		if in.F != FRunJob && in.F != history.FRead && in.F != history.FWrite {
+		if in.F != history.FRunJob && in.F != history.FRead && in.F != history.FWrite {
 			continue
 		}
 		if done.Type == history.Fail && IsFencingRejection(done.Error) {
 			d.Fenced++
 			continue
 		}
-		if in.F != FRunJob {
+		if in.F != history.FRunJob {
 			continue
 		}
 		t, ok := wlInt(in.Value)

@@ -12,7 +12,7 @@ import (
 // runJob is one run of tick t of job by p from msec on, completed by typ.
 func runJob(msec float64, p int, job string, t int, typ history.Type, opts ...opt) []history.Op {
 	v := value(fmt.Sprint(t))
-	return []history.Op{inv(msec, p, FRunJob, job, v), rec(msec+0.5, p, typ, FRunJob, job, append(opts, v)...)}
+	return []history.Op{inv(msec, p, history.FRunJob, job, v), rec(msec+0.5, p, typ, history.FRunJob, job, append(opts, v)...)}
 }
 
 func TestScheduledJobs(t *testing.T) {

@@ -44,7 +44,7 @@ func findSessionEnds(h history.History) sessionEnds {
 	var out sessionEnds
 	for i := range h {
 		o := &h[i]
-		if !o.IsNemesis() || !strings.HasPrefix(o.F, "start-") || !bytes.Contains(o.Value, []byte(`"`+FieldSessions+`"`)) {
+		if !o.IsNemesis() || !strings.HasPrefix(o.F, history.FStartPrefix) || !bytes.Contains(o.Value, []byte(`"`+FieldSessions+`"`)) {
 			continue
 		}
 		var v struct {

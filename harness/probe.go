@@ -29,7 +29,7 @@ func (r *run) probeBound() time.Duration {
 func (r *run) probe(ctx context.Context) error {
 	bound := r.probeBound()
 	val, _ := json.Marshal(map[string]int64{"bound": int64(bound)})
-	if _, err := r.rec.Record(history.Op{Process: history.NemesisProcess, Type: history.Info, F: "liveness-probe", Value: val}); err != nil {
+	if _, err := r.rec.Record(history.Op{Process: history.NemesisProcess, Type: history.Info, F: history.FLivenessProbe, Value: val}); err != nil {
 		return err
 	}
 	next := maxProcess(r.rec.History()) + 1

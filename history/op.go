@@ -37,13 +37,44 @@ func (t Type) Valid() bool {
 // NemesisProcess is the process id of the nemesis. Client processes are >= 0.
 const NemesisProcess = -1
 
-// Well-known operation functions. Workloads may record others (for example
-// "charge" or "deduct"); the lock checkers only look at these.
+// The operation names of the history format: the values of an op's f.
+// They are part of the public contract (docs/history.md), so every package
+// that records or reads an op names it by one of these.
 const (
+	// FAcquire is a client's acquire of the lock named by the key. An ok
+	// may carry the fencing token the service granted.
 	FAcquire = "acquire"
+	// FRelease is a client's release of the lock named by the key. A
+	// release invoke completed by info "client crashed" ends a crashed
+	// holder's hold.
 	FRelease = "release"
-	FRead    = "read"
-	FWrite   = "write"
+	// FRead is a read of the trusted resource key; its ok carries the
+	// value read.
+	FRead = "read"
+	// FWrite is a write of the trusted resource key, presenting the
+	// writer's token; its value is the value written.
+	FWrite = "write"
+	// FAudit is the read that a workload records once its clients have
+	// stopped: its value is the final state of a resource key. It is not
+	// taken under a lock and is not part of any client's critical section.
+	FAudit = "audit"
+	// FCharge is a payment workload's charge of an order; the op's key is
+	// the order id.
+	FCharge = "charge"
+	// FRunJob is a scheduled-jobs workload's run of one tick of a job; the
+	// key is the job, the value the tick number.
+	FRunJob = "run-job"
+	// FLead is a leader-election workload's action as leader. The key is
+	// the election, the value the term id, the token the holder's token.
+	FLead = "lead"
+	// FLivenessProbe is the nemesis op that the harness records after the
+	// final heal, before it probes every key. Its value is {"bound": ns}.
+	FLivenessProbe = "liveness-probe"
+	// FStartPrefix and FStopPrefix begin the f of the nemesis ops that
+	// frame a fault: FStartPrefix+name once the fault named name is in
+	// effect (start-partition), FStopPrefix+name once it is healed.
+	FStartPrefix = "start-"
+	FStopPrefix  = "stop-"
 )
 
 // Op is one line of a history: an invocation or a completion of an operation

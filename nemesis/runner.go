@@ -64,7 +64,7 @@ func (r *Runner) apply(ctx context.Context, n Nemesis, ev plan.Event) error {
 	cancel()
 	val := faultValue{Mode: ev.Mode, Targets: ev.Targets, Params: ev.Params, Details: details}
 	if err != nil {
-		r.record("start-"+n.Name(), val, err)
+		r.record(history.FStartPrefix+n.Name(), val, err)
 		// Undo whatever part of the fault did take effect.
 		healCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		_, herr := n.Heal(healCtx, r.Env, ev)
@@ -74,12 +74,12 @@ func (r *Runner) apply(ctx context.Context, n Nemesis, ev plan.Event) error {
 		}
 		return fmt.Errorf("inject %s: %w", n.Name(), err)
 	}
-	r.record("start-"+n.Name(), val, nil)
+	r.record(history.FStartPrefix+n.Name(), val, nil)
 	wait.Sleep(ctx, ev.Duration)
 	healCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ev.Duration+30*time.Second)
 	details, err = n.Heal(healCtx, r.Env, ev)
 	cancel()
-	r.record("stop-"+n.Name(), faultValue{Mode: ev.Mode, Targets: ev.Targets, Details: details}, err)
+	r.record(history.FStopPrefix+n.Name(), faultValue{Mode: ev.Mode, Targets: ev.Targets, Details: details}, err)
 	if err != nil {
 		return fmt.Errorf("heal %s: %w", n.Name(), err)
 	}

@@ -38,34 +38,34 @@ func nemesisOp(b *builder, ms float64, f, v string) int {
 // false, p1 waits for p0's release and the history is valid.
 func overlapHistory(key string, overlap bool) history.History {
 	b := &builder{}
-	b.add(100, 0, history.Invoke, "acquire", key, ttl(2*time.Second))
-	b.add(120, 0, history.Ok, "acquire", key, tok(1), ttl(2*time.Second))
-	b.add(300, 0, history.Invoke, "write", "res-a", tok(1))
-	b.add(310, 0, history.Ok, "write", "res-a", tok(1))
+	b.add(100, 0, history.Invoke, history.FAcquire, key, ttl(2*time.Second))
+	b.add(120, 0, history.Ok, history.FAcquire, key, tok(1), ttl(2*time.Second))
+	b.add(300, 0, history.Invoke, history.FWrite, "res-a", tok(1))
+	b.add(310, 0, history.Ok, history.FWrite, "res-a", tok(1))
 	nemesisOp(b, 1500, "start-partition", `{"mode":"halves","nodes":["n1","n2"]}`)
-	b.add(1600, 1, history.Invoke, "acquire", key, ttl(2*time.Second))
-	b.add(1650, 1, history.Fail, "acquire", key, errMsg("lock is held"))
+	b.add(1600, 1, history.Invoke, history.FAcquire, key, ttl(2*time.Second))
+	b.add(1650, 1, history.Fail, history.FAcquire, key, errMsg("lock is held"))
 	grant := 2500.0
 	if !overlap {
 		grant = 3300
 	}
-	b.add(grant, 1, history.Invoke, "acquire", key, ttl(2*time.Second))
-	b.add(grant+100, 1, history.Ok, "acquire", key, tok(2), ttl(2*time.Second))
-	b.add(3000, 2, history.Invoke, "acquire", key, ttl(2*time.Second))
+	b.add(grant, 1, history.Invoke, history.FAcquire, key, ttl(2*time.Second))
+	b.add(grant+100, 1, history.Ok, history.FAcquire, key, tok(2), ttl(2*time.Second))
+	b.add(3000, 2, history.Invoke, history.FAcquire, key, ttl(2*time.Second))
 	if overlap {
-		b.add(2800, 0, history.Invoke, "write", "res-a", tok(1))
-		b.add(2810, 0, history.Fail, "write", "res-a", tok(1), errMsg("stale token 1 < 2"))
+		b.add(2800, 0, history.Invoke, history.FWrite, "res-a", tok(1))
+		b.add(2810, 0, history.Fail, history.FWrite, "res-a", tok(1), errMsg("stale token 1 < 2"))
 	}
-	b.add(3200, 0, history.Invoke, "release", key)
-	b.add(4000, 2, history.Info, "acquire", key, errMsg("connection reset"))
-	b.add(4200, 0, history.Info, "release", key, errMsg("timeout"))
+	b.add(3200, 0, history.Invoke, history.FRelease, key)
+	b.add(4000, 2, history.Info, history.FAcquire, key, errMsg("connection reset"))
+	b.add(4200, 0, history.Info, history.FRelease, key, errMsg("timeout"))
 	nemesisOp(b, 4500, "stop-partition", `{}`)
-	b.add(5000, 1, history.Invoke, "release", key)
-	b.add(5010, 1, history.Ok, "release", key)
-	b.add(5100, 3, history.Invoke, "acquire", key, ttl(2*time.Second))
-	b.add(5120, 3, history.Ok, "acquire", key, tok(3))
-	b.add(5600, 3, history.Invoke, "release", key)
-	b.add(5610, 3, history.Ok, "release", key)
+	b.add(5000, 1, history.Invoke, history.FRelease, key)
+	b.add(5010, 1, history.Ok, history.FRelease, key)
+	b.add(5100, 3, history.Invoke, history.FAcquire, key, ttl(2*time.Second))
+	b.add(5120, 3, history.Ok, history.FAcquire, key, tok(3))
+	b.add(5600, 3, history.Invoke, history.FRelease, key)
+	b.add(5610, 3, history.Ok, history.FRelease, key)
 	sortByTime(b.h)
 	return b.h
 }
@@ -140,30 +140,30 @@ func synthetic(n, procs int, seed int64) history.History {
 				key = "lock-0" // now and then client 1 takes client 0's lock: an overlap
 			}
 			lat := func() int64 { return int64(1e6 + rng.ExpFloat64()*5e6) }
-			evs = append(evs, history.Op{Time: t, Process: p, Type: history.Invoke, F: "acquire", Key: key, TTL: 2e9})
+			evs = append(evs, history.Op{Time: t, Process: p, Type: history.Invoke, F: history.FAcquire, Key: key, TTL: 2e9})
 			t += lat()
 			i += 2
 			switch r := rng.Float64(); {
 			case r < 0.1:
-				evs = append(evs, history.Op{Time: t, Process: p, Type: history.Fail, F: "acquire", Key: key, Error: "lock is held"})
+				evs = append(evs, history.Op{Time: t, Process: p, Type: history.Fail, F: history.FAcquire, Key: key, Error: "lock is held"})
 				t += int64(rng.Intn(5e7))
 				continue
 			case r < 0.102:
-				evs = append(evs, history.Op{Time: t, Process: p, Type: history.Info, F: "acquire", Key: key, Error: "timeout"})
+				evs = append(evs, history.Op{Time: t, Process: p, Type: history.Info, F: history.FAcquire, Key: key, Error: "timeout"})
 				p = next
 				next++
 				continue
 			}
 			tk++
-			evs = append(evs, history.Op{Time: t, Process: p, Type: history.Ok, F: "acquire", Key: key, Token: history.Tok(tk)})
+			evs = append(evs, history.Op{Time: t, Process: p, Type: history.Ok, F: history.FAcquire, Key: key, Token: history.Tok(tk)})
 			t += int64(rng.Intn(2e7))
-			evs = append(evs, history.Op{Time: t, Process: p, Type: history.Invoke, F: "write", Key: key, Token: history.Tok(tk)})
+			evs = append(evs, history.Op{Time: t, Process: p, Type: history.Invoke, F: history.FWrite, Key: key, Token: history.Tok(tk)})
 			t += lat()
-			evs = append(evs, history.Op{Time: t, Process: p, Type: history.Ok, F: "write", Key: key, Token: history.Tok(tk)})
+			evs = append(evs, history.Op{Time: t, Process: p, Type: history.Ok, F: history.FWrite, Key: key, Token: history.Tok(tk)})
 			t += int64(rng.Intn(2e7))
-			evs = append(evs, history.Op{Time: t, Process: p, Type: history.Invoke, F: "release", Key: key})
+			evs = append(evs, history.Op{Time: t, Process: p, Type: history.Invoke, F: history.FRelease, Key: key})
 			t += lat()
-			evs = append(evs, history.Op{Time: t, Process: p, Type: history.Ok, F: "release", Key: key})
+			evs = append(evs, history.Op{Time: t, Process: p, Type: history.Ok, F: history.FRelease, Key: key})
 			t += int64(rng.Intn(5e7))
 			i += 4
 		}
@@ -174,8 +174,8 @@ func synthetic(n, procs int, seed int64) history.History {
 	}
 	names := []string{"partition", "pause", "clock", "kill"}
 	for s, k := int64(5e9), 0; s+3e9 < end; s, k = s+10e9, k+1 {
-		evs = append(evs, history.Op{Time: s, Process: -1, Type: history.Info, F: "start-" + names[k%4], Value: json.RawMessage(`{"nodes":["n1"]}`)})
-		evs = append(evs, history.Op{Time: s + 3e9, Process: -1, Type: history.Info, F: "stop-" + names[k%4]})
+		evs = append(evs, history.Op{Time: s, Process: -1, Type: history.Info, F: history.FStartPrefix + names[k%4], Value: json.RawMessage(`{"nodes":["n1"]}`)})
+		evs = append(evs, history.Op{Time: s + 3e9, Process: -1, Type: history.Info, F: history.FStopPrefix + names[k%4]})
 	}
 	h := history.History(evs)
 	stableSortByTime(h)

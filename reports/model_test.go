@@ -35,10 +35,10 @@ func TestHoldsEndAtReleaseInvokeOrHistoryEnd(t *testing.T) {
 	}
 	// A hold with no release lasts until the end of the history.
 	b := &builder{}
-	b.add(0, 0, history.Invoke, "acquire", "k")
-	b.add(10, 0, history.Ok, "acquire", "k")
-	b.add(50, 1, history.Invoke, "read", "r")
-	b.add(90, 1, history.Ok, "read", "r")
+	b.add(0, 0, history.Invoke, history.FAcquire, "k")
+	b.add(10, 0, history.Ok, history.FAcquire, "k")
+	b.add(50, 1, history.Invoke, history.FRead, "r")
+	b.add(90, 1, history.Ok, history.FRead, "r")
 	open := computeHolds(b.h)
 	if len(open) != 1 || !open[0].open || open[0].end != 90e6 {
 		t.Errorf("open hold = %+v, want open until 90ms", open)
@@ -69,7 +69,7 @@ func TestFaultWindowsPairStartAndStop(t *testing.T) {
 	nemesisOp(b, 200, "start-partition", `{}`)
 	nemesisOp(b, 300, "stop-pause", `{}`)
 	nemesisOp(b, 400, "stop-clock", `{}`) // no matching start: ignored
-	b.add(500, 0, history.Invoke, "read", "r")
+	b.add(500, 0, history.Invoke, history.FRead, "r")
 	ws := computeFaults(b.h)
 	if len(ws) != 2 {
 		t.Fatalf("got %d windows, want 2: %+v", len(ws), ws)
@@ -84,9 +84,9 @@ func TestFaultWindowsPairStartAndStop(t *testing.T) {
 
 func TestPairsIncludeUncompletedInvokes(t *testing.T) {
 	b := &builder{}
-	b.add(0, 0, history.Invoke, "acquire", "k")
-	b.add(5, 0, history.Ok, "acquire", "k")
-	b.add(6, 1, history.Invoke, "acquire", "k")
+	b.add(0, 0, history.Invoke, history.FAcquire, "k")
+	b.add(5, 0, history.Ok, history.FAcquire, "k")
+	b.add(6, 1, history.Invoke, history.FAcquire, "k")
 	ps := computePairs(b.h)
 	if len(ps) != 2 {
 		t.Fatalf("got %d pairs, want 2", len(ps))

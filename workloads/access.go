@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/history"
 )
 
@@ -53,11 +52,11 @@ func audit(env *Env, res *Resource, keys []string) error {
 		p = max(p, op.Process+1)
 	}
 	for _, k := range keys {
-		if _, err := env.Recorder.Record(history.Op{Process: p, Type: history.Invoke, F: checker.FAudit, Key: k}); err != nil {
+		if _, err := env.Recorder.Record(history.Op{Process: p, Type: history.Invoke, F: history.FAudit, Key: k}); err != nil {
 			return fmt.Errorf("audit %s: %w", k, err)
 		}
 		v := jsonInt(res.Read(k))
-		if _, err := env.Recorder.Record(history.Op{Process: p, Type: history.Ok, F: checker.FAudit, Key: k, Value: v}); err != nil {
+		if _, err := env.Recorder.Record(history.Op{Process: p, Type: history.Ok, F: history.FAudit, Key: k, Value: v}); err != nil {
 			return fmt.Errorf("audit %s: %w", k, err)
 		}
 	}

@@ -508,13 +508,13 @@ func auditStore(env *Env, items []string) error {
 	}
 	var out error
 	for _, k := range items {
-		if _, err := env.Recorder.Record(history.Op{Process: p, Type: history.Invoke, F: checker.FAudit, Key: k}); err != nil {
+		if _, err := env.Recorder.Record(history.Op{Process: p, Type: history.Invoke, F: history.FAudit, Key: k}); err != nil {
 			return fmt.Errorf("audit %s: %w", k, err)
 		}
 		v, _, gerr := st.Get(ctx, k)
-		done := history.Op{Process: p, Type: history.Ok, F: checker.FAudit, Key: k, Value: jsonInt(v)}
+		done := history.Op{Process: p, Type: history.Ok, F: history.FAudit, Key: k, Value: jsonInt(v)}
 		if gerr != nil {
-			done = history.Op{Process: p, Type: history.Fail, F: checker.FAudit, Key: k, Error: gerr.Error()}
+			done = history.Op{Process: p, Type: history.Fail, F: history.FAudit, Key: k, Error: gerr.Error()}
 		}
 		if _, err := env.Recorder.Record(done); err != nil {
 			return fmt.Errorf("audit %s: %w", k, err)

@@ -102,7 +102,7 @@ func (l LeaderElection) Run(ctx context.Context, env *Env) error {
 			if !w.stillLeads() {
 				break // the leader learnt it was deposed
 			}
-			_, ok := w.access(checker.FLead, LeaderKey, g.Token, id, func() (json.RawMessage, error) {
+			_, ok := w.access(history.FLead, LeaderKey, g.Token, id, func() (json.RawMessage, error) {
 				return nil, res.Apply(LeaderKey, g.Token, func(n int64) (int64, error) { return n + 1, nil })
 			})
 			if !ok || time.Since(began) >= term || !wait.Sleep(ctx, pace) {

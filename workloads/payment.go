@@ -143,7 +143,7 @@ func (pay Payment) Run(ctx context.Context, env *Env) error {
 // charge charges order at the resource, with the holder's token. With
 // unique set, the resource refuses a second charge of the order.
 func (w *worker) charge(res *Resource, order string, token *int64, unique bool) bool {
-	_, ok := w.access(checker.FCharge, order, token, nil, func() (json.RawMessage, error) {
+	_, ok := w.access(history.FCharge, order, token, nil, func() (json.RawMessage, error) {
 		var n int64
 		err := res.Apply(order, token, func(old int64) (int64, error) {
 			if unique && old > 0 {

@@ -117,7 +117,7 @@ func (w *worker) claimTick(res *Resource, key string, t int64, work time.Duratio
 		if !w.afterAcquire(key) { // a client fault strikes before the job runs
 			return
 		}
-		w.access(checker.FRunJob, key, g.Token, jsonInt(t), func() (json.RawMessage, error) {
+		w.access(history.FRunJob, key, g.Token, jsonInt(t), func() (json.RawMessage, error) {
 			w.work(key, work)
 			if w.lost {
 				return nil, errors.New("the holder learnt that it lost the lock, and did not run the job")

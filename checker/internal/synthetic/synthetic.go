@@ -276,10 +276,10 @@ func (s *sim) handle(e event) {
 		if s.stopped {
 			return
 		}
-		s.record(e.t, history.NemesisProcess, history.Info, "start-partition", "")
+		s.record(e.t, history.NemesisProcess, history.Info, history.FStartPrefix+"partition", "")
 		s.schedule(event{t: e.t + int64(s.cfg.FaultEvery)/4, kind: evStopFault})
 	case evStopFault:
-		s.record(e.t, history.NemesisProcess, history.Info, "stop-partition", "")
+		s.record(e.t, history.NemesisProcess, history.Info, history.FStopPrefix+"partition", "")
 		s.schedule(event{t: e.t + int64(s.cfg.FaultEvery)*3/4, kind: evStartFault})
 	}
 }
