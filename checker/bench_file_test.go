@@ -288,7 +288,7 @@ func plainOps(h history.History) [][]porcupine.Operation {
 			continue
 		}
 		in := refInput{acquire: o.F == acq, indeterminate: typ == history.Info, proc: o.Process,
-			invoked: o.Time, ttl: o.TTL, ret: never}
+			invoked: o.Time, lease: o.Lease, ret: never}
 		if j >= 0 && typ != history.Info {
 			in.ret = h[j].Time
 			if t, ok := h[j].TokenValue(); ok && in.acquire {

@@ -36,7 +36,7 @@ func shapeConfig(shape string, records int) synthetic.Config {
 	cfg := synthetic.Config{Records: records, Seed: 1, Tokens: true, Writes: true, FaultEvery: time.Second}
 	switch shape {
 	case "blocking":
-		cfg.Shape, cfg.Timeouts, cfg.Crashes, cfg.TTL = synthetic.Blocking, 0.01, 0.002, 50*time.Millisecond
+		cfg.Shape, cfg.Timeouts, cfg.Crashes, cfg.Lease = synthetic.Blocking, 0.01, 0.002, 50*time.Millisecond
 	case "trylock":
 		cfg.Shape, cfg.Crashes = synthetic.TryLock, 0.002
 	}

@@ -67,7 +67,7 @@ func TestFencing(t *testing.T) {
 				// p1's grant (token 5) lapsed before p2 got token 6, but
 				// p1's ok arrived last.
 				return hist(t,
-					inv(0, 1, acq, "k", ttl(10)), inv(1, 2, acq, "k", ttl(10)),
+					inv(0, 1, acq, "k", lease(10)), inv(1, 2, acq, "k", lease(10)),
 					ok(20, 2, acq, "k", tok(6)), ok(30, 1, acq, "k", tok(5)))
 			},
 			status:  Valid,

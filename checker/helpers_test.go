@@ -13,7 +13,7 @@ import (
 type opt func(*history.Op)
 
 func tok(t int64) opt       { return func(o *history.Op) { o.Token = history.Tok(t) } }
-func ttl(msec int64) opt    { return func(o *history.Op) { o.TTL = msec * 1e6 } }
+func lease(msec int64) opt  { return func(o *history.Op) { o.Lease = msec * 1e6 } }
 func errText(s string) opt  { return func(o *history.Op) { o.Error = s } }
 func value(v string) opt    { return func(o *history.Op) { o.Value = json.RawMessage(v) } }
 func at(msec float64) int64 { return int64(msec * 1e6) }

@@ -23,8 +23,9 @@ type Hold struct {
 	Open bool
 	// Token is the fencing token of the grant, nil when there is none.
 	Token *int64
-	// TTL is the lease length the acquire asked for, 0 when none.
-	TTL int64
+	// Lease is the lease the service honours for the grant, as its acquire
+	// recorded it (history.Op.Lease), 0 when none.
+	Lease int64
 	// AcquireInvoke is the time the acquire was invoked, from which the
 	// lease runs.
 	AcquireInvoke int64
@@ -38,14 +39,14 @@ type Hold struct {
 
 // LeaseEnd returns the earliest time at which the hold's lease could have
 // run out, and false when the hold has no lease. A lease that would run
-// out past the largest time there is (a ttl near the int64 maximum, meant
+// out past the largest time there is (a lease near the int64 maximum, meant
 // as "never expires") never runs out: LeaseEnd saturates at math.MaxInt64
 // instead of wrapping around to a time before the grant.
 func (h Hold) LeaseEnd() (int64, bool) {
-	if h.TTL <= 0 {
+	if h.Lease <= 0 {
 		return 0, false
 	}
-	return addSat(h.AcquireInvoke, h.TTL), true
+	return addSat(h.AcquireInvoke, h.Lease), true
 }
 
 // addSat returns a+b for b >= 0, or math.MaxInt64 when that overflows.
@@ -105,9 +106,9 @@ func holdsAndReleases(h history.History, link []int32, end int64) ([]Hold, []bad
 				continue // a second grant while holding extends the same hold
 			}
 			in := &h[inv]
-			ttl := in.TTL
-			if ttl == 0 {
-				ttl = o.TTL
+			lease := in.Lease
+			if lease == 0 {
+				lease = o.Lease
 			}
 			tok := o.Token
 			if tok == nil {
@@ -115,7 +116,7 @@ func holdsAndReleases(h history.History, link []int32, end int64) ([]Hold, []bad
 			}
 			open[pk] = len(holds)
 			holds = append(holds, Hold{Key: o.Key, Process: o.Process, Start: o.Time, Token: tok,
-				TTL: ttl, AcquireInvoke: in.Time, AcquireOp: o.Index, ReleaseOp: -1})
+				Lease: lease, AcquireInvoke: in.Time, AcquireOp: o.Index, ReleaseOp: -1})
 		case o.F == history.FRelease && o.Type == history.Invoke:
 			typ, _ := completion(h, link, i)
 			if hi, ok := open[pk]; ok {

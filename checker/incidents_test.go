@@ -10,7 +10,7 @@ import (
 
 func TestOneStalledHolderOverlappedThreeTimesIsOneIncident(t *testing.T) {
 	h := hist(t,
-		inv(0, 0, acq, "k", ttl(100)), ok(1, 0, acq, "k", ttl(100)),
+		inv(0, 0, acq, "k", lease(100)), ok(1, 0, acq, "k", lease(100)),
 		inv(150, 1, acq, "k"), ok(151, 1, acq, "k"), inv(160, 1, rel, "k"), ok(161, 1, rel, "k"),
 		inv(170, 2, acq, "k"), ok(171, 2, acq, "k"), inv(180, 2, rel, "k"), ok(181, 2, rel, "k"),
 		inv(190, 3, acq, "k"), ok(191, 3, acq, "k"), inv(200, 3, rel, "k"), ok(201, 3, rel, "k"),
@@ -91,8 +91,8 @@ func TestIncidentsAreCountedBeyondTheListedAnomalies(t *testing.T) {
 
 func TestAStaleWriteOnAResourceKeyJoinsTheStalledHoldersIncident(t *testing.T) {
 	h := hist(t,
-		inv(0, 0, acq, "lock", ttl(50)), ok(1, 0, acq, "lock", tok(3)),
-		inv(70, 1, acq, "lock", ttl(50)), ok(71, 1, acq, "lock", tok(4)),
+		inv(0, 0, acq, "lock", lease(50)), ok(1, 0, acq, "lock", tok(3)),
+		inv(70, 1, acq, "lock", lease(50)), ok(71, 1, acq, "lock", tok(4)),
 		inv(72, 1, wr, "res", tok(4)), ok(73, 1, wr, "res", tok(4)),
 		inv(80, 0, wr, "res", tok(3)), ok(81, 0, wr, "res", tok(3)),
 		inv(82, 0, rel, "lock"), fail(83, 0, rel, "lock"))

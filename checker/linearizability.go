@@ -14,8 +14,8 @@ import (
 // Linearizability checks each key's acquires and releases against an
 // owner-aware mutex with leases and fencing tokens, with porcupine. The
 // rules are DESIGN's: an acquire ok is legal only while the lock is free, or
-// once the holder's lease may have run out (ttl after that acquire was
-// invoked); a release ok only by the holder; tokens of successive grants
+// once the holder's lease may have run out (its lease after that acquire
+// was invoked); a release ok only by the holder; tokens of successive grants
 // increase; an indeterminate acquire may have had no effect; an
 // indeterminate release may take effect at any moment after its invoke.
 //

@@ -22,7 +22,7 @@ import (
 type refInput struct {
 	acquire, indeterminate bool
 	proc                   int
-	ret, invoked, ttl      int64
+	ret, invoked, lease    int64
 	tok                    int64
 	hasTok                 bool
 }
@@ -54,8 +54,8 @@ func refModel() porcupine.Model {
 					n.tok, n.hasTok = in.tok, true
 				}
 				n.holder, n.deadline = in.proc, never
-				if in.ttl > 0 {
-					n.deadline = addSat(in.invoked, in.ttl)
+				if in.lease > 0 {
+					n.deadline = addSat(in.invoked, in.lease)
 				}
 				return append(out, n)
 			}
@@ -87,7 +87,7 @@ func refCheck(h history.History) porcupine.CheckResult {
 // simConfig shapes a random history from a simulated lock service.
 type simConfig struct {
 	slots, opsPerSlot int
-	ttl               int64 // ms; 0 for no lease
+	lease             int64 // ms; 0 for no lease
 	tokens            bool
 	corrupt           float64 // chance that an outcome is falsified
 	indeterminate     float64 // chance that an outcome is recorded as info
@@ -142,7 +142,7 @@ func simulate(r *rand.Rand, cfg simConfig) history.History {
 	sort.SliceStable(byPoint, func(i, j int) bool { return byPoint[i].point < byPoint[j].point })
 	holder, expiry, counter := -1, int64(0), int64(0)
 	for _, o := range byPoint {
-		if holder >= 0 && cfg.ttl > 0 && o.point >= expiry {
+		if holder >= 0 && cfg.lease > 0 && o.point >= expiry {
 			holder = -1
 		}
 		o.outcome = history.Fail
@@ -154,7 +154,7 @@ func simulate(r *rand.Rand, cfg simConfig) history.History {
 			if holder < 0 {
 				counter++
 				holder, o.tok, o.outcome = o.proc, counter, history.Ok
-				expiry = o.point + cfg.ttl + int64(r.IntN(5))
+				expiry = o.point + cfg.lease + int64(r.IntN(5))
 			}
 		default:
 			if holder == o.proc {
@@ -190,8 +190,8 @@ func simulate(r *rand.Rand, cfg simConfig) history.History {
 	var evs []event
 	for i, o := range ops {
 		in := history.Op{Time: o.call * 1e6, Process: o.proc, Type: history.Invoke, F: o.f, Key: "k"}
-		if o.f == acq && cfg.ttl > 0 {
-			in.TTL = cfg.ttl * 1e6
+		if o.f == acq && cfg.lease > 0 {
+			in.Lease = cfg.lease * 1e6
 		}
 		done := history.Op{Time: o.ret * 1e6, Process: o.proc, Type: o.outcome, F: o.f, Key: "k"}
 		if o.f == acq && o.outcome == history.Ok && cfg.tokens {
@@ -284,13 +284,13 @@ func TestLinearizabilityAgreesWithUnsimplifiedReference(t *testing.T) {
 	configs := []simConfig{
 		{slots: 3, opsPerSlot: 6, tokens: true, corrupt: 0.05, indeterminate: 0.1},
 		{slots: 4, opsPerSlot: 6, corrupt: 0.08, indeterminate: 0.15},
-		{slots: 3, opsPerSlot: 8, ttl: 40, tokens: true, corrupt: 0.05, indeterminate: 0.1},
-		{slots: 4, opsPerSlot: 6, ttl: 25, corrupt: 0.1, indeterminate: 0.2},
-		{slots: 5, opsPerSlot: 4, ttl: 60, tokens: true, corrupt: 0, indeterminate: 0.2},
-		{slots: 2, opsPerSlot: 10, ttl: 15, corrupt: 0.1, indeterminate: 0.1},
-		{slots: 4, opsPerSlot: 4, ttl: 8, corrupt: 0.15, indeterminate: 0.1},
-		{slots: 3, opsPerSlot: 6, ttl: 5, tokens: true, corrupt: 0.1, indeterminate: 0.05},
-		{slots: 4, opsPerSlot: 6, ttl: 5, tokens: true, corrupt: 0.05, indeterminate: 0.25},
+		{slots: 3, opsPerSlot: 8, lease: 40, tokens: true, corrupt: 0.05, indeterminate: 0.1},
+		{slots: 4, opsPerSlot: 6, lease: 25, corrupt: 0.1, indeterminate: 0.2},
+		{slots: 5, opsPerSlot: 4, lease: 60, tokens: true, corrupt: 0, indeterminate: 0.2},
+		{slots: 2, opsPerSlot: 10, lease: 15, corrupt: 0.1, indeterminate: 0.1},
+		{slots: 4, opsPerSlot: 4, lease: 8, corrupt: 0.15, indeterminate: 0.1},
+		{slots: 3, opsPerSlot: 6, lease: 5, tokens: true, corrupt: 0.1, indeterminate: 0.05},
+		{slots: 4, opsPerSlot: 6, lease: 5, tokens: true, corrupt: 0.05, indeterminate: 0.25},
 	}
 	n := 400
 	if s := os.Getenv("LOCKSTORM_RANDOM_HISTORIES"); s != "" {
@@ -418,8 +418,8 @@ func TestModelKeepsLeaseTimesAlongTheOrder(t *testing.T) {
 	// other order breaks a lease too, so there is no legal order; the
 	// model must see it even without the cuts' help.
 	h := hist(t,
-		inv(0, 2, acq, "k", ttl(10)), inv(5, 1, acq, "k", ttl(10)),
-		inv(11, 3, acq, "k", ttl(10)), ok(12, 3, acq, "k"), ok(16, 1, acq, "k"), ok(25, 2, acq, "k"))
+		inv(0, 2, acq, "k", lease(10)), inv(5, 1, acq, "k", lease(10)),
+		inv(11, 3, acq, "k", lease(10)), ok(12, 3, acq, "k"), ok(16, 1, acq, "k"), ok(25, 2, acq, "k"))
 	if got := refCheck(h); got != porcupine.Illegal {
 		t.Fatalf("reference says %s", got)
 	}

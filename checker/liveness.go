@@ -152,12 +152,12 @@ type unavailability struct {
 
 // unavailableSince finds when key went out of reach for good, before the
 // probe at index probe (time t) found it stuck: after its last hold ended
-// (a crash, a release, with the lease it asked for run out), the first
-// acquire of key that the service refused. No grant of key came after
-// that hold, or it would not be the last; so from that refusal on the key
-// was out of reach, which the probe then confirmed. With no last holder
-// the search starts at the beginning of the run; a last holder that never
-// let go (its hold open to the end) gives none.
+// (a crash, a release, with the lease the service honoured run out), the
+// first acquire of key that the service refused. No grant of key came
+// after that hold, or it would not be the last; so from that refusal on
+// the key was out of reach, which the probe then confirmed. With no last
+// holder the search starts at the beginning of the run; a last holder that
+// never let go (its hold open to the end) gives none.
 func unavailableSince(h history.History, p *part, key string, probe int, t int64) unavailability {
 	u := unavailability{at: -1}
 	var last *Hold
@@ -171,8 +171,8 @@ func unavailableSince(h history.History, p *part, key string, probe int, t int64
 			return u
 		}
 		u.from = last.End
-		if last.TTL > 0 {
-			u.from = max(u.from, last.AcquireInvoke+last.TTL)
+		if last.Lease > 0 {
+			u.from = max(u.from, last.AcquireInvoke+last.Lease)
 		}
 	}
 	for i := range h {
@@ -261,8 +261,8 @@ func lastHolderPhrase(h history.History, holds []Hold, key string, t int64) stri
 	default:
 		s += fmt.Sprintf("released it at %s", history.FormatTime(last.End))
 	}
-	if last.TTL > 0 {
-		s += fmt.Sprintf(", and its lease was %s", fmtDur(last.TTL))
+	if last.Lease > 0 {
+		s += fmt.Sprintf(", and its lease was %s", fmtDur(last.Lease))
 	} else {
 		s += ", and its grant recorded no lease"
 	}

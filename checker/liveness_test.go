@@ -134,7 +134,7 @@ func TestStuckLockStartsAtTheProbeWhileTheHolderMightHoldIt(t *testing.T) {
 		t.Errorf("a holder that never released: anomalies %+v, want one from the probe at 60.001s", a)
 	}
 	leased := hist(t,
-		inv(0, 1, acq, "k", ttl(30000)), ok(10, 1, acq, "k", ttl(30000)),
+		inv(0, 1, acq, "k", lease(30000)), ok(10, 1, acq, "k", lease(30000)),
 		inv(1000, 1, rel, "k"), info(1000, 1, rel, "k", errText("client crashed")),
 		inv(2000, 2, acq, "k"), fail(4000, 2, acq, "k", errText("busy")),
 		inv(31000, 3, acq, "k"), fail(33000, 3, acq, "k", errText("busy")),

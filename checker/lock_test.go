@@ -132,8 +132,8 @@ func lockCases() []lockCase {
 			claim: "a second grant after the lease ran out while the first holder still acts is an outlived lease, yet linearizable",
 			h: func(t *testing.T) history.History {
 				return hist(t,
-					inv(0, 1, acq, "k", ttl(100)), ok(5, 1, acq, "k"),
-					inv(150, 2, acq, "k", ttl(100)), ok(160, 2, acq, "k"),
+					inv(0, 1, acq, "k", lease(100)), ok(5, 1, acq, "k"),
+					inv(150, 2, acq, "k", lease(100)), ok(160, 2, acq, "k"),
 					inv(200, 1, rel, "k"), fail(201, 1, rel, "k", errText("lock already expired")),
 					inv(210, 2, rel, "k"), ok(220, 2, rel, "k"))
 			},
@@ -259,8 +259,8 @@ func lockCases() []lockCase {
 			claim: "a second grant before the lease could run out is granted early and not linearizable",
 			h: func(t *testing.T) history.History {
 				return hist(t,
-					inv(0, 1, acq, "k", ttl(100)), ok(5, 1, acq, "k"),
-					inv(50, 2, acq, "k", ttl(100)), ok(60, 2, acq, "k"),
+					inv(0, 1, acq, "k", lease(100)), ok(5, 1, acq, "k"),
+					inv(50, 2, acq, "k", lease(100)), ok(60, 2, acq, "k"),
 					inv(200, 1, rel, "k"), fail(201, 1, rel, "k", errText("lock already expired")),
 					inv(210, 2, rel, "k"), ok(220, 2, rel, "k"))
 			},
@@ -270,9 +270,9 @@ func lockCases() []lockCase {
 			claim: "a client crash (release invoke completed by info) then another grant after the ttl is valid",
 			h: func(t *testing.T) history.History {
 				return hist(t,
-					inv(0, 1, acq, "k", ttl(100)), ok(5, 1, acq, "k"),
+					inv(0, 1, acq, "k", lease(100)), ok(5, 1, acq, "k"),
 					inv(20, 1, rel, "k"), info(20, 1, rel, "k", errText("client crashed")),
-					inv(150, 2, acq, "k", ttl(100)), ok(160, 2, acq, "k"),
+					inv(150, 2, acq, "k", lease(100)), ok(160, 2, acq, "k"),
 					inv(170, 2, rel, "k"), ok(180, 2, rel, "k"))
 			},
 			me: Valid, lin: Valid, overall: Valid,
@@ -281,8 +281,8 @@ func lockCases() []lockCase {
 			claim: "a stalled holder whose lease ran out, overtaken by a new grant, is an outlived lease",
 			h: func(t *testing.T) history.History {
 				return hist(t,
-					inv(0, 1, acq, "k", ttl(100)), ok(5, 1, acq, "k"),
-					inv(120, 2, acq, "k", ttl(100)), ok(125, 2, acq, "k"),
+					inv(0, 1, acq, "k", lease(100)), ok(5, 1, acq, "k"),
+					inv(120, 2, acq, "k", lease(100)), ok(125, 2, acq, "k"),
 					inv(130, 2, rel, "k"), ok(135, 2, rel, "k"),
 					inv(300, 1, rel, "k"), fail(301, 1, rel, "k", errText("lock already expired")))
 			},
@@ -297,8 +297,8 @@ func lockCases() []lockCase {
 				// without A after C. No legal order exists, although each
 				// step alone looks legal when B is placed between A and C.
 				return hist(t,
-					inv(0, 2, acq, "k", ttl(10)), inv(5, 1, acq, "k", ttl(10)), ok(6, 1, acq, "k"),
-					inv(11, 3, acq, "k", ttl(10)), ok(12, 3, acq, "k"), ok(25, 2, acq, "k"))
+					inv(0, 2, acq, "k", lease(10)), inv(5, 1, acq, "k", lease(10)), ok(6, 1, acq, "k"),
+					inv(11, 3, acq, "k", lease(10)), ok(12, 3, acq, "k"), ok(25, 2, acq, "k"))
 			},
 			me: Invalid, meKind: "", lin: Invalid, overall: Invalid,
 		},
@@ -353,8 +353,8 @@ func TestLockCheckers(t *testing.T) {
 
 func TestOverlapExplanationNamesTimesAndCause(t *testing.T) {
 	h := hist(t,
-		inv(3899, 1, acq, "k1", ttl(1000)), ok(3900, 1, acq, "k1", tok(7)),
-		inv(4200, 3, acq, "k1", ttl(1000)), ok(4212, 3, acq, "k1", tok(8)),
+		inv(3899, 1, acq, "k1", lease(1000)), ok(3900, 1, acq, "k1", tok(7)),
+		inv(4200, 3, acq, "k1", lease(1000)), ok(4212, 3, acq, "k1", tok(8)),
 		inv(5000, 1, rel, "k1"), ok(5001, 1, rel, "k1"))
 	me := MutualExclusion(h)
 	if len(me.Anomalies) != 1 {
@@ -411,7 +411,7 @@ func TestMutualExclusionCapsStoredAnomaliesButCountsAll(t *testing.T) {
 
 func TestHoldsEndAtReleaseInvokeOrHistoryEnd(t *testing.T) {
 	h := hist(t,
-		inv(0, 1, acq, "k", ttl(50)), ok(10, 1, acq, "k", tok(4)),
+		inv(0, 1, acq, "k", lease(50)), ok(10, 1, acq, "k", tok(4)),
 		inv(20, 1, rel, "k"), info(20, 1, rel, "k", errText("client crashed")),
 		inv(30, 2, acq, "k"), ok(40, 2, acq, "k"),
 		inv(50, 3, acq, "k"), fail(60, 3, acq, "k"))
@@ -421,7 +421,7 @@ func TestHoldsEndAtReleaseInvokeOrHistoryEnd(t *testing.T) {
 	}
 	a, b := hs[0], hs[1]
 	if a.Start != at(10) || a.End != at(20) || a.Open || a.ReleaseType != history.Info || *a.Token != 4 ||
-		a.TTL != at(50) || a.AcquireInvoke != 0 || a.AcquireOp != 1 || a.ReleaseOp != 2 {
+		a.Lease != at(50) || a.AcquireInvoke != 0 || a.AcquireOp != 1 || a.ReleaseOp != 2 {
 		t.Errorf("crashed hold = %+v", a)
 	}
 	if b.Start != at(40) || b.End != at(60) || !b.Open || b.ReleaseOp != -1 || b.ReleaseType != "" {
@@ -486,10 +486,10 @@ func TestKeylessOpsAreLeftOutByEveryLockChecker(t *testing.T) {
 
 func TestStaleReleaseThatFreesTheNextHoldersLockIsNamed(t *testing.T) {
 	h := hist(t,
-		inv(0, 1, acq, "k", ttl(100)), ok(5, 1, acq, "k"),
-		inv(150, 2, acq, "k", ttl(100)), ok(155, 2, acq, "k"),
+		inv(0, 1, acq, "k", lease(100)), ok(5, 1, acq, "k"),
+		inv(150, 2, acq, "k", lease(100)), ok(155, 2, acq, "k"),
 		inv(200, 1, rel, "k"), ok(201, 1, rel, "k"), // a plain delete of process 2's key
-		inv(205, 3, acq, "k", ttl(100)), ok(210, 3, acq, "k"),
+		inv(205, 3, acq, "k", lease(100)), ok(210, 3, acq, "k"),
 		inv(230, 2, rel, "k"), fail(231, 2, rel, "k"),
 		inv(240, 3, rel, "k"), ok(241, 3, rel, "k"))
 	r := MutualExclusion(h)
@@ -505,10 +505,10 @@ func TestStaleReleaseThatFreesTheNextHoldersLockIsNamed(t *testing.T) {
 	}
 	// Without the stale release, the same overlap is the service's fault.
 	h = hist(t,
-		inv(0, 1, acq, "k", ttl(100)), ok(5, 1, acq, "k"),
+		inv(0, 1, acq, "k", lease(100)), ok(5, 1, acq, "k"),
 		inv(50, 1, rel, "k"), ok(51, 1, rel, "k"),
-		inv(150, 2, acq, "k", ttl(100)), ok(155, 2, acq, "k"),
-		inv(205, 3, acq, "k", ttl(100)), ok(210, 3, acq, "k"),
+		inv(150, 2, acq, "k", lease(100)), ok(155, 2, acq, "k"),
+		inv(205, 3, acq, "k", lease(100)), ok(210, 3, acq, "k"),
 		inv(230, 2, rel, "k"), ok(231, 2, rel, "k"),
 		inv(240, 3, rel, "k"), ok(241, 3, rel, "k"))
 	r = MutualExclusion(h)
@@ -524,12 +524,12 @@ func TestStaleReleaseThatFreesTheNextHoldersLockIsNamed(t *testing.T) {
 // service granting early.
 func TestStaleReleasesCascadeThroughTheHoldersTheyRobbed(t *testing.T) {
 	h := hist(t,
-		inv(0, 4, acq, "k", ttl(100)), ok(5, 4, acq, "k"), // frozen past its lease
-		inv(150, 3, acq, "k", ttl(100)), ok(155, 3, acq, "k"),
+		inv(0, 4, acq, "k", lease(100)), ok(5, 4, acq, "k"), // frozen past its lease
+		inv(150, 3, acq, "k", lease(100)), ok(155, 3, acq, "k"),
 		inv(200, 4, rel, "k"), ok(201, 4, rel, "k"), // deletes 3's key
-		inv(202, 4, acq, "k", ttl(100)), ok(203, 4, acq, "k"),
+		inv(202, 4, acq, "k", lease(100)), ok(203, 4, acq, "k"),
 		inv(240, 3, rel, "k"), ok(241, 3, rel, "k"), // within 3's lease, deletes 4's key
-		inv(242, 3, acq, "k", ttl(100)), ok(243, 3, acq, "k"),
+		inv(242, 3, acq, "k", lease(100)), ok(243, 3, acq, "k"),
 		inv(280, 4, rel, "k"), fail(281, 4, rel, "k"),
 		inv(290, 3, rel, "k"), ok(291, 3, rel, "k"))
 	r := MutualExclusion(h)
@@ -550,9 +550,9 @@ func TestStaleReleasesCascadeThroughTheHoldersTheyRobbed(t *testing.T) {
 // violation only once the second grant is made, not at the first one.
 func TestRepeatedTokenIsCertainAtTheSecondGrant(t *testing.T) {
 	h := hist(t,
-		inv(0, 1, acq, "k", ttl(100)), ok(5, 1, acq, "k", tok(1)),
+		inv(0, 1, acq, "k", lease(100)), ok(5, 1, acq, "k", tok(1)),
 		inv(20, 1, rel, "k"), ok(21, 1, rel, "k"),
-		inv(700, 2, acq, "k", ttl(100)), ok(705, 2, acq, "k", tok(1)),
+		inv(700, 2, acq, "k", lease(100)), ok(705, 2, acq, "k", tok(1)),
 		inv(720, 2, rel, "k"), ok(721, 2, rel, "k"))
 	rep := Check(h, Options{})
 	if fe := resultOf(t, rep, "fencing"); fe.Status != Invalid || fe.Anomalies[0].Kind != KindTokenRegression {

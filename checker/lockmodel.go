@@ -46,7 +46,7 @@ type lop struct {
 	call, ret int64
 	// invoked is the invocation time, from which a lease runs.
 	invoked int64
-	ttl     int64
+	lease   int64
 	tok     int64
 	// inv and done are positions in the history; done is -1 when there is
 	// no completion.
@@ -55,7 +55,7 @@ type lop struct {
 	// bound says that the process's next operation on the key is a
 	// release that returned ok. Then the lease cannot have run out and
 	// been taken over: the release would have been illegal. So a bound
-	// grant is held until its release, whatever its ttl.
+	// grant is held until its release, whatever its lease.
 	bound   bool
 	hasTok  bool
 	dropped bool
@@ -68,12 +68,12 @@ type lop struct {
 // deadline returns the earliest moment the grant's lease may run out, or
 // never.
 func (o *lop) deadline() int64 {
-	if o.ttl <= 0 || o.bound {
+	if o.lease <= 0 || o.bound {
 		return never
 	}
 	// A lease too long to end within int64 time never runs out; adding
 	// would wrap around to a deadline before the grant.
-	return addSat(o.invoked, o.ttl)
+	return addSat(o.invoked, o.lease)
 }
 
 // lockState is the state of the owner-aware mutex with leases and tokens.
@@ -155,8 +155,8 @@ func describeLop(o *lop) string {
 		if o.hasTok {
 			s += fmt.Sprintf(", token %d", o.tok)
 		}
-		if o.ttl > 0 {
-			s += ", lease " + fmtDur(o.ttl)
+		if o.lease > 0 {
+			s += ", lease " + fmtDur(o.lease)
 		}
 		return s
 	case lRelease:
@@ -253,9 +253,9 @@ func lockOps(h history.History, link []int32) []*keyOps {
 		default:
 			l.kind = lGrant
 			d := &h[j]
-			l.ttl = o.TTL
-			if l.ttl == 0 {
-				l.ttl = d.TTL
+			l.lease = o.Lease
+			if l.lease == 0 {
+				l.lease = d.Lease
 			}
 			if t, ok := d.TokenValue(); ok {
 				l.tok, l.hasTok = t, true

@@ -345,7 +345,7 @@ func classifyOverlap(a, b *Hold, oc *overlapCtx) Anomaly {
 			an.Explanation = fmt.Sprintf("Process %d acquired key %s at %s while process %d still held it (granted at %s, lease %s): "+
 				"in between, at %s, process %d released the key and was told ok, %s; by then the key was process %d's, so the "+
 				"release freed process %d's lock%s: the release does not check who holds the lock.",
-				b.Process, b.Key, history.FormatTime(b.Start), a.Process, history.FormatTime(a.Start), fmtDur(a.TTL),
+				b.Process, b.Key, history.FormatTime(b.Start), a.Process, history.FormatTime(a.Start), fmtDur(a.Lease),
 				history.FormatTime(st.time), st.process, why, a.Process, a.Process, toks)
 			return an
 		}
@@ -358,7 +358,7 @@ func classifyOverlap(a, b *Hold, oc *overlapCtx) Anomaly {
 			an.Explanation = fmt.Sprintf("Process %d acquired key %s at %s while process %d still held it "+
 				"(granted at %s, lease %s asked at %s, %s)%s: the service granted the lock early.",
 				b.Process, b.Key, history.FormatTime(b.Start), a.Process, history.FormatTime(a.Start),
-				fmtDur(a.TTL), history.FormatTime(a.AcquireInvoke), expiry, toks)
+				fmtDur(a.Lease), history.FormatTime(a.AcquireInvoke), expiry, toks)
 			return an
 		}
 		an.Kind = KindOutlivedLease
@@ -370,7 +370,7 @@ func classifyOverlap(a, b *Hold, oc *overlapCtx) Anomaly {
 		}
 		an.Explanation = fmt.Sprintf("Process %d acquired key %s at %s, after process %d's lease (%s, asked at %s) "+
 			"could have run out at %s, but process %d went on acting as holder %s%s%s: the holder outlived its lease.",
-			b.Process, b.Key, history.FormatTime(b.Start), a.Process, fmtDur(a.TTL), history.FormatTime(a.AcquireInvoke),
+			b.Process, b.Key, history.FormatTime(b.Start), a.Process, fmtDur(a.Lease), history.FormatTime(a.AcquireInvoke),
 			history.FormatTime(leaseEnd), a.Process, until, also, toks)
 		return an
 	}

@@ -50,7 +50,7 @@ func Merge(statuses ...Status) Status {
 // Anomaly kinds. Reports and tests match on these strings.
 const (
 	// KindOverlap: the holds of two processes on one key overlapped, and
-	// the cause could not be told (no ttl known).
+	// the cause could not be told (no lease known).
 	KindOverlap = "overlap"
 	// KindGrantedEarly: a new grant came before the earlier holder's lease
 	// could have run out. The lock service itself is at fault.

@@ -17,7 +17,7 @@ func TestSyntheticHistories(t *testing.T) {
 		{
 			claim: "a correct blocking lock with timeouts and crashes is valid",
 			cfg: synthetic.Config{Records: 20_000, Shape: synthetic.Blocking, Tokens: true, Writes: true,
-				Timeouts: 0.05, Crashes: 0.01, TTL: 50 * time.Millisecond, FaultEvery: time.Second},
+				Timeouts: 0.05, Crashes: 0.01, Lease: 50 * time.Millisecond, FaultEvery: time.Second},
 			want: Valid,
 		},
 		{
@@ -28,7 +28,7 @@ func TestSyntheticHistories(t *testing.T) {
 		{
 			claim: "a blocking lock that once grants a held lock is invalid",
 			cfg: synthetic.Config{Records: 20_000, Shape: synthetic.Blocking, Tokens: true,
-				TTL: time.Second, Overlaps: 1},
+				Lease: time.Second, Overlaps: 1},
 			want: Invalid, meKinds: []string{KindGrantedEarly},
 		},
 		{

@@ -67,25 +67,26 @@ const ShortHold = 20 * time.Millisecond
 const DefaultCheckBudget = 60 * time.Second
 
 // DefaultHold is the critical section a run uses when --hold is not given,
-// for a target whose grants expire as e does, with lease ttl (0 stands for
-// plan.DefaultTTL). It is the work each kind of lock is built for, so that
-// the faults that break a kind of lock in production can break it here:
+// for a target whose grants expire as e does, with the lease the service
+// honours, lease (plan.Plan.Lease; 0 stands for plan.DefaultTTL). It is the
+// work each kind of lock is built for, so that the faults that break a kind
+// of lock in production can break it here:
 //   - grants that never expire: a short 20 ms section;
-//   - a fixed TTL (Redis, Redlock): half the TTL, the work fits in the TTL
-//     with room to spare, as the TTL is meant to be sized;
+//   - a fixed TTL (Redis, Redlock): half the lease, the work fits in the
+//     lease with room to spare, as a TTL is meant to be sized;
 //   - a lease the client renews (etcd, ZooKeeper): two and a half leases,
 //     work that relies on the renewals, so that a holder whose renewals
 //     stop (its node paused or cut off) is still at work when its lease
 //     runs out.
-func DefaultHold(e targets.Expiry, ttl time.Duration) time.Duration {
-	if ttl <= 0 {
-		ttl = plan.DefaultTTL
+func DefaultHold(e targets.Expiry, lease time.Duration) time.Duration {
+	if lease <= 0 {
+		lease = plan.DefaultTTL
 	}
 	switch e {
 	case targets.FixedExpiry:
-		return ttl / 2
+		return lease / 2
 	case targets.RenewedExpiry:
-		return ttl * 5 / 2
+		return lease * 5 / 2
 	}
 	return ShortHold
 }

@@ -14,9 +14,9 @@ import (
 
 func TestDefaultHoldFitsHowGrantsExpire(t *testing.T) {
 	cases := []struct {
-		e    targets.Expiry
-		ttl  time.Duration
-		want time.Duration
+		e     targets.Expiry
+		lease time.Duration
+		want  time.Duration
 	}{
 		{targets.NoExpiry, 2 * time.Second, ShortHold},
 		{targets.FixedExpiry, 2 * time.Second, time.Second},
@@ -26,8 +26,8 @@ func TestDefaultHoldFitsHowGrantsExpire(t *testing.T) {
 		{targets.RenewedExpiry, 4 * time.Second, 10 * time.Second},
 	}
 	for _, c := range cases {
-		if got := DefaultHold(c.e, c.ttl); got != c.want {
-			t.Errorf("DefaultHold(%d, %s) = %s, want %s", c.e, c.ttl, got, c.want)
+		if got := DefaultHold(c.e, c.lease); got != c.want {
+			t.Errorf("DefaultHold(%d, %s) = %s, want %s", c.e, c.lease, got, c.want)
 		}
 	}
 }

@@ -58,8 +58,8 @@ func (r *run) probeKey(ctx context.Context, process int, key string, bound time.
 		_, err := r.rec.Record(op)
 		return err
 	}
-	ttl := int64(r.Plan.Lease)
-	if err := rec(history.Op{Type: history.Invoke, F: history.FAcquire, TTL: ttl}); err != nil {
+	lease := int64(r.Plan.Lease)
+	if err := rec(history.Op{Type: history.Invoke, F: history.FAcquire, Lease: lease}); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(bound)
@@ -69,7 +69,7 @@ func (r *run) probeKey(ctx context.Context, process int, key string, bound time.
 		cancel()
 		switch {
 		case err == nil:
-			if err := rec(history.Op{Type: history.Ok, F: history.FAcquire, TTL: ttl, Token: g.Token}); err != nil {
+			if err := rec(history.Op{Type: history.Ok, F: history.FAcquire, Lease: lease, Token: g.Token}); err != nil {
 				return err
 			}
 			return r.probeRelease(ctx, c, rec, key)
@@ -77,10 +77,10 @@ func (r *run) probeKey(ctx context.Context, process int, key string, bound time.
 			wait.Sleep(ctx, 100*time.Millisecond)
 			continue
 		case errors.Is(err, targets.ErrNotAcquired):
-			return rec(history.Op{Type: history.Fail, F: history.FAcquire, TTL: ttl,
+			return rec(history.Op{Type: history.Fail, F: history.FAcquire, Lease: lease,
 				Error: fmt.Sprintf("not acquired within %s: %v", bound, err)})
 		default:
-			return rec(history.Op{Type: history.Info, F: history.FAcquire, TTL: ttl, Error: err.Error()})
+			return rec(history.Op{Type: history.Info, F: history.FAcquire, Lease: lease, Error: err.Error()})
 		}
 	}
 }

@@ -99,9 +99,11 @@ type Op struct {
 	// Token is the fencing token: returned by an acquire ok, presented by a
 	// write. Nil when there is none; a token of 0 is a real token.
 	Token *int64 `json:"token,omitempty"`
-	// TTL is the lease length an acquire asked for, in nanoseconds; 0 when
-	// the lock has no lease.
-	TTL int64 `json:"ttl,omitempty"`
+	// Lease is the lease the service honours for an acquire, in
+	// nanoseconds, recorded under the key ttl: the plan's Lease (as the
+	// servers granted it), not the lease the user asked for with --ttl.
+	// 0 when the lock has no lease.
+	Lease int64 `json:"ttl,omitempty"`
 	// Node is the node the client talked to.
 	Node string `json:"node,omitempty"`
 	// Error says why an operation failed or is indeterminate.

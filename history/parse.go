@@ -220,7 +220,7 @@ func (p *lineParser) field(bit uint16, op *Op, value *[]byte) error {
 		n, err = p.int(name, false)
 		op.Process = int(n)
 	case fTTL:
-		op.TTL, err = p.int(name, true)
+		op.Lease, err = p.int(name, true)
 	case fToken:
 		if p.null() {
 			return nil

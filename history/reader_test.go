@@ -31,8 +31,8 @@ func TestReadAcceptsAWellFormedHistory(t *testing.T) {
 	if tok, ok := h[2].TokenValue(); !ok || tok != 0 {
 		t.Errorf("token 0 must be kept as a real token, got %v %v", tok, ok)
 	}
-	if h[0].TTL != int64(time.Second) {
-		t.Errorf("ttl = %d", h[0].TTL)
+	if h[0].Lease != int64(time.Second) {
+		t.Errorf("ttl = %d", h[0].Lease)
 	}
 	if got := h.Keys(); len(got) != 1 || got[0] != "k" {
 		t.Errorf("Keys = %v", got)
@@ -228,7 +228,7 @@ func TestRecorderStreamsWhatTheReaderAccepts(t *testing.T) {
 	var buf bytes.Buffer
 	r := NewRecorder(&buf, time.Now())
 	ops := []Op{
-		{Process: 0, Type: Invoke, F: FAcquire, Key: "k", TTL: int64(time.Second)},
+		{Process: 0, Type: Invoke, F: FAcquire, Key: "k", Lease: int64(time.Second)},
 		{Process: NemesisProcess, Type: Info, F: "start-pause"},
 		{Process: 0, Type: Ok, F: FAcquire, Key: "k", Token: Tok(7)},
 		{Process: 0, Type: Invoke, F: FRelease, Key: "k"},

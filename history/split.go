@@ -37,11 +37,11 @@ type splitPart struct {
 // A slimOp is a client op without its key (the part's key) and value, its
 // strings replaced by ids.
 type slimOp struct {
-	index, time, token, ttl int64
-	process                 int
-	f, node, err            uint32
-	typ                     uint8
-	hasToken                bool
+	index, time, token, lease int64
+	process                   int
+	f, node, err              uint32
+	typ                       uint8
+	hasToken                  bool
 }
 
 // The types of a slimOp.
@@ -98,7 +98,7 @@ func (s *Split) add(op *Op) {
 		s.keys = append(s.keys, op.Key)
 		s.parts = append(s.parts, splitPart{})
 	}
-	so := slimOp{index: int64(op.Index), time: op.Time, ttl: op.TTL, process: op.Process,
+	so := slimOp{index: int64(op.Index), time: op.Time, lease: op.Lease, process: op.Process,
 		f: s.id(op.F), node: s.id(op.Node), err: s.id(op.Error), typ: slimType(op.Type)}
 	if op.Token != nil {
 		so.token, so.hasToken = *op.Token, true
@@ -168,7 +168,7 @@ func (s *Split) materialize(i int, release bool) History {
 		for j := range b {
 			so := &b[j]
 			op := Op{Index: int(so.index), Time: so.time, Process: so.process, Type: slimTypes[so.typ],
-				F: s.strs[so.f], Key: key, TTL: so.ttl, Node: s.strs[so.node], Error: s.strs[so.err]}
+				F: s.strs[so.f], Key: key, Lease: so.lease, Node: s.strs[so.node], Error: s.strs[so.err]}
 			if so.hasToken {
 				if len(tokens) == cap(tokens) {
 					tokens = make([]int64, 0, min(p.n, 4096))

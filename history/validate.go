@@ -63,8 +63,8 @@ func (v *Validator) Check(op Op) error {
 	if op.Process < NemesisProcess {
 		return v.errf("process %d is neither a client (>= 0) nor the nemesis (-1)", op.Process)
 	}
-	if op.TTL < 0 {
-		return v.errf("negative ttl %d", op.TTL)
+	if op.Lease < 0 {
+		return v.errf("negative ttl %d", op.Lease)
 	}
 	if !op.IsNemesis() && op.Key == "" {
 		return v.errf("%s %s of process %d has no key; every client op names its lock or resource key", op.Type, op.F, op.Process)

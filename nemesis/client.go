@@ -34,10 +34,10 @@ func (ClientPause) Description() string {
 	return "stall a lock holder (one at work now, else the next) before its write for longer than the lease (a GC pause)"
 }
 
-// Plan draws a stall of client-pause.stall (default twice the TTL, at least
-// one second).
+// Plan draws a stall of client-pause.stall (default twice the honoured
+// lease, at least one second).
 func (ClientPause) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
-	def := 2 * p.TTL
+	def := 2 * p.Lease
 	if def < time.Second {
 		def = time.Second
 	}
@@ -101,7 +101,7 @@ func (ClientCrash) Description() string {
 
 // Plan draws a crash; the event's window only marks it on the timeline.
 func (ClientCrash) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
-	d := p.TTL
+	d := p.Lease
 	if d <= 0 || d > p.MaxDuration {
 		d = p.MaxDuration
 	}

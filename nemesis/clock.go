@@ -52,7 +52,7 @@ const (
 // The nodes are clock.nodes (one, minority, majority or all) if given,
 // else a random non-empty subset.
 //
-// The offset's size is drawn between max(2×TTL, 1s) and clock.max-offset
+// The offset's size is drawn between max(2×lease, 1s) and clock.max-offset
 // (default 1m); its sign follows clock.direction: forward (the default,
 // which is what breaks leases), backward, or both. Every heal sets the
 // offset back to 0 and checks it.
@@ -110,7 +110,7 @@ func (Clock) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
 	} else {
 		nodes = pickNodes(rng, p.Nodes, 1+rng.Intn(len(p.Nodes)))
 	}
-	lo := min(max(2*p.TTL, time.Second), maxOff)
+	lo := min(max(2*p.Lease, time.Second), maxOff)
 	off := (lo + time.Duration(rng.Int63n(int64(maxOff-lo)+1))).Truncate(time.Millisecond)
 	if dir == "backward" || dir == "both" && rng.Intn(2) == 1 {
 		off = -off

@@ -102,7 +102,7 @@ func (ConnDrop) Options() []option.Spec { return option.Specs(connDropDurationOp
 func (ConnDrop) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
 	d, ok := connDropDurationOpt.Lookup(p.Opts)
 	if !ok {
-		d = max(2*p.TTL+time.Second, 5*time.Second)
+		d = max(2*p.Lease+time.Second, 5*time.Second)
 	}
 	return plan.Event{Duration: d, Params: map[string]string{"work": d.String()}}, nil
 }

@@ -31,8 +31,8 @@ const startTimeout = 30 * time.Second
 // holder, drawn as for pause. Option kill.restart-delay (default 0s) is how long the servers
 // stay down: 0 restarts them at once within Inject, which is what breaks
 // Redlock after a crash; a delay of at least the TTL is the distlock page's
-// safe setting. The event lasts the delay, or, with no delay, one TTL (at
-// least a second), after which Heal checks that the servers run.
+// safe setting. The event lasts the delay, or, with no delay, one honoured
+// lease (at least a second), after which Heal checks that the servers run.
 type Kill struct{}
 
 // Name implements Nemesis.
@@ -63,7 +63,7 @@ func (Kill) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
 	}
 	ev.Duration = delay
 	if delay == 0 {
-		ev.Duration = min(max(p.TTL, time.Second), p.MaxDuration)
+		ev.Duration = min(max(p.Lease, time.Second), p.MaxDuration)
 	}
 	ev.Params = map[string]string{"restart-delay": delay.String()}
 	return ev, nil

@@ -106,7 +106,7 @@ func (Link) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
 	case linkLatency:
 		lat, ok := linkLatencyOpt.Lookup(p.Opts)
 		if !ok {
-			lat = (p.TTL / 4).Round(time.Millisecond)
+			lat = (p.Lease / 4).Round(time.Millisecond)
 		}
 		jit, ok := linkJitterOpt.Lookup(p.Opts)
 		if !ok {

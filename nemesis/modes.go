@@ -101,18 +101,18 @@ func pickByMode(rng *rand.Rand, mode string, nodes []string) ([]string, error) {
 	return nil, fmt.Errorf("unknown mode %q", mode)
 }
 
-// leaseFloor is how long a process fault must last to outlive a lease of
-// ttl with some margin: 1.5 TTL plus a second, or 0 without a lease.
-func leaseFloor(ttl time.Duration) time.Duration {
-	if ttl <= 0 {
+// leaseFloor is how long a process fault must last to outlive the honoured
+// lease with some margin: 1.5 leases plus a second, or 0 without a lease.
+func leaseFloor(lease time.Duration) time.Duration {
+	if lease <= 0 {
 		return 0
 	}
-	return ttl*3/2 + time.Second
+	return lease*3/2 + time.Second
 }
 
 // drawDuration draws how long a fault lasts: the duration option when
 // given, else a length between half of p.MaxDuration and p.MaxDuration,
-// raised to leaseFloor(p.TTL) when p.MaxDuration allows, so that the fault
+// raised to leaseFloor(p.Lease) when p.MaxDuration allows, so that the fault
 // outlives the lease. Zero means that p.MaxDuration is zero; the generator
 // then fills it in.
 func drawDuration(rng *rand.Rand, p schedule.PlanParams, opt option.Duration) time.Duration {
@@ -123,7 +123,7 @@ func drawDuration(rng *rand.Rand, p schedule.PlanParams, opt option.Duration) ti
 	if hi <= 0 {
 		return 0
 	}
-	lo := min(max(hi/2, leaseFloor(p.TTL)), hi)
+	lo := min(max(hi/2, leaseFloor(p.Lease)), hi)
 	return lo + time.Duration(rng.Int63n(int64(hi-lo)+1))
 }
 

@@ -63,7 +63,7 @@ var partitionModes = []string{partOne, partHalves, partRandomHalves, partRing, p
 //     it sends to the servers, or what they send it.
 //
 // The fault lasts partition.duration if given, else half to all of the
-// generator's window, and at least 1.5×TTL+1s when the window allows.
+// generator's window, and at least 1.5×lease+1s when the window allows.
 type Partition struct{}
 
 // Name implements Nemesis.

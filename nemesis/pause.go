@@ -33,7 +33,7 @@ import (
 //
 // The pause lasts pause.duration if given, else half to all of the
 // generator's window. A pause shorter than the lease shows nothing, so when
-// the run has a TTL the pause lasts at least 1.5×TTL+1s, as far as the
+// the run has a lease the pause lasts at least 1.5×lease+1s, as far as the
 // window allows.
 type Pause struct{}
 

@@ -44,7 +44,7 @@ func planOf(seed int64, interval, limit time.Duration, n int) *plan.Plan {
 }
 
 func params(n int, opts map[string]string) schedule.PlanParams {
-	return schedule.PlanParams{Start: 5 * time.Second, MaxDuration: 6 * time.Second, Nodes: nodeNames(n), TTL: 2 * time.Second, Opts: opts}
+	return schedule.PlanParams{Start: 5 * time.Second, MaxDuration: 6 * time.Second, Nodes: nodeNames(n), Lease: 2 * time.Second, Opts: opts}
 }
 
 func TestSameSeedGivesSameSchedule(t *testing.T) {
@@ -313,7 +313,7 @@ func TestPauseDrawsPrimariesOnlyWhenAsked(t *testing.T) {
 
 func TestPauseOutlastsTheLeaseWhenTheWindowAllows(t *testing.T) {
 	for seed := int64(0); seed < 100; seed++ {
-		p := params(3, nil) // TTL 2s, window 6s: at least 4s.
+		p := params(3, nil) // Lease 2s, window 6s: at least 4s.
 		ev, err := nemesis.Pause{}.Plan(rand.New(rand.NewSource(seed)), p)
 		if err != nil {
 			t.Fatal(err)
@@ -321,13 +321,13 @@ func TestPauseOutlastsTheLeaseWhenTheWindowAllows(t *testing.T) {
 		if ev.Duration < 4*time.Second || ev.Duration > p.MaxDuration {
 			t.Fatalf("seed %d: pause of %s, want 4s..6s", seed, ev.Duration)
 		}
-		p.TTL = 10 * time.Second // The floor of 16s does not fit: the window wins.
+		p.Lease = 10 * time.Second // The floor of 16s does not fit: the window wins.
 		ev, err = nemesis.Pause{}.Plan(rand.New(rand.NewSource(seed)), p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if ev.Duration != p.MaxDuration {
-			t.Fatalf("seed %d: pause of %s with a long TTL, want the whole window %s", seed, ev.Duration, p.MaxDuration)
+			t.Fatalf("seed %d: pause of %s with a long lease, want the whole window %s", seed, ev.Duration, p.MaxDuration)
 		}
 	}
 	ev, err := nemesis.Pause{}.Plan(rand.New(rand.NewSource(1)), params(3, map[string]string{"pause.duration": "750ms"}))
@@ -342,7 +342,7 @@ func TestKillEventLastsTheRestartDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ev.Params["restart-delay"] != "0s" || ev.Duration != 2*time.Second {
-		t.Fatalf("default kill: delay %q, duration %s; want 0s and one TTL", ev.Params["restart-delay"], ev.Duration)
+		t.Fatalf("default kill: delay %q, duration %s; want 0s and one lease", ev.Params["restart-delay"], ev.Duration)
 	}
 	ev, err = nemesis.Kill{}.Plan(rand.New(rand.NewSource(1)), params(3, map[string]string{"kill.restart-delay": "9s"}))
 	if err != nil {
@@ -372,7 +372,7 @@ func TestClockBumpsForwardPastTheLeaseOnARandomSubset(t *testing.T) {
 			t.Fatal(err)
 		}
 		if off < 4*time.Second || off > nemesis.DefaultClockMaxOffset {
-			t.Fatalf("seed %d: offset %s, want forward, 2×TTL..%s", seed, off, nemesis.DefaultClockMaxOffset)
+			t.Fatalf("seed %d: offset %s, want forward, 2×lease..%s", seed, off, nemesis.DefaultClockMaxOffset)
 		}
 		sizes[len(ev.Targets)]++
 		if !sort.StringsAreSorted(ev.Targets) {
@@ -426,12 +426,12 @@ func TestClientFaultsUnaffected(t *testing.T) {
 		case "client-pause":
 			n++
 			if ev.Params["stall"] != "4s" || ev.Duration != 4*time.Second || len(ev.Targets) != 0 {
-				t.Errorf("client-pause event %+v, want a 4s stall (2×TTL) on no node", ev)
+				t.Errorf("client-pause event %+v, want a 4s stall (2×lease) on no node", ev)
 			}
 		case "client-crash":
 			n++
 			if ev.Duration != 2*time.Second || len(ev.Targets) != 0 {
-				t.Errorf("client-crash event %+v, want one TTL on no node", ev)
+				t.Errorf("client-crash event %+v, want one lease on no node", ev)
 			}
 		}
 	}

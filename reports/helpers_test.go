@@ -24,10 +24,10 @@ func (b *builder) add(ms float64, p int, typ history.Type, f, key string, mods .
 	return o.Index
 }
 
-func tok(t int64) func(*history.Op)         { return func(o *history.Op) { o.Token = history.Tok(t) } }
-func ttl(d time.Duration) func(*history.Op) { return func(o *history.Op) { o.TTL = int64(d) } }
-func errMsg(s string) func(*history.Op)     { return func(o *history.Op) { o.Error = s } }
-func value(v string) func(*history.Op)      { return func(o *history.Op) { o.Value = json.RawMessage(v) } }
+func tok(t int64) func(*history.Op)           { return func(o *history.Op) { o.Token = history.Tok(t) } }
+func lease(d time.Duration) func(*history.Op) { return func(o *history.Op) { o.Lease = int64(d) } }
+func errMsg(s string) func(*history.Op)       { return func(o *history.Op) { o.Error = s } }
+func value(v string) func(*history.Op)        { return func(o *history.Op) { o.Value = json.RawMessage(v) } }
 func nemesisOp(b *builder, ms float64, f, v string) int {
 	return b.add(ms, history.NemesisProcess, history.Info, f, "", value(v))
 }
@@ -38,20 +38,20 @@ func nemesisOp(b *builder, ms float64, f, v string) int {
 // false, p1 waits for p0's release and the history is valid.
 func overlapHistory(key string, overlap bool) history.History {
 	b := &builder{}
-	b.add(100, 0, history.Invoke, history.FAcquire, key, ttl(2*time.Second))
-	b.add(120, 0, history.Ok, history.FAcquire, key, tok(1), ttl(2*time.Second))
+	b.add(100, 0, history.Invoke, history.FAcquire, key, lease(2*time.Second))
+	b.add(120, 0, history.Ok, history.FAcquire, key, tok(1), lease(2*time.Second))
 	b.add(300, 0, history.Invoke, history.FWrite, "res-a", tok(1))
 	b.add(310, 0, history.Ok, history.FWrite, "res-a", tok(1))
 	nemesisOp(b, 1500, "start-partition", `{"mode":"halves","nodes":["n1","n2"]}`)
-	b.add(1600, 1, history.Invoke, history.FAcquire, key, ttl(2*time.Second))
+	b.add(1600, 1, history.Invoke, history.FAcquire, key, lease(2*time.Second))
 	b.add(1650, 1, history.Fail, history.FAcquire, key, errMsg("lock is held"))
 	grant := 2500.0
 	if !overlap {
 		grant = 3300
 	}
-	b.add(grant, 1, history.Invoke, history.FAcquire, key, ttl(2*time.Second))
-	b.add(grant+100, 1, history.Ok, history.FAcquire, key, tok(2), ttl(2*time.Second))
-	b.add(3000, 2, history.Invoke, history.FAcquire, key, ttl(2*time.Second))
+	b.add(grant, 1, history.Invoke, history.FAcquire, key, lease(2*time.Second))
+	b.add(grant+100, 1, history.Ok, history.FAcquire, key, tok(2), lease(2*time.Second))
+	b.add(3000, 2, history.Invoke, history.FAcquire, key, lease(2*time.Second))
 	if overlap {
 		b.add(2800, 0, history.Invoke, history.FWrite, "res-a", tok(1))
 		b.add(2810, 0, history.Fail, history.FWrite, "res-a", tok(1), errMsg("stale token 1 < 2"))
@@ -62,7 +62,7 @@ func overlapHistory(key string, overlap bool) history.History {
 	nemesisOp(b, 4500, "stop-partition", `{}`)
 	b.add(5000, 1, history.Invoke, history.FRelease, key)
 	b.add(5010, 1, history.Ok, history.FRelease, key)
-	b.add(5100, 3, history.Invoke, history.FAcquire, key, ttl(2*time.Second))
+	b.add(5100, 3, history.Invoke, history.FAcquire, key, lease(2*time.Second))
 	b.add(5120, 3, history.Ok, history.FAcquire, key, tok(3))
 	b.add(5600, 3, history.Invoke, history.FRelease, key)
 	b.add(5610, 3, history.Ok, history.FRelease, key)
@@ -140,7 +140,7 @@ func synthetic(n, procs int, seed int64) history.History {
 				key = "lock-0" // now and then client 1 takes client 0's lock: an overlap
 			}
 			lat := func() int64 { return int64(1e6 + rng.ExpFloat64()*5e6) }
-			evs = append(evs, history.Op{Time: t, Process: p, Type: history.Invoke, F: history.FAcquire, Key: key, TTL: 2e9})
+			evs = append(evs, history.Op{Time: t, Process: p, Type: history.Invoke, F: history.FAcquire, Key: key, Lease: 2e9})
 			t += lat()
 			i += 2
 			switch r := rng.Float64(); {

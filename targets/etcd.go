@@ -307,7 +307,7 @@ func newEtcdClient(env ClientEnv) (*etcdClient, error) {
 		return nil, fmt.Errorf("etcd client of %s: %w", env.Node, err)
 	}
 	return &etcdClient{node: env.Node, cli: cli, held: map[string]string{},
-		ttlSec: etcdTTLSeconds(p.Lease), wait: p.Wait}, nil
+		leaseSec: etcdTTLSeconds(p.Lease), wait: p.Wait}, nil
 }
 
 // Teardown implements Service: it closes the admin client.

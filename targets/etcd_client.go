@@ -20,12 +20,14 @@ import (
 //
 // Before the first attempt, Acquire renews the session lease once
 // (KeepAliveOnce), or grants a new one when it has expired, so that the
-// lease of a grant runs at least the TTL from after the acquire began,
+// lease of a grant runs at least leaseSec from after the acquire began,
 // which is what Lease promises.
 type etcdClient struct {
-	node       string
-	cli        *clientv3.Client
-	ttlSec     int64
+	node string
+	cli  *clientv3.Client
+	// leaseSec is the session TTL asked of etcd, in seconds: the lease
+	// the servers granted in Setup (plan.Plan.Lease), so never raised again.
+	leaseSec   int64
 	wait       time.Duration
 	useTryLock bool // option etcd.acquire=trylock
 
@@ -190,11 +192,11 @@ func (c *etcdClient) session(ctx context.Context) (*concurrency.Session, error) 
 			}
 		}
 	}
-	resp, err := c.cli.Grant(ctx, c.ttlSec)
+	resp, err := c.cli.Grant(ctx, c.leaseSec)
 	if err != nil {
 		return nil, fmt.Errorf("grant lease: %w", err)
 	}
-	s, err := concurrency.NewSession(c.cli, concurrency.WithTTL(int(c.ttlSec)), concurrency.WithLease(resp.ID))
+	s, err := concurrency.NewSession(c.cli, concurrency.WithTTL(int(c.leaseSec)), concurrency.WithLease(resp.ID))
 	if err != nil {
 		return nil, fmt.Errorf("new session: %w", err)
 	}

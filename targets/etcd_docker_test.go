@@ -276,8 +276,8 @@ func TestDockerEtcdShortTTLRunRecordsTheGrantedLease(t *testing.T) {
 	for _, op := range h {
 		if op.F == history.FAcquire && op.Type == history.Invoke {
 			acquires++
-			if op.TTL != int64(2*time.Second) {
-				t.Fatalf("an acquire records ttl %d, want the granted 2s", op.TTL)
+			if op.Lease != int64(2*time.Second) {
+				t.Fatalf("an acquire records ttl %d, want the granted 2s", op.Lease)
 			}
 		}
 	}

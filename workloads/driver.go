@@ -188,8 +188,8 @@ func (w *worker) record(op history.Op) history.Op {
 // true when the lock is held. After an indeterminate result the worker has
 // already been retired.
 func (w *worker) acquire(key string) (targets.Grant, bool) {
-	ttl := int64(w.env.Plan.Lease)
-	w.record(history.Op{Type: history.Invoke, F: history.FAcquire, Key: key, TTL: ttl, Node: w.client.Node()})
+	lease := int64(w.env.Plan.Lease)
+	w.record(history.Op{Type: history.Invoke, F: history.FAcquire, Key: key, Lease: lease, Node: w.client.Node()})
 	parent := w.acquireCtx
 	if parent == nil {
 		parent = context.Background()
@@ -199,14 +199,14 @@ func (w *worker) acquire(key string) (targets.Grant, bool) {
 	cancel()
 	switch {
 	case err == nil:
-		w.record(history.Op{Type: history.Ok, F: history.FAcquire, Key: key, TTL: ttl, Token: g.Token, Node: w.client.Node()})
+		w.record(history.Op{Type: history.Ok, F: history.FAcquire, Key: key, Lease: lease, Token: g.Token, Node: w.client.Node()})
 		w.env.Faults.Holding(w.process, w.client.Node())
 		w.lost = false
 		return g, true
 	case errors.Is(err, targets.ErrNotAcquired):
-		w.record(history.Op{Type: history.Fail, F: history.FAcquire, Key: key, TTL: ttl, Node: w.client.Node(), Error: err.Error()})
+		w.record(history.Op{Type: history.Fail, F: history.FAcquire, Key: key, Lease: lease, Node: w.client.Node(), Error: err.Error()})
 	default:
-		w.record(history.Op{Type: history.Info, F: history.FAcquire, Key: key, TTL: ttl, Node: w.client.Node(), Error: err.Error()})
+		w.record(history.Op{Type: history.Info, F: history.FAcquire, Key: key, Lease: lease, Node: w.client.Node(), Error: err.Error()})
 		w.noteBroken(err)
 		w.retire()
 	}

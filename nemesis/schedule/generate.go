@@ -23,9 +23,9 @@ type PlanParams struct {
 	MaxDuration time.Duration
 	// Nodes are the node names of the run (empty for in-process targets).
 	Nodes []string
-	// TTL is the lease the service honours, for faults that must outlast
-	// it.
-	TTL time.Duration
+	// Lease is the lease the service honours (plan.Plan.Lease, not the
+	// lease asked for), for faults that must outlast it.
+	Lease time.Duration
 	// Opts are the run's options.
 	Opts option.Values
 	// Clients says that the run's clients are processes in client
@@ -71,7 +71,7 @@ func Generate(pl *plan.Plan, planners []Planner) (plan.Schedule, error) {
 			maxDur = end
 		}
 		p := planners[k%len(planners)]
-		ev, err := p.Plan(rng, PlanParams{Start: start, MaxDuration: maxDur, Nodes: pl.NodeNames(), TTL: pl.Lease, Opts: pl.Options,
+		ev, err := p.Plan(rng, PlanParams{Start: start, MaxDuration: maxDur, Nodes: pl.NodeNames(), Lease: pl.Lease, Opts: pl.Options,
 			Clients: pl.Client != "" && pl.Client != plan.ClientGo})
 		if err != nil {
 			return s, fmt.Errorf("plan %s: %w", p.Name(), err)

@@ -37,8 +37,9 @@ type Config struct {
 	Seed    uint64
 	// Key is the lock's name (default "lock-a").
 	Key string
-	// TTL is the lease every acquire asks for; 0 for none.
-	TTL time.Duration
+	// Lease is the lease the simulated service honours, which every
+	// acquire records; 0 for none.
+	Lease time.Duration
 	// Tokens makes every grant carry a fencing token.
 	Tokens bool
 	// Writes makes every holder write once to a fenced resource.
@@ -179,7 +180,7 @@ func (s *sim) handle(e event) {
 		}
 		p := s.procs[c]
 		o := s.record(e.t, p, history.Invoke, history.FAcquire, s.cfg.Key)
-		o.TTL = int64(s.cfg.TTL)
+		o.Lease = int64(s.cfg.Lease)
 		s.schedule(event{t: e.t + s.lat(2e5, 2e6), kind: evArriveAcquire, client: c, proc: p})
 		if s.cfg.Shape == Blocking && s.cfg.Timeouts > 0 && s.r.Float64() < s.cfg.Timeouts {
 			s.schedule(event{t: e.t + s.lat(3e6, 3e7), kind: evTimeout, client: c, proc: p})
@@ -249,8 +250,8 @@ func (s *sim) handle(e event) {
 			s.record(e.t, e.proc, history.Invoke, history.FRelease, s.cfg.Key)
 			s.record(e.t, e.proc, history.Info, history.FRelease, s.cfg.Key).Error = "client crashed"
 			free := e.t + s.lat(1e6, 5e6)
-			if s.cfg.TTL > 0 {
-				free = e.t + int64(s.cfg.TTL)
+			if s.cfg.Lease > 0 {
+				free = e.t + int64(s.cfg.Lease)
 			}
 			s.schedule(event{t: free, kind: evFreeCrashed, client: c, proc: e.proc})
 			s.reborn(c, e.t)

@@ -11,7 +11,7 @@ import (
 func TestGeneratedHistoriesKeepTheFormat(t *testing.T) {
 	for _, cfg := range []Config{
 		{Records: 5000, Shape: Blocking, Tokens: true, Writes: true, Timeouts: 0.1, Crashes: 0.05, FaultEvery: 1e8},
-		{Records: 5000, Shape: TryLock, TTL: 5e6, Overlaps: 3},
+		{Records: 5000, Shape: TryLock, Lease: 5e6, Overlaps: 3},
 	} {
 		h := Generate(cfg)
 		if len(h) < cfg.Records {
