@@ -164,11 +164,14 @@ func NotRun(name string, cells []Cell, reason string, opts Options) (store.Campa
 	return res, err
 }
 
-// notRun marks the cells with no run as not run, for reason.
+// notRun marks the cells with no run as not run, for reason; each cell
+// gets the reason without what to do about it (after "; "), which the
+// campaign's banner says once.
 func notRun(cells []store.CellResult, reason string) {
+	brief, _, _ := strings.Cut(reason, "; ")
 	for i := range cells {
 		if len(cells[i].Runs) == 0 && reason != "" {
-			cells[i].NotRun = "interrupted: " + reason
+			cells[i].NotRun = "interrupted: " + brief
 		}
 		Summarize(&cells[i])
 	}

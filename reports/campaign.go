@@ -130,6 +130,9 @@ func buildCampaign(c store.CampaignResult, read runReader) *campaignPage {
 	case met == len(c.Cells):
 		p.Class, p.Word = "valid", "Met"
 		p.Headline = fmt.Sprintf("All %d cells met their expectation.", len(c.Cells))
+	case unmet == 0 && met == 0:
+		p.Class, p.Word = "unknown", "Not run"
+		p.Headline = fmt.Sprintf("None of the %d cells ran.", len(c.Cells))
 	case unmet == 0:
 		p.Class, p.Word = "unknown", "Not run"
 		p.Headline = fmt.Sprintf("%d of %d cells did not run; the %d that ran met their expectation.", notRun, len(c.Cells), met)
