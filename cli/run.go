@@ -105,7 +105,7 @@ func newRunCmd() *cobra.Command {
 	f.IntVar(&nodes, "nodes", 0, "number of server nodes (0: the target's default)")
 	f.DurationVar(&p.TTL, "ttl", 0, "lease length asked for on each acquire (0: 2s)")
 	f.DurationVar(&p.Wait, "wait", 0, "how long one acquire may wait and retry (0: the ttl, at least 1s)")
-	f.Var(holdFlag{&p.Hold}, "hold", "simulated work inside the critical section (auto: 20ms, half the TTL for a TTL lock, 2.5 leases for a lock whose lease is renewed)")
+	f.Var(holdFlag{&p.Hold}, "hold", "simulated work inside the critical section (auto: 20ms, half the lease the servers grant for a lock whose lease runs out, 2.5 leases for a lock whose lease is renewed)")
 	f.IntVar(&p.Keys, "keys", p.Keys, "number of distinct lock keys")
 	f.BoolVar(&p.Fencing, "fencing", false, "make the resource reject writes with stale fencing tokens")
 	f.StringArrayVar(&opts, "opt", nil, "target, workload or nemesis option name=value (repeatable), e.g. kill.restart-delay=0s")
