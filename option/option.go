@@ -8,6 +8,7 @@ package option
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -164,13 +165,8 @@ func (s Stray) Belongs() string {
 // owners declare (the PostgreSQL targets share theirs) is read when one
 // of them is used. Options that no owner declares are Check's to refuse.
 func Unread(owners []Owner, used func(Owner) bool, v Values) []Stray {
-	names := make([]string, 0, len(v))
-	for k := range v {
-		names = append(names, k)
-	}
-	sort.Strings(names)
 	var out []Stray
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(v)) {
 		var decl []Owner
 		read := false
 		for _, o := range owners {

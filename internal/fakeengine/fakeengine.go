@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 )
@@ -28,19 +27,11 @@ type Engine struct {
 	srv   *http.Server // nil for a silent engine
 	mu    sync.Mutex
 	conns []net.Conn
-	calls []string
 	done  chan struct{}
 }
 
 // Host is the engine's address for DOCKER_HOST.
 func (e *Engine) Host() string { return "unix://" + e.Path }
-
-// Calls returns the calls received so far, as "METHOD /path".
-func (e *Engine) Calls() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return slices.Clone(e.calls)
-}
 
 // Close stops listening and drops every connection.
 func (e *Engine) Close() error {
@@ -108,9 +99,6 @@ func Slow(dir string, answer func(method, path string) Answer) (*Engine, error) 
 	}
 	e := &Engine{Path: path, ln: ln, done: make(chan struct{})}
 	e.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e.mu.Lock()
-		e.calls = append(e.calls, r.Method+" "+r.URL.Path)
-		e.mu.Unlock()
 		a := answer(r.Method, r.URL.Path)
 		var wait <-chan time.Time
 		if a.Delay >= 0 {
