@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/testdocker"
 	"github.com/lockstorm/lockstorm/store"
 )
 
@@ -16,7 +17,7 @@ import (
 // seconds and returns the exit code, the output and the run's result.
 func runClient(t *testing.T, fixture string) (int, string, store.RunResult) {
 	t.Helper()
-	needDocker(t)
+	testdocker.Need(t)
 	st := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -13,95 +11,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lockstorm/lockstorm/runtime"
-	"github.com/lockstorm/lockstorm/runtime/docker"
-
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/network"
-
 	"github.com/lockstorm/lockstorm/internal/keepfailed"
+	"github.com/lockstorm/lockstorm/internal/testdocker"
+	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/store"
 )
 
 // These tests run the real binary against real containers, and send it real
 // signals.
 
-func needDocker(t *testing.T) *docker.Runtime {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs Docker; skipped with -short")
-	}
-	d, err := docker.New(context.Background(), nil)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI must have Docker: %v", err)
-		}
-		t.Skipf("no Docker: %v", err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
-}
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 // binary builds lockstorm once for the package's tests.
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "lockstorm-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "lockstorm")
-		build := exec.Command("go", "build", "-o", binPath, "../cmd/lockstorm")
-		// The binary also runs as `lockstorm client` in the node image.
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, err := build.CombinedOutput()
-		if err != nil {
-			buildErr = &exec.ExitError{Stderr: out}
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build lockstorm: %v", buildErr)
-	}
-	return binPath
+	return testdocker.Lockstorm(t)
 }
 
 // leftovers counts containers and networks carrying a lockstorm run label
 // whose owner (LabelOwner, docker.OwnerLabel) is the process pid.
-func leftovers(t *testing.T, d *docker.Runtime, pid int) (int, int) {
+func leftovers(t *testing.T, pid int) (int, int) {
 	t.Helper()
-	ctx := context.Background()
-	args := filters.NewArgs(filters.Arg("label", runtime.LabelRun))
-	ours := func(labels map[string]string) bool {
+	return testdocker.CountWhere(t, runtime.LabelRun, func(labels map[string]string) bool {
 		return strings.Contains(labels[runtime.LabelOwner]+",", ",pid="+itoa(pid)+",")
-	}
-	cs, err := d.Client().ContainerList(ctx, container.ListOptions{All: true, Filters: args})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, err := d.Client().NetworkList(ctx, network.ListOptions{Filters: args})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, n := 0, 0
-	for _, x := range cs {
-		if ours(x.Labels) {
-			c++
-		}
-	}
-	for _, x := range ns {
-		if ours(x.Labels) {
-			n++
-		}
-	}
-	return c, n
+	})
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
@@ -140,7 +71,7 @@ func startRun(t *testing.T, args ...string) (*exec.Cmd, string) {
 }
 
 func TestDockerRedisRunIsValidAndLeavesNothing(t *testing.T) {
-	d := needDocker(t)
+	testdocker.Need(t)
 	st := t.TempDir()
 	cmd := exec.Command(binary(t), "run", "--target", "redis", "--time-limit", "10s", "--store", st, "--quiet")
 	out, err := cmd.CombinedOutput()
@@ -150,13 +81,13 @@ func TestDockerRedisRunIsValidAndLeavesNothing(t *testing.T) {
 	if !strings.HasPrefix(string(out), "VALID") {
 		t.Errorf("verdict:\n%s", out)
 	}
-	if c, n := leftovers(t, d, cmd.Process.Pid); c+n != 0 {
+	if c, n := leftovers(t, cmd.Process.Pid); c+n != 0 {
 		t.Errorf("%d containers and %d networks left behind", c, n)
 	}
 }
 
 func TestDockerSIGINTMidRunLeavesNothing(t *testing.T) {
-	d := needDocker(t)
+	testdocker.Need(t)
 	cmd, st := startRun(t, "--target", "redis", "--time-limit", "60s")
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
@@ -166,7 +97,7 @@ func TestDockerSIGINTMidRunLeavesNothing(t *testing.T) {
 	if code != exitUnknown && code != exitValid && code != exitInvalid {
 		t.Errorf("interrupted run exited %d (%v); want a verdict code", code, err)
 	}
-	if c, n := leftovers(t, d, cmd.Process.Pid); c+n != 0 {
+	if c, n := leftovers(t, cmd.Process.Pid); c+n != 0 {
 		t.Errorf("%d containers and %d networks left behind after SIGINT", c, n)
 	}
 	res, rerr := store.ReadRunResult(filepath.Join(st, "latest"))
@@ -176,21 +107,21 @@ func TestDockerSIGINTMidRunLeavesNothing(t *testing.T) {
 }
 
 func TestDockerSIGKILLThenCleanLeavesNothingAndHistoryChecks(t *testing.T) {
-	d := needDocker(t)
+	testdocker.Need(t)
 	cmd, st := startRun(t, "--target", "redis", "--time-limit", "60s")
 	pid := cmd.Process.Pid
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	if c, _ := leftovers(t, d, pid); c == 0 {
+	if c, _ := leftovers(t, pid); c == 0 {
 		t.Fatal("SIGKILL left nothing to clean: the test did not catch the run mid-way")
 	}
 	out, err := exec.Command(binary(t), "clean").CombinedOutput()
 	if err != nil {
 		t.Fatalf("clean: %v\n%s", err, out)
 	}
-	if c, n := leftovers(t, d, pid); c+n != 0 {
+	if c, n := leftovers(t, pid); c+n != 0 {
 		t.Errorf("clean left %d containers and %d networks of the killed run", c, n)
 	}
 	// The killed run's history was flushed as it went: check judges it.
@@ -237,7 +168,7 @@ func kinds(res store.RunResult, checkerName string) map[string]int {
 }
 
 func TestDockerRedisStalledHolderOutlivesItsLease(t *testing.T) {
-	needDocker(t)
+	testdocker.Need(t)
 	code, res := runJudged(t, "--target", "redis", "--nemesis", "client-pause", "--ttl", "1s",
 		"--time-limit", "12s", "--nemesis-interval", "4s", "--seed", "1")
 	if code != exitInvalid {
@@ -250,7 +181,7 @@ func TestDockerRedisStalledHolderOutlivesItsLease(t *testing.T) {
 }
 
 func TestDockerRedisForwardClockJumpIsAnEarlyGrant(t *testing.T) {
-	needDocker(t)
+	testdocker.Need(t)
 	code, res := runJudged(t, "--target", "redis", "--nemesis", "clock", "--opt", "clock.mode=bump",
 		"--ttl", "5s", "--hold", "500ms", "--time-limit", "15s", "--nemesis-interval", "5s", "--seed", "1")
 	if code != exitInvalid {

@@ -2,7 +2,6 @@ package harness
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lockstorm/lockstorm/internal/testdocker"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/runtime/docker"
@@ -37,37 +37,18 @@ var (
 //
 //	go test ./harness -run '^$' -bench DockerLockCycle -benchtime 5s -count 5
 func BenchmarkDockerLockCycle(b *testing.B) {
-	if testing.Short() {
-		b.Skip("needs Docker")
-	}
-	if _, err := os.Stat("/var/run/docker.sock"); errors.Is(err, os.ErrNotExist) && os.Getenv("DOCKER_HOST") == "" {
-		b.Skip("no Docker")
-	}
+	rt := testdocker.Runtime(b, docker.New)
 	ctx := context.Background()
-	rt, err := docker.New(ctx, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rt.Close()
-	bin := filepath.Join(b.TempDir(), "lockstorm")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/lockstorm")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("build: %v %s", err, out)
-	}
+	bin := testdocker.Lockstorm(b)
 	hopBin := filepath.Join(b.TempDir(), "hopclient")
-	build = exec.Command("go", "build", "-o", hopBin, "./testdata/hopclient")
+	build := exec.Command("go", "build", "-o", hopBin, "./testdata/hopclient")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("build: %v %s", err, out)
 	}
-	cl, err := rt.Start(ctx, runtime.Spec{RunID: "bench-" + time.Now().Format("150405"), Nodes: 1, Clients: 1,
-		Labels:      map[string]string{"lockstorm.test": "bench"},
+	cl := testdocker.Start(b, rt, runtime.Spec{RunID: testdocker.ID("bench"), Nodes: 1, Clients: 1,
+		Labels:      map[string]string{testdocker.Label: "bench"},
 		ClientFiles: []runtime.File{{Host: bin, Path: clientBinary}, {Host: hopBin, Path: clientBinDir + "/hopclient"}}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Teardown(ctx)
 	svc := targets.NewRedis()
 	p := plan.Default()
 	p.Target, p.TTL, p.Wait, p.OpTimeout, p.Lease = "redis", 2*time.Second, 2*time.Second, 7*time.Second, 2*time.Second

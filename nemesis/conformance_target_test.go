@@ -2,16 +2,13 @@ package nemesis_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/testdocker"
 	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
@@ -86,40 +83,14 @@ func (c *conformanceTarget) Primaries(context.Context) ([]string, error) {
 func (*conformanceTarget) ClockShimmed() bool { return true }
 
 // dockerCluster starts n nodes of the node image for one test, and removes
-// them when the test ends. It skips the test in -short mode or without a
-// Docker socket.
+// them when the test ends. It skips the test as testdocker.Need does.
 func dockerCluster(t *testing.T, n int) runtime.Cluster {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("skipping Docker test in -short mode")
-	}
-	if os.Getenv("DOCKER_HOST") == "" {
-		if _, err := os.Stat("/var/run/docker.sock"); errors.Is(err, os.ErrNotExist) {
-			t.Skip("skipping: Docker socket /var/run/docker.sock is absent and DOCKER_HOST is unset")
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	d, err := docker.New(ctx, nil)
-	if err != nil {
-		t.Fatalf("docker: %v", err)
-	}
-	t.Cleanup(func() { d.Close() })
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	cl, err := d.Start(ctx, runtime.Spec{
-		RunID: "nemtest-" + hex.EncodeToString(b[:]), Nodes: n, Clients: conformanceClients,
-		Labels: map[string]string{"lockstorm.test": "nemesis"},
+	d := testdocker.Runtime(t, docker.New)
+	return testdocker.Start(t, d, runtime.Spec{
+		RunID: testdocker.ID("nemtest"), Nodes: n, Clients: conformanceClients,
+		Labels: map[string]string{testdocker.Label: "nemesis"},
 	})
-	if err != nil {
-		t.Fatalf("start cluster: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := cl.Teardown(context.Background()); err != nil {
-			t.Errorf("teardown cluster: %v", err)
-		}
-	})
-	return cl
 }
 
 // testLogger sends the nemeses' log lines to the test log.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/lockstorm/lockstorm/internal/testdocker"
 	"github.com/lockstorm/lockstorm/runtime"
 )
 
@@ -11,11 +12,11 @@ import (
 // until every node has answered an Exec. Teardown is not timed. Run it as
 // go test -run '^$' -bench DockerClusterUp -benchtime 1x -count 5.
 func BenchmarkDockerClusterUp(b *testing.B) {
-	d := dockerForTest(b)
-	image := imageForTest(b, d)
+	d := testdocker.Runtime(b, New)
+	image := testdocker.Image(b)
 	ctx := context.Background()
 	for b.Loop() {
-		spec := runtime.Spec{RunID: newRunID(b), Image: image, Nodes: 3, Labels: map[string]string{testLabel: "bench"}}
+		spec := runtime.Spec{RunID: testdocker.ID("test"), Image: image, Nodes: 3, Labels: map[string]string{testdocker.Label: "bench"}}
 		c, err := d.Start(ctx, spec)
 		if err != nil {
 			b.Fatalf("Start: %v", err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/testdocker"
 	"github.com/lockstorm/lockstorm/runtime"
 
 	"github.com/docker/docker/api/types/network"
@@ -19,8 +20,8 @@ import (
 
 func TestDockerClusterComesUp(t *testing.T) {
 	t.Parallel()
-	d := dockerForTest(t)
-	spec := testSpec(t, d, 3)
+	d := testdocker.Runtime(t, New)
+	spec := testSpec(t, 3)
 	c := startForTest(t, d, spec)
 
 	nodes := c.Nodes()
@@ -56,7 +57,7 @@ func TestDockerClusterComesUp(t *testing.T) {
 			t.Errorf("%s has host name %q", n.Name, info.Config.Hostname)
 		}
 		if info.Config.Labels[runtime.LabelRun] != spec.RunID || info.Config.Labels[runtime.LabelNode] != n.Name ||
-			info.Config.Labels[testLabel] != "runtime" {
+			info.Config.Labels[testdocker.Label] != "runtime" {
 			t.Errorf("%s has labels %v", n.Name, info.Config.Labels)
 		}
 		// The daemon may store the capability as CAP_NET_ADMIN.
@@ -95,8 +96,8 @@ func hostsMaps(hosts, name, ip string) bool {
 
 func TestDockerNodesReachEachOtherByName(t *testing.T) {
 	t.Parallel()
-	d := dockerForTest(t)
-	c := startForTest(t, d, testSpec(t, d, 3))
+	d := testdocker.Runtime(t, New)
+	c := startForTest(t, d, testSpec(t, 3))
 	serveEcho(t, c, "n2")
 	installEcho(t, c, "n1")
 	got := mustExec(t, c, "n1", "/tmp/tcpecho", "dial", "n2:"+echoPort, "hello-from-n1")
@@ -107,8 +108,8 @@ func TestDockerNodesReachEachOtherByName(t *testing.T) {
 
 func TestDockerHostReachesNodePort(t *testing.T) {
 	t.Parallel()
-	d := dockerForTest(t)
-	c := startForTest(t, d, testSpec(t, d, 1))
+	d := testdocker.Runtime(t, New)
+	c := startForTest(t, d, testSpec(t, 1))
 	addr := serveEcho(t, c, "n1")
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -123,8 +124,8 @@ func TestDockerHostReachesNodePort(t *testing.T) {
 
 func TestDockerExecCapturesOutputAndExitCode(t *testing.T) {
 	t.Parallel()
-	d := dockerForTest(t)
-	c := startForTest(t, d, testSpec(t, d, 1))
+	d := testdocker.Runtime(t, New)
+	c := startForTest(t, d, testSpec(t, 1))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -160,8 +161,8 @@ func TestDockerExecCapturesOutputAndExitCode(t *testing.T) {
 
 func TestDockerExecDetachRunsInBackground(t *testing.T) {
 	t.Parallel()
-	d := dockerForTest(t)
-	c := startForTest(t, d, testSpec(t, d, 1))
+	d := testdocker.Runtime(t, New)
+	c := startForTest(t, d, testSpec(t, 1))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	// The command never ends by itself, so a blocking Exec would fail
@@ -187,8 +188,8 @@ func TestDockerExecDetachRunsInBackground(t *testing.T) {
 
 func TestDockerExecHonoursCancellation(t *testing.T) {
 	t.Parallel()
-	d := dockerForTest(t)
-	c := startForTest(t, d, testSpec(t, d, 1))
+	d := testdocker.Runtime(t, New)
+	c := startForTest(t, d, testSpec(t, 1))
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
 	_, err := c.Exec(ctx, "n1", []string{"sleep", "100000"}, runtime.ExecOptions{})
@@ -199,8 +200,8 @@ func TestDockerExecHonoursCancellation(t *testing.T) {
 
 func TestDockerPauseStallsNodeAndUnpauseResumes(t *testing.T) {
 	t.Parallel()
-	d := dockerForTest(t)
-	c := startForTest(t, d, testSpec(t, d, 1))
+	d := testdocker.Runtime(t, New)
+	c := startForTest(t, d, testSpec(t, 1))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	addr := serveEcho(t, c, "n1")
@@ -249,8 +250,8 @@ func TestDockerPauseStallsNodeAndUnpauseResumes(t *testing.T) {
 
 func TestDockerKillStopsNodeAndRestartKeepsIP(t *testing.T) {
 	t.Parallel()
-	d := dockerForTest(t)
-	spec := testSpec(t, d, 2)
+	d := testdocker.Runtime(t, New)
+	spec := testSpec(t, 2)
 	c := startForTest(t, d, spec)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -292,8 +293,8 @@ func TestDockerKillStopsNodeAndRestartKeepsIP(t *testing.T) {
 
 func TestDockerCopyFromCopiesFilesAndDirs(t *testing.T) {
 	t.Parallel()
-	d := dockerForTest(t)
-	c := startForTest(t, d, testSpec(t, d, 1))
+	d := testdocker.Runtime(t, New)
+	c := startForTest(t, d, testSpec(t, 1))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	mustExec(t, c, "n1", "sh", "-c",

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/testdocker"
 	"github.com/lockstorm/lockstorm/runtime"
 
 	"github.com/docker/docker/api/types/network"
@@ -16,8 +17,8 @@ import (
 
 func TestDockerTeardownRemovesEverythingIdempotently(t *testing.T) {
 	t.Parallel()
-	d := dockerForTest(t)
-	spec := testSpec(t, d, 3)
+	d := testdocker.Runtime(t, New)
+	spec := testSpec(t, 3)
 	c := startForTest(t, d, spec)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -34,7 +35,7 @@ func TestDockerTeardownRemovesEverythingIdempotently(t *testing.T) {
 	if err := c.Teardown(cancelled); err != nil {
 		t.Fatalf("Teardown with a cancelled context: %v", err)
 	}
-	if cs, ns := leftovers(t, d, runtime.LabelRun+"="+spec.RunID); cs != 0 || ns != 0 {
+	if cs, ns := testdocker.Count(t, runtime.LabelRun+"="+spec.RunID); cs != 0 || ns != 0 {
 		t.Fatalf("after Teardown: %d containers and %d networks left", cs, ns)
 	}
 	if err := c.Teardown(ctx); err != nil {
@@ -44,55 +45,55 @@ func TestDockerTeardownRemovesEverythingIdempotently(t *testing.T) {
 
 func TestDockerReapCleansUpAKilledRunOnly(t *testing.T) {
 	t.Parallel()
-	d := dockerForTest(t)
+	d := testdocker.Runtime(t, New)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	// The "killed run": its handle is dropped without Teardown. The
 	// unique label keeps Reap away from every other test's containers.
-	crashed := testSpec(t, d, 3)
-	crashed.Labels = map[string]string{testLabel: crashed.RunID}
+	crashed := testSpec(t, 3)
+	crashed.Labels = map[string]string{testdocker.Label: crashed.RunID}
 	t.Cleanup(func() { reapRun(t, d, crashed.RunID) })
 	if _, err := d.Start(ctx, crashed); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	bystander := startForTest(t, d, testSpec(t, d, 1))
+	bystander := startForTest(t, d, testSpec(t, 1))
 
-	got, err := d.Reap(ctx, map[string]string{testLabel: crashed.RunID})
+	got, err := d.Reap(ctx, map[string]string{testdocker.Label: crashed.RunID})
 	if err != nil {
 		t.Fatalf("Reap: %v", err)
 	}
 	if got.Containers != 3 || got.Networks != 1 || len(got.Stuck) != 0 {
 		t.Errorf("Reap removed %+v, want 3 containers and 1 network", got)
 	}
-	if cs, ns := leftovers(t, d, runtime.LabelRun+"="+crashed.RunID); cs != 0 || ns != 0 {
+	if cs, ns := testdocker.Count(t, runtime.LabelRun+"="+crashed.RunID); cs != 0 || ns != 0 {
 		t.Errorf("after Reap: %d containers and %d networks left", cs, ns)
 	}
 	if !inspectNode(t, d, bystander, "n1").State.Running {
 		t.Error("Reap with a label match stopped another run")
 	}
-	if again, err := d.Reap(ctx, map[string]string{testLabel: crashed.RunID}); err != nil || again.Containers+again.Networks+len(again.Stuck) != 0 {
+	if again, err := d.Reap(ctx, map[string]string{testdocker.Label: crashed.RunID}); err != nil || again.Containers+again.Networks+len(again.Stuck) != 0 {
 		t.Errorf("second Reap = %+v, %v; want nothing removed", again, err)
 	}
 }
 
 func TestDockerStartRejectsMissingImage(t *testing.T) {
 	t.Parallel()
-	d := dockerForTest(t)
-	spec := testSpec(t, d, 2)
+	d := testdocker.Runtime(t, New)
+	spec := testSpec(t, 2)
 	spec.Image = "lockstorm-no-such-image:never"
 	_, err := d.Start(context.Background(), spec)
 	if !errors.Is(err, runtime.ErrNoImage) {
 		t.Fatalf("Start = %v, want ErrNoImage", err)
 	}
-	if cs, ns := leftovers(t, d, runtime.LabelRun+"="+spec.RunID); cs != 0 || ns != 0 {
+	if cs, ns := testdocker.Count(t, runtime.LabelRun+"="+spec.RunID); cs != 0 || ns != 0 {
 		t.Fatalf("failed Start left %d containers and %d networks", cs, ns)
 	}
 }
 
 func TestDockerStartWithTakenRunIDLeavesTheOtherRunAlone(t *testing.T) {
 	t.Parallel()
-	d := dockerForTest(t)
-	spec := testSpec(t, d, 2)
+	d := testdocker.Runtime(t, New)
+	spec := testSpec(t, 2)
 	c := startForTest(t, d, spec)
 	if _, err := d.Start(context.Background(), spec); err == nil {
 		t.Fatal("second Start with the same run id succeeded")
@@ -106,13 +107,13 @@ func TestDockerStartWithTakenRunIDLeavesTheOtherRunAlone(t *testing.T) {
 
 func TestDockerConcurrentStartsGetDistinctSubnets(t *testing.T) {
 	t.Parallel()
-	d := dockerForTest(t)
+	d := testdocker.Runtime(t, New)
 	// Two run ids whose subnet search starts at the same /24, so that the
 	// second network creation has to move on.
-	a := testSpec(t, d, 1)
-	b := testSpec(t, d, 1)
+	a := testSpec(t, 1)
+	b := testSpec(t, 1)
 	for subnetStart(b.RunID) != subnetStart(a.RunID) {
-		b.RunID = newRunID(t)
+		b.RunID = testdocker.ID("test")
 	}
 	t.Cleanup(func() { reapRun(t, d, a.RunID); reapRun(t, d, b.RunID) })
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)

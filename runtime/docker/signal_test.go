@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/lockstorm/lockstorm/internal/testdocker"
 	"github.com/lockstorm/lockstorm/runtime"
 )
 
@@ -47,7 +48,7 @@ func childMain(mode string) int {
 		RunID:  os.Getenv(childRunEnv),
 		Image:  os.Getenv(childImageEnv),
 		Nodes:  2,
-		Labels: map[string]string{testLabel: "runtime"},
+		Labels: map[string]string{testdocker.Label: "runtime"},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -91,8 +92,8 @@ type childResult struct {
 // calls poke (if any), waits for the child to end and checks that nothing
 // of its run is left.
 func runChild(t *testing.T, mode string, poke func(*exec.Cmd) error) childResult {
-	d := dockerForTest(t)
-	spec := testSpec(t, d, 2)
+	d := testdocker.Runtime(t, New)
+	spec := testSpec(t, 2)
 	t.Cleanup(func() { reapRun(t, d, spec.RunID) })
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -113,7 +114,7 @@ func runChild(t *testing.T, mode string, poke func(*exec.Cmd) error) childResult
 		_ = cmd.Wait()
 		t.Fatalf("child said %q, %v; stderr:\n%s", line, err, stderr.String())
 	}
-	if cs, _ := leftovers(t, d, runtime.LabelRun+"="+spec.RunID); cs != 2 {
+	if cs, _ := testdocker.Count(t, runtime.LabelRun+"="+spec.RunID); cs != 2 {
 		t.Errorf("child's cluster has %d containers, want 2", cs)
 	}
 	if poke != nil {
@@ -125,7 +126,7 @@ func runChild(t *testing.T, mode string, poke func(*exec.Cmd) error) childResult
 	if ctx.Err() != nil {
 		t.Fatalf("child did not end: %v", errors.Join(err, ctx.Err()))
 	}
-	if cs, ns := leftovers(t, d, runtime.LabelRun+"="+spec.RunID); cs != 0 || ns != 0 {
+	if cs, ns := testdocker.Count(t, runtime.LabelRun+"="+spec.RunID); cs != 0 || ns != 0 {
 		t.Errorf("child (%s) left %d containers and %d networks", mode, cs, ns)
 	}
 	return childResult{err: err, stderr: stderr.String()}

@@ -3,43 +3,20 @@ package image
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/lockstorm/lockstorm/internal/testdocker"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/ory/dockertest/v3"
 	dc "github.com/ory/dockertest/v3/docker"
 )
-
-// dockerClient returns a client for the local daemon, skipping the test when
-// there is no Docker socket or under -short.
-func dockerClient(t *testing.T) *client.Client {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs Docker; skipped with -short")
-	}
-	if os.Getenv("DOCKER_HOST") == "" {
-		if _, err := os.Stat("/var/run/docker.sock"); err != nil {
-			t.Skip("no Docker socket at /var/run/docker.sock and DOCKER_HOST unset")
-		}
-	}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	return cli
-}
 
 // testOptions logs build progress into the test output.
 func testOptions(t *testing.T) Options {
@@ -58,32 +35,27 @@ func ensureImage(t *testing.T, cli *client.Client) string {
 	return tag
 }
 
-// pool is the dockertest pool of these tests: it runs containers of the
-// locally built node image (dockertest pulls only an image that is not
-// there, and this one always is), retries until a server answers, and
-// purges the containers.
+// pool is the dockertest pool of these tests (testdocker.Need): it runs
+// containers of the locally built node image (dockertest pulls only an
+// image that is not there, and this one always is), retries until a
+// server answers, and purges the containers.
 func pool(t *testing.T) *dockertest.Pool {
 	t.Helper()
-	p, err := dockertest.NewPool("")
-	if err != nil {
-		t.Fatalf("dockertest pool: %v", err)
-	}
+	p := testdocker.Need(t)
 	p.MaxWait = 20 * time.Second
 	return p
 }
 
 // startNode runs a container of the image, labelled for reaping, and removes
 // it when the test ends.
-func startNode(t *testing.T, cli *client.Client, tag string) string {
+func startNode(t *testing.T, tag string) string {
 	t.Helper()
 	p := pool(t)
-	var b [6]byte
-	rand.Read(b[:])
-	run := "imagetest-" + hex.EncodeToString(b[:])
+	run := testdocker.ID("imagetest")
 	repo, version, _ := strings.Cut(tag, ":")
 	res, err := p.RunWithOptions(&dockertest.RunOptions{
 		Name: run, Repository: repo, Tag: version,
-		Labels: map[string]string{runtime.LabelRun: run},
+		Labels: map[string]string{runtime.LabelRun: run, testdocker.Label: "image"},
 	}, func(hc *dc.HostConfig) { hc.PublishAllPorts = false })
 	if err != nil {
 		t.Fatalf("run a node container: %v", err)
@@ -92,9 +64,7 @@ func startNode(t *testing.T, cli *client.Client, tag string) string {
 		if err := p.Purge(res); err != nil {
 			t.Errorf("purge %s: %v", run, err)
 		}
-		left, _ := cli.ContainerList(context.Background(), container.ListOptions{All: true,
-			Filters: filters.NewArgs(filters.Arg("label", runtime.LabelRun+"="+run))})
-		if len(left) != 0 {
+		if left, _ := testdocker.Count(t, runtime.LabelRun+"="+run); left != 0 {
 			t.Errorf("container of run %s left behind", run)
 		}
 	})
@@ -151,7 +121,7 @@ func mustExec(t *testing.T, cli *client.Client, id string, env []string, cmd ...
 }
 
 func TestDockerImageBuilds(t *testing.T) {
-	cli := dockerClient(t)
+	cli := testdocker.Client(t)
 	tag := ensureImage(t, cli)
 	if tag != Tag() {
 		t.Fatalf("Ensure returned %s, Tag() is %s", tag, Tag())
@@ -184,8 +154,8 @@ func TestDockerImageBuilds(t *testing.T) {
 }
 
 func TestDockerImageHasServers(t *testing.T) {
-	cli := dockerClient(t)
-	id := startNode(t, cli, ensureImage(t, cli))
+	cli := testdocker.Client(t)
+	id := startNode(t, ensureImage(t, cli))
 	checks := []struct {
 		cmd  []string
 		want string
@@ -250,8 +220,8 @@ func nodeTime(t *testing.T, cli *client.Client, id string) float64 {
 }
 
 func TestDockerClockShimRedis(t *testing.T) {
-	cli := dockerClient(t)
-	id := startNode(t, cli, ensureImage(t, cli))
+	cli := testdocker.Client(t)
+	id := startNode(t, ensureImage(t, cli))
 	if out := mustExec(t, cli, id, nil, "sh", "-c", "ldd /usr/bin/redis-server | grep -c jemalloc"); strings.TrimSpace(out) == "0" {
 		t.Log("note: this redis-server does not link jemalloc")
 	}
@@ -303,8 +273,8 @@ func TestDockerClockShimRedis(t *testing.T) {
 }
 
 func TestDockerClockShimSeesFileCreatedLater(t *testing.T) {
-	cli := dockerClient(t)
-	id := startNode(t, cli, ensureImage(t, cli))
+	cli := testdocker.Client(t)
+	id := startNode(t, ensureImage(t, cli))
 	env := []string{runtime.ClockFileEnv + "=/run/lockstorm/late"}
 	mustExec(t, cli, id, append(env, "LD_PRELOAD="+runtime.ShimPath), "redis-server",
 		"--daemonize", "yes", "--port", "6380", "--save", "", "--appendonly", "no")
@@ -328,8 +298,8 @@ func TestDockerClockShimSeesFileCreatedLater(t *testing.T) {
 }
 
 func TestDockerClockShimMonotonicOnlyOnRequest(t *testing.T) {
-	cli := dockerClient(t)
-	id := startNode(t, cli, ensureImage(t, cli))
+	cli := testdocker.Client(t)
+	id := startNode(t, ensureImage(t, cli))
 	mustExec(t, cli, id, nil, runtime.ClockTool, "set", "1000")
 	const script = `use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC CLOCK_REALTIME);` +
 		`printf "%.3f %.3f\n", clock_gettime(CLOCK_MONOTONIC), clock_gettime(CLOCK_REALTIME);`
@@ -356,8 +326,8 @@ func TestDockerClockShimMonotonicOnlyOnRequest(t *testing.T) {
 }
 
 func TestDockerClockTool(t *testing.T) {
-	cli := dockerClient(t)
-	id := startNode(t, cli, ensureImage(t, cli))
+	cli := testdocker.Client(t)
+	id := startNode(t, ensureImage(t, cli))
 	if got := strings.TrimSpace(mustExec(t, cli, id, nil, runtime.ClockTool, "get")); got != "0" {
 		t.Fatalf("get with no file = %q, want 0", got)
 	}
