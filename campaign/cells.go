@@ -94,8 +94,9 @@ func (f *File) Expand() []Cell {
 }
 
 func (f *File) cell(name, target, workload, nem string, expect store.Expectation, claim string, s Settings, line int) Cell {
+	p := plan.Default()
 	if workload == "" {
-		workload = "mutex"
+		workload = p.Workload
 	}
 	if expect == "" {
 		expect = store.ExpectExplore
@@ -107,7 +108,6 @@ func (f *File) cell(name, target, workload, nem string, expect store.Expectation
 	if name == "" {
 		name = store.CellName(target, workload, nemeses)
 	}
-	p := plan.Default()
 	p.Target, p.Workload, p.Nemeses = target, workload, nemeses
 	p.TimeLimit = DefaultTimeLimit
 	apply(&p, s)
