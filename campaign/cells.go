@@ -31,7 +31,7 @@ type Cell struct {
 	Claim    string
 	Seeds    []int64
 	Judge    []string
-	// Speedup is what the cell asks of a contention sweep (CellSpec).
+	// Speedup is what the cell asks of a sweep (CellSpec).
 	Speedup map[string]float64
 	// Plan is what each run of the cell is asked to do; its seed is set
 	// per repeat.

@@ -81,6 +81,23 @@ func (Contention) Variants() []string {
 	return append([]string{ContentionScaling}, checker.Ways...)
 }
 
+// SweepVariant implements Sweeper: the scaling sweep measures the ways.
+func (Contention) SweepVariant() string { return ContentionScaling }
+
+// CheckSpeedup implements Sweeper: only the lock-free ways are measured
+// against the lock, and each by a ratio above 0.
+func (Contention) CheckSpeedup(speedup map[string]float64) error {
+	for way, r := range speedup {
+		if way == checker.WayLock || !slices.Contains(checker.Ways, way) {
+			return fmt.Errorf("%q is not a lock-free way (valid: %s)", way, strings.Join(checker.Ways[1:], ", "))
+		}
+		if !(r > 0) {
+			return fmt.Errorf("%s: %g must be a ratio above 0", way, r)
+		}
+	}
+	return nil
+}
+
 // Judges implements Workload: the contention checker only measures.
 func (Contention) Judges() []string { return []string{checker.NameInventory} }
 
