@@ -54,6 +54,15 @@ const MinContentionPhase = 500 * time.Millisecond
 // audit of the final stock; the contention checker measures each phase.
 type Contention struct{}
 
+// What Contention declares beyond a Workload: rules of its own for the
+// plan and the target, a stock in the service's store, and a sweep that
+// a campaign may ask a speedup of.
+var (
+	_ Preparer  = Contention{}
+	_ StoreUser = Contention{}
+	_ Sweeper   = Contention{}
+)
+
 var (
 	contentionClientsOpt = option.Ints{Name: "contention.clients", Default: []int{1, 2, 4, 8, 16, 32}, Min: 1, Max: 256,
 		Help: "the numbers of clients the scaling variant measures each way with, in increasing order"}
@@ -97,6 +106,9 @@ func (Contention) CheckSpeedup(speedup map[string]float64) error {
 	}
 	return nil
 }
+
+// UsesStore implements StoreUser: the stock is kept in the service's store.
+func (Contention) UsesStore() {}
 
 // Judges implements Workload: the contention checker only measures.
 func (Contention) Judges() []string { return []string{checker.NameInventory} }
