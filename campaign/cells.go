@@ -31,7 +31,7 @@ type Cell struct {
 	Claim    string
 	Seeds    []int64
 	Judge    []string
-	// Speedup is what the cell asks of a contention sweep (CellSpec).
+	// Speedup is what the cell asks of a sweep (CellSpec).
 	Speedup map[string]float64
 	// Plan is what each run of the cell is asked to do; its seed is set
 	// per repeat.
@@ -94,8 +94,9 @@ func (f *File) Expand() []Cell {
 }
 
 func (f *File) cell(name, target, workload, nem string, expect store.Expectation, claim string, s Settings, line int) Cell {
+	p := plan.Default()
 	if workload == "" {
-		workload = "mutex"
+		workload = p.Workload
 	}
 	if expect == "" {
 		expect = store.ExpectExplore
@@ -107,7 +108,6 @@ func (f *File) cell(name, target, workload, nem string, expect store.Expectation
 	if name == "" {
 		name = store.CellName(target, workload, nemeses)
 	}
-	p := plan.Default()
 	p.Target, p.Workload, p.Nemeses = target, workload, nemeses
 	p.TimeLimit = DefaultTimeLimit
 	apply(&p, s)

@@ -67,9 +67,10 @@ type CellSpec struct {
 	Expect   store.Expectation `yaml:"expect"`
 	// Claim is the sentence the cell demonstrates, shown in reports.
 	Claim string `yaml:"claim"`
-	// Speedup asks of a contention sweep (workload contention, variant
-	// scaling) that each way named make at least that many times the
-	// lock's deductions a second at 16 clients, e.g. {atomic: 3}.
+	// Speedup asks of a sweep (the sweep variant of a workloads.Sweeper)
+	// that each way named make at least that many times the lock's
+	// throughput at 16 clients (checker.RatioClients, or the nearest
+	// number measured below it), e.g. {atomic: 3}.
 	Speedup map[string]float64 `yaml:"speedup"`
 	line    int
 }
@@ -340,22 +341,15 @@ func checkCell(c Cell) error {
 	return nil
 }
 
-// checkSpeedup checks a cell's speedup: only for the contention sweep,
-// only lock-free ways, positive ratios.
+// checkSpeedup checks a cell's speedup: only a sweep measures the ways
+// against each other, and the sweep's workload checks what is asked
+// (workloads.Sweeper).
 func checkSpeedup(c Cell) error {
 	if len(c.Speedup) == 0 {
 		return nil
 	}
-	if c.Workload != "contention" || c.Plan.Variant != "" && c.Plan.Variant != workloads.ContentionScaling {
-		return fmt.Errorf("speedup: only a cell of workload contention, variant %s, measures the ways against each other", workloads.ContentionScaling)
-	}
-	for way, r := range c.Speedup {
-		if way == checker.WayLock || !slices.Contains(checker.Ways, way) {
-			return fmt.Errorf("speedup: %q is not a lock-free way (valid: %s)", way, strings.Join(checker.Ways[1:], ", "))
-		}
-		if !(r > 0) {
-			return fmt.Errorf("speedup: %s: %g must be a ratio above 0", way, r)
-		}
+	if err := workloads.CheckSpeedup(c.Workload, c.Plan.Variant, c.Speedup); err != nil {
+		return fmt.Errorf("speedup: %w", err)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/workloads"
 )
@@ -84,7 +85,7 @@ to that line as a run that broke off: unknown at best.`,
 		},
 	}
 	c.Flags().DurationVar(&budget, "check-budget", 60*time.Second, "time budget of the linearizability search")
-	c.Flags().StringVar(&workload, "workload", "mutex", "workload whose checkers also run, for a bare history file")
+	c.Flags().StringVar(&workload, "workload", plan.Default().Workload, "workload whose checkers also run, for a bare history file")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON, in the form of results.json, instead of words")
 	return c
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/reports"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/workloads"
@@ -111,7 +112,7 @@ func Recheck(dir string, budget time.Duration) (store.RunResult, error) {
 	if rerr != nil {
 		res = store.RunResult{ID: filepath.Base(dir), Cell: filepath.Base(filepath.Dir(dir)), FirstViolation: -1,
 			Error: "the run did not finish: results.json was missing"}
-		res.Plan.Workload = "mutex"
+		res.Plan.Workload = plan.Default().Workload
 	}
 	if budget > 0 {
 		res.Plan.CheckBudget = budget

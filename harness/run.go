@@ -287,7 +287,8 @@ func (r *run) runWorkload(ctx context.Context, runner *nemesis.Runner) error {
 		nerr = runner.Run(wctx, begin)
 	}()
 	wenv := &workloads.Env{Plan: p, NewClient: r.newClient, Recorder: r.rec, Faults: r.faults, Log: r.log}
-	if st, ok := targets.StockerOf(r.Service); ok {
+	_, usesStore := r.Workload.(workloads.StoreUser)
+	if st, ok := targets.StockerOf(r.Service); ok && usesStore {
 		wenv.NewStore, wenv.Decrements = r.storeFor(st), st.Decrements()
 	}
 	werr := r.Workload.Run(wctx, wenv)

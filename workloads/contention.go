@@ -54,6 +54,15 @@ const MinContentionPhase = 500 * time.Millisecond
 // audit of the final stock; the contention checker measures each phase.
 type Contention struct{}
 
+// What Contention declares beyond a Workload: rules of its own for the
+// plan and the target, a stock in the service's store, and a sweep that
+// a campaign may ask a speedup of.
+var (
+	_ Preparer  = Contention{}
+	_ StoreUser = Contention{}
+	_ Sweeper   = Contention{}
+)
+
 var (
 	contentionClientsOpt = option.Ints{Name: "contention.clients", Default: []int{1, 2, 4, 8, 16, 32}, Min: 1, Max: 256,
 		Help: "the numbers of clients the scaling variant measures each way with, in increasing order"}
@@ -80,6 +89,26 @@ func (Contention) Options() []option.Spec {
 func (Contention) Variants() []string {
 	return append([]string{ContentionScaling}, checker.Ways...)
 }
+
+// SweepVariant implements Sweeper: the scaling sweep measures the ways.
+func (Contention) SweepVariant() string { return ContentionScaling }
+
+// CheckSpeedup implements Sweeper: only the lock-free ways are measured
+// against the lock, and each by a ratio above 0.
+func (Contention) CheckSpeedup(speedup map[string]float64) error {
+	for way, r := range speedup {
+		if way == checker.WayLock || !slices.Contains(checker.Ways, way) {
+			return fmt.Errorf("%q is not a lock-free way (valid: %s)", way, strings.Join(checker.Ways[1:], ", "))
+		}
+		if !(r > 0) {
+			return fmt.Errorf("%s: %g must be a ratio above 0", way, r)
+		}
+	}
+	return nil
+}
+
+// UsesStore implements StoreUser: the stock is kept in the service's store.
+func (Contention) UsesStore() {}
 
 // Judges implements Workload: the contention checker only measures.
 func (Contention) Judges() []string { return []string{checker.NameInventory} }

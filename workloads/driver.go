@@ -33,11 +33,11 @@ type worker struct {
 	// answered that it no longer holds it (targets.Checker): the holder
 	// stops and writes nothing more.
 	lost bool
-	// acquireCtx, if set, bounds every acquire: the contention
-	// workload's phase, so that a waiting acquire ends with its phase.
+	// acquireCtx, if set, bounds every acquire: for a workload that runs
+	// in phases, the phase, so that a waiting acquire ends with it.
 	acquireCtx context.Context
 	// store is the process's connection to the service's own data store
-	// (the contention workload), closed with its client.
+	// (Env.NewStore, for a StoreUser), closed with its client.
 	store targets.Store
 	// stride is what a retired process id steps by; 0 means the plan's
 	// concurrency.

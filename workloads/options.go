@@ -29,11 +29,17 @@ func CheckVariant(w Workload, variant string) error {
 	return nil
 }
 
-// variantOf returns the plan's variant of w, or w's default (its first).
+// variantOf returns the plan's variant of w, or w's default.
 func variantOf(w Workload, p *plan.Plan) string {
 	if v := p.Variant; v != "" {
 		return v
 	}
+	return defaultVariant(w)
+}
+
+// defaultVariant returns w's default variant, its first; "" when it has
+// none.
+func defaultVariant(w Workload) string {
 	if vs := w.Variants(); len(vs) > 0 {
 		return vs[0]
 	}

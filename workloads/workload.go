@@ -30,9 +30,10 @@ type Env struct {
 	// Go binding in the harness, or a client process behind the protocol.
 	NewClient func(ctx context.Context, process int) (targets.Client, error)
 	// NewStore returns a connection of process to the service's own data
-	// store (targets.Stocker), for the contention workload; nil when the
-	// target has none. Process -1 is the workload itself (setting the
-	// stock, the audit).
+	// store (targets.Stocker), for a workload that keeps its data there
+	// (StoreUser); nil for any other workload, and when the target has no
+	// store. Process -1 is the workload itself (setting its data up, the
+	// audit).
 	NewStore func(ctx context.Context, process int) (targets.Store, error)
 	// Decrements says whether that store has an atomic decrement.
 	Decrements bool
