@@ -45,7 +45,25 @@ func (ClientPause) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, erro
 	if !ok {
 		stall = def
 	}
-	return plan.Event{Duration: stall, Params: map[string]string{"stall": stall.String()}}, nil
+	return plan.Event{Duration: stall, Params: clientPauseParams{Stall: stall}.encode()}, nil
+}
+
+// clientPauseParams are the parameters of a client-pause event.
+type clientPauseParams struct {
+	// Stall is how long the holder stalls.
+	Stall time.Duration
+}
+
+// encode writes p as the parameters of a client-pause event: "stall".
+func (p clientPauseParams) encode() map[string]string {
+	return map[string]string{"stall": p.Stall.String()}
+}
+
+// decodeClientPauseParams reads the parameters of a client-pause event.
+func decodeClientPauseParams(ev plan.Event) (clientPauseParams, error) {
+	d := decodeParams("client-pause", ev)
+	p := clientPauseParams{Stall: d.duration("stall")}
+	return p, d.err
 }
 
 // Applicable implements Nemesis: every target has clients.
@@ -53,10 +71,11 @@ func (ClientPause) Applicable(*Env) error { return nil }
 
 // Inject arms the stall and returns once a holder has started it.
 func (ClientPause) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
-	stall, err := time.ParseDuration(ev.Params["stall"])
+	params, err := decodeClientPauseParams(ev)
 	if err != nil {
-		stall = ev.Duration
+		return nil, err
 	}
+	stall := params.Stall
 	v, done, err := env.Faults.Stall(ctx, stall)
 	if err != nil {
 		return nil, err

@@ -116,18 +116,43 @@ func (Clock) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
 		off = -off
 	}
 	d := drawDuration(rng, p, clockDurationOpt)
-	ev := plan.Event{Mode: mode, Targets: nodes, Duration: d, Params: map[string]string{}}
-	switch mode {
-	case clockReset:
+	ev := plan.Event{Mode: mode, Targets: nodes, Duration: d}
+	params := clockParams{Offset: off, Period: period}
+	if mode == clockReset {
 		ev.Targets = slices.Clone(p.Nodes)
-		ev.Params["offset"] = "0s"
-	case clockStrobe:
-		ev.Params["offset"] = off.String()
-		ev.Params["period"] = period.String()
-	default:
-		ev.Params["offset"] = off.String()
+		params.Offset = 0
 	}
+	ev.Params = params.encode(mode)
 	return ev, nil
+}
+
+// clockParams are the parameters of a clock event.
+type clockParams struct {
+	// Offset is how far the clocks move: 0 for a reset, +offset and
+	// -offset in turn for a strobe.
+	Offset time.Duration
+	// Period is how often a strobe flips the offset (strobes only).
+	Period time.Duration
+}
+
+// encode writes p as the parameters of an event of mode: "offset", and
+// "period" for a strobe.
+func (p clockParams) encode(mode string) map[string]string {
+	m := map[string]string{"offset": p.Offset.String()}
+	if mode == clockStrobe {
+		m["period"] = p.Period.String()
+	}
+	return m
+}
+
+// decodeClockParams reads the parameters of a clock event.
+func decodeClockParams(ev plan.Event) (clockParams, error) {
+	d := decodeParams("clock", ev)
+	p := clockParams{Offset: d.duration("offset")}
+	if ev.Mode == clockStrobe {
+		p.Period = d.positive("period")
+	}
+	return p, d.err
 }
 
 // Applicable implements Nemesis: the target's servers must run with the
@@ -160,10 +185,11 @@ func (s *strobe) stop() {
 // Inject sets the offset on the event's nodes and checks it; a strobe
 // goes on flipping it in the background until Heal.
 func (c Clock) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
-	off, err := time.ParseDuration(ev.Params["offset"])
+	params, err := decodeClockParams(ev)
 	if err != nil {
-		return nil, fmt.Errorf("clock %s: offset: %w", ev.Mode, err)
+		return nil, err
 	}
+	off := params.Offset
 	if err := setClocks(ctx, env, ev.Targets, off); err != nil {
 		return nil, fmt.Errorf("clock %s: %w", ev.Mode, err)
 	}
@@ -171,10 +197,7 @@ func (c Clock) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error)
 	if ev.Mode != clockStrobe {
 		return details, nil
 	}
-	period, err := time.ParseDuration(ev.Params["period"])
-	if err != nil || period <= 0 {
-		period = DefaultClockStrobePeriod
-	}
+	period := params.Period
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	st := &strobe{cancel: cancel, done: make(chan struct{})}
 	env.stash(ev, st)
@@ -281,10 +304,11 @@ echo "$a $s $r $b"`
 // holds the event's offset (or its negation, for a strobe), and a process
 // started with the shim sees its wall clock shifted by that much.
 func (c Clock) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
-	off, err := time.ParseDuration(ev.Params["offset"])
+	params, err := decodeClockParams(ev)
 	if err != nil {
 		return err
 	}
+	off := params.Offset
 	return onNodes(ev.Targets, func(node string) error {
 		file, seen, err := readShift(ctx, env, node)
 		if err != nil {

@@ -239,7 +239,11 @@ func extraCheck(ctx context.Context, env *nemesis.Env, ev plan.Event, details an
 			break
 		}
 	case "clock":
-		off, _ := time.ParseDuration(ev.Params["offset"])
+		cp, err := nemesis.DecodeClockParams(ev)
+		if err != nil {
+			return err
+		}
+		off := cp.Offset
 		for _, node := range ev.Targets {
 			out, err := targets.Sh(ctx, env.Cluster, node, "redis-cli TIME | head -1; date +%s")
 			if err != nil {
@@ -292,10 +296,13 @@ func checkLink(ctx context.Context, env *nemesis.Env, ev plan.Event) error {
 		out, err := targets.Sh(ctx, env.Cluster, c, cmd)
 		return time.Since(begin), out, err
 	}
+	lp, err := nemesis.DecodeLinkParams(ev)
+	if err != nil {
+		return err
+	}
 	switch ev.Mode {
 	case "latency":
-		lat, _ := time.ParseDuration(ev.Params["latency"])
-		jit, _ := time.ParseDuration(ev.Params["jitter"])
+		lat, jit := lp.Latency, lp.Jitter
 		took, out, err := timed("redis-cli -h " + ip + " PING")
 		if err != nil || !strings.Contains(out, "PONG") {
 			return fmt.Errorf("PING through the proxy: %q, %v", out, err)
@@ -309,7 +316,7 @@ func checkLink(ctx context.Context, env *nemesis.Env, ev plan.Event) error {
 			return fmt.Errorf("SET 64 KB through the proxy: %q, %v", out, err)
 		}
 		if took < 700*time.Millisecond {
-			return fmt.Errorf("64 KB at %s KB/s took only %s", ev.Params["rate"], took)
+			return fmt.Errorf("64 KB at %d KB/s took only %s", lp.Rate, took)
 		}
 	case "stall":
 		out, err := targets.Sh(ctx, env.Cluster, c, "timeout 2 redis-cli -h "+ip+" PING; echo status $?")

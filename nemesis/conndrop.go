@@ -104,7 +104,25 @@ func (ConnDrop) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) 
 	if !ok {
 		d = max(2*p.Lease+time.Second, 5*time.Second)
 	}
-	return plan.Event{Duration: d, Params: map[string]string{"work": d.String()}}, nil
+	return plan.Event{Duration: d, Params: connDropParams{Work: d}.encode()}, nil
+}
+
+// connDropParams are the parameters of a conn-drop event.
+type connDropParams struct {
+	// Work is how long the holder works on with its connections reset.
+	Work time.Duration
+}
+
+// encode writes p as the parameters of a conn-drop event: "work".
+func (p connDropParams) encode() map[string]string {
+	return map[string]string{"work": p.Work.String()}
+}
+
+// decodeConnDropParams reads the parameters of a conn-drop event.
+func decodeConnDropParams(ev plan.Event) (connDropParams, error) {
+	d := decodeParams("conn-drop", ev)
+	p := connDropParams{Work: d.duration("work")}
+	return p, d.err
 }
 
 // Applicable implements Nemesis: the rules go into client containers.
@@ -127,13 +145,14 @@ type dropRecord struct {
 // Inject arms the work, waits until a holder starts it, and resets that
 // holder's connections from then on.
 func (c ConnDrop) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
+	params, err := decodeConnDropParams(ev)
+	if err != nil {
+		return nil, err
+	}
 	if env.ClientOf == nil {
 		return nil, fmt.Errorf("conn-drop: the run has no client containers")
 	}
-	work, err := time.ParseDuration(ev.Params["work"])
-	if err != nil {
-		work = ev.Duration
-	}
+	work := params.Work
 	v, done, err := env.Faults.Work(ctx, work)
 	if err != nil {
 		return nil, err

@@ -65,8 +65,27 @@ func (Kill) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
 	if delay == 0 {
 		ev.Duration = min(max(p.Lease, time.Second), p.MaxDuration)
 	}
-	ev.Params = map[string]string{"restart-delay": delay.String()}
+	ev.Params = killParams{RestartDelay: delay}.encode()
 	return ev, nil
+}
+
+// killParams are the parameters of a kill event.
+type killParams struct {
+	// RestartDelay is how long the killed servers stay down; 0 restarts
+	// them at once, within Inject.
+	RestartDelay time.Duration
+}
+
+// encode writes p as the parameters of a kill event: "restart-delay".
+func (p killParams) encode() map[string]string {
+	return map[string]string{"restart-delay": p.RestartDelay.String()}
+}
+
+// decodeKillParams reads the parameters of a kill event.
+func decodeKillParams(ev plan.Event) (killParams, error) {
+	d := decodeParams("kill", ev)
+	p := killParams{RestartDelay: d.duration("restart-delay")}
+	return p, d.err
 }
 
 // Applicable implements Nemesis: the target must name and restart its
@@ -100,6 +119,10 @@ func (k *killed) nodes(all []string) []string {
 // Inject kills the server processes on the event's nodes, waits until
 // they are gone, and with no restart delay starts them again.
 func (k Kill) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
+	params, err := decodeKillParams(ev)
+	if err != nil {
+		return nil, err
+	}
 	s, err := servers(k.Name(), env)
 	if err != nil {
 		return nil, err
@@ -137,7 +160,7 @@ echo $pids`
 		return nil, fmt.Errorf("kill %s: %w", ev.Mode, err)
 	}
 	details := map[string]any{"nodes": nodes, "killed": rec.PIDs}
-	if delay, _ := time.ParseDuration(ev.Params["restart-delay"]); delay > 0 {
+	if params.RestartDelay > 0 {
 		return details, nil
 	}
 	if err := startServers(ctx, env, s, nodes); err != nil {

@@ -134,7 +134,7 @@ func (Partition) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error)
 	if mode == modeHolder {
 		// The holder's node is only known when the fault starts: Inject
 		// isolates it from every other node then.
-		return plan.Event{Mode: mode, Duration: d, Params: map[string]string{}}, nil
+		return plan.Event{Mode: mode, Duration: d, Params: partitionParams{}.encode(p.Nodes)}, nil
 	}
 	g := planGrudge(rng, mode, p.Nodes)
 	if err != nil {
@@ -148,8 +148,44 @@ func (Partition) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error)
 	}
 	return plan.Event{
 		Mode: mode, Targets: hit, Duration: d,
-		Params: map[string]string{"grudge": formatGrudge(g, p.Nodes)},
+		Params: partitionParams{Grudge: g}.encode(p.Nodes),
 	}, nil
+}
+
+// partitionParams are the parameters of a partition event.
+type partitionParams struct {
+	// Grudge is, for each node, the peers whose packets it drops: drawn
+	// in Plan for the modes between nodes, nil for the modes whose cut
+	// is found when the fault starts (holder, the client-side modes).
+	Grudge map[string][]string
+}
+
+// encode writes p as the parameters of a partition event: "grudge", as
+// "n1:n2,n3;n2:n1" in the order of nodes, when there is one.
+func (p partitionParams) encode(nodes []string) map[string]string {
+	if p.Grudge == nil {
+		return map[string]string{}
+	}
+	return map[string]string{"grudge": formatGrudge(p.Grudge, nodes)}
+}
+
+// decodePartitionParams reads the parameters of a partition event.
+func decodePartitionParams(ev plan.Event) (partitionParams, error) {
+	d := decodeParams("partition", ev)
+	p := partitionParams{Grudge: map[string][]string{}}
+	s, ok := d.lookup("grudge")
+	if !ok || s == "" {
+		return p, nil
+	}
+	for _, part := range strings.Split(s, ";") {
+		node, peers, ok := strings.Cut(part, ":")
+		if !ok || node == "" || peers == "" {
+			d.fail("grudge", s, fmt.Errorf("bad entry %q", part))
+			return partitionParams{}, d.err
+		}
+		p.Grudge[node] = strings.Split(peers, ",")
+	}
+	return p, nil
 }
 
 // drawPartitionMode draws the mode of one partition. With its clients in
@@ -240,19 +276,8 @@ func formatGrudge(g map[string][]string, nodes []string) string {
 // Grudge reads back the grudge of a partition event: for each node, the
 // peers whose packets it drops. Nodes that drop nothing are absent.
 func Grudge(ev plan.Event) (map[string][]string, error) {
-	g := map[string][]string{}
-	s := ev.Params["grudge"]
-	if s == "" {
-		return g, nil
-	}
-	for _, part := range strings.Split(s, ";") {
-		node, peers, ok := strings.Cut(part, ":")
-		if !ok || node == "" || peers == "" {
-			return nil, fmt.Errorf("bad grudge entry %q", part)
-		}
-		g[node] = strings.Split(peers, ",")
-	}
-	return g, nil
+	p, err := decodePartitionParams(ev)
+	return p.Grudge, err
 }
 
 // Applicable implements Nemesis: a partition needs containers, and two
@@ -281,7 +306,8 @@ func (Partition) Inject(ctx context.Context, env *Env, ev plan.Event) (any, erro
 	if isClientMode(ev.Mode) {
 		return injectClientCut(ctx, env, ev)
 	}
-	g, err := Grudge(ev)
+	params, err := decodePartitionParams(ev)
+	g := params.Grudge
 	if ev.Mode == modeHolder {
 		g, err = holderGrudge(ctx, env)
 	}

@@ -341,15 +341,15 @@ func TestKillEventLastsTheRestartDelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Params["restart-delay"] != "0s" || ev.Duration != 2*time.Second {
-		t.Fatalf("default kill: delay %q, duration %s; want 0s and one lease", ev.Params["restart-delay"], ev.Duration)
+	if want := map[string]string{"restart-delay": "0s"}; !reflect.DeepEqual(ev.Params, want) || ev.Duration != 2*time.Second {
+		t.Fatalf("default kill: params %v, duration %s; want %v and one lease", ev.Params, ev.Duration, want)
 	}
 	ev, err = nemesis.Kill{}.Plan(rand.New(rand.NewSource(1)), params(3, map[string]string{"kill.restart-delay": "9s"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Params["restart-delay"] != "9s" || ev.Duration != 9*time.Second {
-		t.Fatalf("kill.restart-delay=9s: delay %q, duration %s", ev.Params["restart-delay"], ev.Duration)
+	if kp, err := nemesis.DecodeKillParams(ev); err != nil || kp.RestartDelay != 9*time.Second || ev.Duration != 9*time.Second {
+		t.Fatalf("kill.restart-delay=9s: params %v (%+v, %v), duration %s", ev.Params, kp, err, ev.Duration)
 	}
 	owners := []option.Owner{{Kind: "nemesis", Name: "kill", Specs: nemesis.Kill{}.Options()}}
 	if err := option.Check(owners, option.Values{"kill.restart-delay": "-1s"}); err == nil {
@@ -367,10 +367,11 @@ func TestClockBumpsForwardPastTheLeaseOnARandomSubset(t *testing.T) {
 		if ev.Mode != "bump" && ev.Mode != "strobe" {
 			t.Fatalf("seed %d drew mode %s by default", seed, ev.Mode)
 		}
-		off, err := time.ParseDuration(ev.Params["offset"])
+		cp, err := nemesis.DecodeClockParams(ev)
 		if err != nil {
 			t.Fatal(err)
 		}
+		off := cp.Offset
 		if off < 4*time.Second || off > nemesis.DefaultClockMaxOffset {
 			t.Fatalf("seed %d: offset %s, want forward, 2×lease..%s", seed, off, nemesis.DefaultClockMaxOffset)
 		}
@@ -397,12 +398,12 @@ func TestClockBumpsForwardPastTheLeaseOnARandomSubset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, _ := time.ParseDuration(ev.Params["offset"])
-	if ev.Mode != "strobe" || off > -4*time.Second || off < -5*time.Second || ev.Params["period"] != "50ms" {
-		t.Fatalf("backward strobe: %+v", ev)
+	cp, err := nemesis.DecodeClockParams(ev)
+	if err != nil || ev.Mode != "strobe" || cp.Offset > -4*time.Second || cp.Offset < -5*time.Second || cp.Period != 50*time.Millisecond {
+		t.Fatalf("backward strobe: %+v (%+v, %v)", ev, cp, err)
 	}
 	ev, err = nemesis.Clock{}.Plan(rand.New(rand.NewSource(3)), params(3, map[string]string{"clock.mode": "reset"}))
-	if err != nil || ev.Params["offset"] != "0s" || len(ev.Targets) != 3 {
+	if want := map[string]string{"offset": "0s"}; err != nil || !reflect.DeepEqual(ev.Params, want) || len(ev.Targets) != 3 {
 		t.Fatalf("reset: %+v, %v", ev, err)
 	}
 	// A bad value is refused before any plan, by the option's declaration.
@@ -425,7 +426,7 @@ func TestClientFaultsUnaffected(t *testing.T) {
 		switch ev.Nemesis {
 		case "client-pause":
 			n++
-			if ev.Params["stall"] != "4s" || ev.Duration != 4*time.Second || len(ev.Targets) != 0 {
+			if want := map[string]string{"stall": "4s"}; !reflect.DeepEqual(ev.Params, want) || ev.Duration != 4*time.Second || len(ev.Targets) != 0 {
 				t.Errorf("client-pause event %+v, want a 4s stall (2×lease) on no node", ev)
 			}
 		case "client-crash":
