@@ -58,8 +58,8 @@ const (
 // offset back to 0 and checks it.
 type Clock struct{}
 
-// Name implements Nemesis.
-func (Clock) Name() string { return "clock" }
+// clockName is the name of Clock.
+const clockName = "clock"
 
 // The options of clock.
 var (
@@ -75,14 +75,14 @@ var (
 		Help: "how often a strobe flips the offset"}
 )
 
-// Options implements Nemesis.
-func (Clock) Options() []option.Spec {
-	return option.Specs(clockModeOpt, clockNodesOpt, clockDurationOpt, clockMaxOffsetOpt, clockDirectionOpt, clockPeriodOpt)
-}
-
-// Description implements Nemesis.
-func (Clock) Description() string {
-	return "shift the servers' wall clock through the clock shim (bump, strobe, reset) on a random subset of nodes, or clock.nodes"
+// Describe implements Nemesis.
+func (c Clock) Describe() Descriptor {
+	return Descriptor{
+		Name:        clockName,
+		Description: "shift the servers' wall clock through the clock shim (bump, strobe, reset) on a random subset of nodes, or clock.nodes",
+		Options:     option.Specs(clockModeOpt, clockNodesOpt, clockDurationOpt, clockMaxOffsetOpt, clockDirectionOpt, clockPeriodOpt),
+		Applies:     c.applies,
+	}
 }
 
 // Plan draws the mode, the nodes, the offset and the length.
@@ -147,7 +147,7 @@ func (p clockParams) encode(mode string) map[string]string {
 
 // decodeClockParams reads the parameters of a clock event.
 func decodeClockParams(ev plan.Event) (clockParams, error) {
-	d := decodeParams("clock", ev)
+	d := decodeParams(clockName, ev)
 	p := clockParams{Offset: d.duration("offset")}
 	if ev.Mode == clockStrobe {
 		p.Period = d.positive("period")
@@ -155,10 +155,10 @@ func decodeClockParams(ev plan.Event) (clockParams, error) {
 	return p, d.err
 }
 
-// Applicable implements Nemesis: the target's servers must run with the
-// clock shim.
-func (c Clock) Applicable(env *Env) error {
-	if err := needsCluster(c.Name(), env); err != nil {
+// applies is Clock's Descriptor.Applies: the target's servers must run
+// with the clock shim.
+func (c Clock) applies(env *Env) error {
+	if err := needsCluster(clockName, env); err != nil {
 		return err
 	}
 	if s, ok := env.Service.(targets.ClockShimmed); !ok || !s.ClockShimmed() {
@@ -242,7 +242,7 @@ func (c Clock) Heal(ctx context.Context, env *Env, ev plan.Event) (any, error) {
 // Teardown stops every strobe and sets every node's offset to 0.
 func (c Clock) Teardown(ctx context.Context, env *Env) error {
 	env.pending.Range(func(k, v any) bool {
-		if key, ok := k.(eventKey); ok && key.nemesis == c.Name() {
+		if key, ok := k.(eventKey); ok && key.nemesis == clockName {
 			if s, ok := v.(*strobe); ok {
 				s.stop()
 				env.pending.Delete(k)
@@ -300,7 +300,7 @@ echo "$a $s $r $b"`
 	return 0, 0, fmt.Errorf("on %s: the clock offset kept changing while read", node)
 }
 
-// Observe implements Nemesis: on every node of the event the offset file
+// Observe implements Observer: on every node of the event the offset file
 // holds the event's offset (or its negation, for a strobe), and a process
 // started with the shim sees its wall clock shifted by that much.
 func (c Clock) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
@@ -324,7 +324,7 @@ func (c Clock) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) erro
 	})
 }
 
-// Clean implements Nemesis: every node's offset is 0, and shimmed
+// Clean implements Observer: every node's offset is 0, and shimmed
 // processes see the real time.
 func (c Clock) Clean(ctx context.Context, env *Env) error {
 	return onNodes(env.nodes(), func(node string) error {

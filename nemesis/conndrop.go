@@ -86,16 +86,18 @@ type ConnDrop struct{}
 var connDropDurationOpt = option.Duration{Name: "conn-drop.duration", Positive: true,
 	Help: "how long the holder works on while its connections are reset (default: 2 leases and a second, at least 5s)"}
 
-// Name implements Nemesis.
-func (ConnDrop) Name() string { return "conn-drop" }
+// connDropName is the name of ConnDrop.
+const connDropName = "conn-drop"
 
-// Description implements Nemesis.
-func (ConnDrop) Description() string {
-	return "reset the holder's TCP connections to the servers (both ends see a reset) while it works on, then let it reconnect"
+// Describe implements Nemesis.
+func (c ConnDrop) Describe() Descriptor {
+	return Descriptor{
+		Name:        connDropName,
+		Description: "reset the holder's TCP connections to the servers (both ends see a reset) while it works on, then let it reconnect",
+		Options:     option.Specs(connDropDurationOpt),
+		Applies:     c.applies,
+	}
 }
-
-// Options implements Nemesis.
-func (ConnDrop) Options() []option.Spec { return option.Specs(connDropDurationOpt) }
 
 // Plan draws nothing but the length: the holder is found when the fault
 // starts.
@@ -120,14 +122,15 @@ func (p connDropParams) encode() map[string]string {
 
 // decodeConnDropParams reads the parameters of a conn-drop event.
 func decodeConnDropParams(ev plan.Event) (connDropParams, error) {
-	d := decodeParams("conn-drop", ev)
+	d := decodeParams(connDropName, ev)
 	p := connDropParams{Work: d.duration("work")}
 	return p, d.err
 }
 
-// Applicable implements Nemesis: the rules go into client containers.
-func (c ConnDrop) Applicable(env *Env) error {
-	if err := needsCluster(c.Name(), env); err != nil {
+// applies is ConnDrop's Descriptor.Applies: the rules go into client
+// containers.
+func (c ConnDrop) applies(env *Env) error {
+	if err := needsCluster(connDropName, env); err != nil {
 		return err
 	}
 	if !hasClients(env) {
@@ -249,7 +252,7 @@ iptables -w -S "$1" | grep -c -- '-j REJECT' || true`
 	return nil
 }
 
-// Observe implements Nemesis: a connection from the holder's client
+// Observe implements Observer: a connection from the holder's client
 // container to a server's port is refused at once (reset), where it
 // would connect without the fault.
 func (ConnDrop) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
@@ -260,7 +263,7 @@ func (ConnDrop) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) err
 	return checkResets(ctx, env, v.(dropRecord).container, true)
 }
 
-// Clean implements Nemesis: every client container connects to every
+// Clean implements Observer: every client container connects to every
 // server's port.
 func (ConnDrop) Clean(ctx context.Context, env *Env) error {
 	return onNodes(clientContainers(env), func(c string) error { return checkResets(ctx, env, c, false) })

@@ -35,8 +35,8 @@ const startTimeout = 30 * time.Second
 // lease (at least a second), after which Heal checks that the servers run.
 type Kill struct{}
 
-// Name implements Nemesis.
-func (Kill) Name() string { return "kill" }
+// killName is the name of Kill.
+const killName = "kill"
 
 // The options of kill.
 var (
@@ -46,12 +46,14 @@ var (
 		Help: "how long killed servers stay down; 0 restarts them at once"}
 )
 
-// Options implements Nemesis.
-func (Kill) Options() []option.Spec { return option.Specs(killModeOpt, killDelayOpt) }
-
-// Description implements Nemesis.
-func (Kill) Description() string {
-	return "crash server processes with SIGKILL and restart them, at once or after kill.restart-delay (one, minority, majority, all, primaries, holder)"
+// Describe implements Nemesis.
+func (k Kill) Describe() Descriptor {
+	return Descriptor{
+		Name:        killName,
+		Description: "crash server processes with SIGKILL and restart them, at once or after kill.restart-delay (one, minority, majority, all, primaries, holder)",
+		Options:     option.Specs(killModeOpt, killDelayOpt),
+		Applies:     k.applies,
+	}
 }
 
 // Plan draws the mode and the nodes; the event lasts the restart delay.
@@ -83,21 +85,21 @@ func (p killParams) encode() map[string]string {
 
 // decodeKillParams reads the parameters of a kill event.
 func decodeKillParams(ev plan.Event) (killParams, error) {
-	d := decodeParams("kill", ev)
+	d := decodeParams(killName, ev)
 	p := killParams{RestartDelay: d.duration("restart-delay")}
 	return p, d.err
 }
 
-// Applicable implements Nemesis: the target must name and restart its
-// server processes.
-func (k Kill) Applicable(env *Env) error {
-	if err := needsCluster(k.Name(), env); err != nil {
+// applies is Kill's Descriptor.Applies: the target must name and restart
+// its server processes.
+func (k Kill) applies(env *Env) error {
+	if err := needsCluster(killName, env); err != nil {
 		return err
 	}
-	if _, err := servers(k.Name(), env); err != nil {
+	if _, err := servers(killName, env); err != nil {
 		return err
 	}
-	return checkPrimariesOpt(k.Name(), killModeOpt, env)
+	return checkPrimariesOpt(killName, killModeOpt, env)
 }
 
 // killed is what Inject keeps for Heal and Observe.
@@ -123,7 +125,7 @@ func (k Kill) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	s, err := servers(k.Name(), env)
+	s, err := servers(killName, env)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +176,7 @@ echo $pids`
 // Heal starts the servers that are not running on the event's nodes and
 // waits until they run.
 func (k Kill) Heal(ctx context.Context, env *Env, ev plan.Event) (any, error) {
-	s, err := servers(k.Name(), env)
+	s, err := servers(killName, env)
 	if err != nil {
 		return nil, err
 	}
@@ -228,11 +230,11 @@ func startServers(ctx context.Context, env *Env, s targets.Servers, nodes []stri
 	})
 }
 
-// Observe implements Nemesis: the killed processes are gone; with no
+// Observe implements Observer: the killed processes are gone; with no
 // restart delay the servers run again as new processes, else no server
 // runs on the killed nodes.
 func (k Kill) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
-	s, err := servers(k.Name(), env)
+	s, err := servers(killName, env)
 	if err != nil {
 		return err
 	}
@@ -267,9 +269,9 @@ func (k Kill) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error
 	})
 }
 
-// Clean implements Nemesis: a server process runs on every node.
+// Clean implements Observer: a server process runs on every node.
 func (k Kill) Clean(ctx context.Context, env *Env) error {
-	s, err := servers(k.Name(), env)
+	s, err := servers(killName, env)
 	if err != nil {
 		return err
 	}

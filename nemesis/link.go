@@ -82,17 +82,17 @@ var (
 		Help: "close mode: bytes a link carries towards the server before it is closed"}
 )
 
-// Name implements Nemesis.
-func (Link) Name() string { return "link" }
+// linkName is the name of Link.
+const linkName = "link"
 
-// Description implements Nemesis.
-func (Link) Description() string {
-	return "slow, stall or break the TCP links between client processes and the servers, through toxiproxy (latency, bandwidth, stall, close)"
-}
-
-// Options implements Nemesis.
-func (Link) Options() []option.Spec {
-	return option.Specs(linkModeOpt, linkDurationOpt, linkLatencyOpt, linkJitterOpt, linkRateOpt, linkBytesOpt)
+// Describe implements Nemesis.
+func (l Link) Describe() Descriptor {
+	return Descriptor{
+		Name:        linkName,
+		Description: "slow, stall or break the TCP links between client processes and the servers, through toxiproxy (latency, bandwidth, stall, close)",
+		Options:     option.Specs(linkModeOpt, linkDurationOpt, linkLatencyOpt, linkJitterOpt, linkRateOpt, linkBytesOpt),
+		Applies:     l.applies,
+	}
 }
 
 // Plan draws a mode and a length, and fixes the toxic's figures.
@@ -152,7 +152,7 @@ func (p linkParams) encode(mode string) map[string]string {
 
 // decodeLinkParams reads the parameters of a link event.
 func decodeLinkParams(ev plan.Event) (linkParams, error) {
-	d := decodeParams("link", ev)
+	d := decodeParams(linkName, ev)
 	var p linkParams
 	switch ev.Mode {
 	case linkLatency:
@@ -165,10 +165,10 @@ func decodeLinkParams(ev plan.Event) (linkParams, error) {
 	return p, d.err
 }
 
-// Applicable implements Nemesis: the proxies stand between client
+// applies is Link's Descriptor.Applies: the proxies stand between client
 // containers and servers.
-func (l Link) Applicable(env *Env) error {
-	if err := needsCluster(l.Name(), env); err != nil {
+func (l Link) applies(env *Env) error {
+	if err := needsCluster(linkName, env); err != nil {
 		return err
 	}
 	if !hasClients(env) {
@@ -188,15 +188,15 @@ func (l Link) Applicable(env *Env) error {
 func Conflicts(ns []Nemesis, opts option.Values) error {
 	names := map[string]bool{}
 	for _, n := range ns {
-		names[n.Name()] = true
+		names[n.Describe().Name] = true
 	}
-	if !names[Link{}.Name()] {
+	if !names[linkName] {
 		return nil
 	}
-	if names[ConnDrop{}.Name()] {
+	if names[connDropName] {
 		return fmt.Errorf("nemesis link cannot run with conn-drop in one run (conn-drop's rules would miss the connections that link routes through its proxies); run them in separate runs")
 	}
-	if names[Partition{}.Name()] {
+	if names[partitionName] {
 		modes, given := partitionModeOpt.Lookup(opts)
 		if !given || slices.ContainsFunc(modes, isClientMode) {
 			return fmt.Errorf("nemesis link cannot run with partition's client-side modes in one run (their rules would miss the connections that link routes through its proxies); set --opt partition.mode to modes between nodes (%s), or run them in separate runs", strings.Join(append(slices.Clone(partitionModes), modeHolder), ", "))
@@ -444,7 +444,7 @@ if iptables -w -t nat -S "$1" >/dev/null 2>&1; then echo "chain $1 is still ther
 	})
 }
 
-// Observe implements Nemesis: the toxics are on the proxies, and the
+// Observe implements Observer: the toxics are on the proxies, and the
 // client containers' connections to the servers go through them.
 func (Link) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
 	v, ok := env.peek(ev)
@@ -462,7 +462,7 @@ func (Link) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
 	return checkLinkRoutes(ctx, env, true)
 }
 
-// Clean implements Nemesis: no proxy holds a toxic.
+// Clean implements Observer: no proxy holds a toxic.
 func (Link) Clean(ctx context.Context, env *Env) error {
 	lp := env.links()
 	if lp == nil {

@@ -66,8 +66,8 @@ var partitionModes = []string{partOne, partHalves, partRandomHalves, partRing, p
 // generator's window, and at least 1.5×lease+1s when the window allows.
 type Partition struct{}
 
-// Name implements Nemesis.
-func (Partition) Name() string { return "partition" }
+// partitionName is the name of Partition.
+const partitionName = "partition"
 
 // The options of partition.
 var (
@@ -76,12 +76,14 @@ var (
 	partitionDurationOpt = durationOption("partition")
 )
 
-// Options implements Nemesis.
-func (Partition) Options() []option.Spec { return option.Specs(partitionModeOpt, partitionDurationOpt) }
-
-// Description implements Nemesis.
-func (Partition) Description() string {
-	return "cut the network with iptables, between nodes (one, halves, random-halves, majorities-ring, bridge, one-way, holder) or between clients and servers (client-holder, client-holder-node, clients-node, client-holder-out, client-holder-in)"
+// Describe implements Nemesis.
+func (p Partition) Describe() Descriptor {
+	return Descriptor{
+		Name:        partitionName,
+		Description: "cut the network with iptables, between nodes (one, halves, random-halves, majorities-ring, bridge, one-way, holder) or between clients and servers (client-holder, client-holder-node, clients-node, client-holder-out, client-holder-in)",
+		Options:     option.Specs(partitionModeOpt, partitionDurationOpt),
+		Applies:     p.applies,
+	}
 }
 
 // partitionModesFor lists the modes a cluster of n nodes can take.
@@ -171,7 +173,7 @@ func (p partitionParams) encode(nodes []string) map[string]string {
 
 // decodePartitionParams reads the parameters of a partition event.
 func decodePartitionParams(ev plan.Event) (partitionParams, error) {
-	d := decodeParams("partition", ev)
+	d := decodeParams(partitionName, ev)
 	p := partitionParams{Grudge: map[string][]string{}}
 	s, ok := d.lookup("grudge")
 	if !ok || s == "" {
@@ -280,10 +282,10 @@ func Grudge(ev plan.Event) (map[string][]string, error) {
 	return p.Grudge, err
 }
 
-// Applicable implements Nemesis: a partition needs containers, and two
-// nodes or client processes to cut apart.
-func (p Partition) Applicable(env *Env) error {
-	if err := needsCluster(p.Name(), env); err != nil {
+// applies is Partition's Descriptor.Applies: a partition needs
+// containers, and two nodes or client processes to cut apart.
+func (p Partition) applies(env *Env) error {
+	if err := needsCluster(partitionName, env); err != nil {
 		return err
 	}
 	if len(env.nodes()) < 2 && !hasClients(env) {
@@ -482,7 +484,7 @@ func chainDrops(out string) []string {
 	return got
 }
 
-// Observe implements Nemesis: a node that holds a grudge against a peer
+// Observe implements Observer: a node that holds a grudge against a peer
 // cannot open a connection to it nor take one from it, every other pair
 // connects, and the harness reaches every node.
 func (Partition) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
@@ -504,7 +506,7 @@ func (Partition) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) er
 	return checkReach(ctx, env, want)
 }
 
-// Clean implements Nemesis: the chain holds no rule on any node and every
+// Clean implements Observer: the chain holds no rule on any node and every
 // node reaches every other.
 func (Partition) Clean(ctx context.Context, env *Env) error {
 	var errs []error

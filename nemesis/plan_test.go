@@ -26,8 +26,9 @@ func nodeNames(n int) []string {
 
 // modes lists the modes that a nemesis's mode option declares.
 func modes(n nemesis.Nemesis) []string {
-	for _, s := range n.Options() {
-		if s.Name == n.Name()+".mode" {
+	d := n.Describe()
+	for _, s := range d.Options {
+		if s.Name == d.Name+".mode" {
 			return s.Choices
 		}
 	}
@@ -229,7 +230,7 @@ func TestPartitionDrawsOnlyShapesTheClusterAllows(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "at least 4 nodes") {
 		t.Fatalf("ring on 3 nodes: err %v, want a 4-node minimum", err)
 	}
-	owners := []option.Owner{{Kind: "nemesis", Name: "partition", Specs: nemesis.Partition{}.Options()}}
+	owners := []option.Owner{{Kind: "nemesis", Name: "partition", Specs: nemesis.Partition{}.Describe().Options}}
 	err = option.Check(owners, option.Values{"partition.mode": "thirds"})
 	if err == nil || !strings.Contains(err.Error(), `unknown value "thirds"`) {
 		t.Fatalf("unknown mode: err %v", err)
@@ -243,17 +244,18 @@ func TestPauseAndKillModeSizes(t *testing.T) {
 		1: {"one": 1, "minority": 1, "majority": 1, "all": 1, "primaries": 0},
 	}
 	for _, nem := range []nemesis.Nemesis{nemesis.Pause{}, nemesis.Kill{}} {
+		name := nem.Describe().Name
 		for n, sizes := range want {
 			for mode, size := range sizes {
-				ev, err := nem.Plan(rand.New(rand.NewSource(7)), params(n, map[string]string{nem.Name() + ".mode": mode}))
+				ev, err := nem.Plan(rand.New(rand.NewSource(7)), params(n, map[string]string{name + ".mode": mode}))
 				if err != nil {
-					t.Fatalf("%s %s on %d nodes: %v", nem.Name(), mode, n, err)
+					t.Fatalf("%s %s on %d nodes: %v", name, mode, n, err)
 				}
 				if ev.Mode != mode || len(ev.Targets) != size {
-					t.Errorf("%s %s on %d nodes: mode %s targets %v, want %d nodes", nem.Name(), mode, n, ev.Mode, ev.Targets, size)
+					t.Errorf("%s %s on %d nodes: mode %s targets %v, want %d nodes", name, mode, n, ev.Mode, ev.Targets, size)
 				}
 				if !sort.StringsAreSorted(ev.Targets) {
-					t.Errorf("%s %s: targets %v not in node order", nem.Name(), mode, ev.Targets)
+					t.Errorf("%s %s: targets %v not in node order", name, mode, ev.Targets)
 				}
 			}
 		}
@@ -264,6 +266,7 @@ func TestPauseAndKillModeSizes(t *testing.T) {
 // node for about half of their faults; with one, only at what it names.
 func TestHalfOfTheDefaultFaultsAimAtTheHolder(t *testing.T) {
 	for _, nem := range []nemesis.Nemesis{nemesis.Pause{}, nemesis.Kill{}, nemesis.Partition{}} {
+		name := nem.Describe().Name
 		const draws = 1000
 		holder := 0
 		others := map[string]bool{}
@@ -275,25 +278,25 @@ func TestHalfOfTheDefaultFaultsAimAtTheHolder(t *testing.T) {
 			if ev.Mode == "holder" {
 				holder++
 				if len(ev.Targets) != 0 {
-					t.Fatalf("%s holder fault names nodes %v at plan time", nem.Name(), ev.Targets)
+					t.Fatalf("%s holder fault names nodes %v at plan time", name, ev.Targets)
 				}
 			} else {
 				others[ev.Mode] = true
 			}
 		}
 		if holder < draws*4/10 || holder > draws*6/10 {
-			t.Errorf("%s: %d of %d default faults aim at the holder, want about half", nem.Name(), holder, draws)
+			t.Errorf("%s: %d of %d default faults aim at the holder, want about half", name, holder, draws)
 		}
 		if len(others) < 3 {
-			t.Errorf("%s: the other default faults drew only %v", nem.Name(), others)
+			t.Errorf("%s: the other default faults drew only %v", name, others)
 		}
 		for seed := int64(0); seed < 200; seed++ {
-			ev, err := nem.Plan(rand.New(rand.NewSource(seed)), params(3, map[string]string{nem.Name() + ".mode": "one"}))
+			ev, err := nem.Plan(rand.New(rand.NewSource(seed)), params(3, map[string]string{name + ".mode": "one"}))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if ev.Mode != "one" {
-				t.Fatalf("%s.mode=one drew %s", nem.Name(), ev.Mode)
+				t.Fatalf("%s.mode=one drew %s", name, ev.Mode)
 			}
 		}
 	}
@@ -351,7 +354,7 @@ func TestKillEventLastsTheRestartDelay(t *testing.T) {
 	if kp, err := nemesis.DecodeKillParams(ev); err != nil || kp.RestartDelay != 9*time.Second || ev.Duration != 9*time.Second {
 		t.Fatalf("kill.restart-delay=9s: params %v (%+v, %v), duration %s", ev.Params, kp, err, ev.Duration)
 	}
-	owners := []option.Owner{{Kind: "nemesis", Name: "kill", Specs: nemesis.Kill{}.Options()}}
+	owners := []option.Owner{{Kind: "nemesis", Name: "kill", Specs: nemesis.Kill{}.Describe().Options}}
 	if err := option.Check(owners, option.Values{"kill.restart-delay": "-1s"}); err == nil {
 		t.Fatal("a negative restart delay was accepted")
 	}
@@ -407,7 +410,7 @@ func TestClockBumpsForwardPastTheLeaseOnARandomSubset(t *testing.T) {
 		t.Fatalf("reset: %+v, %v", ev, err)
 	}
 	// A bad value is refused before any plan, by the option's declaration.
-	owners := []option.Owner{{Kind: "nemesis", Name: "clock", Specs: nemesis.Clock{}.Options()}}
+	owners := []option.Owner{{Kind: "nemesis", Name: "clock", Specs: nemesis.Clock{}.Describe().Options}}
 	if err := option.Check(owners, option.Values{"clock.direction": "sideways"}); err == nil {
 		t.Fatal("clock.direction=sideways was accepted")
 	}
@@ -444,12 +447,13 @@ func TestClientFaultsUnaffected(t *testing.T) {
 func TestEveryNemesisIsListedOnceWithADescription(t *testing.T) {
 	seen := map[string]bool{}
 	for _, n := range nemesis.All() {
-		if seen[n.Name()] {
-			t.Errorf("%s listed twice", n.Name())
+		d := n.Describe()
+		if seen[d.Name] {
+			t.Errorf("%s listed twice", d.Name)
 		}
-		seen[n.Name()] = true
-		if n.Description() == "" || strings.HasSuffix(n.Description(), ".") {
-			t.Errorf("%s: description %q should be one line without a full stop", n.Name(), n.Description())
+		seen[d.Name] = true
+		if d.Description == "" || strings.HasSuffix(d.Description, ".") {
+			t.Errorf("%s: description %q should be one line without a full stop", d.Name, d.Description)
 		}
 	}
 	for _, want := range []string{"partition", "pause", "kill", "clock", "client-pause", "client-crash"} {
