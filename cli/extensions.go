@@ -51,7 +51,7 @@ func (e Extensions) install() error {
 		}
 	}
 	for _, n := range e.Nemeses {
-		if err := check("nemesis", n.Name(), nemesis.Names()); err != nil {
+		if err := check("nemesis", n.Describe().Name, nemesis.Names()); err != nil {
 			return err
 		}
 	}

@@ -40,7 +40,8 @@ func newListCmd(what string) *cobra.Command {
 				}
 			case "nemeses":
 				for _, n := range nemesis.All() {
-					entry(n.Name(), n.Description(), n.Options())
+					d := n.Describe()
+					entry(d.Name, d.Description, d.Options)
 				}
 			}
 			return w.Flush()

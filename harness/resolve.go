@@ -49,7 +49,8 @@ func Owners() []option.Owner {
 		out = append(out, option.Owner{Kind: "workload", Name: w.Name(), Specs: w.Options()})
 	}
 	for _, n := range nemesis.All() {
-		out = append(out, option.Owner{Kind: "nemesis", Name: n.Name(), Specs: n.Options()})
+		d := n.Describe()
+		out = append(out, option.Owner{Kind: "nemesis", Name: d.Name, Specs: d.Options})
 	}
 	return out
 }
@@ -113,7 +114,7 @@ func Resolve(p plan.Plan) (*Resolved, error) {
 	}
 	p.Nemeses = nil
 	for _, n := range named {
-		p.Nemeses = append(p.Nemeses, n.Name())
+		p.Nemeses = append(p.Nemeses, n.Describe().Name)
 	}
 	if p.TTL == 0 {
 		p.TTL = plan.DefaultTTL
@@ -144,11 +145,12 @@ func Resolve(p plan.Plan) (*Resolved, error) {
 	r.Plan = p
 	env := &nemesis.Env{Service: r.Service, Plan: &r.Plan}
 	for _, n := range named {
-		if err := n.Applicable(env); err != nil {
+		d := n.Describe()
+		if err := d.Applicable(env); err != nil {
 			if !errors.Is(err, nemesis.ErrNotApplicable) {
-				return bad(fmt.Errorf("nemesis %s: %w", n.Name(), err))
+				return bad(fmt.Errorf("nemesis %s: %w", d.Name, err))
 			}
-			r.note(store.NoteNotApplicable, fmt.Sprintf("Nemesis %s: %v.", n.Name(), err))
+			r.note(store.NoteNotApplicable, fmt.Sprintf("Nemesis %s: %v.", d.Name, err))
 			continue
 		}
 		r.Nemeses = append(r.Nemeses, n)

@@ -217,10 +217,10 @@ func (r *run) execute(ctx context.Context) error {
 // client connects (nemesis.Preparer) prepare. If one fails, what the
 // others did is torn down.
 func (r *run) prepareNemeses(ctx context.Context, runner *nemesis.Runner) error {
-	var preps []nemesis.Preparer
+	var preps []nemesis.Nemesis
 	for _, n := range r.Nemeses {
-		if p, ok := n.(nemesis.Preparer); ok {
-			preps = append(preps, p)
+		if _, ok := n.(nemesis.Preparer); ok {
+			preps = append(preps, n)
 		}
 	}
 	if len(preps) == 0 {
@@ -228,10 +228,10 @@ func (r *run) prepareNemeses(ctx context.Context, runner *nemesis.Runner) error 
 	}
 	done := r.phase("prepare")
 	defer done()
-	for _, p := range preps {
-		if err := p.Prepare(ctx, runner.Env); err != nil {
+	for _, n := range preps {
+		if err := n.(nemesis.Preparer).Prepare(ctx, runner.Env); err != nil {
 			r.healAll(ctx, runner)
-			return fmt.Errorf("%w: prepare %s: %w", ErrInfrastructure, p.(nemesis.Nemesis).Name(), err)
+			return fmt.Errorf("%w: prepare %s: %w", ErrInfrastructure, n.Describe().Name, err)
 		}
 	}
 	return nil

@@ -71,7 +71,7 @@ func TestApplicableSaysWhyNot(t *testing.T) {
 		{"clock in process", nemesis.Clock{}, on(targets.NewInMemory(), 3, nil), "runs in process"},
 	}
 	for _, c := range cases {
-		err := c.nem.Applicable(c.env)
+		err := c.nem.Describe().Applicable(c.env)
 		switch {
 		case c.wantErr == "" && err != nil:
 			t.Errorf("%s: %v, want applicable", c.name, err)

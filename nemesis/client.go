@@ -19,19 +19,20 @@ import (
 // working when the TTL expires". Only fencing can save the resource.
 type ClientPause struct{}
 
-// Name implements Nemesis.
-func (ClientPause) Name() string { return "client-pause" }
+// clientPauseName is the name of ClientPause.
+const clientPauseName = "client-pause"
 
 // clientStallOpt is how long a holder stalls.
 var clientStallOpt = option.Duration{Name: "client-pause.stall", Positive: true,
 	Help: "how long the holder stalls (default: twice the lease, at least 1s)"}
 
-// Options implements Nemesis.
-func (ClientPause) Options() []option.Spec { return option.Specs(clientStallOpt) }
-
-// Description implements Nemesis.
-func (ClientPause) Description() string {
-	return "stall a lock holder (one at work now, else the next) before its write for longer than the lease (a GC pause)"
+// Describe implements Nemesis.
+func (ClientPause) Describe() Descriptor {
+	return Descriptor{
+		Name:        clientPauseName,
+		Description: "stall a lock holder (one at work now, else the next) before its write for longer than the lease (a GC pause)",
+		Options:     option.Specs(clientStallOpt),
+	}
 }
 
 // Plan draws a stall of client-pause.stall (default twice the honoured
@@ -45,18 +46,34 @@ func (ClientPause) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, erro
 	if !ok {
 		stall = def
 	}
-	return plan.Event{Duration: stall, Params: map[string]string{"stall": stall.String()}}, nil
+	return plan.Event{Duration: stall, Params: clientPauseParams{Stall: stall}.encode()}, nil
 }
 
-// Applicable implements Nemesis: every target has clients.
-func (ClientPause) Applicable(*Env) error { return nil }
+// clientPauseParams are the parameters of a client-pause event.
+type clientPauseParams struct {
+	// Stall is how long the holder stalls.
+	Stall time.Duration
+}
+
+// encode writes p as the parameters of a client-pause event: "stall".
+func (p clientPauseParams) encode() map[string]string {
+	return map[string]string{"stall": p.Stall.String()}
+}
+
+// decodeClientPauseParams reads the parameters of a client-pause event.
+func decodeClientPauseParams(ev plan.Event) (clientPauseParams, error) {
+	d := decodeParams(clientPauseName, ev)
+	p := clientPauseParams{Stall: d.duration("stall")}
+	return p, d.err
+}
 
 // Inject arms the stall and returns once a holder has started it.
 func (ClientPause) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
-	stall, err := time.ParseDuration(ev.Params["stall"])
+	params, err := decodeClientPauseParams(ev)
 	if err != nil {
-		stall = ev.Duration
+		return nil, err
 	}
+	stall := params.Stall
 	v, done, err := env.Faults.Stall(ctx, stall)
 	if err != nil {
 		return nil, err
@@ -88,15 +105,15 @@ func (ClientPause) Teardown(context.Context, *Env) error { return nil }
 // naive row lock) stays held forever, which the liveness probe shows.
 type ClientCrash struct{}
 
-// Name implements Nemesis.
-func (ClientCrash) Name() string { return "client-crash" }
+// clientCrashName is the name of ClientCrash.
+const clientCrashName = "client-crash"
 
-// Options implements Nemesis: a crash has none.
-func (ClientCrash) Options() []option.Spec { return nil }
-
-// Description implements Nemesis.
-func (ClientCrash) Description() string {
-	return "crash the next lock holder: it abandons its session without releasing"
+// Describe implements Nemesis.
+func (ClientCrash) Describe() Descriptor {
+	return Descriptor{
+		Name:        clientCrashName,
+		Description: "crash the next lock holder: it abandons its session without releasing",
+	}
 }
 
 // Plan draws a crash; the event's window only marks it on the timeline.
@@ -107,9 +124,6 @@ func (ClientCrash) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, erro
 	}
 	return plan.Event{Duration: d}, nil
 }
-
-// Applicable implements Nemesis: every target has clients.
-func (ClientCrash) Applicable(*Env) error { return nil }
 
 // Inject arms the crash and returns once a holder has crashed.
 func (ClientCrash) Inject(ctx context.Context, env *Env, _ plan.Event) (any, error) {
@@ -154,7 +168,7 @@ func pendingOf(env *Env, name string) bool {
 	return found
 }
 
-// Observe implements Nemesis: a holder took the stall and is still
+// Observe implements Observer: a holder took the stall and is still
 // stalled.
 func (c ClientPause) Observe(_ context.Context, env *Env, ev plan.Event, details any) error {
 	if _, err := victimOf(details); err != nil {
@@ -172,20 +186,20 @@ func (c ClientPause) Observe(_ context.Context, env *Env, ev plan.Event, details
 	}
 }
 
-// Clean implements Nemesis: no stall is waiting for its heal.
+// Clean implements Observer: no stall is waiting for its heal.
 func (c ClientPause) Clean(_ context.Context, env *Env) error {
-	if pendingOf(env, c.Name()) {
+	if pendingOf(env, clientPauseName) {
 		return fmt.Errorf("a stall is still pending")
 	}
 	return nil
 }
 
-// Observe implements Nemesis: a holder took the crash.
+// Observe implements Observer: a holder took the crash.
 func (ClientCrash) Observe(_ context.Context, _ *Env, _ plan.Event, details any) error {
 	_, err := victimOf(details)
 	return err
 }
 
-// Clean implements Nemesis: a crash leaves nothing behind in the
+// Clean implements Observer: a crash leaves nothing behind in the
 // nemesis; the crashed process is retired by the workload.
 func (ClientCrash) Clean(context.Context, *Env) error { return nil }

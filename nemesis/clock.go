@@ -58,8 +58,8 @@ const (
 // offset back to 0 and checks it.
 type Clock struct{}
 
-// Name implements Nemesis.
-func (Clock) Name() string { return "clock" }
+// clockName is the name of Clock.
+const clockName = "clock"
 
 // The options of clock.
 var (
@@ -75,14 +75,14 @@ var (
 		Help: "how often a strobe flips the offset"}
 )
 
-// Options implements Nemesis.
-func (Clock) Options() []option.Spec {
-	return option.Specs(clockModeOpt, clockNodesOpt, clockDurationOpt, clockMaxOffsetOpt, clockDirectionOpt, clockPeriodOpt)
-}
-
-// Description implements Nemesis.
-func (Clock) Description() string {
-	return "shift the servers' wall clock through the clock shim (bump, strobe, reset) on a random subset of nodes, or clock.nodes"
+// Describe implements Nemesis.
+func (c Clock) Describe() Descriptor {
+	return Descriptor{
+		Name:        clockName,
+		Description: "shift the servers' wall clock through the clock shim (bump, strobe, reset) on a random subset of nodes, or clock.nodes",
+		Options:     option.Specs(clockModeOpt, clockNodesOpt, clockDurationOpt, clockMaxOffsetOpt, clockDirectionOpt, clockPeriodOpt),
+		Applies:     c.applies,
+	}
 }
 
 // Plan draws the mode, the nodes, the offset and the length.
@@ -116,24 +116,49 @@ func (Clock) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
 		off = -off
 	}
 	d := drawDuration(rng, p, clockDurationOpt)
-	ev := plan.Event{Mode: mode, Targets: nodes, Duration: d, Params: map[string]string{}}
-	switch mode {
-	case clockReset:
+	ev := plan.Event{Mode: mode, Targets: nodes, Duration: d}
+	params := clockParams{Offset: off, Period: period}
+	if mode == clockReset {
 		ev.Targets = slices.Clone(p.Nodes)
-		ev.Params["offset"] = "0s"
-	case clockStrobe:
-		ev.Params["offset"] = off.String()
-		ev.Params["period"] = period.String()
-	default:
-		ev.Params["offset"] = off.String()
+		params.Offset = 0
 	}
+	ev.Params = params.encode(mode)
 	return ev, nil
 }
 
-// Applicable implements Nemesis: the target's servers must run with the
-// clock shim.
-func (c Clock) Applicable(env *Env) error {
-	if err := needsCluster(c.Name(), env); err != nil {
+// clockParams are the parameters of a clock event.
+type clockParams struct {
+	// Offset is how far the clocks move: 0 for a reset, +offset and
+	// -offset in turn for a strobe.
+	Offset time.Duration
+	// Period is how often a strobe flips the offset (strobes only).
+	Period time.Duration
+}
+
+// encode writes p as the parameters of an event of mode: "offset", and
+// "period" for a strobe.
+func (p clockParams) encode(mode string) map[string]string {
+	m := map[string]string{"offset": p.Offset.String()}
+	if mode == clockStrobe {
+		m["period"] = p.Period.String()
+	}
+	return m
+}
+
+// decodeClockParams reads the parameters of a clock event.
+func decodeClockParams(ev plan.Event) (clockParams, error) {
+	d := decodeParams(clockName, ev)
+	p := clockParams{Offset: d.duration("offset")}
+	if ev.Mode == clockStrobe {
+		p.Period = d.positive("period")
+	}
+	return p, d.err
+}
+
+// applies is Clock's Descriptor.Applies: the target's servers must run
+// with the clock shim.
+func (c Clock) applies(env *Env) error {
+	if err := needsCluster(clockName, env); err != nil {
 		return err
 	}
 	if s, ok := env.Service.(targets.ClockShimmed); !ok || !s.ClockShimmed() {
@@ -160,10 +185,11 @@ func (s *strobe) stop() {
 // Inject sets the offset on the event's nodes and checks it; a strobe
 // goes on flipping it in the background until Heal.
 func (c Clock) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
-	off, err := time.ParseDuration(ev.Params["offset"])
+	params, err := decodeClockParams(ev)
 	if err != nil {
-		return nil, fmt.Errorf("clock %s: offset: %w", ev.Mode, err)
+		return nil, err
 	}
+	off := params.Offset
 	if err := setClocks(ctx, env, ev.Targets, off); err != nil {
 		return nil, fmt.Errorf("clock %s: %w", ev.Mode, err)
 	}
@@ -171,10 +197,7 @@ func (c Clock) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error)
 	if ev.Mode != clockStrobe {
 		return details, nil
 	}
-	period, err := time.ParseDuration(ev.Params["period"])
-	if err != nil || period <= 0 {
-		period = DefaultClockStrobePeriod
-	}
+	period := params.Period
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	st := &strobe{cancel: cancel, done: make(chan struct{})}
 	env.stash(ev, st)
@@ -219,7 +242,7 @@ func (c Clock) Heal(ctx context.Context, env *Env, ev plan.Event) (any, error) {
 // Teardown stops every strobe and sets every node's offset to 0.
 func (c Clock) Teardown(ctx context.Context, env *Env) error {
 	env.pending.Range(func(k, v any) bool {
-		if key, ok := k.(eventKey); ok && key.nemesis == c.Name() {
+		if key, ok := k.(eventKey); ok && key.nemesis == clockName {
 			if s, ok := v.(*strobe); ok {
 				s.stop()
 				env.pending.Delete(k)
@@ -277,14 +300,15 @@ echo "$a $s $r $b"`
 	return 0, 0, fmt.Errorf("on %s: the clock offset kept changing while read", node)
 }
 
-// Observe implements Nemesis: on every node of the event the offset file
+// Observe implements Observer: on every node of the event the offset file
 // holds the event's offset (or its negation, for a strobe), and a process
 // started with the shim sees its wall clock shifted by that much.
 func (c Clock) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
-	off, err := time.ParseDuration(ev.Params["offset"])
+	params, err := decodeClockParams(ev)
 	if err != nil {
 		return err
 	}
+	off := params.Offset
 	return onNodes(ev.Targets, func(node string) error {
 		file, seen, err := readShift(ctx, env, node)
 		if err != nil {
@@ -300,7 +324,7 @@ func (c Clock) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) erro
 	})
 }
 
-// Clean implements Nemesis: every node's offset is 0, and shimmed
+// Clean implements Observer: every node's offset is 0, and shimmed
 // processes see the real time.
 func (c Clock) Clean(ctx context.Context, env *Env) error {
 	return onNodes(env.nodes(), func(node string) error {

@@ -75,9 +75,14 @@ func TestDockerNemesisConformance(t *testing.T) {
 		ClientOf: func(int) string { return "c1" }}
 	var measured []injection
 	for _, nem := range nemesis.All() {
-		t.Run(nem.Name(), func(t *testing.T) {
-			if err := nem.Applicable(env); err != nil {
+		name := nem.Describe().Name
+		t.Run(name, func(t *testing.T) {
+			if err := nem.Describe().Applicable(env); err != nil {
 				t.Fatalf("not applicable to a 5-node redis cluster with every optional interface: %v", err)
+			}
+			obs, err := observerOf(nem)
+			if err != nil {
+				t.Fatal(err)
 			}
 			if prep, ok := nem.(nemesis.Preparer); ok {
 				// Only for this nemesis's own tests: the link routes
@@ -92,11 +97,11 @@ func TestDockerNemesisConformance(t *testing.T) {
 				}()
 			}
 			for _, opts := range optionSets(nem) {
-				label := optsLabel(nem.Name(), opts)
+				label := optsLabel(name, opts)
 				t.Run(label, func(t *testing.T) {
 					p.Options = opts
-					m := exercise(ctx, t, env, nem)
-					m.name = nem.Name() + " " + label
+					m := exercise(ctx, t, env, nem, obs)
+					m.name = name + " " + label
 					measured = append(measured, m)
 				})
 			}
@@ -105,7 +110,7 @@ func TestDockerNemesisConformance(t *testing.T) {
 	t.Run("teardown", func(t *testing.T) {
 		for _, nem := range nemesis.All() {
 			if err := nem.Teardown(ctx, env); err != nil {
-				t.Errorf("teardown %s: %v", nem.Name(), err)
+				t.Errorf("teardown %s: %v", nem.Describe().Name, err)
 			}
 		}
 		if err := nothingLeft(ctx, env, true); err != nil {
@@ -132,19 +137,20 @@ func optionSets(nem nemesis.Nemesis) []option.Values {
 		maps.Copy(o, extra)
 		return o
 	}
+	d := nem.Describe()
 	var modes []string
-	for _, s := range nem.Options() {
-		if s.Name == nem.Name()+".mode" {
+	for _, s := range d.Options {
+		if s.Name == d.Name+".mode" {
 			modes = s.Choices
 		}
 	}
 	for _, mode := range modes {
-		sets = append(sets, with(map[string]string{nem.Name() + ".mode": mode}))
+		sets = append(sets, with(map[string]string{d.Name + ".mode": mode}))
 	}
 	if len(modes) == 0 {
 		sets = append(sets, with(nil))
 	}
-	for _, v := range variants[nem.Name()] {
+	for _, v := range variants[d.Name] {
 		sets = append(sets, with(v))
 	}
 	return sets
@@ -165,8 +171,8 @@ func optsLabel(name string, opts option.Values) string {
 
 // exercise plans one event, injects it, observes it, heals it, and checks
 // that nothing is left.
-func exercise(ctx context.Context, t *testing.T, env *nemesis.Env, nem nemesis.Nemesis) injection {
-	s, err := schedule.Generate(env.Plan, []schedule.Planner{nem})
+func exercise(ctx context.Context, t *testing.T, env *nemesis.Env, nem nemesis.Nemesis, obs nemesis.Observer) injection {
+	s, err := schedule.Generate(env.Plan, nemesis.Planners([]nemesis.Nemesis{nem}))
 	if err != nil {
 		t.Fatalf("plan: %v", err)
 	}
@@ -189,7 +195,7 @@ func exercise(ctx context.Context, t *testing.T, env *nemesis.Env, nem nemesis.N
 	}
 	t.Logf("inject took %s: %v", m.inject, details)
 	begin = time.Now()
-	oerr := nem.Observe(ctx, env, ev, details)
+	oerr := obs.Observe(ctx, env, ev, details)
 	if oerr == nil {
 		oerr = extraCheck(ctx, env, ev, details)
 	}
@@ -203,8 +209,8 @@ func exercise(ctx context.Context, t *testing.T, env *nemesis.Env, nem nemesis.N
 	if herr != nil {
 		t.Fatalf("heal: %v", herr)
 	}
-	if err := nem.Clean(ctx, env); err != nil {
-		t.Errorf("%s's Clean after heal: %v", nem.Name(), err)
+	if err := obs.Clean(ctx, env); err != nil {
+		t.Errorf("%s's Clean after heal: %v", ev.Nemesis, err)
 	}
 	if err := nothingLeft(ctx, env, false); err != nil {
 		t.Errorf("after heal: %v", err)
@@ -239,7 +245,11 @@ func extraCheck(ctx context.Context, env *nemesis.Env, ev plan.Event, details an
 			break
 		}
 	case "clock":
-		off, _ := time.ParseDuration(ev.Params["offset"])
+		cp, err := nemesis.DecodeClockParams(ev)
+		if err != nil {
+			return err
+		}
+		off := cp.Offset
 		for _, node := range ev.Targets {
 			out, err := targets.Sh(ctx, env.Cluster, node, "redis-cli TIME | head -1; date +%s")
 			if err != nil {
@@ -292,10 +302,13 @@ func checkLink(ctx context.Context, env *nemesis.Env, ev plan.Event) error {
 		out, err := targets.Sh(ctx, env.Cluster, c, cmd)
 		return time.Since(begin), out, err
 	}
+	lp, err := nemesis.DecodeLinkParams(ev)
+	if err != nil {
+		return err
+	}
 	switch ev.Mode {
 	case "latency":
-		lat, _ := time.ParseDuration(ev.Params["latency"])
-		jit, _ := time.ParseDuration(ev.Params["jitter"])
+		lat, jit := lp.Latency, lp.Jitter
 		took, out, err := timed("redis-cli -h " + ip + " PING")
 		if err != nil || !strings.Contains(out, "PONG") {
 			return fmt.Errorf("PING through the proxy: %q, %v", out, err)
@@ -309,7 +322,7 @@ func checkLink(ctx context.Context, env *nemesis.Env, ev plan.Event) error {
 			return fmt.Errorf("SET 64 KB through the proxy: %q, %v", out, err)
 		}
 		if took < 700*time.Millisecond {
-			return fmt.Errorf("64 KB at %s KB/s took only %s", ev.Params["rate"], took)
+			return fmt.Errorf("64 KB at %d KB/s took only %s", lp.Rate, took)
 		}
 	case "stall":
 		out, err := targets.Sh(ctx, env.Cluster, c, "timeout 2 redis-cli -h "+ip+" PING; echo status $?")

@@ -86,16 +86,18 @@ type ConnDrop struct{}
 var connDropDurationOpt = option.Duration{Name: "conn-drop.duration", Positive: true,
 	Help: "how long the holder works on while its connections are reset (default: 2 leases and a second, at least 5s)"}
 
-// Name implements Nemesis.
-func (ConnDrop) Name() string { return "conn-drop" }
+// connDropName is the name of ConnDrop.
+const connDropName = "conn-drop"
 
-// Description implements Nemesis.
-func (ConnDrop) Description() string {
-	return "reset the holder's TCP connections to the servers (both ends see a reset) while it works on, then let it reconnect"
+// Describe implements Nemesis.
+func (c ConnDrop) Describe() Descriptor {
+	return Descriptor{
+		Name:        connDropName,
+		Description: "reset the holder's TCP connections to the servers (both ends see a reset) while it works on, then let it reconnect",
+		Options:     option.Specs(connDropDurationOpt),
+		Applies:     c.applies,
+	}
 }
-
-// Options implements Nemesis.
-func (ConnDrop) Options() []option.Spec { return option.Specs(connDropDurationOpt) }
 
 // Plan draws nothing but the length: the holder is found when the fault
 // starts.
@@ -104,12 +106,31 @@ func (ConnDrop) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) 
 	if !ok {
 		d = max(2*p.Lease+time.Second, 5*time.Second)
 	}
-	return plan.Event{Duration: d, Params: map[string]string{"work": d.String()}}, nil
+	return plan.Event{Duration: d, Params: connDropParams{Work: d}.encode()}, nil
 }
 
-// Applicable implements Nemesis: the rules go into client containers.
-func (c ConnDrop) Applicable(env *Env) error {
-	if err := needsCluster(c.Name(), env); err != nil {
+// connDropParams are the parameters of a conn-drop event.
+type connDropParams struct {
+	// Work is how long the holder works on with its connections reset.
+	Work time.Duration
+}
+
+// encode writes p as the parameters of a conn-drop event: "work".
+func (p connDropParams) encode() map[string]string {
+	return map[string]string{"work": p.Work.String()}
+}
+
+// decodeConnDropParams reads the parameters of a conn-drop event.
+func decodeConnDropParams(ev plan.Event) (connDropParams, error) {
+	d := decodeParams(connDropName, ev)
+	p := connDropParams{Work: d.duration("work")}
+	return p, d.err
+}
+
+// applies is ConnDrop's Descriptor.Applies: the rules go into client
+// containers.
+func (c ConnDrop) applies(env *Env) error {
+	if err := needsCluster(connDropName, env); err != nil {
 		return err
 	}
 	if !hasClients(env) {
@@ -127,13 +148,14 @@ type dropRecord struct {
 // Inject arms the work, waits until a holder starts it, and resets that
 // holder's connections from then on.
 func (c ConnDrop) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
+	params, err := decodeConnDropParams(ev)
+	if err != nil {
+		return nil, err
+	}
 	if env.ClientOf == nil {
 		return nil, fmt.Errorf("conn-drop: the run has no client containers")
 	}
-	work, err := time.ParseDuration(ev.Params["work"])
-	if err != nil {
-		work = ev.Duration
-	}
+	work := params.Work
 	v, done, err := env.Faults.Work(ctx, work)
 	if err != nil {
 		return nil, err
@@ -230,7 +252,7 @@ iptables -w -S "$1" | grep -c -- '-j REJECT' || true`
 	return nil
 }
 
-// Observe implements Nemesis: a connection from the holder's client
+// Observe implements Observer: a connection from the holder's client
 // container to a server's port is refused at once (reset), where it
 // would connect without the fault.
 func (ConnDrop) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
@@ -241,7 +263,7 @@ func (ConnDrop) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) err
 	return checkResets(ctx, env, v.(dropRecord).container, true)
 }
 
-// Clean implements Nemesis: every client container connects to every
+// Clean implements Observer: every client container connects to every
 // server's port.
 func (ConnDrop) Clean(ctx context.Context, env *Env) error {
 	return onNodes(clientContainers(env), func(c string) error { return checkResets(ctx, env, c, false) })

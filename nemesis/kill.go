@@ -35,8 +35,8 @@ const startTimeout = 30 * time.Second
 // lease (at least a second), after which Heal checks that the servers run.
 type Kill struct{}
 
-// Name implements Nemesis.
-func (Kill) Name() string { return "kill" }
+// killName is the name of Kill.
+const killName = "kill"
 
 // The options of kill.
 var (
@@ -46,12 +46,14 @@ var (
 		Help: "how long killed servers stay down; 0 restarts them at once"}
 )
 
-// Options implements Nemesis.
-func (Kill) Options() []option.Spec { return option.Specs(killModeOpt, killDelayOpt) }
-
-// Description implements Nemesis.
-func (Kill) Description() string {
-	return "crash server processes with SIGKILL and restart them, at once or after kill.restart-delay (one, minority, majority, all, primaries, holder)"
+// Describe implements Nemesis.
+func (k Kill) Describe() Descriptor {
+	return Descriptor{
+		Name:        killName,
+		Description: "crash server processes with SIGKILL and restart them, at once or after kill.restart-delay (one, minority, majority, all, primaries, holder)",
+		Options:     option.Specs(killModeOpt, killDelayOpt),
+		Applies:     k.applies,
+	}
 }
 
 // Plan draws the mode and the nodes; the event lasts the restart delay.
@@ -65,20 +67,39 @@ func (Kill) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
 	if delay == 0 {
 		ev.Duration = min(max(p.Lease, time.Second), p.MaxDuration)
 	}
-	ev.Params = map[string]string{"restart-delay": delay.String()}
+	ev.Params = killParams{RestartDelay: delay}.encode()
 	return ev, nil
 }
 
-// Applicable implements Nemesis: the target must name and restart its
-// server processes.
-func (k Kill) Applicable(env *Env) error {
-	if err := needsCluster(k.Name(), env); err != nil {
+// killParams are the parameters of a kill event.
+type killParams struct {
+	// RestartDelay is how long the killed servers stay down; 0 restarts
+	// them at once, within Inject.
+	RestartDelay time.Duration
+}
+
+// encode writes p as the parameters of a kill event: "restart-delay".
+func (p killParams) encode() map[string]string {
+	return map[string]string{"restart-delay": p.RestartDelay.String()}
+}
+
+// decodeKillParams reads the parameters of a kill event.
+func decodeKillParams(ev plan.Event) (killParams, error) {
+	d := decodeParams(killName, ev)
+	p := killParams{RestartDelay: d.duration("restart-delay")}
+	return p, d.err
+}
+
+// applies is Kill's Descriptor.Applies: the target must name and restart
+// its server processes.
+func (k Kill) applies(env *Env) error {
+	if err := needsCluster(killName, env); err != nil {
 		return err
 	}
-	if _, err := servers(k.Name(), env); err != nil {
+	if _, err := servers(killName, env); err != nil {
 		return err
 	}
-	return checkPrimariesOpt(k.Name(), killModeOpt, env)
+	return checkPrimariesOpt(killName, killModeOpt, env)
 }
 
 // killed is what Inject keeps for Heal and Observe.
@@ -100,7 +121,11 @@ func (k *killed) nodes(all []string) []string {
 // Inject kills the server processes on the event's nodes, waits until
 // they are gone, and with no restart delay starts them again.
 func (k Kill) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
-	s, err := servers(k.Name(), env)
+	params, err := decodeKillParams(ev)
+	if err != nil {
+		return nil, err
+	}
+	s, err := servers(killName, env)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +162,7 @@ echo $pids`
 		return nil, fmt.Errorf("kill %s: %w", ev.Mode, err)
 	}
 	details := map[string]any{"nodes": nodes, "killed": rec.PIDs}
-	if delay, _ := time.ParseDuration(ev.Params["restart-delay"]); delay > 0 {
+	if params.RestartDelay > 0 {
 		return details, nil
 	}
 	if err := startServers(ctx, env, s, nodes); err != nil {
@@ -151,7 +176,7 @@ echo $pids`
 // Heal starts the servers that are not running on the event's nodes and
 // waits until they run.
 func (k Kill) Heal(ctx context.Context, env *Env, ev plan.Event) (any, error) {
-	s, err := servers(k.Name(), env)
+	s, err := servers(killName, env)
 	if err != nil {
 		return nil, err
 	}
@@ -205,11 +230,11 @@ func startServers(ctx context.Context, env *Env, s targets.Servers, nodes []stri
 	})
 }
 
-// Observe implements Nemesis: the killed processes are gone; with no
+// Observe implements Observer: the killed processes are gone; with no
 // restart delay the servers run again as new processes, else no server
 // runs on the killed nodes.
 func (k Kill) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
-	s, err := servers(k.Name(), env)
+	s, err := servers(killName, env)
 	if err != nil {
 		return err
 	}
@@ -244,9 +269,9 @@ func (k Kill) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error
 	})
 }
 
-// Clean implements Nemesis: a server process runs on every node.
+// Clean implements Observer: a server process runs on every node.
 func (k Kill) Clean(ctx context.Context, env *Env) error {
-	s, err := servers(k.Name(), env)
+	s, err := servers(killName, env)
 	if err != nil {
 		return err
 	}

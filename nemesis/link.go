@@ -82,17 +82,17 @@ var (
 		Help: "close mode: bytes a link carries towards the server before it is closed"}
 )
 
-// Name implements Nemesis.
-func (Link) Name() string { return "link" }
+// linkName is the name of Link.
+const linkName = "link"
 
-// Description implements Nemesis.
-func (Link) Description() string {
-	return "slow, stall or break the TCP links between client processes and the servers, through toxiproxy (latency, bandwidth, stall, close)"
-}
-
-// Options implements Nemesis.
-func (Link) Options() []option.Spec {
-	return option.Specs(linkModeOpt, linkDurationOpt, linkLatencyOpt, linkJitterOpt, linkRateOpt, linkBytesOpt)
+// Describe implements Nemesis.
+func (l Link) Describe() Descriptor {
+	return Descriptor{
+		Name:        linkName,
+		Description: "slow, stall or break the TCP links between client processes and the servers, through toxiproxy (latency, bandwidth, stall, close)",
+		Options:     option.Specs(linkModeOpt, linkDurationOpt, linkLatencyOpt, linkJitterOpt, linkRateOpt, linkBytesOpt),
+		Applies:     l.applies,
+	}
 }
 
 // Plan draws a mode and a length, and fixes the toxic's figures.
@@ -101,7 +101,8 @@ func (Link) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
 	if err != nil {
 		return plan.Event{}, err
 	}
-	ev := plan.Event{Mode: mode, Duration: drawDuration(rng, p, linkDurationOpt), Params: map[string]string{}}
+	ev := plan.Event{Mode: mode, Duration: drawDuration(rng, p, linkDurationOpt)}
+	var params linkParams
 	switch mode {
 	case linkLatency:
 		lat, ok := linkLatencyOpt.Lookup(p.Opts)
@@ -112,19 +113,62 @@ func (Link) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error) {
 		if !ok {
 			jit = (lat / 10).Round(time.Millisecond)
 		}
-		ev.Params["latency"], ev.Params["jitter"] = lat.String(), jit.String()
+		params.Latency, params.Jitter = lat, jit
 	case linkBandwidth:
-		ev.Params["rate"] = strconv.Itoa(linkRateOpt.Get(p.Opts))
+		params.Rate = linkRateOpt.Get(p.Opts)
 	case linkClose:
-		ev.Params["bytes"] = strconv.Itoa(linkBytesOpt.Get(p.Opts))
+		params.Bytes = linkBytesOpt.Get(p.Opts)
 	}
+	ev.Params = params.encode(mode)
 	return ev, nil
 }
 
-// Applicable implements Nemesis: the proxies stand between client
+// linkParams are the parameters of a link event; each mode has its own.
+type linkParams struct {
+	// Latency and Jitter are the delay added each way, and by how much
+	// it varies either way (latency mode).
+	Latency, Jitter time.Duration
+	// Rate is the most KB/s a link carries each way (bandwidth mode).
+	Rate int
+	// Bytes is how many bytes a link carries towards the server before
+	// it is closed (close mode).
+	Bytes int
+}
+
+// encode writes p as the parameters of an event of mode: "latency" and
+// "jitter", "rate", or "bytes"; a stall has none.
+func (p linkParams) encode(mode string) map[string]string {
+	m := map[string]string{}
+	switch mode {
+	case linkLatency:
+		m["latency"], m["jitter"] = p.Latency.String(), p.Jitter.String()
+	case linkBandwidth:
+		m["rate"] = strconv.Itoa(p.Rate)
+	case linkClose:
+		m["bytes"] = strconv.Itoa(p.Bytes)
+	}
+	return m
+}
+
+// decodeLinkParams reads the parameters of a link event.
+func decodeLinkParams(ev plan.Event) (linkParams, error) {
+	d := decodeParams(linkName, ev)
+	var p linkParams
+	switch ev.Mode {
+	case linkLatency:
+		p.Latency, p.Jitter = d.duration("latency"), d.duration("jitter")
+	case linkBandwidth:
+		p.Rate = d.int("rate")
+	case linkClose:
+		p.Bytes = d.int("bytes")
+	}
+	return p, d.err
+}
+
+// applies is Link's Descriptor.Applies: the proxies stand between client
 // containers and servers.
-func (l Link) Applicable(env *Env) error {
-	if err := needsCluster(l.Name(), env); err != nil {
+func (l Link) applies(env *Env) error {
+	if err := needsCluster(linkName, env); err != nil {
 		return err
 	}
 	if !hasClients(env) {
@@ -144,15 +188,15 @@ func (l Link) Applicable(env *Env) error {
 func Conflicts(ns []Nemesis, opts option.Values) error {
 	names := map[string]bool{}
 	for _, n := range ns {
-		names[n.Name()] = true
+		names[n.Describe().Name] = true
 	}
-	if !names[Link{}.Name()] {
+	if !names[linkName] {
 		return nil
 	}
-	if names[ConnDrop{}.Name()] {
+	if names[connDropName] {
 		return fmt.Errorf("nemesis link cannot run with conn-drop in one run (conn-drop's rules would miss the connections that link routes through its proxies); run them in separate runs")
 	}
-	if names[Partition{}.Name()] {
+	if names[partitionName] {
 		modes, given := partitionModeOpt.Lookup(opts)
 		if !given || slices.ContainsFunc(modes, isClientMode) {
 			return fmt.Errorf("nemesis link cannot run with partition's client-side modes in one run (their rules would miss the connections that link routes through its proxies); set --opt partition.mode to modes between nodes (%s), or run them in separate runs", strings.Join(append(slices.Clone(partitionModes), modeHolder), ", "))
@@ -254,6 +298,10 @@ type linkRecord struct {
 
 // Inject adds the mode's toxics to the proxies it aims at.
 func (Link) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
+	params, err := decodeLinkParams(ev)
+	if err != nil {
+		return nil, err
+	}
 	lp := env.links()
 	if lp == nil {
 		return nil, fmt.Errorf("link: the proxies were not prepared")
@@ -283,7 +331,7 @@ func (Link) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
 		clients = slices.Sorted(maps.Keys(lp.byClient))
 		details["clients"] = clients
 	}
-	toxics, err := linkToxics(ev)
+	toxics, err := linkToxics(ev, params)
 	if err != nil {
 		return nil, err
 	}
@@ -308,35 +356,23 @@ func (Link) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
 // A linkToxic is one toxic to add, by name and JSON.
 type linkToxic struct{ name, json string }
 
-// linkToxics are the toxics of ev's mode, on both streams.
-func linkToxics(ev plan.Event) ([]linkToxic, error) {
+// linkToxics are the toxics of ev's mode, with its parameters p, on both
+// streams.
+func linkToxics(ev plan.Event, p linkParams) ([]linkToxic, error) {
 	var typ, attrs string
 	var streams = []string{"upstream", "downstream"}
 	switch ev.Mode {
 	case linkLatency:
-		lat, err1 := time.ParseDuration(ev.Params["latency"])
-		jit, err2 := time.ParseDuration(ev.Params["jitter"])
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("link latency: bad latency %q or jitter %q", ev.Params["latency"], ev.Params["jitter"])
-		}
-		typ, attrs = "latency", fmt.Sprintf(`{"latency":%d,"jitter":%d}`, lat.Milliseconds(), jit.Milliseconds())
+		typ, attrs = "latency", fmt.Sprintf(`{"latency":%d,"jitter":%d}`, p.Latency.Milliseconds(), p.Jitter.Milliseconds())
 	case linkBandwidth:
-		rate, err := strconv.Atoi(ev.Params["rate"])
-		if err != nil {
-			return nil, fmt.Errorf("link bandwidth: bad rate %q", ev.Params["rate"])
-		}
-		typ, attrs = "bandwidth", fmt.Sprintf(`{"rate":%d}`, rate)
+		typ, attrs = "bandwidth", fmt.Sprintf(`{"rate":%d}`, p.Rate)
 	case linkStall:
 		// A latency that outlasts the fault holds every byte back and
 		// delivers them all when the heal removes it (toxiproxy's
 		// timeout toxic would throw them away).
 		typ, attrs = "latency", fmt.Sprintf(`{"latency":%d}`, (ev.Duration+time.Hour).Milliseconds())
 	case linkClose:
-		n, err := strconv.Atoi(ev.Params["bytes"])
-		if err != nil {
-			return nil, fmt.Errorf("link close: bad bytes %q", ev.Params["bytes"])
-		}
-		typ, attrs, streams = "limit_data", fmt.Sprintf(`{"bytes":%d}`, n), []string{"upstream"}
+		typ, attrs, streams = "limit_data", fmt.Sprintf(`{"bytes":%d}`, p.Bytes), []string{"upstream"}
 	default:
 		return nil, fmt.Errorf("link: unknown mode %q", ev.Mode)
 	}
@@ -408,7 +444,7 @@ if iptables -w -t nat -S "$1" >/dev/null 2>&1; then echo "chain $1 is still ther
 	})
 }
 
-// Observe implements Nemesis: the toxics are on the proxies, and the
+// Observe implements Observer: the toxics are on the proxies, and the
 // client containers' connections to the servers go through them.
 func (Link) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
 	v, ok := env.peek(ev)
@@ -426,7 +462,7 @@ func (Link) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
 	return checkLinkRoutes(ctx, env, true)
 }
 
-// Clean implements Nemesis: no proxy holds a toxic.
+// Clean implements Observer: no proxy holds a toxic.
 func (Link) Clean(ctx context.Context, env *Env) error {
 	lp := env.links()
 	if lp == nil {

@@ -21,7 +21,6 @@ import (
 
 	"github.com/lockstorm/lockstorm/internal/registry"
 	"github.com/lockstorm/lockstorm/nemesis/schedule"
-	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
@@ -31,9 +30,10 @@ import (
 // ErrUnknownNemesis is wrapped by Lookup for a name that is not registered.
 var ErrUnknownNemesis = errors.New("unknown nemesis")
 
-// ErrNotApplicable is wrapped by Applicable when a nemesis cannot act on a
-// target, for example a clock fault on a server that does not read the clock
-// through libc. The run reports it instead of silently doing nothing.
+// ErrNotApplicable is wrapped by a Descriptor's Applies when a nemesis
+// cannot act on a target, for example a clock fault on a server that does
+// not read the clock through libc. The run reports it instead of silently
+// doing nothing.
 var ErrNotApplicable = errors.New("not applicable")
 
 // Env is what a nemesis acts on.
@@ -106,47 +106,35 @@ func (e *Env) peek(ev plan.Event) (any, bool) {
 	return e.pending.Load(eventKey{ev.Nemesis, ev.Start})
 }
 
-// A Preparer is a nemesis that must be in place before any client
-// connects, such as the link nemesis's proxies. The harness calls Prepare
-// once, after the service is set up and before the clients start; the
-// nemesis's Teardown undoes it.
-type Preparer interface {
-	Prepare(ctx context.Context, env *Env) error
-}
-
-// A Nemesis is one fault family. Plan draws an event from the seed;
-// Inject returns once the fault is in effect, so that the recorded start
-// is when the fault really began; Heal returns once it is undone.
-// Teardown undoes whatever the nemesis may have left, whatever state it is
-// in, and is called at the end of every run.
+// A Nemesis is one fault family: what it is (Describe), and its fault as
+// data (Plan) and as actions (Inject, Heal, Teardown), as Jepsen's nemesis
+// protocol has setup, invoke and teardown.
 //
-// Observe and Clean check a fault from outside the nemesis that applied
-// it, by probing the nodes rather than trusting what Inject believes it
-// did. The conformance test (conformance_docker_test.go) calls them for
-// every nemesis in All, with every mode that its "<name>.mode" option
-// declares, so a new nemesis is tested with no other change.
+// Plan draws an event from the seed, writing its parameters with the
+// nemesis's typed params (params.go); Inject decodes them once, and
+// returns once the fault is in effect, so that the recorded start is when
+// the fault really began; Heal returns once it is undone. Teardown undoes
+// whatever the nemesis may have left, whatever state it is in, and is
+// called at the end of every run.
+//
+// Two powers are optional interfaces beside it: Observer, which the
+// conformance test requires of every nemesis that applies to its cluster,
+// and Preparer, for a nemesis that must be in place before the clients
+// connect.
 type Nemesis interface {
-	schedule.Planner
-	// Description is one line for `lockstorm nemeses`.
-	Description() string
-	// Options declares the --opt settings the nemesis reads. A mode
-	// option is named "<name>.mode" and lists its modes as Choices.
-	Options() []option.Spec
-	// Applicable says whether the nemesis can act on the run's target;
-	// a wrapped ErrNotApplicable says why not.
-	Applicable(env *Env) error
+	// Describe returns the nemesis's descriptor: its name, description,
+	// options, and where it applies.
+	Describe() Descriptor
+	// Plan draws one event from rng, and only from rng, so that a seed
+	// always gives the same schedule. The generator fills in the event's
+	// Nemesis and Start, and its Duration when Plan leaves it 0.
+	Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error)
 	// Inject applies ev and returns details for the history.
 	Inject(ctx context.Context, env *Env, ev plan.Event) (any, error)
 	// Heal undoes ev and returns details for the history.
 	Heal(ctx context.Context, env *Env, ev plan.Event) (any, error)
 	// Teardown undoes everything the nemesis may have done.
 	Teardown(ctx context.Context, env *Env) error
-	// Observe returns nil if the fault of ev is in effect now. details is
-	// what Inject returned for ev.
-	Observe(ctx context.Context, env *Env, ev plan.Event, details any) error
-	// Clean returns nil if nothing the nemesis does is left on the run:
-	// no rules, no stopped process, no shifted clock, every server up.
-	Clean(ctx context.Context, env *Env) error
 }
 
 // extra are the nemeses that a Go module outside this repository added
@@ -189,11 +177,28 @@ func builtin() []Nemesis {
 
 // Lookup returns the registered nemesis called name.
 func Lookup(name string) (Nemesis, error) {
-	return registry.Lookup(All(), "nemesis", name, ErrUnknownNemesis)
+	n, err := registry.Lookup(named(All()), "nemesis", name, ErrUnknownNemesis)
+	return n.Nemesis, err
 }
 
 // Names returns the names of all registered nemeses, sorted.
-func Names() []string { return registry.Names(All()) }
+func Names() []string { return registry.Names(named(All())) }
+
+// A namedNemesis gives a nemesis the Name of its descriptor, which the
+// registry and the schedule's planners look it up by.
+type namedNemesis struct{ Nemesis }
+
+// Name returns the name of the nemesis's descriptor.
+func (n namedNemesis) Name() string { return n.Describe().Name }
+
+// named returns ns as registry entries.
+func named(ns []Nemesis) []namedNemesis {
+	out := make([]namedNemesis, len(ns))
+	for i, n := range ns {
+		out[i] = namedNemesis{n}
+	}
+	return out
+}
 
 // Split turns a --nemesis list ("pause,kill", or "pause+kill" as in a
 // campaign cell's name) into names, dropping "none", blanks and repeats.
@@ -221,16 +226,16 @@ func Parse(names []string) ([]Nemesis, error) {
 	return out, nil
 }
 
-// Planners returns ns as schedule planners.
+// Planners returns ns as schedule planners, named by their descriptors.
 func Planners(ns []Nemesis) []schedule.Planner {
 	out := make([]schedule.Planner, len(ns))
 	for i, n := range ns {
-		out[i] = n
+		out[i] = namedNemesis{n}
 	}
 	return out
 }
 
-// needsCluster is the Applicable check of every nemesis that acts on node
+// needsCluster is the Applies check of every nemesis that acts on node
 // containers.
 func needsCluster(name string, env *Env) error {
 	if targets.IsLocal(env.Service) {

@@ -66,8 +66,8 @@ var partitionModes = []string{partOne, partHalves, partRandomHalves, partRing, p
 // generator's window, and at least 1.5×lease+1s when the window allows.
 type Partition struct{}
 
-// Name implements Nemesis.
-func (Partition) Name() string { return "partition" }
+// partitionName is the name of Partition.
+const partitionName = "partition"
 
 // The options of partition.
 var (
@@ -76,12 +76,14 @@ var (
 	partitionDurationOpt = durationOption("partition")
 )
 
-// Options implements Nemesis.
-func (Partition) Options() []option.Spec { return option.Specs(partitionModeOpt, partitionDurationOpt) }
-
-// Description implements Nemesis.
-func (Partition) Description() string {
-	return "cut the network with iptables, between nodes (one, halves, random-halves, majorities-ring, bridge, one-way, holder) or between clients and servers (client-holder, client-holder-node, clients-node, client-holder-out, client-holder-in)"
+// Describe implements Nemesis.
+func (p Partition) Describe() Descriptor {
+	return Descriptor{
+		Name:        partitionName,
+		Description: "cut the network with iptables, between nodes (one, halves, random-halves, majorities-ring, bridge, one-way, holder) or between clients and servers (client-holder, client-holder-node, clients-node, client-holder-out, client-holder-in)",
+		Options:     option.Specs(partitionModeOpt, partitionDurationOpt),
+		Applies:     p.applies,
+	}
 }
 
 // partitionModesFor lists the modes a cluster of n nodes can take.
@@ -134,7 +136,7 @@ func (Partition) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error)
 	if mode == modeHolder {
 		// The holder's node is only known when the fault starts: Inject
 		// isolates it from every other node then.
-		return plan.Event{Mode: mode, Duration: d, Params: map[string]string{}}, nil
+		return plan.Event{Mode: mode, Duration: d, Params: partitionParams{}.encode(p.Nodes)}, nil
 	}
 	g := planGrudge(rng, mode, p.Nodes)
 	if err != nil {
@@ -148,8 +150,44 @@ func (Partition) Plan(rng *rand.Rand, p schedule.PlanParams) (plan.Event, error)
 	}
 	return plan.Event{
 		Mode: mode, Targets: hit, Duration: d,
-		Params: map[string]string{"grudge": formatGrudge(g, p.Nodes)},
+		Params: partitionParams{Grudge: g}.encode(p.Nodes),
 	}, nil
+}
+
+// partitionParams are the parameters of a partition event.
+type partitionParams struct {
+	// Grudge is, for each node, the peers whose packets it drops: drawn
+	// in Plan for the modes between nodes, nil for the modes whose cut
+	// is found when the fault starts (holder, the client-side modes).
+	Grudge map[string][]string
+}
+
+// encode writes p as the parameters of a partition event: "grudge", as
+// "n1:n2,n3;n2:n1" in the order of nodes, when there is one.
+func (p partitionParams) encode(nodes []string) map[string]string {
+	if p.Grudge == nil {
+		return map[string]string{}
+	}
+	return map[string]string{"grudge": formatGrudge(p.Grudge, nodes)}
+}
+
+// decodePartitionParams reads the parameters of a partition event.
+func decodePartitionParams(ev plan.Event) (partitionParams, error) {
+	d := decodeParams(partitionName, ev)
+	p := partitionParams{Grudge: map[string][]string{}}
+	s, ok := d.lookup("grudge")
+	if !ok || s == "" {
+		return p, nil
+	}
+	for _, part := range strings.Split(s, ";") {
+		node, peers, ok := strings.Cut(part, ":")
+		if !ok || node == "" || peers == "" {
+			d.fail("grudge", s, fmt.Errorf("bad entry %q", part))
+			return partitionParams{}, d.err
+		}
+		p.Grudge[node] = strings.Split(peers, ",")
+	}
+	return p, nil
 }
 
 // drawPartitionMode draws the mode of one partition. With its clients in
@@ -240,25 +278,14 @@ func formatGrudge(g map[string][]string, nodes []string) string {
 // Grudge reads back the grudge of a partition event: for each node, the
 // peers whose packets it drops. Nodes that drop nothing are absent.
 func Grudge(ev plan.Event) (map[string][]string, error) {
-	g := map[string][]string{}
-	s := ev.Params["grudge"]
-	if s == "" {
-		return g, nil
-	}
-	for _, part := range strings.Split(s, ";") {
-		node, peers, ok := strings.Cut(part, ":")
-		if !ok || node == "" || peers == "" {
-			return nil, fmt.Errorf("bad grudge entry %q", part)
-		}
-		g[node] = strings.Split(peers, ",")
-	}
-	return g, nil
+	p, err := decodePartitionParams(ev)
+	return p.Grudge, err
 }
 
-// Applicable implements Nemesis: a partition needs containers, and two
-// nodes or client processes to cut apart.
-func (p Partition) Applicable(env *Env) error {
-	if err := needsCluster(p.Name(), env); err != nil {
+// applies is Partition's Descriptor.Applies: a partition needs
+// containers, and two nodes or client processes to cut apart.
+func (p Partition) applies(env *Env) error {
+	if err := needsCluster(partitionName, env); err != nil {
 		return err
 	}
 	if len(env.nodes()) < 2 && !hasClients(env) {
@@ -281,7 +308,8 @@ func (Partition) Inject(ctx context.Context, env *Env, ev plan.Event) (any, erro
 	if isClientMode(ev.Mode) {
 		return injectClientCut(ctx, env, ev)
 	}
-	g, err := Grudge(ev)
+	params, err := decodePartitionParams(ev)
+	g := params.Grudge
 	if ev.Mode == modeHolder {
 		g, err = holderGrudge(ctx, env)
 	}
@@ -456,7 +484,7 @@ func chainDrops(out string) []string {
 	return got
 }
 
-// Observe implements Nemesis: a node that holds a grudge against a peer
+// Observe implements Observer: a node that holds a grudge against a peer
 // cannot open a connection to it nor take one from it, every other pair
 // connects, and the harness reaches every node.
 func (Partition) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
@@ -478,7 +506,7 @@ func (Partition) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) er
 	return checkReach(ctx, env, want)
 }
 
-// Clean implements Nemesis: the chain holds no rule on any node and every
+// Clean implements Observer: the chain holds no rule on any node and every
 // node reaches every other.
 func (Partition) Clean(ctx context.Context, env *Env) error {
 	var errs []error

@@ -53,7 +53,7 @@ func hasClients(env *Env) bool {
 // planClientCut plans a client-side mode: clients-node draws its node now;
 // the holder's modes find the holder when the fault starts.
 func planClientCut(rng *rand.Rand, mode string, nodes []string) plan.Event {
-	ev := plan.Event{Mode: mode, Params: map[string]string{}}
+	ev := plan.Event{Mode: mode, Params: partitionParams{}.encode(nodes)}
 	if mode == partClientsNode {
 		ev.Targets = pickNodes(rng, nodes, 1)
 	}

@@ -37,8 +37,8 @@ import (
 // window allows.
 type Pause struct{}
 
-// Name implements Nemesis.
-func (Pause) Name() string { return "pause" }
+// pauseName is the name of Pause.
+const pauseName = "pause"
 
 // The options of pause.
 var (
@@ -47,12 +47,14 @@ var (
 	pauseDurationOpt = durationOption("pause")
 )
 
-// Options implements Nemesis.
-func (Pause) Options() []option.Spec { return option.Specs(pauseModeOpt, pauseDurationOpt) }
-
-// Description implements Nemesis.
-func (Pause) Description() string {
-	return "stop server processes with SIGSTOP for longer than the lease, then SIGCONT (one, minority, majority, all, primaries, holder)"
+// Describe implements Nemesis.
+func (p Pause) Describe() Descriptor {
+	return Descriptor{
+		Name:        pauseName,
+		Description: "stop server processes with SIGSTOP for longer than the lease, then SIGCONT (one, minority, majority, all, primaries, holder)",
+		Options:     option.Specs(pauseModeOpt, pauseDurationOpt),
+		Applies:     p.applies,
+	}
 }
 
 // Plan draws the mode, the nodes and the length of the pause.
@@ -76,16 +78,16 @@ func planNodeFault(rng *rand.Rand, p schedule.PlanParams, name string, modeOpt o
 	return plan.Event{Mode: mode, Targets: nodes, Duration: drawDuration(rng, p, durOpt)}, nil
 }
 
-// Applicable implements Nemesis: the target must name its server
+// applies is Pause's Descriptor.Applies: the target must name its server
 // processes.
-func (p Pause) Applicable(env *Env) error {
-	if err := needsCluster(p.Name(), env); err != nil {
+func (p Pause) applies(env *Env) error {
+	if err := needsCluster(pauseName, env); err != nil {
 		return err
 	}
-	if _, err := servers(p.Name(), env); err != nil {
+	if _, err := servers(pauseName, env); err != nil {
 		return err
 	}
-	return checkPrimariesOpt(p.Name(), pauseModeOpt, env)
+	return checkPrimariesOpt(pauseName, pauseModeOpt, env)
 }
 
 // pausedProcs is what Inject keeps for Heal and Observe: node → PIDs
@@ -95,7 +97,7 @@ type pausedProcs map[string][]string
 // Inject stops the server processes on the event's nodes and returns once
 // every thread of each is stopped.
 func (p Pause) Inject(ctx context.Context, env *Env, ev plan.Event) (any, error) {
-	s, err := servers(p.Name(), env)
+	s, err := servers(pauseName, env)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +185,7 @@ done`
 	})
 }
 
-// Observe implements Nemesis: every process that Inject stopped is in
+// Observe implements Observer: every process that Inject stopped is in
 // state T (all its threads), as /proc shows it.
 func (p Pause) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) error {
 	v, ok := env.peek(ev)
@@ -216,9 +218,9 @@ func (p Pause) Observe(ctx context.Context, env *Env, ev plan.Event, _ any) erro
 	})
 }
 
-// Clean implements Nemesis: no server process is stopped on any node.
+// Clean implements Observer: no server process is stopped on any node.
 func (p Pause) Clean(ctx context.Context, env *Env) error {
-	s, err := servers(p.Name(), env)
+	s, err := servers(pauseName, env)
 	if err != nil {
 		return err
 	}

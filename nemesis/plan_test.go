@@ -26,8 +26,9 @@ func nodeNames(n int) []string {
 
 // modes lists the modes that a nemesis's mode option declares.
 func modes(n nemesis.Nemesis) []string {
-	for _, s := range n.Options() {
-		if s.Name == n.Name()+".mode" {
+	d := n.Describe()
+	for _, s := range d.Options {
+		if s.Name == d.Name+".mode" {
 			return s.Choices
 		}
 	}
@@ -229,7 +230,7 @@ func TestPartitionDrawsOnlyShapesTheClusterAllows(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "at least 4 nodes") {
 		t.Fatalf("ring on 3 nodes: err %v, want a 4-node minimum", err)
 	}
-	owners := []option.Owner{{Kind: "nemesis", Name: "partition", Specs: nemesis.Partition{}.Options()}}
+	owners := []option.Owner{{Kind: "nemesis", Name: "partition", Specs: nemesis.Partition{}.Describe().Options}}
 	err = option.Check(owners, option.Values{"partition.mode": "thirds"})
 	if err == nil || !strings.Contains(err.Error(), `unknown value "thirds"`) {
 		t.Fatalf("unknown mode: err %v", err)
@@ -243,17 +244,18 @@ func TestPauseAndKillModeSizes(t *testing.T) {
 		1: {"one": 1, "minority": 1, "majority": 1, "all": 1, "primaries": 0},
 	}
 	for _, nem := range []nemesis.Nemesis{nemesis.Pause{}, nemesis.Kill{}} {
+		name := nem.Describe().Name
 		for n, sizes := range want {
 			for mode, size := range sizes {
-				ev, err := nem.Plan(rand.New(rand.NewSource(7)), params(n, map[string]string{nem.Name() + ".mode": mode}))
+				ev, err := nem.Plan(rand.New(rand.NewSource(7)), params(n, map[string]string{name + ".mode": mode}))
 				if err != nil {
-					t.Fatalf("%s %s on %d nodes: %v", nem.Name(), mode, n, err)
+					t.Fatalf("%s %s on %d nodes: %v", name, mode, n, err)
 				}
 				if ev.Mode != mode || len(ev.Targets) != size {
-					t.Errorf("%s %s on %d nodes: mode %s targets %v, want %d nodes", nem.Name(), mode, n, ev.Mode, ev.Targets, size)
+					t.Errorf("%s %s on %d nodes: mode %s targets %v, want %d nodes", name, mode, n, ev.Mode, ev.Targets, size)
 				}
 				if !sort.StringsAreSorted(ev.Targets) {
-					t.Errorf("%s %s: targets %v not in node order", nem.Name(), mode, ev.Targets)
+					t.Errorf("%s %s: targets %v not in node order", name, mode, ev.Targets)
 				}
 			}
 		}
@@ -264,6 +266,7 @@ func TestPauseAndKillModeSizes(t *testing.T) {
 // node for about half of their faults; with one, only at what it names.
 func TestHalfOfTheDefaultFaultsAimAtTheHolder(t *testing.T) {
 	for _, nem := range []nemesis.Nemesis{nemesis.Pause{}, nemesis.Kill{}, nemesis.Partition{}} {
+		name := nem.Describe().Name
 		const draws = 1000
 		holder := 0
 		others := map[string]bool{}
@@ -275,25 +278,25 @@ func TestHalfOfTheDefaultFaultsAimAtTheHolder(t *testing.T) {
 			if ev.Mode == "holder" {
 				holder++
 				if len(ev.Targets) != 0 {
-					t.Fatalf("%s holder fault names nodes %v at plan time", nem.Name(), ev.Targets)
+					t.Fatalf("%s holder fault names nodes %v at plan time", name, ev.Targets)
 				}
 			} else {
 				others[ev.Mode] = true
 			}
 		}
 		if holder < draws*4/10 || holder > draws*6/10 {
-			t.Errorf("%s: %d of %d default faults aim at the holder, want about half", nem.Name(), holder, draws)
+			t.Errorf("%s: %d of %d default faults aim at the holder, want about half", name, holder, draws)
 		}
 		if len(others) < 3 {
-			t.Errorf("%s: the other default faults drew only %v", nem.Name(), others)
+			t.Errorf("%s: the other default faults drew only %v", name, others)
 		}
 		for seed := int64(0); seed < 200; seed++ {
-			ev, err := nem.Plan(rand.New(rand.NewSource(seed)), params(3, map[string]string{nem.Name() + ".mode": "one"}))
+			ev, err := nem.Plan(rand.New(rand.NewSource(seed)), params(3, map[string]string{name + ".mode": "one"}))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if ev.Mode != "one" {
-				t.Fatalf("%s.mode=one drew %s", nem.Name(), ev.Mode)
+				t.Fatalf("%s.mode=one drew %s", name, ev.Mode)
 			}
 		}
 	}
@@ -341,17 +344,17 @@ func TestKillEventLastsTheRestartDelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Params["restart-delay"] != "0s" || ev.Duration != 2*time.Second {
-		t.Fatalf("default kill: delay %q, duration %s; want 0s and one lease", ev.Params["restart-delay"], ev.Duration)
+	if want := map[string]string{"restart-delay": "0s"}; !reflect.DeepEqual(ev.Params, want) || ev.Duration != 2*time.Second {
+		t.Fatalf("default kill: params %v, duration %s; want %v and one lease", ev.Params, ev.Duration, want)
 	}
 	ev, err = nemesis.Kill{}.Plan(rand.New(rand.NewSource(1)), params(3, map[string]string{"kill.restart-delay": "9s"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Params["restart-delay"] != "9s" || ev.Duration != 9*time.Second {
-		t.Fatalf("kill.restart-delay=9s: delay %q, duration %s", ev.Params["restart-delay"], ev.Duration)
+	if kp, err := nemesis.DecodeKillParams(ev); err != nil || kp.RestartDelay != 9*time.Second || ev.Duration != 9*time.Second {
+		t.Fatalf("kill.restart-delay=9s: params %v (%+v, %v), duration %s", ev.Params, kp, err, ev.Duration)
 	}
-	owners := []option.Owner{{Kind: "nemesis", Name: "kill", Specs: nemesis.Kill{}.Options()}}
+	owners := []option.Owner{{Kind: "nemesis", Name: "kill", Specs: nemesis.Kill{}.Describe().Options}}
 	if err := option.Check(owners, option.Values{"kill.restart-delay": "-1s"}); err == nil {
 		t.Fatal("a negative restart delay was accepted")
 	}
@@ -367,10 +370,11 @@ func TestClockBumpsForwardPastTheLeaseOnARandomSubset(t *testing.T) {
 		if ev.Mode != "bump" && ev.Mode != "strobe" {
 			t.Fatalf("seed %d drew mode %s by default", seed, ev.Mode)
 		}
-		off, err := time.ParseDuration(ev.Params["offset"])
+		cp, err := nemesis.DecodeClockParams(ev)
 		if err != nil {
 			t.Fatal(err)
 		}
+		off := cp.Offset
 		if off < 4*time.Second || off > nemesis.DefaultClockMaxOffset {
 			t.Fatalf("seed %d: offset %s, want forward, 2×lease..%s", seed, off, nemesis.DefaultClockMaxOffset)
 		}
@@ -397,16 +401,16 @@ func TestClockBumpsForwardPastTheLeaseOnARandomSubset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, _ := time.ParseDuration(ev.Params["offset"])
-	if ev.Mode != "strobe" || off > -4*time.Second || off < -5*time.Second || ev.Params["period"] != "50ms" {
-		t.Fatalf("backward strobe: %+v", ev)
+	cp, err := nemesis.DecodeClockParams(ev)
+	if err != nil || ev.Mode != "strobe" || cp.Offset > -4*time.Second || cp.Offset < -5*time.Second || cp.Period != 50*time.Millisecond {
+		t.Fatalf("backward strobe: %+v (%+v, %v)", ev, cp, err)
 	}
 	ev, err = nemesis.Clock{}.Plan(rand.New(rand.NewSource(3)), params(3, map[string]string{"clock.mode": "reset"}))
-	if err != nil || ev.Params["offset"] != "0s" || len(ev.Targets) != 3 {
+	if want := map[string]string{"offset": "0s"}; err != nil || !reflect.DeepEqual(ev.Params, want) || len(ev.Targets) != 3 {
 		t.Fatalf("reset: %+v, %v", ev, err)
 	}
 	// A bad value is refused before any plan, by the option's declaration.
-	owners := []option.Owner{{Kind: "nemesis", Name: "clock", Specs: nemesis.Clock{}.Options()}}
+	owners := []option.Owner{{Kind: "nemesis", Name: "clock", Specs: nemesis.Clock{}.Describe().Options}}
 	if err := option.Check(owners, option.Values{"clock.direction": "sideways"}); err == nil {
 		t.Fatal("clock.direction=sideways was accepted")
 	}
@@ -425,7 +429,7 @@ func TestClientFaultsUnaffected(t *testing.T) {
 		switch ev.Nemesis {
 		case "client-pause":
 			n++
-			if ev.Params["stall"] != "4s" || ev.Duration != 4*time.Second || len(ev.Targets) != 0 {
+			if want := map[string]string{"stall": "4s"}; !reflect.DeepEqual(ev.Params, want) || ev.Duration != 4*time.Second || len(ev.Targets) != 0 {
 				t.Errorf("client-pause event %+v, want a 4s stall (2×lease) on no node", ev)
 			}
 		case "client-crash":
@@ -443,12 +447,13 @@ func TestClientFaultsUnaffected(t *testing.T) {
 func TestEveryNemesisIsListedOnceWithADescription(t *testing.T) {
 	seen := map[string]bool{}
 	for _, n := range nemesis.All() {
-		if seen[n.Name()] {
-			t.Errorf("%s listed twice", n.Name())
+		d := n.Describe()
+		if seen[d.Name] {
+			t.Errorf("%s listed twice", d.Name)
 		}
-		seen[n.Name()] = true
-		if n.Description() == "" || strings.HasSuffix(n.Description(), ".") {
-			t.Errorf("%s: description %q should be one line without a full stop", n.Name(), n.Description())
+		seen[d.Name] = true
+		if d.Description == "" || strings.HasSuffix(d.Description, ".") {
+			t.Errorf("%s: description %q should be one line without a full stop", d.Name, d.Description)
 		}
 	}
 	for _, want := range []string{"partition", "pause", "kill", "clock", "client-pause", "client-crash"} {

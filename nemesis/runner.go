@@ -37,7 +37,7 @@ type faultValue struct {
 func (r *Runner) Run(ctx context.Context, begin time.Time) error {
 	byName := map[string]Nemesis{}
 	for _, n := range r.Nemeses {
-		byName[n.Name()] = n
+		byName[n.Describe().Name] = n
 	}
 	var errs []error
 	for _, ev := range r.Schedule.Events {
@@ -59,29 +59,30 @@ func (r *Runner) Run(ctx context.Context, begin time.Time) error {
 // apply injects one event, waits out its duration, and heals it. The heal
 // runs even when ctx ends during the fault.
 func (r *Runner) apply(ctx context.Context, n Nemesis, ev plan.Event) error {
+	name := n.Describe().Name
 	injectCtx, cancel := context.WithTimeout(ctx, ev.Duration+30*time.Second)
 	details, err := n.Inject(injectCtx, r.Env, ev)
 	cancel()
 	val := faultValue{Mode: ev.Mode, Targets: ev.Targets, Params: ev.Params, Details: details}
 	if err != nil {
-		r.record(history.FStartPrefix+n.Name(), val, err)
+		r.record(history.FStartPrefix+name, val, err)
 		// Undo whatever part of the fault did take effect.
 		healCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		_, herr := n.Heal(healCtx, r.Env, ev)
 		cancel()
 		if herr != nil {
-			r.Env.Log.Warn("heal after failed inject", "nemesis", n.Name(), "err", herr)
+			r.Env.Log.Warn("heal after failed inject", "nemesis", name, "err", herr)
 		}
-		return fmt.Errorf("inject %s: %w", n.Name(), err)
+		return fmt.Errorf("inject %s: %w", name, err)
 	}
-	r.record(history.FStartPrefix+n.Name(), val, nil)
+	r.record(history.FStartPrefix+name, val, nil)
 	wait.Sleep(ctx, ev.Duration)
 	healCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ev.Duration+30*time.Second)
 	details, err = n.Heal(healCtx, r.Env, ev)
 	cancel()
-	r.record(history.FStopPrefix+n.Name(), faultValue{Mode: ev.Mode, Targets: ev.Targets, Details: details}, err)
+	r.record(history.FStopPrefix+name, faultValue{Mode: ev.Mode, Targets: ev.Targets, Details: details}, err)
 	if err != nil {
-		return fmt.Errorf("heal %s: %w", n.Name(), err)
+		return fmt.Errorf("heal %s: %w", name, err)
 	}
 	return nil
 }
@@ -93,7 +94,7 @@ func (r *Runner) HealAll(ctx context.Context) error {
 	var errs []error
 	for _, n := range r.Nemeses {
 		if err := n.Teardown(ctx, r.Env); err != nil {
-			errs = append(errs, fmt.Errorf("teardown %s: %w", n.Name(), err))
+			errs = append(errs, fmt.Errorf("teardown %s: %w", n.Describe().Name, err))
 		}
 	}
 	err := errors.Join(errs...)
