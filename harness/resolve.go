@@ -15,6 +15,7 @@ import (
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/process"
 	"github.com/lockstorm/lockstorm/workloads"
 )
 
@@ -102,7 +103,7 @@ func Resolve(p plan.Plan) (*Resolved, error) {
 	case p.Client != plan.ClientGo && targets.IsLocal(r.Service):
 		return bad(&plan.FieldError{Field: "client", Msg: fmt.Sprintf("%q: target %s runs its servers inside the harness, so only its Go clients (go) reach them", p.Client, p.Target)})
 	case p.Client != plan.ClientGo && p.Client != plan.ClientProcess:
-		if _, err := splitWords(p.Client); err != nil {
+		if _, err := process.SplitWords(p.Client); err != nil {
 			return bad(&plan.FieldError{Field: "client", Msg: err.Error()})
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/process"
 	"github.com/lockstorm/lockstorm/workloads"
 )
 
@@ -30,7 +31,7 @@ type run struct {
 	log     *slog.Logger
 	logFile *os.File
 	cluster runtime.Cluster
-	pool    *processPool // the client processes; nil for Go clients
+	pool    *process.Pool // the client processes; nil for Go clients
 	rec     *history.Recorder
 	faults  *workloads.ClientFaults
 	res     store.RunResult
@@ -189,7 +190,7 @@ func (r *run) execute(ctx context.Context) error {
 		}
 	}
 	if r.pool != nil {
-		nenv.ClientOf = r.pool.container
+		nenv.ClientOf = r.pool.Container
 	}
 	if r.rec != nil {
 		nenv.Now = r.rec.Now
@@ -307,7 +308,7 @@ func (r *run) runWorkload(ctx context.Context, runner *nemesis.Runner) error {
 // the plan assigns it.
 func (r *run) newClient(ctx context.Context, process int) (targets.Client, error) {
 	if r.pool != nil {
-		return r.pool.newClient(ctx, process)
+		return r.pool.NewClient(ctx, process)
 	}
 	return r.Service.Binding().NewClient(ctx, targets.ClientEnv{
 		Plan: &r.Plan, Process: process, Node: r.Plan.NodeFor(process), Log: r.log,
@@ -327,23 +328,23 @@ func (r *run) storeFor(st targets.Stocker) func(context.Context, int) (targets.S
 // startClients readies the client containers for the plan's client
 // processes: the client's files copied in, the directories made.
 func (r *run) startClients(ctx context.Context) error {
-	cmd, files, err := clientCommand(&r.Plan)
+	cmd, files, err := process.Command(&r.Plan)
 	if err != nil {
 		return fmt.Errorf("%w: client: %v", ErrBadConfig, err)
 	}
-	pp := &processPool{cluster: r.cluster, plan: &r.Plan, keys: r.Workload.Keys(&r.Plan), command: cmd,
-		name: r.Plan.Client, log: r.log}
+	pp := &process.Pool{Cluster: r.cluster, Plan: &r.Plan, Keys: r.Workload.Keys(&r.Plan), Command: cmd,
+		Name: r.Plan.Client, Log: r.log}
 	for _, c := range r.cluster.Clients() {
-		pp.containers = append(pp.containers, c.Name)
+		pp.Containers = append(pp.Containers, c.Name)
 	}
-	if len(pp.containers) == 0 {
+	if len(pp.Containers) == 0 {
 		return fmt.Errorf("%w: the cluster has no client containers", ErrInfrastructure)
 	}
-	if err := pp.prepare(ctx, files); err != nil {
+	if err := pp.Prepare(ctx, files); err != nil {
 		return fmt.Errorf("%w: %w", ErrInfrastructure, err)
 	}
 	r.pool = pp
-	r.log.Info("client processes", "client", r.Plan.Client, "command", strings.Join(cmd, " "), "containers", len(pp.containers))
+	r.log.Info("client processes", "client", r.Plan.Client, "command", strings.Join(cmd, " "), "containers", len(pp.Containers))
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package harness
+package process
 
 import (
 	"os"
@@ -20,12 +20,12 @@ func TestSplitWordsIsAShellWithoutExpansion(t *testing.T) {
 		`x "say \"hi\"" 'it''s'`:       {"x", `say "hi"`, "its"},
 	}
 	for in, want := range cases {
-		got, err := splitWords(in)
+		got, err := SplitWords(in)
 		if err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("splitWords(%q) = %q, %v; want %q", in, got, err, want)
+			t.Errorf("SplitWords(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if _, err := splitWords(`python3 'lock.py`); err == nil {
+	if _, err := SplitWords(`python3 'lock.py`); err == nil {
 		t.Error("an unclosed quote was accepted")
 	}
 }
@@ -39,19 +39,19 @@ func TestClientCommandCopiesTheFilesItNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &plan.Plan{Client: "python3 -u " + script + " --key lock"}
-	cmd, files, err := clientCommand(p)
+	cmd, files, err := Command(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"python3", "-u", clientDir + "/mylock.py", "--key", "lock"}; !reflect.DeepEqual(cmd, want) {
+	if want := []string{"python3", "-u", Dir + "/mylock.py", "--key", "lock"}; !reflect.DeepEqual(cmd, want) {
 		t.Errorf("command %q, want %q", cmd, want)
 	}
 	if !reflect.DeepEqual(files, []string{script}) {
 		t.Errorf("files %q", files)
 	}
 	p.Client = plan.ClientProcess
-	cmd, files, err = clientCommand(p)
-	if err != nil || !reflect.DeepEqual(cmd, []string{clientBinary, "client"}) || len(files) != 0 {
+	cmd, files, err = Command(p)
+	if err != nil || !reflect.DeepEqual(cmd, []string{Binary, "client"}) || len(files) != 0 {
 		t.Errorf("process client: %q %q %v", cmd, files, err)
 	}
 }
