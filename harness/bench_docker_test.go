@@ -73,9 +73,9 @@ func BenchmarkDockerLockCycle(b *testing.B) {
 	p := plan.Default()
 	p.Target, p.TTL, p.Wait, p.OpTimeout, p.Lease = "redis", 2*time.Second, 2*time.Second, 7*time.Second, 2*time.Second
 	for _, n := range cl.Nodes() {
-		p.Nodes = append(p.Nodes, plan.Node{Name: n.Name, IP: n.IP, Ports: svc.Ports()})
+		p.Nodes = append(p.Nodes, plan.Node{Name: n.Name, IP: n.IP, Ports: svc.Describe().Ports})
 	}
-	if err := svc.Setup(ctx, &targets.Env{Cluster: cl, Plan: &p, Log: slog.New(slog.DiscardHandler)}); err != nil {
+	if _, err := svc.Setup(ctx, &targets.Env{Cluster: cl, Plan: &p, Log: slog.New(slog.DiscardHandler)}); err != nil {
 		b.Fatal(err)
 	}
 	addr, _ := p.Addr("n1", 6379)

@@ -44,7 +44,7 @@ func Reason(err error) string {
 func Owners() []option.Owner {
 	var out []option.Owner
 	for _, t := range targets.All() {
-		out = append(out, option.Owner{Kind: "target", Name: t.Name(), Specs: t.Options()})
+		out = append(out, option.Owner{Kind: "target", Name: t.Name(), Specs: t.Describe().Options})
 	}
 	for _, w := range workloads.All() {
 		out = append(out, option.Owner{Kind: "workload", Name: w.Name(), Specs: w.Options()})
@@ -108,7 +108,7 @@ func Resolve(p plan.Plan) (*Resolved, error) {
 		}
 	}
 	if len(p.Nodes) == 0 {
-		for i := 1; i <= r.Service.DefaultNodes(); i++ {
+		for i := 1; i <= r.Service.Describe().DefaultNodes; i++ {
 			p.Nodes = append(p.Nodes, plan.Node{Name: runtime.NodeName(i)})
 		}
 	}

@@ -166,7 +166,7 @@ func (r *run) execute(ctx context.Context) error {
 		}
 	}
 	done := r.phase("setup")
-	err := r.Service.Setup(ctx, &targets.Env{Cluster: r.cluster, Plan: &r.Plan, Log: r.log})
+	lease, err := r.Service.Setup(ctx, &targets.Env{Cluster: r.cluster, Plan: &r.Plan, Log: r.log})
 	done()
 	if err != nil {
 		return fmt.Errorf("%w: set up %s: %w", ErrInfrastructure, r.Plan.Target, err)
@@ -174,7 +174,7 @@ func (r *run) execute(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	r.granted()
+	r.granted(lease)
 	nenv := &nemesis.Env{Cluster: r.cluster, Service: r.Service, Plan: &r.Plan, Faults: r.faults, Log: r.log}
 	runner := &nemesis.Runner{Env: nenv, Recorder: r.rec, Nemeses: r.Nemeses, Schedule: r.Plan.Schedule}
 	if err := r.prepareNemeses(ctx, runner); err != nil {
@@ -251,13 +251,12 @@ func (r *run) healAll(ctx context.Context, runner *nemesis.Runner) {
 // clients dial. A lease that differs from the one the plan expected (a
 // ZooKeeper ensemble that negotiated another session timeout) replaces
 // it, with a note, and so does the hold sized from it.
-func (r *run) granted() {
+func (r *run) granted(lease time.Duration) {
 	p := &r.Plan
-	ports := r.Service.Ports()
+	ports := r.Service.Describe().Ports
 	for i := range p.Nodes {
 		p.Nodes[i].Ports = ports
 	}
-	lease := r.Service.Lease()
 	if lease != p.Lease {
 		text := fmt.Sprintf("The servers granted a lease of %s where %s was expected for --ttl %s; the checkers use %s.", lease, p.Lease, p.TTL, lease)
 		r.res.Notes = append(r.res.Notes, store.Note{Kind: "lease", Text: text})

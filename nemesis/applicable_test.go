@@ -18,16 +18,16 @@ import (
 // interfaces, like a Go server that cannot be paused by name.
 type bareTarget struct{}
 
-func (bareTarget) Name() string                              { return "bare" }
-func (bareTarget) Description() string                       { return "no optional powers" }
-func (bareTarget) DefaultNodes() int                         { return 3 }
-func (bareTarget) Options() []option.Spec                    { return nil }
+func (bareTarget) Name() string { return "bare" }
+func (bareTarget) Describe() targets.Descriptor {
+	return targets.Descriptor{Description: "no optional powers", DefaultNodes: 3}
+}
 func (bareTarget) Prepare(*plan.Plan) (time.Duration, error) { return time.Second, nil }
-func (bareTarget) Setup(context.Context, *targets.Env) error { return nil }
-func (bareTarget) Lease() time.Duration                      { return time.Second }
-func (bareTarget) Ports() map[string]int                     { return nil }
-func (bareTarget) Binding() targets.Binding                  { return nil }
-func (bareTarget) Teardown(context.Context) error            { return nil }
+func (bareTarget) Setup(context.Context, *targets.Env) (time.Duration, error) {
+	return time.Second, nil
+}
+func (bareTarget) Binding() targets.Binding       { return nil }
+func (bareTarget) Teardown(context.Context) error { return nil }
 
 // shimlessServers names its servers but reads the clock without libc.
 type shimlessServers struct{ bareTarget }

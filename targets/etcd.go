@@ -73,19 +73,18 @@ func NewEtcd() *Etcd { return &Etcd{} }
 // Name implements Service.
 func (*Etcd) Name() string { return "etcd" }
 
-// Options implements Service.
-func (*Etcd) Options() []option.Spec {
-	return option.Specs(etcdHeartbeatOpt, etcdElectionOpt, etcdAcquireOpt)
+// Describe implements Service: three members by default, the smallest
+// cluster that survives the loss of one.
+func (*Etcd) Describe() Descriptor {
+	return etcdDescriptor("etcd 3.4 cluster, concurrency.Mutex on a leased session per client; token = key create revision",
+		etcdHeartbeatOpt, etcdElectionOpt, etcdAcquireOpt)
 }
 
-// Description implements Service.
-func (*Etcd) Description() string {
-	return "etcd 3.4 cluster, concurrency.Mutex on a leased session per client; token = key create revision"
+// etcdDescriptor is the Descriptor of the etcd targets, which share the
+// cluster and its options.
+func etcdDescriptor(desc string, opts ...option.Declaration) Descriptor {
+	return Descriptor{Description: desc, DefaultNodes: 3, Options: option.Specs(opts...), Ports: map[string]int{"client": etcdClientPort}}
 }
-
-// DefaultNodes implements Service: three members, the smallest cluster
-// that survives the loss of one.
-func (*Etcd) DefaultNodes() int { return 3 }
 
 // HasTokens implements Fencer: every grant carries its key's create
 // revision.
@@ -107,13 +106,6 @@ func (*Etcd) Prepare(p *plan.Plan) (time.Duration, error) {
 	return time.Duration(max(etcdTTLSeconds(p.TTL), etcdTTLSeconds(el*3/2))) * time.Second, nil
 }
 
-// Lease implements Service: the session lease TTL that the servers granted
-// in Setup.
-func (e *Etcd) Lease() time.Duration { return e.lease }
-
-// Ports implements Service.
-func (*Etcd) Ports() map[string]int { return map[string]int{"client": etcdClientPort} }
-
 // Binding implements Service.
 func (*Etcd) Binding() Binding { return etcdBinding{} }
 
@@ -123,12 +115,12 @@ func etcdTTLSeconds(ttl time.Duration) int64 {
 }
 
 // Setup starts one etcd member per node, waits until every member answers
-// a linearizable read through the same leader, and measures the lease TTL
-// the cluster grants.
-func (e *Etcd) Setup(ctx context.Context, env *Env) error {
+// a linearizable read through the same leader, and returns the lease it
+// measures: the session lease TTL the cluster grants.
+func (e *Etcd) Setup(ctx context.Context, env *Env) (time.Duration, error) {
 	p := env.Plan
 	if env.Cluster == nil || len(p.Nodes) == 0 {
-		return fmt.Errorf("etcd: no cluster nodes")
+		return 0, fmt.Errorf("etcd: no cluster nodes")
 	}
 	e.cluster, e.nodes, e.log = env.Cluster, p.NodeNames(), env.Log
 	if e.log == nil {
@@ -139,27 +131,30 @@ func (e *Etcd) Setup(ctx context.Context, env *Env) error {
 	e.ips = map[string]string{}
 	for _, n := range p.Nodes {
 		if n.IP == "" {
-			return fmt.Errorf("etcd: %w: %s", runtime.ErrUnknownNode, n.Name)
+			return 0, fmt.Errorf("etcd: %w: %s", runtime.ErrUnknownNode, n.Name)
 		}
 		e.ips[n.Name] = n.IP
 	}
 	e.token = "lockstorm-" + env.Cluster.RunID()
 	for _, n := range e.nodes {
 		if err := e.start(ctx, n, "new"); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	admin, err := clientv3.New(etcdClientConfig(e.endpoints(e.nodes...)...))
 	if err != nil {
-		return fmt.Errorf("etcd: admin client: %w", err)
+		return 0, fmt.Errorf("etcd: admin client: %w", err)
 	}
 	e.mu.Lock()
 	e.admin = admin
 	e.mu.Unlock()
 	if err := wait.For(ctx, 60*time.Second, 250*time.Millisecond, e.healthy); err != nil {
-		return fmt.Errorf("etcd: cluster not healthy: %w", err)
+		return 0, fmt.Errorf("etcd: cluster not healthy: %w", err)
 	}
-	return wait.For(ctx, 20*time.Second, 250*time.Millisecond, e.measureLease)
+	if err := wait.For(ctx, 20*time.Second, 250*time.Millisecond, e.measureLease); err != nil {
+		return 0, err
+	}
+	return e.lease, nil
 }
 
 // start runs etcd on node; state is "new" at bootstrap and "existing" on a
@@ -277,7 +272,7 @@ func etcdClientConfig(endpoints ...string) clientv3.Config {
 }
 
 // WhyNoClockShim implements Unshimmed.
-func (*Etcd) WhyNoClockShim() string { return goServersNoShim }
+func (*Etcd) WhyNoClockShim() string { return GoServersNoShim }
 
 // etcdBinding is the Go binding of etcd: the concurrency package's Mutex
 // on a leased session, through one member.

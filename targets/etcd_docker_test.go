@@ -37,7 +37,7 @@ func ezExclusive(t *testing.T, tg targets.Service) (int64, int64) {
 // keepalives make at least every third of the lease.
 func ezAbandonKeepsLock(t *testing.T, tg targets.Service) {
 	t.Helper()
-	lease := tg.Lease()
+	lease := leaseOf(t, tg)
 	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 	token(t, acquire(t, a, "crash"))
 	a.Abandon()
@@ -75,7 +75,7 @@ func ezAbandonKeepsLock(t *testing.T, tg targets.Service) {
 // hold the lock.
 func ezPausedHolderLosesLock(t *testing.T, tg targets.Service, c runtime.Cluster) {
 	t.Helper()
-	lease := tg.Lease()
+	lease := leaseOf(t, tg)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	a := newClient(t, tg, 0)
@@ -182,8 +182,8 @@ func etcdEndpoint(t *testing.T, c runtime.Cluster, node string) string {
 func TestDockerEtcdLocksExclusively(t *testing.T) {
 	tg := targets.NewEtcd()
 	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
-	if tg.Lease() != 2*time.Second {
-		t.Errorf("Lease() = %s, want the 2s session TTL", tg.Lease())
+	if leaseOf(t, tg) != 2*time.Second {
+		t.Errorf("lease %s, want the 2s session TTL", leaseOf(t, tg))
 	}
 	if _, ok := targets.Service(tg).(targets.ClockShimmed); ok {
 		t.Error("etcd implements ClockShimmed, but Go servers bypass the libc clock shim")

@@ -35,21 +35,17 @@ func NewEtcdElection() *EtcdElection { return &EtcdElection{} }
 // Name implements Service.
 func (*EtcdElection) Name() string { return "etcd-election" }
 
-// Description implements Service.
-func (*EtcdElection) Description() string {
-	return "etcd 3.4 cluster, concurrency.Election (Campaign, Resign) on a leased session per client; token = leader key create revision"
-}
-
 // etcdProclaimOpt makes a leader confirm its leadership with Proclaim
 // before each act (targets.Checker): a leader whose key is gone, or that
 // cannot reach the cluster to tell, stops acting.
 var etcdProclaimOpt = option.Choice{Name: "etcd-election.proclaim", Default: "off", Choices: []string{"off", "on"},
 	Help: "on: a leader proclaims before each act (Election.Proclaim, a write conditioned on its key's revision) and stops when that fails"}
 
-// Options implements Service: the members' Raft timing, and whether
-// leaders proclaim.
-func (*EtcdElection) Options() []option.Spec {
-	return option.Specs(etcdHeartbeatOpt, etcdElectionOpt, etcdProclaimOpt)
+// Describe implements Service: the cluster of the etcd target, its
+// members' Raft timing, and whether leaders proclaim.
+func (*EtcdElection) Describe() Descriptor {
+	return etcdDescriptor("etcd 3.4 cluster, concurrency.Election (Campaign, Resign) on a leased session per client; token = leader key create revision",
+		etcdHeartbeatOpt, etcdElectionOpt, etcdProclaimOpt)
 }
 
 // Binding implements Service.

@@ -11,8 +11,6 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protowire"
-
-	"github.com/lockstorm/lockstorm/option"
 )
 
 // EtcdLockAPI locks through etcd's server-side Lock service (the v3lock
@@ -36,13 +34,12 @@ func NewEtcdLockAPI() *EtcdLockAPI { return &EtcdLockAPI{} }
 // Name implements Service.
 func (*EtcdLockAPI) Name() string { return "etcd-lockapi" }
 
-// Description implements Service.
-func (*EtcdLockAPI) Description() string {
-	return "etcd 3.4 cluster, the server-side Lock API (v3lock) on a lease the client keeps alive; token = ownership key create revision"
+// Describe implements Service: the cluster of the etcd target, and its
+// members' Raft timing.
+func (*EtcdLockAPI) Describe() Descriptor {
+	return etcdDescriptor("etcd 3.4 cluster, the server-side Lock API (v3lock) on a lease the client keeps alive; token = ownership key create revision",
+		etcdHeartbeatOpt, etcdElectionOpt)
 }
-
-// Options implements Service: the members' Raft timing.
-func (*EtcdLockAPI) Options() []option.Spec { return option.Specs(etcdHeartbeatOpt, etcdElectionOpt) }
 
 // Binding implements Service.
 func (*EtcdLockAPI) Binding() Binding { return etcdLockAPIBinding{} }

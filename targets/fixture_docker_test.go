@@ -84,7 +84,7 @@ func setUp(t *testing.T, tg targets.Service, n int, s settings) runtime.Cluster 
 		p.Options = option.Values{}
 	}
 	for i := 1; i <= n; i++ {
-		p.Nodes = append(p.Nodes, plan.Node{Name: runtime.NodeName(i), Ports: tg.Ports()})
+		p.Nodes = append(p.Nodes, plan.Node{Name: runtime.NodeName(i), Ports: tg.Describe().Ports})
 	}
 	if p.Lease, err = tg.Prepare(p); err != nil {
 		t.Fatalf("Prepare: %v", err)
@@ -108,12 +108,11 @@ func setUp(t *testing.T, tg targets.Service, n int, s settings) runtime.Cluster 
 		p.Nodes[i].IP = ni.IP
 	}
 	start = time.Now()
-	if err := tg.Setup(ctx, &targets.Env{Cluster: c, Plan: p}); err != nil {
+	if p.Lease, err = tg.Setup(ctx, &targets.Env{Cluster: c, Plan: p}); err != nil {
 		t.Fatalf("Setup: %v", err)
 	}
-	p.Lease = tg.Lease()
 	t.Logf("%s: %d nodes up in %s, set up in %s, lease %s", tg.Name(), n, up.Round(time.Millisecond),
-		time.Since(start).Round(time.Millisecond), tg.Lease())
+		time.Since(start).Round(time.Millisecond), p.Lease)
 	plansMu.Lock()
 	plans[tg] = p
 	plansMu.Unlock()
@@ -124,6 +123,18 @@ func setUp(t *testing.T, tg targets.Service, n int, s settings) runtime.Cluster 
 		plansMu.Unlock()
 	})
 	return c
+}
+
+// leaseOf returns the lease that tg's servers granted in setUp.
+func leaseOf(t *testing.T, tg targets.Service) time.Duration {
+	t.Helper()
+	plansMu.Lock()
+	pl := plans[tg]
+	plansMu.Unlock()
+	if pl == nil {
+		t.Fatalf("leaseOf: %s was not set up", tg.Name())
+	}
+	return pl.Lease
 }
 
 // newClient returns a client of tg's Go binding for process p, on the node

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 )
 
@@ -29,20 +28,18 @@ func NewInMemory() *InMemory { return &InMemory{} }
 // Name implements Service.
 func (*InMemory) Name() string { return "inmemory" }
 
-// Description implements Service.
-func (*InMemory) Description() string {
-	return "a mutex in each server's memory: correct on one node, broken across several (no containers)"
+// Describe implements Service: three servers by default, so that the lock
+// breaks, as it does across machines; no options, and no ports, since the
+// servers listen on nothing.
+func (*InMemory) Describe() Descriptor {
+	return Descriptor{
+		Description:  "a mutex in each server's memory: correct on one node, broken across several (no containers)",
+		DefaultNodes: 3,
+	}
 }
-
-// DefaultNodes implements Service: three servers, so that the lock breaks
-// by default, as it does across machines.
-func (*InMemory) DefaultNodes() int { return 3 }
 
 // InProcess implements Local: the servers are simulated in the harness.
 func (*InMemory) InProcess() bool { return true }
-
-// Options implements Service: the in-memory mutex has none.
-func (*InMemory) Options() []option.Spec { return nil }
 
 // Prepare implements Service: an in-memory lock never expires.
 func (*InMemory) Prepare(p *plan.Plan) (time.Duration, error) {
@@ -52,23 +49,18 @@ func (*InMemory) Prepare(p *plan.Plan) (time.Duration, error) {
 	return 0, nil
 }
 
-// Setup creates one in-process server per node name.
-func (m *InMemory) Setup(_ context.Context, env *Env) error {
+// Setup creates one in-process server per node name. An in-memory lock
+// never expires: the lease is zero.
+func (m *InMemory) Setup(_ context.Context, env *Env) (time.Duration, error) {
 	if len(env.Plan.Nodes) == 0 {
-		return fmt.Errorf("inmemory: no nodes")
+		return 0, fmt.Errorf("inmemory: no nodes")
 	}
 	m.servers = map[string]*memServer{}
 	for _, n := range env.Plan.Nodes {
 		m.servers[n.Name] = &memServer{holders: map[string]int{}, freed: make(chan struct{})}
 	}
-	return nil
+	return 0, nil
 }
-
-// Lease implements Service: an in-memory lock never expires.
-func (*InMemory) Lease() time.Duration { return 0 }
-
-// Ports implements Service: the servers listen on nothing.
-func (*InMemory) Ports() map[string]int { return nil }
 
 // Binding implements Service: clients call into this instance's servers.
 func (m *InMemory) Binding() Binding { return memBinding{m} }
@@ -149,3 +141,71 @@ func (c *memClient) Node() string { return c.node }
 func (c *memClient) Abandon() {}
 
 func (c *memClient) Close() error { return nil }
+
+// memStore is the in-memory target's store: one table in the harness that
+// every "server" shares, as the chapter's servers share one database.
+type memStore struct {
+	mu    sync.Mutex
+	stock map[string]memStock
+}
+
+type memStock struct{ n, version int64 }
+
+// NewStore implements Stocker.
+func (m *InMemory) NewStore(context.Context, ClientEnv) (Store, error) {
+	m.storeOnce.Do(func() { m.store = &memStore{stock: map[string]memStock{}} })
+	return memStoreClient{m.store}, nil
+}
+
+// Decrements implements Stocker.
+func (*InMemory) Decrements() bool { return true }
+
+type memStoreClient struct{ s *memStore }
+
+func (c memStoreClient) Put(_ context.Context, key string, n int64) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	c.s.stock[key] = memStock{n: n, version: c.s.stock[key].version + 1}
+	return nil
+}
+
+func (c memStoreClient) Get(_ context.Context, key string) (int64, int64, error) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	st, ok := c.s.stock[key]
+	if !ok {
+		return 0, 0, NoEffect(fmt.Errorf("no stock for %s", key))
+	}
+	return st.n, st.version, nil
+}
+
+func (c memStoreClient) Set(_ context.Context, key string, n int64) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	c.s.stock[key] = memStock{n: n, version: c.s.stock[key].version + 1}
+	return nil
+}
+
+func (c memStoreClient) SetIf(_ context.Context, key string, n, version int64) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	st := c.s.stock[key]
+	if st.version != version {
+		return ErrConflict
+	}
+	c.s.stock[key] = memStock{n: n, version: version + 1}
+	return nil
+}
+
+func (c memStoreClient) Decrement(_ context.Context, key string) (int64, error) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	st := c.s.stock[key]
+	if st.n <= 0 {
+		return st.n, ErrOutOfStock
+	}
+	c.s.stock[key] = memStock{n: st.n - 1, version: st.version + 1}
+	return st.n - 1, nil
+}
+
+func (memStoreClient) Close() error { return nil }

@@ -65,18 +65,15 @@ func NewMariadbGetLock() *MariadbGetLock { return &MariadbGetLock{} }
 // Name implements Service.
 func (*MariadbGetLock) Name() string { return "mariadb-getlock" }
 
-// Description implements Service.
-func (*MariadbGetLock) Description() string {
-	return "MariaDB 10.11 named locks (GET_LOCK/RELEASE_LOCK) on a pinned connection, or a pooled one: no expiry, freed when the session ends, no token"
+// Describe implements Service: one server.
+func (*MariadbGetLock) Describe() Descriptor {
+	return Descriptor{
+		Description:  "MariaDB 10.11 named locks (GET_LOCK/RELEASE_LOCK) on a pinned connection, or a pooled one: no expiry, freed when the session ends, no token",
+		DefaultNodes: 1,
+		Options:      option.Specs(mariaPoolOpt, mariaKeepaliveOpt, mariaLifetimeOpt),
+		Ports:        map[string]int{"mysql": mariaPort},
+	}
 }
-
-// Options implements Service.
-func (*MariadbGetLock) Options() []option.Spec {
-	return option.Specs(mariaPoolOpt, mariaKeepaliveOpt, mariaLifetimeOpt)
-}
-
-// DefaultNodes implements Service: one server.
-func (*MariadbGetLock) DefaultNodes() int { return 1 }
 
 // Prepare implements Service: a named lock has no expiry. A connection
 // lifetime is a setting of the pool, which the pinned connection is taken
@@ -88,17 +85,11 @@ func (*MariadbGetLock) Prepare(p *plan.Plan) (time.Duration, error) {
 	return 0, nil
 }
 
-// Lease implements Service: a named lock ends with its session only.
-func (*MariadbGetLock) Lease() time.Duration { return 0 }
-
 // HasTokens implements Fencer: named locks have no token.
 func (*MariadbGetLock) HasTokens() bool { return false }
 
 // SessionBound implements SessionBound.
 func (*MariadbGetLock) SessionBound() bool { return true }
-
-// Ports implements Service.
-func (*MariadbGetLock) Ports() map[string]int { return map[string]int{"mysql": mariaPort} }
 
 // Binding implements Service.
 func (*MariadbGetLock) Binding() Binding { return mariaBinding{} }
@@ -112,11 +103,12 @@ func (m *MariadbGetLock) LogPaths() map[string][]string {
 }
 
 // Setup initialises a data directory on the first node, starts the server,
-// creates the clients' account and waits until it answers over TCP.
-func (m *MariadbGetLock) Setup(ctx context.Context, env *Env) error {
+// creates the clients' account and waits until it answers over TCP. A
+// named lock ends with its session only: the lease is zero.
+func (m *MariadbGetLock) Setup(ctx context.Context, env *Env) (time.Duration, error) {
 	p := env.Plan
 	if env.Cluster == nil || len(p.Nodes) == 0 {
-		return fmt.Errorf("mariadb: no cluster")
+		return 0, fmt.Errorf("mariadb: no cluster")
 	}
 	m.cluster, m.node, m.log = env.Cluster, p.Nodes[0].Name, env.Log
 	if m.log == nil {
@@ -124,7 +116,7 @@ func (m *MariadbGetLock) Setup(ctx context.Context, env *Env) error {
 	}
 	addr, err := p.Addr(m.node, mariaPort)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	m.addr = addr
 	if len(p.Nodes) > 1 {
@@ -142,16 +134,16 @@ touch %[2]s && chown mysql:mysql %[2]s
 mariadb-install-db --user=mysql --datadir=%[1]s --skip-test-db --auth-root-authentication-method=socket \
 	>/tmp/lockstorm-install-db.log 2>&1 || { cat /tmp/lockstorm-install-db.log >&2; exit 1; }`, mariaData, mariaLog)
 	if _, err := Sh(ctx, m.cluster, m.node, script); err != nil {
-		return fmt.Errorf("mariadb: install db: %w", err)
+		return 0, fmt.Errorf("mariadb: install db: %w", err)
 	}
 	if err := m.start(ctx, conf); err != nil {
-		return err
+		return 0, err
 	}
 	const account = `CREATE USER IF NOT EXISTS '` + mariaUser + `'@'%'; GRANT ALL ON *.* TO '` + mariaUser + `'@'%';`
 	if _, err := Sh(ctx, m.cluster, m.node, "mariadb --socket="+mariaSocket+` -e "`+account+`"`); err != nil {
-		return fmt.Errorf("mariadb: create the clients' account: %w", err)
+		return 0, fmt.Errorf("mariadb: create the clients' account: %w", err)
 	}
-	return m.waitReady(ctx)
+	return 0, m.waitReady(ctx)
 }
 
 // start launches the server and waits until its socket answers.

@@ -52,7 +52,6 @@ type Memcached struct {
 	node    string
 	addr    string
 	mem     int
-	lease   time.Duration
 	log     *slog.Logger
 }
 
@@ -62,18 +61,15 @@ func NewMemcached() *Memcached { return &Memcached{} }
 // Name implements Service.
 func (*Memcached) Name() string { return "memcached" }
 
-// Description implements Service.
-func (*Memcached) Description() string {
-	return "memcached 1.6, the add-key-with-TTL lock (gomemcache), plain or checked delete; in memory only; token = the item's CAS unique"
+// Describe implements Service: one server.
+func (*Memcached) Describe() Descriptor {
+	return Descriptor{
+		Description:  "memcached 1.6, the add-key-with-TTL lock (gomemcache), plain or checked delete; in memory only; token = the item's CAS unique",
+		DefaultNodes: 1,
+		Options:      option.Specs(memcachedReleaseOpt, memcachedMemoryOpt, memcachedFillerOpt),
+		Ports:        map[string]int{"memcached": memcachedPort},
+	}
 }
-
-// Options implements Service.
-func (*Memcached) Options() []option.Spec {
-	return option.Specs(memcachedReleaseOpt, memcachedMemoryOpt, memcachedFillerOpt)
-}
-
-// DefaultNodes implements Service: one server.
-func (*Memcached) DefaultNodes() int { return 1 }
 
 // memcachedTTL is the expiry a client asks for: whole seconds, at least 2.
 func memcachedTTL(ttl time.Duration) int32 {
@@ -87,18 +83,11 @@ func (*Memcached) Prepare(p *plan.Plan) (time.Duration, error) {
 	return time.Duration(memcachedTTL(p.TTL)-1) * time.Second, nil
 }
 
-// Lease implements Service: the TTL less the second memcached's clock may
-// cut off (see Prepare).
-func (m *Memcached) Lease() time.Duration { return m.lease }
-
 // HasTokens implements Fencer: the item's CAS unique.
 func (*Memcached) HasTokens() bool { return true }
 
 // Expiry implements Expirer: the TTL is fixed at the add.
 func (*Memcached) Expiry() Expiry { return FixedExpiry }
-
-// Ports implements Service.
-func (*Memcached) Ports() map[string]int { return map[string]int{"memcached": memcachedPort} }
 
 // Binding implements Service.
 func (*Memcached) Binding() Binding { return memcachedBinding{} }
@@ -112,10 +101,12 @@ func (m *Memcached) LogPaths() map[string][]string {
 }
 
 // Setup starts memcached on the first node and waits until it answers.
-func (m *Memcached) Setup(ctx context.Context, env *Env) error {
+// The lease is the TTL less the second memcached's clock may cut off (see
+// Prepare).
+func (m *Memcached) Setup(ctx context.Context, env *Env) (time.Duration, error) {
 	p := env.Plan
 	if env.Cluster == nil || len(p.Nodes) == 0 {
-		return fmt.Errorf("memcached: no cluster")
+		return 0, fmt.Errorf("memcached: no cluster")
 	}
 	m.cluster, m.node, m.log = env.Cluster, p.Nodes[0].Name, env.Log
 	if m.log == nil {
@@ -123,11 +114,13 @@ func (m *Memcached) Setup(ctx context.Context, env *Env) error {
 	}
 	addr, err := p.Addr(m.node, memcachedPort)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	m.addr, m.mem = addr, memcachedMemoryOpt.Get(p.Options)
-	m.lease = time.Duration(memcachedTTL(p.TTL)-1) * time.Second
-	return m.start(ctx)
+	if err := m.start(ctx); err != nil {
+		return 0, err
+	}
+	return time.Duration(memcachedTTL(p.TTL)-1) * time.Second, nil
 }
 
 // start runs the server and waits until it answers a version request.

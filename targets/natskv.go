@@ -50,7 +50,6 @@ type NatsKV struct {
 	cluster runtime.Cluster
 	nodes   []string
 	ips     map[string]string
-	ttl     time.Duration
 	log     *slog.Logger
 }
 
@@ -60,16 +59,16 @@ func NewNatsKV() *NatsKV { return &NatsKV{} }
 // Name implements Service.
 func (*NatsKV) Name() string { return "nats-kv" }
 
-// Description implements Service.
-func (*NatsKV) Description() string {
-	return "NATS JetStream KV bucket with a TTL (Create, delete at our revision), a cluster of nats-server 2.9; token = revision"
+// Describe implements Service: three servers by default, for a
+// replicated bucket.
+func (*NatsKV) Describe() Descriptor {
+	return Descriptor{
+		Description:  "NATS JetStream KV bucket with a TTL (Create, delete at our revision), a cluster of nats-server 2.9; token = revision",
+		DefaultNodes: 3,
+		Options:      option.Specs(natsReplicasOpt),
+		Ports:        map[string]int{"client": natsPort},
+	}
 }
-
-// Options implements Service.
-func (*NatsKV) Options() []option.Spec { return option.Specs(natsReplicasOpt) }
-
-// DefaultNodes implements Service: three servers, for a replicated bucket.
-func (*NatsKV) DefaultNodes() int { return 3 }
 
 // Prepare implements Service: the bucket's MaxAge is the TTL, counted from
 // when the stream stored the put, after the acquire began; it is never
@@ -81,17 +80,11 @@ func (*NatsKV) Prepare(p *plan.Plan) (time.Duration, error) {
 	return p.TTL, nil
 }
 
-// Lease implements Service.
-func (n *NatsKV) Lease() time.Duration { return n.ttl }
-
 // HasTokens implements Fencer: every grant carries its revision.
 func (*NatsKV) HasTokens() bool { return true }
 
 // Expiry implements Expirer: the put ages out; nothing renews it.
 func (*NatsKV) Expiry() Expiry { return FixedExpiry }
-
-// Ports implements Service.
-func (*NatsKV) Ports() map[string]int { return map[string]int{"client": natsPort} }
 
 // Binding implements Service.
 func (*NatsKV) Binding() Binding { return natsBinding{} }
@@ -120,13 +113,14 @@ func natsReplicas(p *plan.Plan) int {
 }
 
 // Setup writes each server's configuration, starts them, and creates the
-// bucket once the cluster has a JetStream leader.
-func (n *NatsKV) Setup(ctx context.Context, env *Env) error {
+// bucket once the cluster has a JetStream leader. The lease is the
+// bucket's TTL (see Prepare).
+func (n *NatsKV) Setup(ctx context.Context, env *Env) (time.Duration, error) {
 	p := env.Plan
 	if env.Cluster == nil || len(p.Nodes) == 0 {
-		return fmt.Errorf("nats: no cluster")
+		return 0, fmt.Errorf("nats: no cluster")
 	}
-	n.cluster, n.nodes, n.ttl, n.log = env.Cluster, p.NodeNames(), p.TTL, env.Log
+	n.cluster, n.nodes, n.log = env.Cluster, p.NodeNames(), env.Log
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
 	}
@@ -141,24 +135,28 @@ func (n *NatsKV) Setup(ctx context.Context, env *Env) error {
 		return n.StartServer(ctx, node)
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	nc, err := nats.Connect(n.urls(), nats.Timeout(2*time.Second), nats.MaxReconnects(-1))
 	if err != nil {
-		return fmt.Errorf("nats: connect: %w", err)
+		return 0, fmt.Errorf("nats: connect: %w", err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return fmt.Errorf("nats: %w", err)
+		return 0, fmt.Errorf("nats: %w", err)
 	}
 	cfg := jetstream.KeyValueConfig{Bucket: natsBucket, TTL: p.TTL, Replicas: natsReplicas(p), History: 1}
-	return wait.For(ctx, 60*time.Second, 250*time.Millisecond, func(ctx context.Context) error {
+	err = wait.For(ctx, 60*time.Second, 250*time.Millisecond, func(ctx context.Context) error {
 		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
 		_, err := js.CreateOrUpdateKeyValue(cctx, cfg)
 		return err
 	})
+	if err != nil {
+		return 0, err
+	}
+	return p.TTL, nil
 }
 
 // config is the configuration of the server on node.
@@ -410,4 +408,4 @@ func (c *natsClient) Close() error {
 }
 
 // WhyNoClockShim implements Unshimmed.
-func (*NatsKV) WhyNoClockShim() string { return goServersNoShim }
+func (*NatsKV) WhyNoClockShim() string { return GoServersNoShim }

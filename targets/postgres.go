@@ -207,9 +207,6 @@ func pgConnect(ctx context.Context, addr, db, app string) (*pgx.Conn, error) {
 	return pgx.Connect(ctx, dsn)
 }
 
-// Ports implements Service for the PostgreSQL targets.
-func (*pgServer) Ports() map[string]int { return map[string]int{"postgres": pgPort} }
-
 // pgKeepaliveOpt makes the server notice a client it no longer hears from
 // within the given time. Without it the kernel's TCP keepalive applies: 2
 // hours of silence (tcp_keepalive_time 7200 s), then 9 probes 75 s apart,
@@ -218,8 +215,12 @@ func (*pgServer) Ports() map[string]int { return map[string]int{"postgres": pgPo
 var pgKeepaliveOpt = option.Duration{Name: "postgres.keepalive", Min: 3 * time.Second, Whole: time.Second,
 	Help: "end the session of a silent client after this long: TCP keepalive idle time, probes and tcp_user_timeout of the server (default: the kernel's, over 2 hours)"}
 
-// Options implements Service for the PostgreSQL targets.
-func (*pgServer) Options() []option.Spec { return option.Specs(pgKeepaliveOpt) }
+// pgDescriptor is the Descriptor of the PostgreSQL targets: one server,
+// and its options.
+func pgDescriptor(desc string) Descriptor {
+	return Descriptor{Description: desc, DefaultNodes: 1, Options: option.Specs(pgKeepaliveOpt),
+		Ports: map[string]int{"postgres": pgPort}}
+}
 
 // pgKeepalive returns the server settings that end a silent client's
 // session within d: keepalive probes start after idle, repeat every

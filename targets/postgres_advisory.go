@@ -27,26 +27,21 @@ func NewPostgresAdvisory() *PostgresAdvisory { return &PostgresAdvisory{} }
 // Name implements Service.
 func (*PostgresAdvisory) Name() string { return "postgres-advisory" }
 
-// Description implements Service.
-func (*PostgresAdvisory) Description() string {
-	return "PostgreSQL 15 session advisory locks (pg_try_advisory_lock): no expiry, freed when the session ends, no token"
+// Describe implements Service: one server.
+func (*PostgresAdvisory) Describe() Descriptor {
+	return pgDescriptor("PostgreSQL 15 session advisory locks (pg_try_advisory_lock): no expiry, freed when the session ends, no token")
 }
-
-// DefaultNodes implements Service: one server.
-func (*PostgresAdvisory) DefaultNodes() int { return 1 }
 
 // Prepare implements Service: an advisory lock has no expiry; it ends
 // with the session.
 func (*PostgresAdvisory) Prepare(*plan.Plan) (time.Duration, error) { return 0, nil }
 
-// Setup starts the server on the first node; advisory locks need no schema.
-func (a *PostgresAdvisory) Setup(ctx context.Context, env *Env) error {
-	return a.setup(ctx, env, "")
+// Setup starts the server on the first node; advisory locks need no
+// schema. An advisory lock has no expiry, it ends with the session: the
+// lease is zero.
+func (a *PostgresAdvisory) Setup(ctx context.Context, env *Env) (time.Duration, error) {
+	return 0, a.setup(ctx, env, "")
 }
-
-// Lease implements Service: an advisory lock has no expiry; it ends with
-// the session.
-func (*PostgresAdvisory) Lease() time.Duration { return 0 }
 
 // HasTokens implements Fencer: advisory locks have no token. (A sequence
 // read in the same session could number grants, but nothing in the lock

@@ -36,8 +36,8 @@ func pgSQL(t *testing.T, c runtime.Cluster) *pgx.Conn {
 func TestDockerPostgresAdvisoryLocksExclusively(t *testing.T) {
 	tg := targets.NewPostgresAdvisory()
 	c := setUp(t, tg, 1, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
-	if tg.Lease() != 0 || tg.HasTokens() {
-		t.Fatalf("Lease %s, HasTokens %v; want 0 and false", tg.Lease(), tg.HasTokens())
+	if leaseOf(t, tg) != 0 || tg.HasTokens() {
+		t.Fatalf("Lease %s, HasTokens %v; want 0 and false", leaseOf(t, tg), tg.HasTokens())
 	}
 	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 	if g := acquire(t, a, "k"); g.Token != nil {

@@ -49,7 +49,6 @@ WHERE id = $1 AND owner = $2`
 type PostgresRow struct {
 	pgServer
 	expiry bool
-	ttl    time.Duration
 }
 
 // NewPostgresRow returns the postgres-row target: the naive row lock, which
@@ -68,16 +67,13 @@ func (r *PostgresRow) Name() string {
 	return "postgres-row"
 }
 
-// Description implements Service.
-func (r *PostgresRow) Description() string {
+// Describe implements Service: one server.
+func (r *PostgresRow) Describe() Descriptor {
 	if r.expiry {
-		return "PostgreSQL 15 row lock with expires_at (server clock) and a row counter as fencing token"
+		return pgDescriptor("PostgreSQL 15 row lock with expires_at (server clock) and a row counter as fencing token")
 	}
-	return "PostgreSQL 15 naive row lock (UPDATE ... WHERE locked=false): token counter, no expiry, stuck if a holder crashes"
+	return pgDescriptor("PostgreSQL 15 naive row lock (UPDATE ... WHERE locked=false): token counter, no expiry, stuck if a holder crashes")
 }
-
-// DefaultNodes implements Service: one server.
-func (*PostgresRow) DefaultNodes() int { return 1 }
 
 // Prepare implements Service: zero (never) for the naive lock; the TTL
 // written into expires_at for the expiring one.
@@ -89,19 +85,17 @@ func (r *PostgresRow) Prepare(p *plan.Plan) (time.Duration, error) {
 }
 
 // Setup starts the server on the first node and creates the lock table.
-func (r *PostgresRow) Setup(ctx context.Context, env *Env) error {
-	r.ttl = env.Plan.TTL
-	return r.setup(ctx, env, pgRowSchema)
-}
-
-// Lease implements Service: zero (never) for the naive lock; the TTL
-// written into expires_at for the expiring one. The expiry is computed
-// from the server's clock when the UPDATE runs, after the acquire was sent.
-func (r *PostgresRow) Lease() time.Duration {
-	if r.expiry {
-		return r.ttl
+// The lease is zero (never) for the naive lock, and the TTL written into
+// expires_at for the expiring one: the expiry is computed from the
+// server's clock when the UPDATE runs, after the acquire was sent.
+func (r *PostgresRow) Setup(ctx context.Context, env *Env) (time.Duration, error) {
+	if err := r.setup(ctx, env, pgRowSchema); err != nil {
+		return 0, err
 	}
-	return 0
+	if r.expiry {
+		return env.Plan.TTL, nil
+	}
+	return 0, nil
 }
 
 // HasTokens implements Fencer: the row's counter is the token.

@@ -13,8 +13,8 @@ import (
 func TestDockerPostgresRowLocksExclusively(t *testing.T) {
 	tg := targets.NewPostgresRow()
 	setUp(t, tg, 1, settings{TTL: time.Second, Wait: 300 * time.Millisecond})
-	if tg.Lease() != 0 || !tg.HasTokens() {
-		t.Fatalf("Lease %s, HasTokens %v; want 0 and true", tg.Lease(), tg.HasTokens())
+	if leaseOf(t, tg) != 0 || !tg.HasTokens() {
+		t.Fatalf("Lease %s, HasTokens %v; want 0 and true", leaseOf(t, tg), tg.HasTokens())
 	}
 	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 	_, t2 := exclusive(t, a, b)
@@ -84,8 +84,8 @@ func TestDockerPostgresRowExpiryFreesAfterTTL(t *testing.T) {
 	const ttl = 1500 * time.Millisecond
 	tg := targets.NewPostgresRowExpiry()
 	setUp(t, tg, 1, settings{TTL: ttl, Wait: 300 * time.Millisecond})
-	if tg.Lease() != ttl || !tg.HasTokens() {
-		t.Fatalf("Lease %s, HasTokens %v; want %s and true", tg.Lease(), tg.HasTokens(), ttl)
+	if leaseOf(t, tg) != ttl || !tg.HasTokens() {
+		t.Fatalf("Lease %s, HasTokens %v; want %s and true", leaseOf(t, tg), tg.HasTokens(), ttl)
 	}
 	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 	start := time.Now()

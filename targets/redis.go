@@ -18,7 +18,6 @@ import (
 type Redis struct {
 	cluster runtime.Cluster
 	node    string
-	ttl     time.Duration
 }
 
 var redisPersistOpt = persistenceOption("redis")
@@ -29,45 +28,38 @@ func NewRedis() *Redis { return &Redis{} }
 // Name implements Service.
 func (*Redis) Name() string { return "redis" }
 
-// Options implements Service.
-func (*Redis) Options() []option.Spec { return option.Specs(redisPersistOpt) }
-
-// Description implements Service.
-func (*Redis) Description() string {
-	return "one redis-server: SET NX PX with a TTL, compare-and-delete release, INCR counter as fencing token"
+// Describe implements Service: one server.
+func (*Redis) Describe() Descriptor {
+	return Descriptor{
+		Description:  "one redis-server: SET NX PX with a TTL, compare-and-delete release, INCR counter as fencing token",
+		DefaultNodes: 1,
+		Options:      option.Specs(redisPersistOpt),
+		Ports:        map[string]int{"redis": redisPort},
+	}
 }
-
-// DefaultNodes implements Service: one server.
-func (*Redis) DefaultNodes() int { return 1 }
 
 // Prepare implements Service: the key's TTL is the lease asked for.
 func (*Redis) Prepare(p *plan.Plan) (time.Duration, error) { return p.TTL, nil }
 
 // Setup writes the server's configuration on the first node, starts
 // redis-server there with the clock shim and waits until it answers.
-// Further nodes, if any, stay idle.
-func (r *Redis) Setup(ctx context.Context, env *Env) error {
+// Further nodes, if any, stay idle. The lease is the key's TTL.
+func (r *Redis) Setup(ctx context.Context, env *Env) (time.Duration, error) {
 	p := env.Plan
 	if env.Cluster == nil || len(p.Nodes) == 0 {
-		return fmt.Errorf("redis: needs a cluster with at least one node")
+		return 0, fmt.Errorf("redis: needs a cluster with at least one node")
 	}
 	redisUseLogger(env.Log)
-	r.cluster, r.node, r.ttl = env.Cluster, p.Nodes[0].Name, p.TTL
+	r.cluster, r.node = env.Cluster, p.Nodes[0].Name
 	conf := redisConfig("", redisPersistConf(redisPersistOpt.Get(p.Options)), "")
 	if err := redisWriteFile(ctx, env.Cluster, r.node, redisConfPath, conf); err != nil {
-		return fmt.Errorf("redis: %w", err)
+		return 0, fmt.Errorf("redis: %w", err)
 	}
 	if err := redisStartServer(ctx, env.Cluster, r.node, ""); err != nil {
-		return fmt.Errorf("redis: %w", err)
+		return 0, fmt.Errorf("redis: %w", err)
 	}
-	return nil
+	return p.TTL, nil
 }
-
-// Lease implements Service: the key's TTL.
-func (r *Redis) Lease() time.Duration { return r.ttl }
-
-// Ports implements Service.
-func (*Redis) Ports() map[string]int { return map[string]int{"redis": redisPort} }
 
 // Binding implements Service.
 func (*Redis) Binding() Binding { return redisBinding{} }

@@ -60,8 +60,8 @@ func TestDockerRedisLocksExclusively(t *testing.T) {
 	if !tg.HasTokens() {
 		t.Fatal("redis reports no fencing tokens")
 	}
-	if tg.Lease() != 2*time.Second {
-		t.Fatalf("Lease() = %s, want the 2s TTL", tg.Lease())
+	if leaseOf(t, tg) != 2*time.Second {
+		t.Fatalf("lease %s, want the 2s TTL", leaseOf(t, tg))
 	}
 	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
 

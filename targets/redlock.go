@@ -29,7 +29,6 @@ const redlockAvgDelay = 150 * time.Millisecond
 type Redlock struct {
 	cluster runtime.Cluster
 	nodes   []string
-	ttl     time.Duration
 }
 
 // The options of the redlock target: the servers' persistence, and the
@@ -52,19 +51,16 @@ func NewRedlock() *Redlock { return &Redlock{} }
 // Name implements Service.
 func (*Redlock) Name() string { return "redlock" }
 
-// Options implements Service.
-func (*Redlock) Options() []option.Spec {
-	return option.Specs(redlockPersistOpt, redlockQuorumOpt, redlockDriftOpt, redlockRetryDelayOpt, redlockRetriesOpt)
+// Describe implements Service: five masters by default, as the
+// algorithm's description suggests.
+func (*Redlock) Describe() Descriptor {
+	return Descriptor{
+		Description:  "Redlock (redsync) over independent redis-servers: majority of SET NX PX within the validity time, no fencing token",
+		DefaultNodes: 5,
+		Options:      option.Specs(redlockPersistOpt, redlockQuorumOpt, redlockDriftOpt, redlockRetryDelayOpt, redlockRetriesOpt),
+		Ports:        map[string]int{"redis": redisPort},
+	}
 }
-
-// Description implements Service.
-func (*Redlock) Description() string {
-	return "Redlock (redsync) over independent redis-servers: majority of SET NX PX within the validity time, no fencing token"
-}
-
-// DefaultNodes implements Service: five masters, as the algorithm's
-// description suggests.
-func (*Redlock) DefaultNodes() int { return 5 }
 
 // Prepare implements Service: the quorum can only be the majority that
 // redsync fixes, and the key's TTL is the lease asked for.
@@ -77,14 +73,17 @@ func (*Redlock) Prepare(p *plan.Plan) (time.Duration, error) {
 }
 
 // Setup starts one independent redis-server on every node, with the clock
-// shim, and waits until all answer.
-func (r *Redlock) Setup(ctx context.Context, env *Env) error {
+// shim, and waits until all answer. The lease is the key's TTL on each
+// node. redsync tells the caller a shorter validity (TTL minus the time
+// the acquire took and the drift allowance), but each node honours the
+// full TTL, so that is the upper bound the service keeps.
+func (r *Redlock) Setup(ctx context.Context, env *Env) (time.Duration, error) {
 	p := env.Plan
 	if env.Cluster == nil || len(p.Nodes) == 0 {
-		return fmt.Errorf("redlock: needs a cluster with at least one node")
+		return 0, fmt.Errorf("redlock: needs a cluster with at least one node")
 	}
 	redisUseLogger(env.Log)
-	r.cluster, r.nodes, r.ttl = env.Cluster, p.NodeNames(), p.TTL
+	r.cluster, r.nodes = env.Cluster, p.NodeNames()
 	conf := redisConfig("", redisPersistConf(redlockPersistOpt.Get(p.Options)), "")
 	errs := make([]error, len(r.nodes))
 	var wg sync.WaitGroup
@@ -101,19 +100,10 @@ func (r *Redlock) Setup(ctx context.Context, env *Env) error {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("redlock: %w", err)
+		return 0, fmt.Errorf("redlock: %w", err)
 	}
-	return nil
+	return p.TTL, nil
 }
-
-// Lease implements Service: the key's TTL on each node. redsync tells the
-// caller a shorter validity (TTL minus the time the acquire took and the
-// drift allowance), but each node honours the full TTL, so that is the
-// upper bound the service keeps.
-func (r *Redlock) Lease() time.Duration { return r.ttl }
-
-// Ports implements Service.
-func (*Redlock) Ports() map[string]int { return map[string]int{"redis": redisPort} }
 
 // Binding implements Service.
 func (*Redlock) Binding() Binding { return redlockBinding{} }

@@ -32,7 +32,6 @@ type Sentinel struct {
 	plan        *plan.Plan
 	nodes       []string
 	ips         map[string]string
-	ttl         time.Duration
 	quorum      int
 	downAfter   time.Duration
 	failover    time.Duration
@@ -58,19 +57,16 @@ func NewSentinel() *Sentinel { return &Sentinel{} }
 // Name implements Service.
 func (*Sentinel) Name() string { return "redis-sentinel" }
 
-// Options implements Service.
-func (*Sentinel) Options() []option.Spec {
-	return option.Specs(sentinelPersistOpt, sentinelQuorumOpt, sentinelDownAfterOpt, sentinelFailoverOpt, sentinelMinReplicasOpt)
+// Describe implements Service: a primary, two replicas and three
+// sentinels by default.
+func (*Sentinel) Describe() Descriptor {
+	return Descriptor{
+		Description:  "Redis primary + async replicas with Sentinel failover: SET NX PX via the failover client, INCR token",
+		DefaultNodes: 3,
+		Options:      option.Specs(sentinelPersistOpt, sentinelQuorumOpt, sentinelDownAfterOpt, sentinelFailoverOpt, sentinelMinReplicasOpt),
+		Ports:        map[string]int{"redis": redisPort, "sentinel": redisSentinelPort},
+	}
 }
-
-// Description implements Service.
-func (*Sentinel) Description() string {
-	return "Redis primary + async replicas with Sentinel failover: SET NX PX via the failover client, INCR token"
-}
-
-// DefaultNodes implements Service: a primary, two replicas, three
-// sentinels.
-func (*Sentinel) DefaultNodes() int { return 3 }
 
 // Prepare implements Service: the quorum and the replicas a write needs
 // must fit the nodes; the key's TTL is the lease asked for.
@@ -91,14 +87,14 @@ func (*Sentinel) Prepare(p *plan.Plan) (time.Duration, error) {
 // Setup starts redis-server on every node (n1 the primary, the others its
 // replicas), waits until the replicas are in sync, then starts a sentinel
 // on every node and waits until each one knows the primary, all replicas
-// and all other sentinels.
-func (s *Sentinel) Setup(ctx context.Context, env *Env) error {
+// and all other sentinels. The lease is the key's TTL on the primary.
+func (s *Sentinel) Setup(ctx context.Context, env *Env) (time.Duration, error) {
 	p := env.Plan
 	if env.Cluster == nil || len(p.Nodes) < 2 {
-		return fmt.Errorf("redis-sentinel: needs a cluster with at least two nodes")
+		return 0, fmt.Errorf("redis-sentinel: needs a cluster with at least two nodes")
 	}
 	redisUseLogger(env.Log)
-	s.cluster, s.plan, s.nodes, s.ips, s.ttl = env.Cluster, p, p.NodeNames(), map[string]string{}, p.TTL
+	s.cluster, s.plan, s.nodes, s.ips = env.Cluster, p, p.NodeNames(), map[string]string{}
 	s.quorum, _ = sentinelQuorumOpt.Lookup(p.Options)
 	if s.quorum == 0 {
 		s.quorum = len(s.nodes)/2 + 1
@@ -124,10 +120,10 @@ func (s *Sentinel) Setup(ctx context.Context, env *Env) error {
 		}
 		return redisStartServer(ctx, s.cluster, n, "")
 	}); err != nil {
-		return fmt.Errorf("redis-sentinel: %w", err)
+		return 0, fmt.Errorf("redis-sentinel: %w", err)
 	}
 	if err := sentinelWaitReplicas(ctx, s.cluster, primary, len(s.nodes)-1); err != nil {
-		return fmt.Errorf("redis-sentinel: %w", err)
+		return 0, fmt.Errorf("redis-sentinel: %w", err)
 	}
 	if err := s.eachNode(func(n string) error {
 		if err := redisWriteFile(ctx, s.cluster, n, sentinelConfPath, s.sentinelConfig(n)); err != nil {
@@ -135,14 +131,14 @@ func (s *Sentinel) Setup(ctx context.Context, env *Env) error {
 		}
 		return sentinelStart(ctx, s.cluster, n)
 	}); err != nil {
-		return fmt.Errorf("redis-sentinel: %w", err)
+		return 0, fmt.Errorf("redis-sentinel: %w", err)
 	}
 	if err := s.eachNode(func(n string) error {
 		return sentinelWaitKnows(ctx, s.cluster, n, s.ips[primary], len(s.nodes)-1)
 	}); err != nil {
-		return fmt.Errorf("redis-sentinel: %w", err)
+		return 0, fmt.Errorf("redis-sentinel: %w", err)
 	}
-	return nil
+	return p.TTL, nil
 }
 
 // sentinelConfig is the sentinel.conf of node; the sentinel rewrites it as
@@ -185,14 +181,6 @@ func sentinelAddrs(p *plan.Plan) []string {
 		}
 	}
 	return out
-}
-
-// Lease implements Service: the key's TTL on the primary.
-func (s *Sentinel) Lease() time.Duration { return s.ttl }
-
-// Ports implements Service.
-func (*Sentinel) Ports() map[string]int {
-	return map[string]int{"redis": redisPort, "sentinel": redisSentinelPort}
 }
 
 // Binding implements Service.

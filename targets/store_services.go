@@ -54,7 +54,7 @@ func (*Redis) Decrements() bool { return true }
 // redisErr marks a Redis error that proves the call had no effect.
 func redisErr(err error) error {
 	if redisNoEffect(err) {
-		return noEffect(err)
+		return NoEffect(err)
 	}
 	return err
 }
@@ -68,7 +68,7 @@ func (s redisStore) Get(ctx context.Context, key string) (int64, int64, error) {
 	if err != nil {
 		return 0, 0, redisErr(err)
 	}
-	n, err := parseStock(key, b)
+	n, err := ParseStock(key, b)
 	return n, n, err
 }
 
@@ -134,10 +134,10 @@ func (s etcdStore) Get(ctx context.Context, key string) (int64, int64, error) {
 		return 0, 0, err
 	}
 	if len(resp.Kvs) == 0 {
-		return 0, 0, noEffect(fmt.Errorf("no stock for %s", key))
+		return 0, 0, NoEffect(fmt.Errorf("no stock for %s", key))
 	}
 	kv := resp.Kvs[0]
-	n, err := parseStock(key, kv.Value)
+	n, err := ParseStock(key, kv.Value)
 	return n, kv.ModRevision, err
 }
 
@@ -192,7 +192,7 @@ func (*pgServer) Decrements() bool { return true }
 func (s pgStore) exec(ctx context.Context, sql string, args ...any) (int64, error) {
 	c, err := s.conn.get(ctx, stockDeadline(ctx))
 	if err != nil {
-		return 0, noEffect(err)
+		return 0, NoEffect(err)
 	}
 	tag, err := c.Exec(ctx, sql, args...)
 	if err != nil {
@@ -203,7 +203,7 @@ func (s pgStore) exec(ctx context.Context, sql string, args ...any) (int64, erro
 
 func pgErr(err error) error {
 	if pgNoEffect(err) {
-		return noEffect(err)
+		return NoEffect(err)
 	}
 	return err
 }
@@ -228,7 +228,7 @@ func (s pgStore) Put(ctx context.Context, key string, n int64) error {
 func (s pgStore) Get(ctx context.Context, key string) (int64, int64, error) {
 	c, err := s.conn.get(ctx, stockDeadline(ctx))
 	if err != nil {
-		return 0, 0, noEffect(err)
+		return 0, 0, NoEffect(err)
 	}
 	var n int64
 	if err := c.QueryRow(ctx, `SELECT n FROM lockstorm_stock WHERE item = $1`, key).Scan(&n); err != nil {
@@ -256,7 +256,7 @@ func (s pgStore) SetIf(ctx context.Context, key string, n, version int64) error 
 func (s pgStore) Decrement(ctx context.Context, key string) (int64, error) {
 	c, err := s.conn.get(ctx, stockDeadline(ctx))
 	if err != nil {
-		return 0, noEffect(err)
+		return 0, NoEffect(err)
 	}
 	var n int64
 	err = c.QueryRow(ctx, `UPDATE lockstorm_stock SET n = n - 1 WHERE item = $1 AND n > 0 RETURNING n`, key).Scan(&n)
@@ -317,7 +317,7 @@ func (s zkStore) Get(_ context.Context, key string) (int64, int64, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	n, err := parseStock(key, b)
+	n, err := ParseStock(key, b)
 	return n, int64(st.Version), err
 }
 

@@ -75,17 +75,16 @@ func NewZookeeper() *Zookeeper { return &Zookeeper{} }
 // Name implements Service.
 func (*Zookeeper) Name() string { return "zookeeper" }
 
-// Options implements Service.
-func (*Zookeeper) Options() []option.Spec { return option.Specs(zkTickOpt, zkSessionOpt) }
-
-// Description implements Service.
-func (*Zookeeper) Description() string {
-	return "ZooKeeper 3.8 ensemble, ephemeral sequential lock recipe (go-zookeeper); token = znode sequence number"
+// Describe implements Service: three servers by default, the smallest
+// ensemble that survives the loss of one.
+func (*Zookeeper) Describe() Descriptor {
+	return Descriptor{
+		Description:  "ZooKeeper 3.8 ensemble, ephemeral sequential lock recipe (go-zookeeper); token = znode sequence number",
+		DefaultNodes: 3,
+		Options:      option.Specs(zkTickOpt, zkSessionOpt),
+		Ports:        map[string]int{"client": zkClientPort},
+	}
 }
-
-// DefaultNodes implements Service: three servers, the smallest ensemble
-// that survives the loss of one.
-func (*Zookeeper) DefaultNodes() int { return 3 }
 
 // HasTokens implements Fencer: every grant carries its znode's sequence
 // number.
@@ -122,14 +121,6 @@ func (*Zookeeper) Prepare(p *plan.Plan) (time.Duration, error) {
 	return zkClamp(asked, tick, zkMaxSession(tick, asked)), nil
 }
 
-// Lease implements Service: the session timeout that the servers
-// negotiated in Setup. A client's lock znodes live until its session
-// expires, that long after the servers last heard from it.
-func (z *Zookeeper) Lease() time.Duration { return z.session }
-
-// Ports implements Service.
-func (*Zookeeper) Ports() map[string]int { return map[string]int{"client": zkClientPort} }
-
 // Binding implements Service.
 func (*Zookeeper) Binding() Binding { return zkBinding{} }
 
@@ -142,12 +133,14 @@ func (*Zookeeper) ClockShimmed() bool { return true }
 
 // Setup writes each server's zoo.cfg and myid, starts the servers, and
 // waits until there is one leader, every server serves, and a session
-// can create the lock root. It reads the negotiated session timeout from
-// the server.
-func (z *Zookeeper) Setup(ctx context.Context, env *Env) error {
+// can create the lock root. The lease is the session timeout that the
+// servers negotiate, which it reads from the server: a client's lock
+// znodes live until its session expires, that long after the servers last
+// heard from it.
+func (z *Zookeeper) Setup(ctx context.Context, env *Env) (time.Duration, error) {
 	p := env.Plan
 	if env.Cluster == nil || len(p.Nodes) == 0 {
-		return fmt.Errorf("zookeeper: no cluster nodes")
+		return 0, fmt.Errorf("zookeeper: no cluster nodes")
 	}
 	z.cluster, z.nodes, z.log = env.Cluster, p.NodeNames(), env.Log
 	if z.log == nil {
@@ -158,7 +151,7 @@ func (z *Zookeeper) Setup(ctx context.Context, env *Env) error {
 	z.ips = map[string]string{}
 	for _, n := range p.Nodes {
 		if n.IP == "" {
-			return fmt.Errorf("zookeeper: %w: %s", runtime.ErrUnknownNode, n.Name)
+			return 0, fmt.Errorf("zookeeper: %w: %s", runtime.ErrUnknownNode, n.Name)
 		}
 		z.ips[n.Name] = n.IP
 	}
@@ -170,18 +163,21 @@ func (z *Zookeeper) Setup(ctx context.Context, env *Env) error {
 			err = res.Err()
 		}
 		if err != nil {
-			return fmt.Errorf("zookeeper: write config on %s: %w", n, err)
+			return 0, fmt.Errorf("zookeeper: write config on %s: %w", n, err)
 		}
 	}
 	for _, n := range z.nodes {
 		if err := z.start(ctx, n); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if err := wait.For(ctx, 90*time.Second, 250*time.Millisecond, z.healthy); err != nil {
-		return fmt.Errorf("zookeeper: ensemble not healthy: %w", err)
+		return 0, fmt.Errorf("zookeeper: ensemble not healthy: %w", err)
 	}
-	return wait.For(ctx, 30*time.Second, 250*time.Millisecond, z.prepare)
+	if err := wait.For(ctx, 30*time.Second, 250*time.Millisecond, z.prepare); err != nil {
+		return 0, err
+	}
+	return z.session, nil
 }
 
 // config is the zoo.cfg of every server. The limits are counted in ticks:

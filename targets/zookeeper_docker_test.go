@@ -43,8 +43,8 @@ func (zkQuiet) Printf(string, ...any) {}
 func TestDockerZookeeperLocksExclusively(t *testing.T) {
 	tg := targets.NewZookeeper()
 	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
-	if tg.Lease() != 2*time.Second {
-		t.Errorf("Lease() = %s, want the negotiated 2s session timeout", tg.Lease())
+	if leaseOf(t, tg) != 2*time.Second {
+		t.Errorf("lease %s, want the negotiated 2s session timeout", leaseOf(t, tg))
 	}
 	_, t2 := ezExclusive(t, tg)
 
@@ -78,8 +78,8 @@ func zkTen(n int64) string { return fmt.Sprintf("%010d", n) }
 func TestDockerZookeeperAbandonKeepsLockUntilSessionExpires(t *testing.T) {
 	tg := targets.NewZookeeper()
 	setUp(t, tg, 3, settings{TTL: 3 * time.Second, Wait: 200 * time.Millisecond})
-	if tg.Lease() != 3*time.Second {
-		t.Errorf("Lease() = %s, want the negotiated 3s session timeout", tg.Lease())
+	if leaseOf(t, tg) != 3*time.Second {
+		t.Errorf("lease %s, want the negotiated 3s session timeout", leaseOf(t, tg))
 	}
 	ezAbandonKeepsLock(t, tg)
 }

@@ -62,7 +62,7 @@ func runWithFaults(t *testing.T, w Workload, tgt targets.Service, nodes []string
 	if cfg.Keys == 0 {
 		cfg.Keys = 1
 	}
-	if err := tgt.Setup(ctx, &targets.Env{Plan: &cfg, Log: log}); err != nil {
+	if _, err := tgt.Setup(ctx, &targets.Env{Plan: &cfg, Log: log}); err != nil {
 		t.Fatal(err)
 	}
 	defer tgt.Teardown(ctx)
@@ -124,17 +124,15 @@ type freeForAll struct {
 	next atomic.Int64
 }
 
-func (*freeForAll) Name() string                              { return "free-for-all" }
-func (*freeForAll) Description() string                       { return "grants every acquire, with increasing tokens" }
-func (*freeForAll) DefaultNodes() int                         { return 1 }
-func (*freeForAll) Options() []option.Spec                    { return nil }
-func (*freeForAll) Prepare(*plan.Plan) (time.Duration, error) { return 0, nil }
-func (*freeForAll) Setup(context.Context, *targets.Env) error { return nil }
-func (*freeForAll) Lease() time.Duration                      { return 0 }
-func (*freeForAll) Ports() map[string]int                     { return nil }
-func (f *freeForAll) Binding() targets.Binding                { return f }
-func (*freeForAll) Teardown(context.Context) error            { return nil }
-func (*freeForAll) HasTokens() bool                           { return true }
+func (*freeForAll) Name() string { return "free-for-all" }
+func (*freeForAll) Describe() targets.Descriptor {
+	return targets.Descriptor{Description: "grants every acquire, with increasing tokens", DefaultNodes: 1}
+}
+func (*freeForAll) Prepare(*plan.Plan) (time.Duration, error)                  { return 0, nil }
+func (*freeForAll) Setup(context.Context, *targets.Env) (time.Duration, error) { return 0, nil }
+func (f *freeForAll) Binding() targets.Binding                                 { return f }
+func (*freeForAll) Teardown(context.Context) error                             { return nil }
+func (*freeForAll) HasTokens() bool                                            { return true }
 func (f *freeForAll) NewClient(context.Context, targets.ClientEnv) (targets.Client, error) {
 	return &freeClient{f: f, held: map[string]bool{}}, nil
 }
