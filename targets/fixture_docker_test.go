@@ -26,6 +26,7 @@ import (
 	"github.com/lockstorm/lockstorm/runtime/docker"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/all"
 )
 
 // The fixtures that every target's Docker tests share: a real cluster from
@@ -278,6 +279,7 @@ func runHarnessWith(t *testing.T, target, client string, limit time.Duration, ne
 func runPlan(t *testing.T, target string, limit time.Duration, change func(*plan.Plan)) (store.RunResult, string) {
 	t.Helper()
 	skipWithoutDocker(t)
+	all.Register() // the harness looks the target up by name, as cli.Main has it
 	cfg := harness.DefaultConfig()
 	cfg.Plan.Target, cfg.Plan.TimeLimit = target, limit
 	change(&cfg.Plan)

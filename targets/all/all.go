@@ -1,0 +1,35 @@
+// Package all is the list of lockstorm's own lock services: one entry
+// per service package under targets/. It is the one place that names
+// them all, and so the one package besides the service packages that
+// links their client libraries. The command line registers the list
+// (Register) before it looks a target up; the packages that depend on the
+// contract (targets) alone, the harness among them, never import this
+// one.
+package all
+
+import "github.com/lockstorm/lockstorm/targets"
+
+// Services returns the constructors of lockstorm's own services, in the
+// order `lockstorm targets` lists them. Add a new service here.
+func Services() []func() targets.Service {
+	return []func() targets.Service{
+		func() targets.Service { return targets.NewInMemory() },
+		func() targets.Service { return targets.NewEtcd() },
+		func() targets.Service { return targets.NewEtcdLockAPI() },
+		func() targets.Service { return targets.NewEtcdElection() },
+		func() targets.Service { return targets.NewZookeeper() },
+		func() targets.Service { return targets.NewRedis() },
+		func() targets.Service { return targets.NewRedlock() },
+		func() targets.Service { return targets.NewSentinel() },
+		func() targets.Service { return targets.NewPostgresAdvisory() },
+		func() targets.Service { return targets.NewPostgresRow() },
+		func() targets.Service { return targets.NewPostgresRowExpiry() },
+		func() targets.Service { return targets.NewMariadbGetLock() },
+		func() targets.Service { return targets.NewMemcached() },
+		func() targets.Service { return targets.NewNatsKV() },
+	}
+}
+
+// Register registers lockstorm's own services (targets.Register). It may
+// be called more than once.
+func Register() { targets.Register(Services()...) }
