@@ -7,12 +7,13 @@ import (
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
+	"github.com/lockstorm/lockstorm/targets/targettest"
 )
 
 // The targets added with issue 17, each valid for 20 s without faults.
 
 func TestDockerMariadbGetLockNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "mariadb-getlock", 20*time.Second)
+	targettest.NoFaultRun(t, "mariadb-getlock", 20*time.Second)
 }
 
 // memcached's expiry clock is a counter of whole seconds that a timer on
@@ -26,14 +27,14 @@ func TestDockerMariadbGetLockNoFaultRunIsValid(t *testing.T) {
 // about the binding, so it leaves room for a late tick: a 4-s TTL (a 3-s
 // lease) around the default 500-ms holds. docs/targets.md, memcached.
 func TestDockerMemcachedNoFaultRunIsValid(t *testing.T) {
-	res, _ := runPlan(t, "memcached", 20*time.Second, func(p *plan.Plan) {
+	res, _ := targettest.RunPlan(t, "memcached", 20*time.Second, func(p *plan.Plan) {
 		p.TTL, p.Hold = 4*time.Second, 500*time.Millisecond
 	})
 	if res.Plan.Client != plan.ClientProcess {
 		t.Errorf("the run's client is %q", res.Plan.Client)
 	}
 	if res.Status != checker.Valid || res.Ops < 50 {
-		t.Fatalf("no-fault run of memcached: %s in %d ops: %s\n%s", res.Status, res.Ops, res.Summary, anomalies(res))
+		t.Fatalf("no-fault run of memcached: %s in %d ops: %s\n%s", res.Status, res.Ops, res.Summary, targettest.Anomalies(res))
 	}
 	if res.Plan.Lease != 3*time.Second {
 		t.Errorf("lease %s for a 4-s TTL, want 3s", res.Plan.Lease)
@@ -43,12 +44,12 @@ func TestDockerMemcachedNoFaultRunIsValid(t *testing.T) {
 // One NATS server checks a Create's expected revision under the stream's
 // lock: no faults, no double grant.
 func TestDockerNatsKVOneReplicaNoFaultRunIsValid(t *testing.T) {
-	res, _ := runPlan(t, "nats-kv", 20*time.Second, func(p *plan.Plan) {
+	res, _ := targettest.RunPlan(t, "nats-kv", 20*time.Second, func(p *plan.Plan) {
 		p.Client = ""
 		p.Options = option.Values{"nats.replicas": "1"}
 	})
 	if res.Status != checker.Valid || res.Ops < 50 {
-		t.Fatalf("nats-kv with one replica: %s in %d ops: %s\n%s", res.Status, res.Ops, res.Summary, anomalies(res))
+		t.Fatalf("nats-kv with one replica: %s in %d ops: %s\n%s", res.Status, res.Ops, res.Summary, targettest.Anomalies(res))
 	}
 }
 
@@ -60,17 +61,17 @@ func TestDockerNatsKVOneReplicaNoFaultRunIsValid(t *testing.T) {
 // reproduce, not a pass, so the test looks for it over up to three runs.
 func TestDockerNatsKV29ClusterGrantsTwiceWithoutFaults(t *testing.T) {
 	for attempt := 1; attempt <= 3; attempt++ {
-		res := runHarnessWith(t, "nats-kv", "", 20*time.Second, nil, 0)
+		res := targettest.RunHarnessWith(t, "nats-kv", "", 20*time.Second, nil, 0)
 		// Two Creates that race both win: the sweep sees an early grant
 		// when the two holds overlap, and when the second grant comes
 		// within the same instant, only linearizability does.
-		if res.Status == checker.Invalid && (hasAnomaly(res, "mutual-exclusion", checker.KindGrantedEarly) ||
-			hasAnomaly(res, "linearizability", checker.KindNotLinearizable)) {
+		if res.Status == checker.Invalid && (targettest.HasAnomaly(res, "mutual-exclusion", checker.KindGrantedEarly) ||
+			targettest.HasAnomaly(res, "linearizability", checker.KindNotLinearizable)) {
 			t.Logf("attempt %d: %s", attempt, res.Summary)
 			return
 		}
 		if res.Status != checker.Valid {
-			t.Fatalf("attempt %d: %s without a service-granted-early or a non-linearizable window: %s\n%s", attempt, res.Status, res.Summary, anomalies(res))
+			t.Fatalf("attempt %d: %s without a service-granted-early or a non-linearizable window: %s\n%s", attempt, res.Status, res.Summary, targettest.Anomalies(res))
 		}
 		t.Logf("attempt %d: valid, %d ops", attempt, res.Ops)
 	}
@@ -78,5 +79,5 @@ func TestDockerNatsKV29ClusterGrantsTwiceWithoutFaults(t *testing.T) {
 }
 
 func TestDockerEtcdElectionNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "etcd-election", 20*time.Second)
+	targettest.NoFaultRun(t, "etcd-election", 20*time.Second)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/targettest"
 )
 
 // pgSQL opens a connection of the test's own to the server on n1.
@@ -35,22 +36,22 @@ func pgSQL(t *testing.T, c runtime.Cluster) *pgx.Conn {
 
 func TestDockerPostgresAdvisoryLocksExclusively(t *testing.T) {
 	tg := targets.NewPostgresAdvisory()
-	c := setUp(t, tg, 1, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
-	if leaseOf(t, tg) != 0 || tg.HasTokens() {
-		t.Fatalf("Lease %s, HasTokens %v; want 0 and false", leaseOf(t, tg), tg.HasTokens())
+	c := targettest.SetUp(t, tg, 1, targettest.Settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	if targettest.Lease(t, tg) != 0 || tg.HasTokens() {
+		t.Fatalf("Lease %s, HasTokens %v; want 0 and false", targettest.Lease(t, tg), tg.HasTokens())
 	}
-	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
-	if g := acquire(t, a, "k"); g.Token != nil {
+	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
+	if g := targettest.Acquire(t, a, "k"); g.Token != nil {
 		t.Fatalf("advisory grant carries token %d", *g.Token)
 	}
-	mustBeBusy(t, b, "k")
+	targettest.MustBeBusy(t, b, "k")
 	// Another key is independent.
-	acquire(t, b, "other")
-	release(t, b, "other")
-	release(t, a, "k")
-	mustNotBeHeld(t, a, "k")
-	acquire(t, b, "k")
-	mustBeBusy(t, a, "k")
+	targettest.Acquire(t, b, "other")
+	targettest.Release(t, b, "other")
+	targettest.Release(t, a, "k")
+	targettest.MustNotBeHeld(t, a, "k")
+	targettest.Acquire(t, b, "k")
+	targettest.MustBeBusy(t, a, "k")
 
 	// The server sees the lock in pg_locks, held by b's session.
 	var n int
@@ -79,12 +80,12 @@ func TestDockerPostgresAdvisoryLocksExclusively(t *testing.T) {
 		}
 	}
 	t.Logf("advisory lock free %s after the holder's connection closed", time.Since(crashed).Round(time.Millisecond))
-	release(t, a, "k")
+	targettest.Release(t, a, "k")
 }
 
 func TestDockerPostgresServerClockFollowsShim(t *testing.T) {
 	tg := targets.NewPostgresRowExpiry()
-	c := setUp(t, tg, 1, settings{TTL: time.Second, Wait: 300 * time.Millisecond})
+	c := targettest.SetUp(t, tg, 1, targettest.Settings{TTL: time.Second, Wait: 300 * time.Millisecond})
 	if !tg.ClockShimmed() {
 		t.Fatal("ClockShimmed() = false")
 	}
@@ -108,22 +109,22 @@ func TestDockerPostgresServerClockFollowsShim(t *testing.T) {
 	}
 	// With the server's clock an hour ahead, a fresh lease looks expired
 	// to nobody: it is written and read with the same clock.
-	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
-	acquire(t, a, "k")
-	mustBeBusy(t, b, "k")
-	release(t, a, "k")
+	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
+	targettest.Acquire(t, a, "k")
+	targettest.MustBeBusy(t, b, "k")
+	targettest.Release(t, a, "k")
 }
 
 func TestDockerPostgresAdvisoryNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "postgres-advisory", 20*time.Second)
+	targettest.NoFaultRun(t, "postgres-advisory", 20*time.Second)
 }
 
 func TestDockerPostgresRowNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "postgres-row", 20*time.Second)
+	targettest.NoFaultRun(t, "postgres-row", 20*time.Second)
 }
 
 func TestDockerPostgresRowExpiryNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "postgres-row-expiry", 20*time.Second)
+	targettest.NoFaultRun(t, "postgres-row-expiry", 20*time.Second)
 }
 
 // pgKillServer kills the postmaster with SIGKILL, as the kill nemesis

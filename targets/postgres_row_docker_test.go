@@ -8,43 +8,44 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/targettest"
 )
 
 func TestDockerPostgresRowLocksExclusively(t *testing.T) {
 	tg := targets.NewPostgresRow()
-	setUp(t, tg, 1, settings{TTL: time.Second, Wait: 300 * time.Millisecond})
-	if leaseOf(t, tg) != 0 || !tg.HasTokens() {
-		t.Fatalf("Lease %s, HasTokens %v; want 0 and true", leaseOf(t, tg), tg.HasTokens())
+	targettest.SetUp(t, tg, 1, targettest.Settings{TTL: time.Second, Wait: 300 * time.Millisecond})
+	if targettest.Lease(t, tg) != 0 || !tg.HasTokens() {
+		t.Fatalf("Lease %s, HasTokens %v; want 0 and true", targettest.Lease(t, tg), tg.HasTokens())
 	}
-	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
-	_, t2 := exclusive(t, a, b)
-	t3 := token(t, acquire(t, a, "k"))
+	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
+	_, t2 := targettest.Exclusive(t, a, b)
+	t3 := targettest.Token(t, targettest.Acquire(t, a, "k"))
 	if t3 <= t2 {
 		t.Fatalf("third grant's token %d is not above the second's %d", t3, t2)
 	}
-	release(t, a, "k")
+	targettest.Release(t, a, "k")
 }
 
 func TestDockerPostgresRowStaysLockedAfterCrash(t *testing.T) {
 	tg := targets.NewPostgresRow()
-	setUp(t, tg, 1, settings{TTL: time.Second, Wait: 3 * time.Second})
-	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
-	acquire(t, a, "k")
+	targettest.SetUp(t, tg, 1, targettest.Settings{TTL: time.Second, Wait: 3 * time.Second})
+	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
+	targettest.Acquire(t, a, "k")
 	a.Abandon()
 	// Three seconds of retries, three times the TTL asked for: the naive
 	// row lock has no expiry, so it stays held.
-	mustBeBusy(t, b, "k")
-	mustNotBeHeld(t, b, "k")
+	targettest.MustBeBusy(t, b, "k")
+	targettest.MustNotBeHeld(t, b, "k")
 }
 
 func TestDockerPostgresRowSurvivesServerKill(t *testing.T) {
 	tg := targets.NewPostgresRow()
-	c := setUp(t, tg, 1, settings{TTL: time.Second, Wait: 300 * time.Millisecond})
-	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
-	t1 := token(t, acquire(t, a, "k"))
+	c := targettest.SetUp(t, tg, 1, targettest.Settings{TTL: time.Second, Wait: 300 * time.Millisecond})
+	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
+	t1 := targettest.Token(t, targettest.Acquire(t, a, "k"))
 	pgKillServer(t, c, tg)
 	// The committed row lock and its counter are durable.
-	mustBeBusy(t, b, "k")
+	targettest.MustBeBusy(t, b, "k")
 	// The holder's connection died with the server; its next call finds
 	// out, and a new connection still releases (the row names the owner).
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -54,51 +55,51 @@ func TestDockerPostgresRowSurvivesServerKill(t *testing.T) {
 			t.Fatalf("Release after the kill: %v", err)
 		}
 		t.Logf("first release after the kill is indeterminate: %v", err)
-		release(t, a, "k")
+		targettest.Release(t, a, "k")
 	}
-	t2 := token(t, acquire(t, b, "k"))
+	t2 := targettest.Token(t, targettest.Acquire(t, b, "k"))
 	if t2 <= t1 {
 		t.Fatalf("token %d after the restart is not above %d", t2, t1)
 	}
-	release(t, b, "k")
+	targettest.Release(t, b, "k")
 }
 
 func TestDockerPostgresAdvisoryLostOnServerKill(t *testing.T) {
 	tg := targets.NewPostgresAdvisory()
-	c := setUp(t, tg, 1, settings{TTL: time.Second, Wait: 300 * time.Millisecond})
-	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
-	acquire(t, a, "k")
+	c := targettest.SetUp(t, tg, 1, targettest.Settings{TTL: time.Second, Wait: 300 * time.Millisecond})
+	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
+	targettest.Acquire(t, a, "k")
 	pgKillServer(t, c, tg)
 	// The lock died with the holder's session; nobody told the holder.
-	acquire(t, b, "k")
+	targettest.Acquire(t, b, "k")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	err := a.Release(ctx, "k")
 	if err == nil || errors.Is(err, targets.ErrNotHeld) {
 		t.Fatalf("holder's Release after the kill: %v; want an indeterminate error", err)
 	}
-	release(t, b, "k")
+	targettest.Release(t, b, "k")
 }
 
 func TestDockerPostgresRowExpiryFreesAfterTTL(t *testing.T) {
 	const ttl = 1500 * time.Millisecond
 	tg := targets.NewPostgresRowExpiry()
-	setUp(t, tg, 1, settings{TTL: ttl, Wait: 300 * time.Millisecond})
-	if leaseOf(t, tg) != ttl || !tg.HasTokens() {
-		t.Fatalf("Lease %s, HasTokens %v; want %s and true", leaseOf(t, tg), tg.HasTokens(), ttl)
+	targettest.SetUp(t, tg, 1, targettest.Settings{TTL: ttl, Wait: 300 * time.Millisecond})
+	if targettest.Lease(t, tg) != ttl || !tg.HasTokens() {
+		t.Fatalf("Lease %s, HasTokens %v; want %s and true", targettest.Lease(t, tg), tg.HasTokens(), ttl)
 	}
-	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
+	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
 	start := time.Now()
-	t1 := token(t, acquire(t, a, "k"))
+	t1 := targettest.Token(t, targettest.Acquire(t, a, "k"))
 	a.Abandon()
-	mustBeBusy(t, b, "k")
+	targettest.MustBeBusy(t, b, "k")
 	var t2 int64
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		g, err := b.Acquire(ctx, "k")
 		cancel()
 		if err == nil {
-			t2 = token(t, g)
+			t2 = targettest.Token(t, g)
 			break
 		}
 		if !errors.Is(err, targets.ErrNotAcquired) || time.Since(start) > 10*time.Second {
@@ -112,17 +113,17 @@ func TestDockerPostgresRowExpiryFreesAfterTTL(t *testing.T) {
 		t.Fatalf("token %d after expiry is not above %d", t2, t1)
 	}
 	// The crashed holder's owner name no longer holds the row.
-	release(t, b, "k")
-	mustNotBeHeld(t, b, "k")
+	targettest.Release(t, b, "k")
+	targettest.MustNotBeHeld(t, b, "k")
 }
 
 // TestDockerPostgresRowClientCrashIsStuck checks the chapter's claim end to
 // end: a naive row lock whose holder crashes stays locked forever, and the
 // final liveness probe says so.
 func TestDockerPostgresRowClientCrashIsStuck(t *testing.T) {
-	res := runHarness(t, "postgres-row", 15*time.Second, []string{"client-crash"}, 5*time.Second)
+	res := targettest.RunHarness(t, "postgres-row", 15*time.Second, []string{"client-crash"}, 5*time.Second)
 	if res.Status != checker.Invalid {
-		t.Fatalf("postgres-row under client-crash is %s; want invalid\n%s", res.Status, anomalies(res))
+		t.Fatalf("postgres-row under client-crash is %s; want invalid\n%s", res.Status, targettest.Anomalies(res))
 	}
 	for _, r := range res.Results {
 		if r.Checker != "liveness" {
@@ -134,7 +135,7 @@ func TestDockerPostgresRowClientCrashIsStuck(t *testing.T) {
 				return
 			}
 		}
-		t.Fatalf("liveness checker found no stuck lock: %s: %s\n%s", r.Status, r.Summary, anomalies(res))
+		t.Fatalf("liveness checker found no stuck lock: %s: %s\n%s", r.Status, r.Summary, targettest.Anomalies(res))
 	}
-	t.Fatalf("no liveness result; results:\n%s", anomalies(res))
+	t.Fatalf("no liveness result; results:\n%s", targettest.Anomalies(res))
 }

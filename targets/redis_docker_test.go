@@ -9,6 +9,7 @@ import (
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/targettest"
 )
 
 // redisAcquireWithin retries until key is acquired or limit passes, and
@@ -56,56 +57,56 @@ func redisKillServer(t *testing.T, c runtime.Cluster, node string) {
 
 func TestDockerRedisLocksExclusively(t *testing.T) {
 	tg := targets.NewRedis()
-	setUp(t, tg, 1, settings{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
+	targettest.SetUp(t, tg, 1, targettest.Settings{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
 	if !tg.HasTokens() {
 		t.Fatal("redis reports no fencing tokens")
 	}
-	if leaseOf(t, tg) != 2*time.Second {
-		t.Fatalf("lease %s, want the 2s TTL", leaseOf(t, tg))
+	if targettest.Lease(t, tg) != 2*time.Second {
+		t.Fatalf("lease %s, want the 2s TTL", targettest.Lease(t, tg))
 	}
-	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
+	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
 
-	exclusive(t, a, b)
+	targettest.Exclusive(t, a, b)
 
 	// A crashed holder keeps the lock until its TTL runs out.
-	c := newClient(t, tg, 2)
-	t3 := token(t, acquire(t, c, "k"))
+	c := targettest.NewClient(t, tg, 2)
+	t3 := targettest.Token(t, targettest.Acquire(t, c, "k"))
 	c.Abandon()
-	mustBeBusy(t, a, "k")
-	t4 := token(t, redisAcquireWithin(t, a, "k", 10*time.Second))
+	targettest.MustBeBusy(t, a, "k")
+	t4 := targettest.Token(t, redisAcquireWithin(t, a, "k", 10*time.Second))
 	if t4 <= t3 {
 		t.Fatalf("token after expiry %d is not above the abandoned holder's %d", t4, t3)
 	}
-	release(t, a, "k")
+	targettest.Release(t, a, "k")
 }
 
 func TestDockerRedisClockBumpExpiresLockEarly(t *testing.T) {
 	tg := targets.NewRedis()
-	cl := setUp(t, tg, 1, settings{TTL: 10 * time.Second, Wait: 500 * time.Millisecond})
+	cl := targettest.SetUp(t, tg, 1, targettest.Settings{TTL: 10 * time.Second, Wait: 500 * time.Millisecond})
 	t.Cleanup(func() {
 		_, _ = targets.Sh(context.Background(), cl, "n1", "/usr/local/bin/lockstorm-clock reset")
 	})
-	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
-	acquire(t, a, "k")
-	mustBeBusy(t, b, "k")
+	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
+	targettest.Acquire(t, a, "k")
+	targettest.MustBeBusy(t, b, "k")
 	// Redis compares the key's PX deadline with its (shimmed) wall clock:
 	// a minute later, the 10-s lease has run out on the server.
 	redisExec(t, cl, "n1", "/usr/local/bin/lockstorm-clock set 60")
-	acquire(t, b, "k")
-	mustNotBeHeld(t, a, "k")
+	targettest.Acquire(t, b, "k")
+	targettest.MustNotBeHeld(t, a, "k")
 	redisExec(t, cl, "n1", "/usr/local/bin/lockstorm-clock reset")
-	release(t, b, "k")
+	targettest.Release(t, b, "k")
 }
 
 func TestDockerRedisRestartWithoutPersistenceForgetsLocks(t *testing.T) {
 	tg := targets.NewRedis()
-	cl := setUp(t, tg, 1, settings{TTL: 30 * time.Second, Wait: 200 * time.Millisecond})
-	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
-	acquire(t, a, "k")
-	acquire(t, a, "k2")
-	release(t, a, "k2")
-	before := token(t, acquire(t, a, "k2"))
-	mustBeBusy(t, b, "k")
+	cl := targettest.SetUp(t, tg, 1, targettest.Settings{TTL: 30 * time.Second, Wait: 200 * time.Millisecond})
+	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
+	targettest.Acquire(t, a, "k")
+	targettest.Acquire(t, a, "k2")
+	targettest.Release(t, a, "k2")
+	before := targettest.Token(t, targettest.Acquire(t, a, "k2"))
+	targettest.MustBeBusy(t, b, "k")
 
 	redisKillServer(t, cl, "n1")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -115,20 +116,20 @@ func TestDockerRedisRestartWithoutPersistenceForgetsLocks(t *testing.T) {
 	}
 	// The 30-s lease is gone with the data, and so is the fencing counter.
 	// (A fresh client: the old ones' connections died with the server.)
-	c := newClient(t, tg, 2)
-	after := token(t, acquire(t, c, "k2"))
+	c := targettest.NewClient(t, tg, 2)
+	after := targettest.Token(t, targettest.Acquire(t, c, "k2"))
 	if after >= before {
 		t.Fatalf("token after a restart without persistence is %d, want it to start over below %d", after, before)
 	}
-	acquire(t, c, "k")
+	targettest.Acquire(t, c, "k")
 }
 
 func TestDockerRedisNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "redis", 20*time.Second)
+	targettest.NoFaultRun(t, "redis", 20*time.Second)
 }
 
 // The Go binding in the harness's process, the client of lockstorm's
 // earlier versions, is still there for speed: the same run is valid.
 func TestDockerRedisNoFaultRunWithGoClientsIsValid(t *testing.T) {
-	noFaultRunWith(t, "redis", plan.ClientGo, 20*time.Second)
+	targettest.NoFaultRunWith(t, "redis", plan.ClientGo, 20*time.Second)
 }

@@ -7,37 +7,38 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/targettest"
 )
 
 func TestDockerRedlockLocksExclusively(t *testing.T) {
 	tg := targets.NewRedlock()
-	setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	if tg.HasTokens() {
 		t.Fatal("redlock claims fencing tokens; Redlock has none")
 	}
-	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
+	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
 	if a.Node() == b.Node() {
 		t.Fatalf("clients 0 and 1 share home node %s; want them spread", a.Node())
 	}
 
-	if g := acquire(t, a, "k"); g.Token != nil {
+	if g := targettest.Acquire(t, a, "k"); g.Token != nil {
 		t.Fatalf("redlock grant carries token %d", *g.Token)
 	}
-	mustBeBusy(t, b, "k")
-	mustNotBeHeld(t, b, "k")
-	release(t, a, "k")
-	acquire(t, b, "k")
-	mustBeBusy(t, a, "k")
-	release(t, b, "k")
-	mustNotBeHeld(t, b, "k")
+	targettest.MustBeBusy(t, b, "k")
+	targettest.MustNotBeHeld(t, b, "k")
+	targettest.Release(t, a, "k")
+	targettest.Acquire(t, b, "k")
+	targettest.MustBeBusy(t, a, "k")
+	targettest.Release(t, b, "k")
+	targettest.MustNotBeHeld(t, b, "k")
 
 	// A crashed holder keeps the lock until its TTL runs out.
-	c := newClient(t, tg, 2)
-	acquire(t, c, "k")
+	c := targettest.NewClient(t, tg, 2)
+	targettest.Acquire(t, c, "k")
 	c.Abandon()
-	mustBeBusy(t, a, "k")
+	targettest.MustBeBusy(t, a, "k")
 	redisAcquireWithin(t, a, "k", 10*time.Second)
-	release(t, a, "k")
+	targettest.Release(t, a, "k")
 }
 
 // With one of three nodes down, a majority still grants and refuses the
@@ -46,23 +47,23 @@ func TestDockerRedlockLocksExclusively(t *testing.T) {
 // complete a quorum.
 func TestDockerRedlockMinorityDownStillDecides(t *testing.T) {
 	tg := targets.NewRedlock()
-	cl := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	cl := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	redisKillServer(t, cl, "n3")
-	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
-	acquire(t, a, "k")
-	mustBeBusy(t, b, "k")
-	release(t, a, "k")
+	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
+	targettest.Acquire(t, a, "k")
+	targettest.MustBeBusy(t, b, "k")
+	targettest.Release(t, a, "k")
 
 	// n1 says "taken", n2 (paused) says nothing, n3 refuses connections:
 	// a quorum of two is out of reach, so the failure is certain.
-	acquire(t, a, "k")
+	targettest.Acquire(t, a, "k")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := cl.Pause(ctx, "n2"); err != nil {
 		t.Fatalf("pause n2: %v", err)
 	}
 	t.Cleanup(func() { _ = cl.Unpause(context.Background(), "n2") })
-	mustBeBusy(t, newClient(t, tg, 3), "k")
+	targettest.MustBeBusy(t, targettest.NewClient(t, tg, 3), "k")
 
 	// The holder's release deletes its value on n1, but n2 may or may not
 	// delete it too: whether a quorum released is unknown.
@@ -80,11 +81,11 @@ func TestDockerRedlockMinorityDownStillDecides(t *testing.T) {
 	if err := tg.StartServer(ctx, "n3"); err != nil {
 		t.Fatalf("StartServer(n3): %v", err)
 	}
-	c := newClient(t, tg, 4)
+	c := targettest.NewClient(t, tg, 4)
 	redisAcquireWithin(t, c, "k", 10*time.Second)
-	release(t, c, "k")
+	targettest.Release(t, c, "k")
 }
 
 func TestDockerRedlockNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "redlock", 20*time.Second)
+	targettest.NoFaultRun(t, "redlock", 20*time.Second)
 }

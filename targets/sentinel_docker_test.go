@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/targettest"
 )
 
 func TestDockerSentinelLocksExclusively(t *testing.T) {
 	tg := targets.NewSentinel()
-	setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
+	targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
 	if !tg.HasTokens() {
 		t.Fatal("redis-sentinel reports no fencing tokens")
 	}
@@ -19,31 +20,31 @@ func TestDockerSentinelLocksExclusively(t *testing.T) {
 	if p, err := tg.Primaries(ctx); err != nil || len(p) != 1 || p[0] != "n1" {
 		t.Fatalf("Primaries() = %v, %v; want [n1]", p, err)
 	}
-	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
+	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
 
-	exclusive(t, a, b)
+	targettest.Exclusive(t, a, b)
 	if a.Node() != "n1" || b.Node() != "n1" {
 		t.Errorf("clients report nodes %s and %s, want the primary n1", a.Node(), b.Node())
 	}
 
-	c := newClient(t, tg, 2)
-	acquire(t, c, "k")
+	c := targettest.NewClient(t, tg, 2)
+	targettest.Acquire(t, c, "k")
 	c.Abandon()
-	mustBeBusy(t, a, "k")
+	targettest.MustBeBusy(t, a, "k")
 	redisAcquireWithin(t, a, "k", 10*time.Second)
-	release(t, a, "k")
+	targettest.Release(t, a, "k")
 }
 
 // When the primary's redis-server is frozen, the sentinels promote a
 // replica, clients follow it, and the old primary comes back as a replica.
 func TestDockerSentinelFailsOverToAReplica(t *testing.T) {
 	tg := targets.NewSentinel()
-	cl := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
+	cl := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	a := newClient(t, tg, 0)
-	before := token(t, acquire(t, a, "k"))
-	release(t, a, "k")
+	a := targettest.NewClient(t, tg, 0)
+	before := targettest.Token(t, targettest.Acquire(t, a, "k"))
+	targettest.Release(t, a, "k")
 
 	pids, err := targets.ServerPIDs(ctx, cl, "n1", tg.ServerProcess("n1"))
 	if err != nil || len(pids) != 1 {
@@ -74,8 +75,8 @@ func TestDockerSentinelFailsOverToAReplica(t *testing.T) {
 	}
 	t.Logf("sentinels promoted %s", primary)
 
-	b := newClient(t, tg, 1)
-	after := token(t, redisAcquireWithin(t, b, "k", 20*time.Second))
+	b := targettest.NewClient(t, tg, 1)
+	after := targettest.Token(t, redisAcquireWithin(t, b, "k", 20*time.Second))
 	if after <= before {
 		t.Fatalf("token on the new primary %d is not above %d (replication was in sync)", after, before)
 	}
@@ -83,7 +84,7 @@ func TestDockerSentinelFailsOverToAReplica(t *testing.T) {
 	if b.Node() != primary {
 		t.Errorf("a client of the new primary %s reports node %s", primary, b.Node())
 	}
-	release(t, b, "k")
+	targettest.Release(t, b, "k")
 
 	thaw()
 	// The old primary must not be primary again, and a client still locks.
@@ -91,9 +92,9 @@ func TestDockerSentinelFailsOverToAReplica(t *testing.T) {
 	if p, err := tg.Primaries(ctx); err != nil || len(p) != 1 || p[0] != primary {
 		t.Fatalf("after the old primary came back: Primaries() = %v, %v; want [%s]", p, err, primary)
 	}
-	acquire(t, newClient(t, tg, 2), "k")
+	targettest.Acquire(t, targettest.NewClient(t, tg, 2), "k")
 }
 
 func TestDockerSentinelNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "redis-sentinel", 20*time.Second)
+	targettest.NoFaultRun(t, "redis-sentinel", 20*time.Second)
 }

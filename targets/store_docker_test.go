@@ -10,6 +10,7 @@ import (
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/targettest"
 )
 
 // The stores of the contention workload, against the real servers: a
@@ -26,7 +27,7 @@ func TestDockerStoresKeepStockAndRefuseStaleWrites(t *testing.T) {
 		{targets.NewZookeeper(), 3},
 	} {
 		t.Run(tc.target.Name(), func(t *testing.T) {
-			setUp(t, tc.target, tc.nodes, settings{TTL: 2 * time.Second, Wait: time.Second})
+			targettest.SetUp(t, tc.target, tc.nodes, targettest.Settings{TTL: 2 * time.Second, Wait: time.Second})
 			st, ok := targets.StockerOf(tc.target)
 			if !ok {
 				t.Fatalf("%s has no store", tc.target.Name())
@@ -85,9 +86,7 @@ func TestDockerStoresKeepStockAndRefuseStaleWrites(t *testing.T) {
 // test ends.
 func newStore(t *testing.T, tg targets.Service, p int) targets.Store {
 	t.Helper()
-	plansMu.Lock()
-	pl := plans[tg]
-	plansMu.Unlock()
+	pl := targettest.Plan(t, tg)
 	st, _ := targets.StockerOf(tg)
 	s, err := st.NewStore(context.Background(), targets.ClientEnv{Plan: pl, Process: p, Node: pl.NodeFor(p)})
 	if err != nil {
@@ -103,12 +102,12 @@ func newStore(t *testing.T, tg targets.Service, p int) targets.Store {
 func TestDockerContentionSweepAccountsForEveryDeduction(t *testing.T) {
 	for _, target := range []string{"redis", "etcd", "postgres-advisory", "zookeeper"} {
 		t.Run(target, func(t *testing.T) {
-			res, _ := runPlan(t, target, 12*time.Second, func(p *plan.Plan) {
+			res, _ := targettest.RunPlan(t, target, 12*time.Second, func(p *plan.Plan) {
 				p.Workload, p.Client, p.Hold = "contention", plan.ClientGo, 0
 				p.Options = map[string]string{"contention.clients": "1,4,16"}
 			})
 			if res.Status != checker.Valid {
-				t.Fatalf("status %s: %s\n%s", res.Status, res.Summary, anomalies(res))
+				t.Fatalf("status %s: %s\n%s", res.Status, res.Summary, targettest.Anomalies(res))
 			}
 			var inv checker.InventoryDetails
 			var con checker.ContentionDetails

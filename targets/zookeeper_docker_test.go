@@ -12,6 +12,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/targettest"
 )
 
 // zkTestConn opens a session through node for checks from the test.
@@ -42,15 +43,15 @@ func (zkQuiet) Printf(string, ...any) {}
 
 func TestDockerZookeeperLocksExclusively(t *testing.T) {
 	tg := targets.NewZookeeper()
-	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
-	if leaseOf(t, tg) != 2*time.Second {
-		t.Errorf("lease %s, want the negotiated 2s session timeout", leaseOf(t, tg))
+	c := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	if targettest.Lease(t, tg) != 2*time.Second {
+		t.Errorf("lease %s, want the negotiated 2s session timeout", targettest.Lease(t, tg))
 	}
-	_, t2 := ezExclusive(t, tg)
+	_, t2 := targettest.ExclusiveAcrossNodes(t, tg)
 
 	// The token is the sequence number of the holder's znode.
-	holder := newClient(t, tg, 2)
-	t3 := token(t, acquire(t, holder, "k"))
+	holder := targettest.NewClient(t, tg, 2)
+	t3 := targettest.Token(t, targettest.Acquire(t, holder, "k"))
 	if t3 <= t2 {
 		t.Errorf("third token %d, want more than %d", t3, t2)
 	}
@@ -62,7 +63,7 @@ func TestDockerZookeeperLocksExclusively(t *testing.T) {
 	if len(children) != 1 || !strings.HasSuffix(children[0], "lock-"+zkTen(t3)) {
 		t.Fatalf("waiters under /lockstorm/k: %v; want one ending in lock-%s", children, zkTen(t3))
 	}
-	release(t, holder, "k")
+	targettest.Release(t, holder, "k")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -77,32 +78,32 @@ func zkTen(n int64) string { return fmt.Sprintf("%010d", n) }
 
 func TestDockerZookeeperAbandonKeepsLockUntilSessionExpires(t *testing.T) {
 	tg := targets.NewZookeeper()
-	setUp(t, tg, 3, settings{TTL: 3 * time.Second, Wait: 200 * time.Millisecond})
-	if leaseOf(t, tg) != 3*time.Second {
-		t.Errorf("lease %s, want the negotiated 3s session timeout", leaseOf(t, tg))
+	targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 3 * time.Second, Wait: 200 * time.Millisecond})
+	if targettest.Lease(t, tg) != 3*time.Second {
+		t.Errorf("lease %s, want the negotiated 3s session timeout", targettest.Lease(t, tg))
 	}
-	ezAbandonKeepsLock(t, tg)
+	targettest.AbandonKeepsLock(t, tg)
 }
 
 func TestDockerZookeeperPausedHolderLosesLockAfterSession(t *testing.T) {
 	tg := targets.NewZookeeper()
-	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
-	ezPausedHolderLosesLock(t, tg, c)
+	c := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	targettest.PausedHolderLosesLock(t, tg, c)
 }
 
 func TestDockerZookeeperRestartedLeaderRejoins(t *testing.T) {
 	tg := targets.NewZookeeper()
-	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: time.Second})
-	ezRestartLeader(t, tg, c)
+	c := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: time.Second})
+	targettest.RestartLeader(t, tg, c)
 }
 
 func TestDockerZookeeperWaiterQueuesAndTimesOut(t *testing.T) {
 	tg := targets.NewZookeeper()
-	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: 500 * time.Millisecond})
-	a, b := newClient(t, tg, 0), newClient(t, tg, 1)
-	token(t, acquire(t, a, "q"))
+	c := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 500 * time.Millisecond})
+	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
+	targettest.Token(t, targettest.Acquire(t, a, "q"))
 	// A waiter that gives up leaves nothing in the queue.
-	mustBeBusy(t, b, "q")
+	targettest.MustBeBusy(t, b, "q")
 	conn := zkTestConn(t, c, "n3")
 	children, _, err := conn.Children("/lockstorm/q")
 	if err != nil || len(children) != 1 {
@@ -117,16 +118,16 @@ func TestDockerZookeeperWaiterQueuesAndTimesOut(t *testing.T) {
 		got <- err
 	}()
 	time.Sleep(100 * time.Millisecond)
-	release(t, a, "q")
+	targettest.Release(t, a, "q")
 	if err := <-got; err != nil {
 		t.Fatalf("waiter after the release: %v", err)
 	}
-	release(t, b, "q")
+	targettest.Release(t, b, "q")
 }
 
 func TestDockerZookeeperServerClockFollowsShim(t *testing.T) {
 	tg := targets.NewZookeeper()
-	c := setUp(t, tg, 3, settings{TTL: 2 * time.Second, Wait: time.Second})
+	c := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: time.Second})
 	if !tg.ClockShimmed() {
 		t.Fatal("ClockShimmed() = false")
 	}
@@ -157,14 +158,14 @@ func TestDockerZookeeperServerClockFollowsShim(t *testing.T) {
 		t.Fatalf("znode ctime %s is %s after the real time; want about %s (the shim's offset)", ctime, d, shift)
 	}
 	// The ensemble keeps serving with the shifted wall clock.
-	a := newClient(t, tg, 0)
-	token(t, acquire(t, a, "clock"))
-	release(t, a, "clock")
+	a := targettest.NewClient(t, tg, 0)
+	targettest.Token(t, targettest.Acquire(t, a, "clock"))
+	targettest.Release(t, a, "clock")
 	if err := conn.Delete("/clock", -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
 		t.Fatal(err)
 	}
 }
 
 func TestDockerZookeeperNoFaultRunIsValid(t *testing.T) {
-	noFaultRun(t, "zookeeper", 20*time.Second)
+	targettest.NoFaultRun(t, "zookeeper", 20*time.Second)
 }
