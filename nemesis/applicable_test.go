@@ -12,6 +12,7 @@ import (
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/inmemory"
 )
 
 // bareTarget runs in containers but offers none of the optional
@@ -55,7 +56,7 @@ func TestApplicableSaysWhyNot(t *testing.T) {
 		env     *nemesis.Env
 		wantErr string
 	}{
-		{"partition in process", nemesis.Partition{}, on(targets.NewInMemory(), 3, nil), "runs in process"},
+		{"partition in process", nemesis.Partition{}, on(inmemory.New(), 3, nil), "runs in process"},
 		{"partition one node", nemesis.Partition{}, on(bareTarget{}, 1, nil), "at least 2 nodes"},
 		{"partition three nodes", nemesis.Partition{}, on(bareTarget{}, 3, nil), ""},
 		{"pause without Servers", nemesis.Pause{}, on(bareTarget{}, 3, nil), "targets.Servers"},
@@ -68,7 +69,7 @@ func TestApplicableSaysWhyNot(t *testing.T) {
 		{"clock on mariadb", nemesis.Clock{}, on(targets.NewMariadbGetLock(), 1, nil), "on no clock"},
 		{"clock on nats-kv", nemesis.Clock{}, on(targets.NewNatsKV(), 3, nil), "are Go and read the clock without libc"},
 		{"clock on etcd-lockapi", nemesis.Clock{}, on(targets.NewEtcdLockAPI(), 3, nil), "are Go and read the clock without libc"},
-		{"clock in process", nemesis.Clock{}, on(targets.NewInMemory(), 3, nil), "runs in process"},
+		{"clock in process", nemesis.Clock{}, on(inmemory.New(), 3, nil), "runs in process"},
 	}
 	for _, c := range cases {
 		err := c.nem.Applicable(c.env)

@@ -11,6 +11,7 @@ import (
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/inmemory"
 )
 
 // The sweep against the in-memory target on one node (a correct lock, one
@@ -42,7 +43,7 @@ func TestContentionSweepMeasuresEveryWayAndLosesNothing(t *testing.T) {
 func contentionSweepOnce(t *testing.T) string {
 	t.Helper()
 	cfg := plan.Plan{TimeLimit: 1800 * time.Millisecond, Client: plan.ClientGo, Options: option.Values{"contention.clients": "1,2,8"}}
-	_, rep := runWorkload(t, Contention{}, targets.NewInMemory(), oneNode, cfg, cfg.TimeLimit)
+	_, rep := runWorkload(t, Contention{}, inmemory.New(), oneNode, cfg, cfg.TimeLimit)
 	inv := result(t, rep, checker.NameInventory)
 	var d checker.InventoryDetails
 	details(t, inv, &d)
@@ -82,7 +83,7 @@ func TestContentionOptimisticNeedsNoLock(t *testing.T) {
 		lost    bool
 	}{{checker.WayLock, true}, {checker.WayOptimistic, false}, {checker.WayAtomic, false}} {
 		cfg := plan.Plan{Hold: 2 * time.Millisecond, Variant: tc.variant, Concurrency: 6}
-		_, rep := runWorkload(t, Contention{}, targets.NewInMemory(), threeNodes, cfg, time.Second)
+		_, rep := runWorkload(t, Contention{}, inmemory.New(), threeNodes, cfg, time.Second)
 		inv := result(t, rep, checker.NameInventory)
 		var d checker.InventoryDetails
 		details(t, inv, &d)

@@ -17,6 +17,7 @@ import (
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/inmemory"
 )
 
 // The use-case workloads run here against the in-memory target: with one
@@ -167,7 +168,7 @@ func (*freeClient) Close() error { return nil }
 func TestInventoryCorrectLockLosesNothing(t *testing.T) {
 	t.Parallel()
 	cfg := plan.Plan{Hold: time.Millisecond, Keys: 2}
-	_, rep := runWorkload(t, Inventory{}, targets.NewInMemory(), oneNode, cfg, time.Second)
+	_, rep := runWorkload(t, Inventory{}, inmemory.New(), oneNode, cfg, time.Second)
 	r := result(t, rep, "inventory")
 	var d checker.InventoryDetails
 	details(t, r, &d)
@@ -182,7 +183,7 @@ func TestInventoryCorrectLockLosesNothing(t *testing.T) {
 func TestInventoryBrokenLockLosesDeductions(t *testing.T) {
 	t.Parallel()
 	cfg := plan.Plan{Hold: 2 * time.Millisecond, Keys: 1}
-	_, rep := runWorkload(t, Inventory{}, targets.NewInMemory(), threeNodes, cfg, time.Second)
+	_, rep := runWorkload(t, Inventory{}, inmemory.New(), threeNodes, cfg, time.Second)
 	r := result(t, rep, "inventory")
 	var d checker.InventoryDetails
 	details(t, r, &d)
@@ -201,7 +202,7 @@ func TestInventoryDecrementOversells(t *testing.T) {
 	t.Parallel()
 	cfg := plan.Plan{Hold: 2 * time.Millisecond, Keys: 1, Variant: InventoryDecrement,
 		Options: option.Values{"inventory.stock": "40"}}
-	_, rep := runWorkload(t, Inventory{}, targets.NewInMemory(), threeNodes, cfg, time.Second)
+	_, rep := runWorkload(t, Inventory{}, inmemory.New(), threeNodes, cfg, time.Second)
 	r := result(t, rep, "inventory")
 	var d checker.InventoryDetails
 	details(t, r, &d)
@@ -287,7 +288,7 @@ func TestClientCrashBetweenCheckAndAct(t *testing.T) {
 			cfg := plan.Plan{Hold: time.Millisecond, Options: option.Values{"scheduled-jobs.tick": "20ms",
 				"leader-election.term": "50ms", "leader-election.pace": "5ms"}}
 			victim := make(chan Victim, 1)
-			h, rep := runWithFaults(t, w, targets.NewInMemory(), oneNode, cfg, 500*time.Millisecond,
+			h, rep := runWithFaults(t, w, inmemory.New(), oneNode, cfg, 500*time.Millisecond,
 				func(ctx context.Context, f *ClientFaults) {
 					if v, err := f.Crash(ctx); err == nil {
 						victim <- v

@@ -7,13 +7,16 @@
 // one.
 package all
 
-import "github.com/lockstorm/lockstorm/targets"
+import (
+	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/inmemory"
+)
 
 // Services returns the constructors of lockstorm's own services, in the
 // order `lockstorm targets` lists them. Add a new service here.
 func Services() []func() targets.Service {
 	return []func() targets.Service{
-		func() targets.Service { return targets.NewInMemory() },
+		func() targets.Service { return inmemory.New() },
 		func() targets.Service { return targets.NewEtcd() },
 		func() targets.Service { return targets.NewEtcdLockAPI() },
 		func() targets.Service { return targets.NewEtcdElection() },
