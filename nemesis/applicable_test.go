@@ -12,6 +12,7 @@ import (
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/etcd"
 	"github.com/lockstorm/lockstorm/targets/inmemory"
 )
 
@@ -68,7 +69,7 @@ func TestApplicableSaysWhyNot(t *testing.T) {
 		{"clock on memcached", nemesis.Clock{}, on(targets.NewMemcached(), 1, nil), "CLOCK_MONOTONIC"},
 		{"clock on mariadb", nemesis.Clock{}, on(targets.NewMariadbGetLock(), 1, nil), "on no clock"},
 		{"clock on nats-kv", nemesis.Clock{}, on(targets.NewNatsKV(), 3, nil), "are Go and read the clock without libc"},
-		{"clock on etcd-lockapi", nemesis.Clock{}, on(targets.NewEtcdLockAPI(), 3, nil), "are Go and read the clock without libc"},
+		{"clock on etcd-lockapi", nemesis.Clock{}, on(etcd.NewLockAPI(), 3, nil), "are Go and read the clock without libc"},
 		{"clock in process", nemesis.Clock{}, on(inmemory.New(), 3, nil), "runs in process"},
 	}
 	for _, c := range cases {

@@ -77,7 +77,3 @@ func TestDockerNatsKV29ClusterGrantsTwiceWithoutFaults(t *testing.T) {
 	}
 	t.Fatal("three 20 s runs of a 3-node nats-kv found no double grant; has the image's nats-server changed?")
 }
-
-func TestDockerEtcdElectionNoFaultRunIsValid(t *testing.T) {
-	targettest.NoFaultRun(t, "etcd-election", 20*time.Second)
-}

@@ -10,6 +10,7 @@ import (
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/etcd"
 	"github.com/lockstorm/lockstorm/targets/targettest"
 )
 
@@ -22,7 +23,7 @@ func TestDockerStoresKeepStockAndRefuseStaleWrites(t *testing.T) {
 		nodes  int
 	}{
 		{targets.NewRedis(), 1},
-		{targets.NewEtcd(), 3},
+		{etcd.New(), 3},
 		{targets.NewPostgresAdvisory(), 1},
 		{targets.NewZookeeper(), 3},
 	} {

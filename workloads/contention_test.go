@@ -11,6 +11,7 @@ import (
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/etcd"
 	"github.com/lockstorm/lockstorm/targets/inmemory"
 )
 
@@ -106,7 +107,7 @@ func TestContentionPrepareRefusesWhatCannotWork(t *testing.T) {
 	}{
 		{"no store", targets.NewRedlock(), func(*plan.Plan) {}, "workload", "has none here"},
 		{"fencing", targets.NewRedis(), func(p *plan.Plan) { p.Fencing = true }, "fencing", "does not check fencing tokens"},
-		{"no decrement", targets.NewEtcd(), func(p *plan.Plan) { p.Variant = checker.WayAtomic }, "variant", "no atomic decrement"},
+		{"no decrement", etcd.New(), func(p *plan.Plan) { p.Variant = checker.WayAtomic }, "variant", "no atomic decrement"},
 		{"decrement asked of the sweep", targets.NewZookeeper(), func(p *plan.Plan) { p.Options = option.Values{"contention.ways": "lock,atomic"} }, "variant", "no atomic decrement"},
 		{"phases too short", targets.NewRedis(), func(p *plan.Plan) { p.TimeLimit = 5 * time.Second }, "time-limit", "18 phases"},
 	} {

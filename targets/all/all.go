@@ -9,6 +9,7 @@ package all
 
 import (
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/etcd"
 	"github.com/lockstorm/lockstorm/targets/inmemory"
 )
 
@@ -17,9 +18,9 @@ import (
 func Services() []func() targets.Service {
 	return []func() targets.Service{
 		func() targets.Service { return inmemory.New() },
-		func() targets.Service { return targets.NewEtcd() },
-		func() targets.Service { return targets.NewEtcdLockAPI() },
-		func() targets.Service { return targets.NewEtcdElection() },
+		func() targets.Service { return etcd.New() },
+		func() targets.Service { return etcd.NewLockAPI() },
+		func() targets.Service { return etcd.NewElection() },
 		func() targets.Service { return targets.NewZookeeper() },
 		func() targets.Service { return targets.NewRedis() },
 		func() targets.Service { return targets.NewRedlock() },

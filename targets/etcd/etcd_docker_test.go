@@ -1,4 +1,4 @@
-package targets_test
+package etcd_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/etcd"
 	"github.com/lockstorm/lockstorm/targets/targettest"
 )
 
@@ -28,7 +29,7 @@ func etcdEndpoint(t *testing.T, c runtime.Cluster, node string) string {
 }
 
 func TestDockerEtcdLocksExclusively(t *testing.T) {
-	tg := targets.NewEtcd()
+	tg := etcd.New()
 	c := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	if targettest.Lease(t, tg) != 2*time.Second {
 		t.Errorf("lease %s, want the 2s session TTL", targettest.Lease(t, tg))
@@ -83,26 +84,26 @@ func TestDockerEtcdLocksExclusively(t *testing.T) {
 }
 
 func TestDockerEtcdTryLockLocksExclusively(t *testing.T) {
-	tg := targets.NewEtcd()
+	tg := etcd.New()
 	targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond,
 		Extra: map[string]string{"etcd.acquire": "trylock"}})
 	targettest.ExclusiveAcrossNodes(t, tg)
 }
 
 func TestDockerEtcdAbandonKeepsLockUntilLeaseExpires(t *testing.T) {
-	tg := targets.NewEtcd()
+	tg := etcd.New()
 	targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 3 * time.Second, Wait: 200 * time.Millisecond})
 	targettest.AbandonKeepsLock(t, tg)
 }
 
 func TestDockerEtcdPausedHolderLosesLockAfterLease(t *testing.T) {
-	tg := targets.NewEtcd()
+	tg := etcd.New()
 	c := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	targettest.PausedHolderLosesLock(t, tg, c)
 }
 
 func TestDockerEtcdRestartedLeaderRejoins(t *testing.T) {
-	tg := targets.NewEtcd()
+	tg := etcd.New()
 	c := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: time.Second})
 	targettest.RestartLeader(t, tg, c)
 }
@@ -145,4 +146,8 @@ func TestDockerEtcdNoFaultRunIsValid(t *testing.T) {
 
 func TestDockerEtcdLockAPINoFaultRunIsValid(t *testing.T) {
 	targettest.NoFaultRun(t, "etcd-lockapi", 20*time.Second)
+}
+
+func TestDockerEtcdElectionNoFaultRunIsValid(t *testing.T) {
+	targettest.NoFaultRun(t, "etcd-election", 20*time.Second)
 }

@@ -1,4 +1,4 @@
-package targets
+package etcd
 
 import (
 	"context"
@@ -11,38 +11,9 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/lockstorm/lockstorm/targets"
 )
-
-// EtcdLockAPI locks through etcd's server-side Lock service (the v3lock
-// gRPC API, which etcd also serves on its JSON gateway at /v3/lock/lock):
-// the client grants a lease, keeps it alive, and asks the member to lock a
-// name on that lease; the member runs the lock recipe itself and answers
-// with the key that owns the lock. This is the API that clients in other
-// languages call (jetcd's Lock client, for one), and the one behind etcd
-// issue 11456 from Jepsen's analysis of etcd 3.4.3. The fencing token is
-// the create revision of the ownership key.
-//
-// It runs on the same etcd cluster as the etcd target, with the same
-// settings.
-type EtcdLockAPI struct {
-	Etcd
-}
-
-// NewEtcdLockAPI returns the etcd-lockapi target.
-func NewEtcdLockAPI() *EtcdLockAPI { return &EtcdLockAPI{} }
-
-// Name implements Service.
-func (*EtcdLockAPI) Name() string { return "etcd-lockapi" }
-
-// Describe implements Service: the cluster of the etcd target, and its
-// members' Raft timing.
-func (*EtcdLockAPI) Describe() Descriptor {
-	return etcdDescriptor("etcd 3.4 cluster, the server-side Lock API (v3lock) on a lease the client keeps alive; token = ownership key create revision",
-		etcdHeartbeatOpt, etcdElectionOpt)
-}
-
-// Binding implements Service.
-func (*EtcdLockAPI) Binding() Binding { return etcdLockAPIBinding{} }
 
 // The v3lock service's methods. Its messages are small enough to write by
 // hand (api/v3lock/v3lockpb/v3lock.proto in etcd's repository):
@@ -115,7 +86,7 @@ func lockResponseKey(b []byte) ([]byte, error) {
 type etcdLockAPIBinding struct{}
 
 // NewClient returns a client of the client's node.
-func (etcdLockAPIBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
+func (etcdLockAPIBinding) NewClient(_ context.Context, env targets.ClientEnv) (targets.Client, error) {
 	c, err := newEtcdClient(env)
 	if err != nil {
 		return nil, err
@@ -135,42 +106,42 @@ type etcdLockAPIClient struct {
 // to the wait budget. When the budget ends first, the member's lock call
 // may still be queued on our lease, so the lease is revoked: once that
 // went through, nothing of ours is left and the failure is certain.
-func (c *etcdLockAPIClient) Acquire(ctx context.Context, key string) (Grant, error) {
+func (c *etcdLockAPIClient) Acquire(ctx context.Context, key string) (targets.Grant, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done {
-		return Grant{}, fmt.Errorf("%w: %w", ErrNotAcquired, errEtcdClientDone)
+		return targets.Grant{}, fmt.Errorf("%w: %w", targets.ErrNotAcquired, errEtcdClientDone)
 	}
 	if _, ok := c.owners[key]; ok {
-		return Grant{}, fmt.Errorf("etcd: %s already holds %s", c.node, key)
+		return targets.Grant{}, fmt.Errorf("etcd: %s already holds %s", c.node, key)
 	}
 	wctx, cancel := context.WithTimeout(ctx, c.wait)
 	defer cancel()
 	sess, err := c.session(wctx)
 	if err != nil {
-		return Grant{}, fmt.Errorf("%w: etcd session on %s: %v", ErrNotAcquired, c.node, err)
+		return targets.Grant{}, fmt.Errorf("%w: etcd session on %s: %v", targets.ErrNotAcquired, c.node, err)
 	}
 	req, resp := lockRequest(etcdLockPrefix+"api/"+key, int64(sess.Lease())), []byte(nil)
 	err = c.cli.ActiveConnection().Invoke(wctx, v3lockLock, &req, &resp, grpc.ForceCodec(rawCodec{}))
 	if err != nil {
 		if errors.Is(rpctypes.Error(err), rpctypes.ErrLeaseNotFound) {
 			c.dropSession()
-			return Grant{}, fmt.Errorf("%w: the lease of %s expired: %v", ErrNotAcquired, key, err)
+			return targets.Grant{}, fmt.Errorf("%w: the lease of %s expired: %v", targets.ErrNotAcquired, key, err)
 		}
 		if c.revokeNow(sess) {
-			return Grant{}, fmt.Errorf("%w: %s not granted within %s (%v); the lease was revoked", ErrNotAcquired, key, c.wait, err)
+			return targets.Grant{}, fmt.Errorf("%w: %s not granted within %s (%v); the lease was revoked", targets.ErrNotAcquired, key, c.wait, err)
 		}
-		return Grant{}, fmt.Errorf("etcd lock %s on %s: %w, and the lease could not be revoked", key, c.node, err)
+		return targets.Grant{}, fmt.Errorf("etcd lock %s on %s: %w, and the lease could not be revoked", key, c.node, err)
 	}
 	owner, err := lockResponseKey(resp)
 	if err != nil {
 		c.dropSession()
-		return Grant{}, fmt.Errorf("etcd lock %s on %s: %w", key, c.node, err)
+		return targets.Grant{}, fmt.Errorf("etcd lock %s on %s: %w", key, c.node, err)
 	}
 	// The token: the create revision of the ownership key. A failure to
 	// read it leaves the grant without a token, never a wrong one.
 	c.owners[key] = owner
-	g := Grant{}
+	g := targets.Grant{}
 	if r, err := c.cli.Get(ctx, string(owner)); err == nil && len(r.Kvs) == 1 {
 		tok := r.Kvs[0].CreateRevision
 		g.Token = &tok
@@ -198,7 +169,7 @@ func (c *etcdLockAPIClient) Release(ctx context.Context, key string) error {
 	defer c.mu.Unlock()
 	owner, ok := c.owners[key]
 	if !ok {
-		return fmt.Errorf("%w: %s does not hold %s", ErrNotHeld, c.node, key)
+		return fmt.Errorf("%w: %s does not hold %s", targets.ErrNotHeld, c.node, key)
 	}
 	delete(c.owners, key)
 	k := string(owner)

@@ -1,4 +1,9 @@
-package targets
+// Package etcd holds the three etcd targets: etcd (a concurrency.Mutex),
+// etcd-lockapi (the server-side Lock API) and etcd-election (the election
+// API). They share one etcd 3.4 cluster and its powers (server.go) and the
+// contention workload's store (store.go); each has its service in
+// <target>.go and its Go binding in <target>_client.go.
+package etcd
 
 import (
 	"context"
@@ -17,9 +22,10 @@ import (
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/targets"
 )
 
-// Paths and ports of the etcd target inside a node.
+// Paths and ports of the etcd targets inside a node.
 const (
 	etcdBin        = "/usr/bin/etcd"
 	etcdDataDir    = "/var/lib/lockstorm-etcd"
@@ -31,17 +37,16 @@ const (
 	etcdLockPrefix = "/lockstorm/"
 )
 
-// Etcd runs an etcd 3.4 cluster (Debian's etcd-server) with static
-// bootstrap, one member per node, and locks through the official Go
-// client's concurrency package: a session (a lease kept alive in the
-// background) per client and a concurrency.Mutex per lock key. The fencing
-// token is the create revision of the client's key under the lock prefix,
-// which etcd makes strictly increasing across grants.
+// members is the etcd 3.4 cluster (Debian's etcd-server) that the etcd
+// targets share: static bootstrap, one member per node. It is the service
+// side of the three targets (setup, health, the lease, restarts and the
+// leader), which embed it. Clients lock through the official Go client:
+// a session (a lease kept alive in the background) per client.
 //
 // etcd is written in Go and reads the clock through the vDSO, not through
-// libc, so the clock shim cannot shift it: Etcd does not implement
+// libc, so the clock shim cannot shift it: members does not implement
 // ClockShimmed, and clock faults are reported as not applicable.
-type Etcd struct {
+type members struct {
 	cluster   runtime.Cluster
 	nodes     []string
 	ips       map[string]string
@@ -56,58 +61,39 @@ type Etcd struct {
 	admin *clientv3.Client // all endpoints; Status and health only
 }
 
-// The options of the etcd target: the members' Raft timing, and how the
-// Go binding acquires.
+// The options of the etcd targets' members: their Raft timing.
 var (
 	etcdHeartbeatOpt = option.Duration{Name: "etcd.heartbeat", Default: 100 * time.Millisecond, Positive: true, Whole: time.Millisecond,
 		Help: "the members' --heartbeat-interval"}
 	etcdElectionOpt = option.Duration{Name: "etcd.election", Default: time.Second, Positive: true, Whole: time.Millisecond,
 		Help: "the members' --election-timeout (at least 5 heartbeats); leases are at least 1.5 of it"}
-	etcdAcquireOpt = option.Choice{Name: "etcd.acquire", Default: "lock", Choices: []string{"lock", "trylock"},
-		Help: "Mutex.Lock (queue and wait) or Mutex.TryLock retried until the wait budget ends"}
 )
-
-// NewEtcd returns the etcd target.
-func NewEtcd() *Etcd { return &Etcd{} }
-
-// Name implements Service.
-func (*Etcd) Name() string { return "etcd" }
-
-// Describe implements Service: three members by default, the smallest
-// cluster that survives the loss of one.
-func (*Etcd) Describe() Descriptor {
-	return etcdDescriptor("etcd 3.4 cluster, concurrency.Mutex on a leased session per client; token = key create revision",
-		etcdHeartbeatOpt, etcdElectionOpt, etcdAcquireOpt)
-}
 
 // etcdDescriptor is the Descriptor of the etcd targets, which share the
 // cluster and its options.
-func etcdDescriptor(desc string, opts ...option.Declaration) Descriptor {
-	return Descriptor{Description: desc, DefaultNodes: 3, Options: option.Specs(opts...), Ports: map[string]int{"client": etcdClientPort}}
+func etcdDescriptor(desc string, opts ...option.Declaration) targets.Descriptor {
+	return targets.Descriptor{Description: desc, DefaultNodes: 3, Options: option.Specs(opts...), Ports: map[string]int{"client": etcdClientPort}}
 }
 
-// HasTokens implements Fencer: every grant carries its key's create
+// HasTokens implements targets.Fencer: every grant carries its key's create
 // revision.
-func (*Etcd) HasTokens() bool { return true }
+func (*members) HasTokens() bool { return true }
 
-// Expiry implements Expirer: the session's lease is kept alive by
+// Expiry implements targets.Expirer: the session's lease is kept alive by
 // keepalives and expires one TTL after they stop reaching the leader.
-func (*Etcd) Expiry() Expiry { return RenewedExpiry }
+func (*members) Expiry() targets.Expiry { return targets.RenewedExpiry }
 
-// Prepare implements Service: the election timeout must be at least five
+// Prepare implements targets.Service: the election timeout must be at least five
 // heartbeats, and the lease etcd grants is the TTL rounded up to whole
 // seconds, and never below its minimum lease TTL, 1.5 election timeouts
 // (rounded up to a second too).
-func (*Etcd) Prepare(p *plan.Plan) (time.Duration, error) {
+func (*members) Prepare(p *plan.Plan) (time.Duration, error) {
 	hb, el := etcdHeartbeatOpt.Get(p.Options), etcdElectionOpt.Get(p.Options)
 	if el < 5*hb {
 		return 0, option.Errorf("etcd.election=%s must be at least 5 x etcd.heartbeat=%s", el, hb)
 	}
 	return time.Duration(max(etcdTTLSeconds(p.TTL), etcdTTLSeconds(el*3/2))) * time.Second, nil
 }
-
-// Binding implements Service.
-func (*Etcd) Binding() Binding { return etcdBinding{} }
 
 // etcdTTLSeconds rounds a TTL up to whole seconds, at least one.
 func etcdTTLSeconds(ttl time.Duration) int64 {
@@ -117,7 +103,7 @@ func etcdTTLSeconds(ttl time.Duration) int64 {
 // Setup starts one etcd member per node, waits until every member answers
 // a linearizable read through the same leader, and returns the lease it
 // measures: the session lease TTL the cluster grants.
-func (e *Etcd) Setup(ctx context.Context, env *Env) (time.Duration, error) {
+func (e *members) Setup(ctx context.Context, env *targets.Env) (time.Duration, error) {
 	p := env.Plan
 	if env.Cluster == nil || len(p.Nodes) == 0 {
 		return 0, fmt.Errorf("etcd: no cluster nodes")
@@ -159,7 +145,7 @@ func (e *Etcd) Setup(ctx context.Context, env *Env) (time.Duration, error) {
 
 // start runs etcd on node; state is "new" at bootstrap and "existing" on a
 // restart (the data directory then decides, and the flag is ignored).
-func (e *Etcd) start(ctx context.Context, node, state string) error {
+func (e *members) start(ctx context.Context, node, state string) error {
 	var peers []string
 	for _, n := range e.nodes {
 		peers = append(peers, fmt.Sprintf("%s=http://%s:%d", n, e.ips[n], etcdPeerPort))
@@ -180,12 +166,12 @@ func (e *Etcd) start(ctx context.Context, node, state string) error {
 		"--election-timeout", fmt.Sprint(e.election.Milliseconds()),
 		"--logger", "zap", "--log-outputs", "stderr",
 	}
-	return StartDaemon(ctx, e.cluster, node, Daemon{Name: "etcd", Cmd: strings.Join(args, " "), Log: etcdLog})
+	return targets.StartDaemon(ctx, e.cluster, node, targets.Daemon{Name: "etcd", Cmd: strings.Join(args, " "), Log: etcdLog})
 }
 
 // healthy checks that every member reports the same leader and serves a
 // linearizable read.
-func (e *Etcd) healthy(ctx context.Context) error {
+func (e *members) healthy(ctx context.Context) error {
 	admin := e.adminClient()
 	if admin == nil {
 		return errors.New("etcd: not set up")
@@ -212,7 +198,7 @@ func (e *Etcd) healthy(ctx context.Context) error {
 }
 
 // readVia does a linearizable read through node alone.
-func (e *Etcd) readVia(ctx context.Context, node string) error {
+func (e *members) readVia(ctx context.Context, node string) error {
 	c, err := clientv3.New(etcdClientConfig(e.endpoints(node)...))
 	if err != nil {
 		return err
@@ -225,7 +211,7 @@ func (e *Etcd) readVia(ctx context.Context, node string) error {
 // measureLease grants and revokes one lease of the session TTL, and keeps
 // the TTL the servers granted: etcd raises TTLs below its minimum
 // (1.5 election timeouts, rounded up to a second).
-func (e *Etcd) measureLease(ctx context.Context) error {
+func (e *members) measureLease(ctx context.Context) error {
 	admin := e.adminClient()
 	resp, err := admin.Grant(ctx, e.ttlSec)
 	if err != nil {
@@ -243,14 +229,14 @@ func (e *Etcd) measureLease(ctx context.Context) error {
 	return nil
 }
 
-func (e *Etcd) adminClient() *clientv3.Client {
+func (e *members) adminClient() *clientv3.Client {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.admin
 }
 
 // endpoints returns the client URLs of nodes.
-func (e *Etcd) endpoints(nodes ...string) []string {
+func (e *members) endpoints(nodes ...string) []string {
 	var out []string
 	for _, n := range nodes {
 		out = append(out, fmt.Sprintf("http://%s:%d", e.ips[n], etcdClientPort))
@@ -271,42 +257,11 @@ func etcdClientConfig(endpoints ...string) clientv3.Config {
 	}
 }
 
-// WhyNoClockShim implements Unshimmed.
-func (*Etcd) WhyNoClockShim() string { return GoServersNoShim }
+// WhyNoClockShim implements targets.Unshimmed.
+func (*members) WhyNoClockShim() string { return targets.GoServersNoShim }
 
-// etcdBinding is the Go binding of etcd: the concurrency package's Mutex
-// on a leased session, through one member.
-type etcdBinding struct{}
-
-// NewClient returns a client of the client's node, so that a fault of that
-// member affects it.
-func (etcdBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
-	c, err := newEtcdClient(env)
-	if err != nil {
-		return nil, err
-	}
-	c.useTryLock = etcdAcquireOpt.Get(env.Plan.Options) == "trylock"
-	return c, nil
-}
-
-// newEtcdClient returns a client of env's node with a session lease of the
-// plan's lease, which the etcd targets' bindings share.
-func newEtcdClient(env ClientEnv) (*etcdClient, error) {
-	p := env.Plan
-	addr, err := p.Addr(env.Node, etcdClientPort)
-	if err != nil {
-		return nil, fmt.Errorf("etcd: %w", err)
-	}
-	cli, err := clientv3.New(etcdClientConfig("http://" + addr))
-	if err != nil {
-		return nil, fmt.Errorf("etcd client of %s: %w", env.Node, err)
-	}
-	return &etcdClient{node: env.Node, cli: cli, held: map[string]string{},
-		leaseSec: etcdTTLSeconds(p.Lease), wait: p.Wait}, nil
-}
-
-// Teardown implements Service: it closes the admin client.
-func (e *Etcd) Teardown(context.Context) error {
+// Teardown implements targets.Service: it closes the admin client.
+func (e *members) Teardown(context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.admin != nil {
@@ -317,12 +272,12 @@ func (e *Etcd) Teardown(context.Context) error {
 	return nil
 }
 
-// ServerProcess implements Servers.
-func (*Etcd) ServerProcess(string) string { return "etcd" }
+// ServerProcess implements targets.Servers.
+func (*members) ServerProcess(string) string { return "etcd" }
 
-// StartServer implements Servers: it starts the member again on its data
+// StartServer implements targets.Servers: it starts the member again on its data
 // directory and waits until it answers a status request.
-func (e *Etcd) StartServer(ctx context.Context, node string) error {
+func (e *members) StartServer(ctx context.Context, node string) error {
 	if err := e.start(ctx, node, "existing"); err != nil {
 		return err
 	}
@@ -336,9 +291,9 @@ func (e *Etcd) StartServer(ctx context.Context, node string) error {
 	})
 }
 
-// Primaries implements Primaries: the members that report themselves as
+// Primaries implements targets.Primaries: the members that report themselves as
 // the leader. Members that do not answer within a second are skipped.
-func (e *Etcd) Primaries(ctx context.Context) ([]string, error) {
+func (e *members) Primaries(ctx context.Context) ([]string, error) {
 	admin := e.adminClient()
 	if admin == nil {
 		return nil, errors.New("etcd: not set up")
@@ -364,8 +319,8 @@ func (e *Etcd) Primaries(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// LogPaths implements LogCollector.
-func (e *Etcd) LogPaths() map[string][]string {
+// LogPaths implements targets.LogCollector.
+func (e *members) LogPaths() map[string][]string {
 	out := map[string][]string{}
 	for _, n := range e.nodes {
 		out[n] = []string{etcdLog}

@@ -1,4 +1,4 @@
-package targets
+package etcd
 
 import (
 	"context"
@@ -7,12 +7,45 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lockstorm/lockstorm/internal/wait"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/lockstorm/lockstorm/internal/wait"
+	"github.com/lockstorm/lockstorm/targets"
 )
+
+// etcdBinding is the Go binding of etcd: the concurrency package's Mutex
+// on a leased session, through one member.
+type etcdBinding struct{}
+
+// NewClient returns a client of the client's node, so that a fault of that
+// member affects it.
+func (etcdBinding) NewClient(_ context.Context, env targets.ClientEnv) (targets.Client, error) {
+	c, err := newEtcdClient(env)
+	if err != nil {
+		return nil, err
+	}
+	c.useTryLock = etcdAcquireOpt.Get(env.Plan.Options) == "trylock"
+	return c, nil
+}
+
+// newEtcdClient returns a client of env's node with a session lease of the
+// plan's lease, which the etcd targets' bindings share.
+func newEtcdClient(env targets.ClientEnv) (*etcdClient, error) {
+	p := env.Plan
+	addr, err := p.Addr(env.Node, etcdClientPort)
+	if err != nil {
+		return nil, fmt.Errorf("etcd: %w", err)
+	}
+	cli, err := clientv3.New(etcdClientConfig("http://" + addr))
+	if err != nil {
+		return nil, fmt.Errorf("etcd client of %s: %w", env.Node, err)
+	}
+	return &etcdClient{node: env.Node, cli: cli, held: map[string]string{},
+		leaseSec: etcdTTLSeconds(p.Lease), wait: p.Wait}, nil
+}
 
 // etcdClient locks through one etcd member with the concurrency package:
 // Mutex.Lock bounded by the wait budget (see lock), or, with option
@@ -41,14 +74,14 @@ type etcdClient struct {
 // errEtcdClientDone is returned by a client that was closed or abandoned.
 var errEtcdClientDone = errors.New("etcd client closed")
 
-func (c *etcdClient) Acquire(ctx context.Context, key string) (Grant, error) {
+func (c *etcdClient) Acquire(ctx context.Context, key string) (targets.Grant, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done {
-		return Grant{}, fmt.Errorf("%w: %w", ErrNotAcquired, errEtcdClientDone)
+		return targets.Grant{}, fmt.Errorf("%w: %w", targets.ErrNotAcquired, errEtcdClientDone)
 	}
 	if _, ok := c.held[key]; ok {
-		return Grant{}, fmt.Errorf("etcd: %s already holds %s", c.node, key)
+		return targets.Grant{}, fmt.Errorf("etcd: %s already holds %s", c.node, key)
 	}
 	deadline := time.Now().Add(c.wait)
 	wctx, cancel := context.WithDeadline(ctx, deadline)
@@ -56,7 +89,7 @@ func (c *etcdClient) Acquire(ctx context.Context, key string) (Grant, error) {
 	cancel()
 	if err != nil {
 		// Nothing was written under the lock prefix: certainly not taken.
-		return Grant{}, fmt.Errorf("%w: etcd session on %s: %v", ErrNotAcquired, c.node, err)
+		return targets.Grant{}, fmt.Errorf("%w: etcd session on %s: %v", targets.ErrNotAcquired, c.node, err)
 	}
 	m := concurrency.NewMutex(sess, etcdLockPrefix+key)
 	if c.useTryLock {
@@ -71,7 +104,7 @@ func (c *etcdClient) Acquire(ctx context.Context, key string) (Grant, error) {
 // mutex's key, so m.Key() tells a definite failure from an unknown one.
 // Lock's clean-up runs without a deadline, so lock returns at ctx's end
 // and leaves it to finish.
-func (c *etcdClient) lock(ctx context.Context, m *concurrency.Mutex, key string, deadline time.Time) (Grant, error) {
+func (c *etcdClient) lock(ctx context.Context, m *concurrency.Mutex, key string, deadline time.Time) (targets.Grant, error) {
 	wctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	done := make(chan error, 1)
@@ -81,27 +114,27 @@ func (c *etcdClient) lock(ctx context.Context, m *concurrency.Mutex, key string,
 	case err = <-done:
 	case <-ctx.Done():
 		c.dropSessionAfter(done)
-		return Grant{}, fmt.Errorf("etcd lock %s on %s: %w", key, c.node, ctx.Err())
+		return targets.Grant{}, fmt.Errorf("etcd lock %s on %s: %w", key, c.node, ctx.Err())
 	}
 	switch {
 	case err == nil:
 		tok := etcdCreateRevision(m)
 		c.held[key] = m.Key()
-		return Grant{Token: &tok}, nil
+		return targets.Grant{Token: &tok}, nil
 	case m.Key() == "\x00":
 		// Lock's clean-up deleted our key: certainly not held.
 		if errors.Is(err, context.DeadlineExceeded) {
-			return Grant{}, fmt.Errorf("%w: %s busy for %s (client on %s)", ErrNotAcquired, key, c.wait, c.node)
+			return targets.Grant{}, fmt.Errorf("%w: %s busy for %s (client on %s)", targets.ErrNotAcquired, key, c.wait, c.node)
 		}
-		return Grant{}, fmt.Errorf("%w: %s: %v, and the waiter key was removed (client on %s)", ErrNotAcquired, key, err, c.node)
+		return targets.Grant{}, fmt.Errorf("%w: %s: %v, and the waiter key was removed (client on %s)", targets.ErrNotAcquired, key, err, c.node)
 	case errors.Is(err, concurrency.ErrSessionExpired), errors.Is(err, rpctypes.ErrLeaseNotFound):
 		// Our key went with the lease, or the put was refused as a whole.
 		c.dropSession()
-		return Grant{}, fmt.Errorf("%w: etcd session on %s expired: %v", ErrNotAcquired, c.node, err)
+		return targets.Grant{}, fmt.Errorf("%w: etcd session on %s expired: %v", targets.ErrNotAcquired, c.node, err)
 	default:
 		// The put may have happened and our key may still be queued.
 		c.dropSession()
-		return Grant{}, fmt.Errorf("etcd lock %s on %s: %w", key, c.node, err)
+		return targets.Grant{}, fmt.Errorf("etcd lock %s on %s: %w", key, c.node, err)
 	}
 }
 
@@ -119,32 +152,32 @@ func etcdCreateRevision(m *concurrency.Mutex) int64 {
 // older key holds the lock, deletes it again before it returns ErrLocked:
 // a definite failure that leaves nothing behind. Between attempts it
 // watches the holder's key. It is not fair: waiters race at each release.
-func (c *etcdClient) tryLock(ctx context.Context, m *concurrency.Mutex, key string, deadline time.Time) (Grant, error) {
+func (c *etcdClient) tryLock(ctx context.Context, m *concurrency.Mutex, key string, deadline time.Time) (targets.Grant, error) {
 	for attempts := 1; ; attempts++ {
 		err := m.TryLock(ctx)
 		switch {
 		case err == nil:
 			tok := etcdCreateRevision(m)
 			c.held[key] = m.Key()
-			return Grant{Token: &tok}, nil
+			return targets.Grant{Token: &tok}, nil
 		case errors.Is(err, concurrency.ErrLocked):
 			// Definite: someone else holds it, and our key is deleted.
 		case errors.Is(err, rpctypes.ErrLeaseNotFound):
 			// The transaction was refused as a whole: nothing was put.
 			c.dropSession()
-			return Grant{}, fmt.Errorf("%w: etcd session on %s expired: %v", ErrNotAcquired, c.node, err)
+			return targets.Grant{}, fmt.Errorf("%w: etcd session on %s expired: %v", targets.ErrNotAcquired, c.node, err)
 		default:
 			// The put (or the delete after ErrLocked) may or may not have
 			// happened; a key of ours may sit in the queue.
 			c.dropSession()
-			return Grant{}, fmt.Errorf("etcd try-lock %s on %s: %w", key, c.node, err)
+			return targets.Grant{}, fmt.Errorf("etcd try-lock %s on %s: %w", key, c.node, err)
 		}
 		if !time.Now().Before(deadline) {
-			return Grant{}, fmt.Errorf("%w: %s busy for %s (%d attempts on %s)", ErrNotAcquired, key, c.wait, attempts, c.node)
+			return targets.Grant{}, fmt.Errorf("%w: %s busy for %s (%d attempts on %s)", targets.ErrNotAcquired, key, c.wait, attempts, c.node)
 		}
 		c.waitOwner(ctx, etcdLockPrefix+key+"/", deadline)
 		if ctx.Err() != nil {
-			return Grant{}, fmt.Errorf("%w: %s busy until the call ended (%d attempts on %s)", ErrNotAcquired, key, attempts, c.node)
+			return targets.Grant{}, fmt.Errorf("%w: %s busy until the call ended (%d attempts on %s)", targets.ErrNotAcquired, key, attempts, c.node)
 		}
 	}
 }
@@ -248,7 +281,7 @@ func (c *etcdClient) Release(ctx context.Context, key string) error {
 	defer c.mu.Unlock()
 	myKey, ok := c.held[key]
 	if !ok {
-		return fmt.Errorf("%w: %s does not hold %s", ErrNotHeld, c.node, key)
+		return fmt.Errorf("%w: %s does not hold %s", targets.ErrNotHeld, c.node, key)
 	}
 	delete(c.held, key)
 	if c.done {
@@ -260,7 +293,7 @@ func (c *etcdClient) Release(ctx context.Context, key string) error {
 		return fmt.Errorf("etcd unlock %s on %s: %w", key, c.node, err)
 	}
 	if resp.Deleted == 0 {
-		return fmt.Errorf("%w: the session lease of %s expired before the release", ErrNotHeld, key)
+		return fmt.Errorf("%w: the session lease of %s expired before the release", targets.ErrNotHeld, key)
 	}
 	return nil
 }
@@ -278,7 +311,7 @@ func (c *etcdClient) deleteOwn(ctx context.Context, key, k string, guard clientv
 		return fmt.Errorf("etcd release %s on %s: %w", key, c.node, err)
 	}
 	if !r.Succeeded {
-		return fmt.Errorf("%w: the session lease of %s expired before the release", ErrNotHeld, key)
+		return fmt.Errorf("%w: the session lease of %s expired before the release", targets.ErrNotHeld, key)
 	}
 	return nil
 }
