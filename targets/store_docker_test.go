@@ -12,6 +12,7 @@ import (
 	"github.com/lockstorm/lockstorm/targets"
 	"github.com/lockstorm/lockstorm/targets/etcd"
 	"github.com/lockstorm/lockstorm/targets/targettest"
+	"github.com/lockstorm/lockstorm/targets/zookeeper"
 )
 
 // The stores of the contention workload, against the real servers: a
@@ -25,7 +26,7 @@ func TestDockerStoresKeepStockAndRefuseStaleWrites(t *testing.T) {
 		{targets.NewRedis(), 1},
 		{etcd.New(), 3},
 		{targets.NewPostgresAdvisory(), 1},
-		{targets.NewZookeeper(), 3},
+		{zookeeper.New(), 3},
 	} {
 		t.Run(tc.target.Name(), func(t *testing.T) {
 			targettest.SetUp(t, tc.target, tc.nodes, targettest.Settings{TTL: 2 * time.Second, Wait: time.Second})

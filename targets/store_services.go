@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
-	"github.com/go-zookeeper/zk"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 )
@@ -205,72 +203,5 @@ func (s pgStore) Close() error {
 	if c := s.conn.current(); c != nil {
 		return c.Close(context.Background())
 	}
-	return nil
-}
-
-// zkStockDir holds the stock znodes, apart from the lock znodes.
-const zkStockDir = "/lockstorm-stock"
-
-// zkStore keeps each item's stock in a znode; its version is the znode's
-// data version, which a versioned setData compares.
-type zkStore struct{ conn *zk.Conn }
-
-// NewStore implements Stocker: a session with the client's node.
-func (z *Zookeeper) NewStore(_ context.Context, env ClientEnv) (Store, error) {
-	addr, err := env.Plan.Addr(env.Node, zkClientPort)
-	if err != nil {
-		return nil, fmt.Errorf("zookeeper: %w", err)
-	}
-	conn, _, err := zk.Connect([]string{addr}, zkAsked(env.Plan), zk.WithLogger(zkLogger{env.Log}), zk.WithLogInfo(false))
-	if err != nil {
-		return nil, fmt.Errorf("zookeeper client of %s: %w", env.Node, err)
-	}
-	return zkStore{conn}, nil
-}
-
-// Decrements implements Stocker: ZooKeeper has no arithmetic on the
-// server.
-func (*Zookeeper) Decrements() bool { return false }
-
-func (s zkStore) Put(_ context.Context, key string, n int64) error {
-	if _, err := s.conn.Create(zkStockDir, nil, 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
-		return err
-	}
-	data := []byte(strconv.FormatInt(n, 10))
-	_, err := s.conn.Create(zkStockDir+"/"+key, data, 0, zk.WorldACL(zk.PermAll))
-	if errors.Is(err, zk.ErrNodeExists) {
-		_, err = s.conn.Set(zkStockDir+"/"+key, data, -1)
-	}
-	return err
-}
-
-func (s zkStore) Get(_ context.Context, key string) (int64, int64, error) {
-	b, st, err := s.conn.Get(zkStockDir + "/" + key)
-	if err != nil {
-		return 0, 0, err
-	}
-	n, err := ParseStock(key, b)
-	return n, int64(st.Version), err
-}
-
-func (s zkStore) Set(_ context.Context, key string, n int64) error {
-	_, err := s.conn.Set(zkStockDir+"/"+key, []byte(strconv.FormatInt(n, 10)), -1)
-	return err
-}
-
-func (s zkStore) SetIf(_ context.Context, key string, n, version int64) error {
-	_, err := s.conn.Set(zkStockDir+"/"+key, []byte(strconv.FormatInt(n, 10)), int32(version))
-	if errors.Is(err, zk.ErrBadVersion) {
-		return ErrConflict
-	}
-	return err
-}
-
-func (zkStore) Decrement(context.Context, string) (int64, error) {
-	return 0, errors.ErrUnsupported
-}
-
-func (s zkStore) Close() error {
-	s.conn.Close()
 	return nil
 }

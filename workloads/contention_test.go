@@ -13,6 +13,7 @@ import (
 	"github.com/lockstorm/lockstorm/targets"
 	"github.com/lockstorm/lockstorm/targets/etcd"
 	"github.com/lockstorm/lockstorm/targets/inmemory"
+	"github.com/lockstorm/lockstorm/targets/zookeeper"
 )
 
 // The sweep against the in-memory target on one node (a correct lock, one
@@ -108,7 +109,7 @@ func TestContentionPrepareRefusesWhatCannotWork(t *testing.T) {
 		{"no store", targets.NewRedlock(), func(*plan.Plan) {}, "workload", "has none here"},
 		{"fencing", targets.NewRedis(), func(p *plan.Plan) { p.Fencing = true }, "fencing", "does not check fencing tokens"},
 		{"no decrement", etcd.New(), func(p *plan.Plan) { p.Variant = checker.WayAtomic }, "variant", "no atomic decrement"},
-		{"decrement asked of the sweep", targets.NewZookeeper(), func(p *plan.Plan) { p.Options = option.Values{"contention.ways": "lock,atomic"} }, "variant", "no atomic decrement"},
+		{"decrement asked of the sweep", zookeeper.New(), func(p *plan.Plan) { p.Options = option.Values{"contention.ways": "lock,atomic"} }, "variant", "no atomic decrement"},
 		{"phases too short", targets.NewRedis(), func(p *plan.Plan) { p.TimeLimit = 5 * time.Second }, "time-limit", "18 phases"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

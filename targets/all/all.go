@@ -11,6 +11,7 @@ import (
 	"github.com/lockstorm/lockstorm/targets"
 	"github.com/lockstorm/lockstorm/targets/etcd"
 	"github.com/lockstorm/lockstorm/targets/inmemory"
+	"github.com/lockstorm/lockstorm/targets/zookeeper"
 )
 
 // Services returns the constructors of lockstorm's own services, in the
@@ -21,7 +22,7 @@ func Services() []func() targets.Service {
 		func() targets.Service { return etcd.New() },
 		func() targets.Service { return etcd.NewLockAPI() },
 		func() targets.Service { return etcd.NewElection() },
-		func() targets.Service { return targets.NewZookeeper() },
+		func() targets.Service { return zookeeper.New() },
 		func() targets.Service { return targets.NewRedis() },
 		func() targets.Service { return targets.NewRedlock() },
 		func() targets.Service { return targets.NewSentinel() },

@@ -1,4 +1,4 @@
-package targets
+package zookeeper
 
 import (
 	"context"
@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
 	"github.com/lockstorm/lockstorm/internal/wait"
+	"github.com/lockstorm/lockstorm/targets"
 )
 
 // zkClient locks through one ZooKeeper server with one session.
@@ -59,7 +61,7 @@ type zkBinding struct{}
 // NewClient returns a client of the client's node. Its session is opened
 // in the background, so a client of a server that is down is created at
 // once and fails per call.
-func (zkBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
+func (zkBinding) NewClient(_ context.Context, env targets.ClientEnv) (targets.Client, error) {
 	p := env.Plan
 	addr, err := p.Addr(env.Node, zkClientPort)
 	if err != nil {
@@ -95,14 +97,14 @@ func zkSeq(name string) (int64, bool) {
 	return n, err == nil
 }
 
-func (c *zkClient) Acquire(ctx context.Context, key string) (Grant, error) {
+func (c *zkClient) Acquire(ctx context.Context, key string) (targets.Grant, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done {
-		return Grant{}, fmt.Errorf("%w: %w", ErrNotAcquired, errZkClientDone)
+		return targets.Grant{}, fmt.Errorf("%w: %w", targets.ErrNotAcquired, errZkClientDone)
 	}
 	if _, ok := c.held[key]; ok {
-		return Grant{}, fmt.Errorf("zookeeper: %s already holds %s", c.node, key)
+		return targets.Grant{}, fmt.Errorf("zookeeper: %s already holds %s", c.node, key)
 	}
 	conn := c.conn // calls that outlive ctx keep using this session
 	deadline := time.Now().Add(c.wait)
@@ -111,43 +113,43 @@ func (c *zkClient) Acquire(ctx context.Context, key string) (Grant, error) {
 	cancel()
 	if err != nil {
 		// Nothing was sent.
-		return Grant{}, fmt.Errorf("%w: on %s: %v", ErrNotAcquired, c.node, err)
+		return targets.Grant{}, fmt.Errorf("%w: on %s: %v", targets.ErrNotAcquired, c.node, err)
 	}
 	dir := zkLockDir(key)
 	path, err := zkDo(ctx, func() (string, error) { return zkCreate(conn, dir) })
 	switch {
 	case errors.Is(err, zk.ErrSessionExpired):
 		// Our ephemeral znode, if it was ever made, died with the session.
-		return Grant{}, fmt.Errorf("%w: session on %s expired: %v", ErrNotAcquired, c.node, err)
+		return targets.Grant{}, fmt.Errorf("%w: session on %s expired: %v", targets.ErrNotAcquired, c.node, err)
 	case err != nil:
 		c.newSession()
-		return Grant{}, fmt.Errorf("zookeeper lock %s on %s: create: %w", key, c.node, err)
+		return targets.Grant{}, fmt.Errorf("zookeeper lock %s on %s: create: %w", key, c.node, err)
 	}
 	mine := path[strings.LastIndex(path, "/")+1:]
 	seq, ok := zkSeq(mine)
 	if !ok {
-		return Grant{}, c.giveUp(ctx, conn, key, path, fmt.Errorf("no sequence number in %s", path))
+		return targets.Grant{}, c.giveUp(ctx, conn, key, path, fmt.Errorf("no sequence number in %s", path))
 	}
 	for {
 		pred, err := zkPredecessor(ctx, conn, dir, mine, seq)
 		switch {
 		case errors.Is(err, errZkGone):
-			return Grant{}, fmt.Errorf("%w: %s lost its znode (session expired) while waiting for %s", ErrNotAcquired, c.node, key)
+			return targets.Grant{}, fmt.Errorf("%w: %s lost its znode (session expired) while waiting for %s", targets.ErrNotAcquired, c.node, key)
 		case err != nil:
-			return Grant{}, c.giveUp(ctx, conn, key, path, err)
+			return targets.Grant{}, c.giveUp(ctx, conn, key, path, err)
 		case pred == "":
 			c.held[key] = path
-			return Grant{Token: &seq}, nil
+			return targets.Grant{Token: &seq}, nil
 		}
 		if !time.Now().Before(deadline) {
-			return Grant{}, c.giveUp(ctx, conn, key, path, nil)
+			return targets.Grant{}, c.giveUp(ctx, conn, key, path, nil)
 		}
 		exists, ch, err := zkDo2(ctx, func() (bool, <-chan zk.Event, error) {
 			ok, _, ch, err := conn.ExistsW(dir + "/" + pred)
 			return ok, ch, err
 		})
 		if err != nil {
-			return Grant{}, c.giveUp(ctx, conn, key, path, err)
+			return targets.Grant{}, c.giveUp(ctx, conn, key, path, err)
 		}
 		if !exists {
 			continue
@@ -160,7 +162,7 @@ func (c *zkClient) Acquire(ctx context.Context, key string) (Grant, error) {
 		}
 		t.Stop()
 		if ctx.Err() != nil {
-			return Grant{}, c.giveUp(ctx, conn, key, path, ctx.Err())
+			return targets.Grant{}, c.giveUp(ctx, conn, key, path, ctx.Err())
 		}
 	}
 }
@@ -223,9 +225,9 @@ func (c *zkClient) giveUp(ctx context.Context, conn *zk.Conn, key, path string, 
 	_, err := zkDo(dctx, func() (struct{}, error) { return struct{}{}, conn.Delete(path, -1) })
 	if err == nil || errors.Is(err, zk.ErrNoNode) {
 		if cause == nil {
-			return fmt.Errorf("%w: %s busy for %s (client on %s)", ErrNotAcquired, key, c.wait, c.node)
+			return fmt.Errorf("%w: %s busy for %s (client on %s)", targets.ErrNotAcquired, key, c.wait, c.node)
 		}
-		return fmt.Errorf("%w: %s: gave up after %v (client on %s)", ErrNotAcquired, key, cause, c.node)
+		return fmt.Errorf("%w: %s: gave up after %v (client on %s)", targets.ErrNotAcquired, key, cause, c.node)
 	}
 	if cause == nil {
 		cause = errors.New("busy")
@@ -243,7 +245,7 @@ func (c *zkClient) Release(ctx context.Context, key string) error {
 	defer c.mu.Unlock()
 	path, ok := c.held[key]
 	if !ok {
-		return fmt.Errorf("%w: %s does not hold %s", ErrNotHeld, c.node, key)
+		return fmt.Errorf("%w: %s does not hold %s", targets.ErrNotHeld, c.node, key)
 	}
 	delete(c.held, key)
 	if c.done {
@@ -263,7 +265,7 @@ func (c *zkClient) Release(ctx context.Context, key string) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, zk.ErrNoNode):
-		return fmt.Errorf("%w: the session of %s expired before the release", ErrNotHeld, key)
+		return fmt.Errorf("%w: the session of %s expired before the release", targets.ErrNotHeld, key)
 	default:
 		c.newSession()
 		return fmt.Errorf("zookeeper unlock %s on %s: %w", key, c.node, err)

@@ -1,4 +1,4 @@
-package targets_test
+package zookeeper_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
 	"github.com/lockstorm/lockstorm/targets/targettest"
+	"github.com/lockstorm/lockstorm/targets/zookeeper"
 )
 
 // zkTestConn opens a session through node for checks from the test.
@@ -42,7 +43,7 @@ type zkQuiet struct{}
 func (zkQuiet) Printf(string, ...any) {}
 
 func TestDockerZookeeperLocksExclusively(t *testing.T) {
-	tg := targets.NewZookeeper()
+	tg := zookeeper.New()
 	c := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	if targettest.Lease(t, tg) != 2*time.Second {
 		t.Errorf("lease %s, want the negotiated 2s session timeout", targettest.Lease(t, tg))
@@ -77,7 +78,7 @@ func TestDockerZookeeperLocksExclusively(t *testing.T) {
 func zkTen(n int64) string { return fmt.Sprintf("%010d", n) }
 
 func TestDockerZookeeperAbandonKeepsLockUntilSessionExpires(t *testing.T) {
-	tg := targets.NewZookeeper()
+	tg := zookeeper.New()
 	targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 3 * time.Second, Wait: 200 * time.Millisecond})
 	if targettest.Lease(t, tg) != 3*time.Second {
 		t.Errorf("lease %s, want the negotiated 3s session timeout", targettest.Lease(t, tg))
@@ -86,19 +87,19 @@ func TestDockerZookeeperAbandonKeepsLockUntilSessionExpires(t *testing.T) {
 }
 
 func TestDockerZookeeperPausedHolderLosesLockAfterSession(t *testing.T) {
-	tg := targets.NewZookeeper()
+	tg := zookeeper.New()
 	c := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	targettest.PausedHolderLosesLock(t, tg, c)
 }
 
 func TestDockerZookeeperRestartedLeaderRejoins(t *testing.T) {
-	tg := targets.NewZookeeper()
+	tg := zookeeper.New()
 	c := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: time.Second})
 	targettest.RestartLeader(t, tg, c)
 }
 
 func TestDockerZookeeperWaiterQueuesAndTimesOut(t *testing.T) {
-	tg := targets.NewZookeeper()
+	tg := zookeeper.New()
 	c := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 500 * time.Millisecond})
 	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
 	targettest.Token(t, targettest.Acquire(t, a, "q"))
@@ -126,7 +127,7 @@ func TestDockerZookeeperWaiterQueuesAndTimesOut(t *testing.T) {
 }
 
 func TestDockerZookeeperServerClockFollowsShim(t *testing.T) {
-	tg := targets.NewZookeeper()
+	tg := zookeeper.New()
 	c := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: time.Second})
 	if !tg.ClockShimmed() {
 		t.Fatal("ClockShimmed() = false")

@@ -1,4 +1,8 @@
-package targets
+// Package zookeeper is the zookeeper target: a ZooKeeper 3.8 ensemble and
+// the lock recipe of go-zookeeper/zk. The ensemble, its session timeout
+// (the lease) and its powers are in server.go, the Go binding in
+// client.go, the contention workload's store in store.go.
+package zookeeper
 
 import (
 	"context"
@@ -19,6 +23,7 @@ import (
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/targets"
 )
 
 // Paths and ports of the ZooKeeper target inside a node.
@@ -42,7 +47,7 @@ const (
 		"/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar"
 )
 
-// Zookeeper runs a ZooKeeper 3.8 ensemble (Debian's zookeeper package on
+// Service runs a ZooKeeper 3.8 ensemble (Debian's zookeeper package on
 // the JRE), one server per node, and locks with the lock recipe of
 // go-zookeeper/zk: an ephemeral sequential znode per waiter under the
 // lock's znode, the lowest sequence number holds the lock, and each waiter
@@ -50,7 +55,7 @@ const (
 // number, which the parent's child counter makes strictly increasing. A
 // grant lasts as long as the client's session: the negotiated session
 // timeout after the servers last heard from the client.
-type Zookeeper struct {
+type Service struct {
 	cluster  runtime.Cluster
 	nodes    []string
 	ips      map[string]string
@@ -69,16 +74,16 @@ var (
 		Help: "the session timeout clients ask for (default: the TTL)"}
 )
 
-// NewZookeeper returns the ZooKeeper target.
-func NewZookeeper() *Zookeeper { return &Zookeeper{} }
+// New returns the ZooKeeper target.
+func New() *Service { return &Service{} }
 
-// Name implements Service.
-func (*Zookeeper) Name() string { return "zookeeper" }
+// Name implements targets.Service.
+func (*Service) Name() string { return "zookeeper" }
 
-// Describe implements Service: three servers by default, the smallest
+// Describe implements targets.Service: three servers by default, the smallest
 // ensemble that survives the loss of one.
-func (*Zookeeper) Describe() Descriptor {
-	return Descriptor{
+func (*Service) Describe() targets.Descriptor {
+	return targets.Descriptor{
 		Description:  "ZooKeeper 3.8 ensemble, ephemeral sequential lock recipe (go-zookeeper); token = znode sequence number",
 		DefaultNodes: 3,
 		Options:      option.Specs(zkTickOpt, zkSessionOpt),
@@ -86,13 +91,13 @@ func (*Zookeeper) Describe() Descriptor {
 	}
 }
 
-// HasTokens implements Fencer: every grant carries its znode's sequence
+// HasTokens implements targets.Fencer: every grant carries its znode's sequence
 // number.
-func (*Zookeeper) HasTokens() bool { return true }
+func (*Service) HasTokens() bool { return true }
 
-// Expiry implements Expirer: the lock node is ephemeral and lives as long
+// Expiry implements targets.Expirer: the lock node is ephemeral and lives as long
 // as the session, which the client's heartbeats keep alive.
-func (*Zookeeper) Expiry() Expiry { return RenewedExpiry }
+func (*Service) Expiry() targets.Expiry { return targets.RenewedExpiry }
 
 // zkAsked is the session timeout that clients of p ask for.
 func zkAsked(p *plan.Plan) time.Duration {
@@ -114,22 +119,22 @@ func zkClamp(d, tick, maxLimit time.Duration) time.Duration {
 	return min(max(d, 2*tick), maxLimit)
 }
 
-// Prepare implements Service: the lease is the session timeout that the
+// Prepare implements targets.Service: the lease is the session timeout that the
 // servers will negotiate for the one clients ask for.
-func (*Zookeeper) Prepare(p *plan.Plan) (time.Duration, error) {
+func (*Service) Prepare(p *plan.Plan) (time.Duration, error) {
 	tick, asked := zkTickOpt.Get(p.Options), zkAsked(p)
 	return zkClamp(asked, tick, zkMaxSession(tick, asked)), nil
 }
 
-// Binding implements Service.
-func (*Zookeeper) Binding() Binding { return zkBinding{} }
+// Binding implements targets.Service.
+func (*Service) Binding() targets.Binding { return zkBinding{} }
 
-// ClockShimmed implements ClockShimmed: the servers run with the shim
+// ClockShimmed implements targets.ClockShimmed: the servers run with the shim
 // preloaded, and the JVM reads the clock through libc's clock_gettime,
 // which the shim shifts (the Docker test checks a znode's ctime). ZooKeeper
 // times sessions and elections with System.nanoTime (CLOCK_MONOTONIC),
 // which the shim shifts only on request; the wall clock stamps znodes.
-func (*Zookeeper) ClockShimmed() bool { return true }
+func (*Service) ClockShimmed() bool { return true }
 
 // Setup writes each server's zoo.cfg and myid, starts the servers, and
 // waits until there is one leader, every server serves, and a session
@@ -137,7 +142,7 @@ func (*Zookeeper) ClockShimmed() bool { return true }
 // servers negotiate, which it reads from the server: a client's lock
 // znodes live until its session expires, that long after the servers last
 // heard from it.
-func (z *Zookeeper) Setup(ctx context.Context, env *Env) (time.Duration, error) {
+func (z *Service) Setup(ctx context.Context, env *targets.Env) (time.Duration, error) {
 	p := env.Plan
 	if env.Cluster == nil || len(p.Nodes) == 0 {
 		return 0, fmt.Errorf("zookeeper: no cluster nodes")
@@ -182,7 +187,7 @@ func (z *Zookeeper) Setup(ctx context.Context, env *Env) (time.Duration, error) 
 
 // config is the zoo.cfg of every server. The limits are counted in ticks:
 // followers connect and sync within 5 s and keep up within 2 s.
-func (z *Zookeeper) config() string {
+func (z *Service) config() string {
 	ticks := func(d time.Duration) int {
 		n := int((d + z.tick - 1) / z.tick)
 		if n < 2 {
@@ -204,18 +209,18 @@ func (z *Zookeeper) config() string {
 
 // start runs the server on node in the foreground of a detached shell,
 // with a small heap, the serial collector and the clock shim.
-func (z *Zookeeper) start(ctx context.Context, node string) error {
+func (z *Service) start(ctx context.Context, node string) error {
 	cmd := "java -Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.net.preferIPv4Stack=true " +
 		"-Dzookeeper.root.logger=INFO,CONSOLE -Dzookeeper.log.dir=/var/log " +
 		"-cp " + zkClasspath + " org.apache.zookeeper.server.quorum.QuorumPeerMain " + zkConf
-	return StartDaemon(ctx, z.cluster, node, Daemon{Name: "java", Cmd: cmd, Log: zkLog, Shim: true})
+	return targets.StartDaemon(ctx, z.cluster, node, targets.Daemon{Name: "java", Cmd: cmd, Log: zkLog, Shim: true})
 }
 
 // zkModeRE finds the server's role in the output of the srvr command.
 var zkModeRE = regexp.MustCompile(`(?m)^Mode: (\w+)`)
 
 // mode asks node's server for its role: leader, follower or standalone.
-func (z *Zookeeper) mode(node string, timeout time.Duration) (string, error) {
+func (z *Service) mode(node string, timeout time.Duration) (string, error) {
 	out, err := zkFourLetter(z.addr(node), "srvr", timeout)
 	if err != nil {
 		return "", err
@@ -229,7 +234,7 @@ func (z *Zookeeper) mode(node string, timeout time.Duration) (string, error) {
 
 // healthy checks that every server serves and exactly one leads (or the
 // only server runs standalone).
-func (z *Zookeeper) healthy(context.Context) error {
+func (z *Service) healthy(context.Context) error {
 	leaders := 0
 	for _, n := range z.nodes {
 		m, err := z.mode(n, time.Second)
@@ -253,7 +258,7 @@ func (z *Zookeeper) healthy(context.Context) error {
 // prepare opens a session through each server in turn, creates the lock
 // root, and reads the negotiated session timeout from the server's list
 // of connections.
-func (z *Zookeeper) prepare(ctx context.Context) error {
+func (z *Service) prepare(ctx context.Context) error {
 	for _, n := range z.nodes {
 		conn, _, err := zk.Connect([]string{z.addr(n)}, z.asked, zk.WithLogger(zkLogger{z.log}), zk.WithLogInfo(false))
 		if err != nil {
@@ -293,7 +298,7 @@ func (z *Zookeeper) prepare(ctx context.Context) error {
 var zkConsRE = regexp.MustCompile(`sid=0x([0-9a-f]+),.*\bto=(\d+)`)
 
 // negotiated reads the timeout of session sid from node's connection list.
-func (z *Zookeeper) negotiated(node string, sid int64) (time.Duration, error) {
+func (z *Service) negotiated(node string, sid int64) (time.Duration, error) {
 	out, err := zkFourLetter(z.addr(node), "cons", time.Second)
 	if err != nil {
 		return 0, err
@@ -312,19 +317,19 @@ func (z *Zookeeper) negotiated(node string, sid int64) (time.Duration, error) {
 	return 0, fmt.Errorf("session 0x%x not in the connections of %s", sid, node)
 }
 
-func (z *Zookeeper) addr(node string) string {
+func (z *Service) addr(node string) string {
 	return net.JoinHostPort(z.ips[node], strconv.Itoa(zkClientPort))
 }
 
-// Teardown implements Service: clients close their own sessions.
-func (*Zookeeper) Teardown(context.Context) error { return nil }
+// Teardown implements targets.Service: clients close their own sessions.
+func (*Service) Teardown(context.Context) error { return nil }
 
-// ServerProcess implements Servers: the JVM.
-func (*Zookeeper) ServerProcess(string) string { return "java" }
+// ServerProcess implements targets.Servers: the JVM.
+func (*Service) ServerProcess(string) string { return "java" }
 
-// StartServer implements Servers: it starts the server again with the
+// StartServer implements targets.Servers: it starts the server again with the
 // same configuration and data, and waits until it serves.
-func (z *Zookeeper) StartServer(ctx context.Context, node string) error {
+func (z *Service) StartServer(ctx context.Context, node string) error {
 	if err := z.start(ctx, node); err != nil {
 		return err
 	}
@@ -340,9 +345,9 @@ func (z *Zookeeper) StartServer(ctx context.Context, node string) error {
 	})
 }
 
-// Primaries implements Primaries: the servers that say they lead.
+// Primaries implements targets.Primaries: the servers that say they lead.
 // Servers that do not answer within a second are skipped.
-func (z *Zookeeper) Primaries(ctx context.Context) ([]string, error) {
+func (z *Service) Primaries(ctx context.Context) ([]string, error) {
 	var out []string
 	var errs []error
 	for _, n := range z.nodes {
@@ -365,8 +370,8 @@ func (z *Zookeeper) Primaries(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// LogPaths implements LogCollector.
-func (z *Zookeeper) LogPaths() map[string][]string {
+// LogPaths implements targets.LogCollector.
+func (z *Service) LogPaths() map[string][]string {
 	out := map[string][]string{}
 	for _, n := range z.nodes {
 		out[n] = []string{zkLog}
