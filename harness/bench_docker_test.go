@@ -18,6 +18,7 @@ import (
 	"github.com/lockstorm/lockstorm/runtime/docker"
 	"github.com/lockstorm/lockstorm/targets"
 	"github.com/lockstorm/lockstorm/targets/process"
+	redistarget "github.com/lockstorm/lockstorm/targets/redis"
 )
 
 // The scripts of the redis target's Go binding, for the bare loop.
@@ -69,7 +70,7 @@ func BenchmarkDockerLockCycle(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer cl.Teardown(ctx)
-	svc := targets.NewRedis()
+	svc := redistarget.New()
 	p := plan.Default()
 	p.Target, p.TTL, p.Wait, p.OpTimeout, p.Lease = "redis", 2*time.Second, 2*time.Second, 7*time.Second, 2*time.Second
 	for _, n := range cl.Nodes() {

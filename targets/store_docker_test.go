@@ -11,6 +11,7 @@ import (
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
 	"github.com/lockstorm/lockstorm/targets/etcd"
+	"github.com/lockstorm/lockstorm/targets/redis"
 	"github.com/lockstorm/lockstorm/targets/targettest"
 	"github.com/lockstorm/lockstorm/targets/zookeeper"
 )
@@ -23,7 +24,7 @@ func TestDockerStoresKeepStockAndRefuseStaleWrites(t *testing.T) {
 		target targets.Service
 		nodes  int
 	}{
-		{targets.NewRedis(), 1},
+		{redis.New(), 1},
 		{etcd.New(), 3},
 		{targets.NewPostgresAdvisory(), 1},
 		{zookeeper.New(), 3},

@@ -13,6 +13,7 @@ import (
 	"github.com/lockstorm/lockstorm/targets"
 	"github.com/lockstorm/lockstorm/targets/etcd"
 	"github.com/lockstorm/lockstorm/targets/inmemory"
+	"github.com/lockstorm/lockstorm/targets/redis"
 	"github.com/lockstorm/lockstorm/targets/zookeeper"
 )
 
@@ -106,11 +107,11 @@ func TestContentionPrepareRefusesWhatCannotWork(t *testing.T) {
 		field  string
 		words  string
 	}{
-		{"no store", targets.NewRedlock(), func(*plan.Plan) {}, "workload", "has none here"},
-		{"fencing", targets.NewRedis(), func(p *plan.Plan) { p.Fencing = true }, "fencing", "does not check fencing tokens"},
+		{"no store", redis.NewRedlock(), func(*plan.Plan) {}, "workload", "has none here"},
+		{"fencing", redis.New(), func(p *plan.Plan) { p.Fencing = true }, "fencing", "does not check fencing tokens"},
 		{"no decrement", etcd.New(), func(p *plan.Plan) { p.Variant = checker.WayAtomic }, "variant", "no atomic decrement"},
 		{"decrement asked of the sweep", zookeeper.New(), func(p *plan.Plan) { p.Options = option.Values{"contention.ways": "lock,atomic"} }, "variant", "no atomic decrement"},
-		{"phases too short", targets.NewRedis(), func(p *plan.Plan) { p.TimeLimit = 5 * time.Second }, "time-limit", "18 phases"},
+		{"phases too short", redis.New(), func(p *plan.Plan) { p.TimeLimit = 5 * time.Second }, "time-limit", "18 phases"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := plan.Plan{TimeLimit: 20 * time.Second, Concurrency: 5, Options: option.Values{}}
@@ -123,7 +124,7 @@ func TestContentionPrepareRefusesWhatCannotWork(t *testing.T) {
 		})
 	}
 	p := plan.Plan{TimeLimit: 9 * time.Second, Concurrency: 5, Options: option.Values{}}
-	if err := (Contention{}).Prepare(&p, targets.NewRedis()); err != nil {
+	if err := (Contention{}).Prepare(&p, redis.New()); err != nil {
 		t.Errorf("9 s for 18 phases of 500 ms: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/lockstorm/lockstorm/targets"
 	"github.com/lockstorm/lockstorm/targets/etcd"
 	"github.com/lockstorm/lockstorm/targets/inmemory"
+	"github.com/lockstorm/lockstorm/targets/redis"
 	"github.com/lockstorm/lockstorm/targets/zookeeper"
 )
 
@@ -23,9 +24,9 @@ func Services() []func() targets.Service {
 		func() targets.Service { return etcd.NewLockAPI() },
 		func() targets.Service { return etcd.NewElection() },
 		func() targets.Service { return zookeeper.New() },
-		func() targets.Service { return targets.NewRedis() },
-		func() targets.Service { return targets.NewRedlock() },
-		func() targets.Service { return targets.NewSentinel() },
+		func() targets.Service { return redis.New() },
+		func() targets.Service { return redis.NewRedlock() },
+		func() targets.Service { return redis.NewSentinel() },
 		func() targets.Service { return targets.NewPostgresAdvisory() },
 		func() targets.Service { return targets.NewPostgresRow() },
 		func() targets.Service { return targets.NewPostgresRowExpiry() },

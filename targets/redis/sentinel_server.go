@@ -1,4 +1,4 @@
-package targets
+package redis
 
 import (
 	"context"
@@ -10,10 +10,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/targets"
 )
 
 // Files and process of the sentinels. The configuration lives in the data
@@ -27,21 +28,21 @@ const (
 // sentinelStart starts redis-sentinel on node with the clock shim, unless
 // it runs already, and waits until it answers PING.
 func sentinelStart(ctx context.Context, c runtime.Cluster, node string) error {
-	pids, err := ServerPIDs(ctx, c, node, sentinelProcess)
+	pids, err := targets.ServerPIDs(ctx, c, node, sentinelProcess)
 	if err != nil {
 		return fmt.Errorf("look for %s on %s: %w", sentinelProcess, node, err)
 	}
 	if len(pids) == 0 {
-		d := Daemon{Name: sentinelProcess, Cmd: sentinelProcess + " " + sentinelConfPath, Log: sentinelLogPath, Shim: true}
-		if err := StartDaemon(ctx, c, node, d); err != nil {
+		d := targets.Daemon{Name: sentinelProcess, Cmd: sentinelProcess + " " + sentinelConfPath, Log: sentinelLogPath, Shim: true}
+		if err := targets.StartDaemon(ctx, c, node, d); err != nil {
 			return err
 		}
 	}
-	addr, err := NodeAddr(c, node, redisSentinelPort)
+	addr, err := targets.NodeAddr(c, node, redisSentinelPort)
 	if err != nil {
 		return err
 	}
-	sc := redis.NewSentinelClient(redisClientOptions(addr))
+	sc := goredis.NewSentinelClient(redisClientOptions(addr))
 	defer sc.Close()
 	if err := wait.For(ctx, redisReadyTimeout, 100*time.Millisecond, func(ctx context.Context) error {
 		return sc.Ping(ctx).Err()
@@ -54,11 +55,11 @@ func sentinelStart(ctx context.Context, c runtime.Cluster, node string) error {
 // sentinelWaitReplicas waits until the primary on node reports want
 // replicas online.
 func sentinelWaitReplicas(ctx context.Context, c runtime.Cluster, node string, want int) error {
-	addr, err := NodeAddr(c, node, redisPort)
+	addr, err := targets.NodeAddr(c, node, redisPort)
 	if err != nil {
 		return err
 	}
-	rdb := redis.NewClient(redisClientOptions(addr))
+	rdb := goredis.NewClient(redisClientOptions(addr))
 	defer rdb.Close()
 	err = wait.For(ctx, redisReadyTimeout, 100*time.Millisecond, func(ctx context.Context) error {
 		info, err := rdb.Info(ctx, "replication").Result()
@@ -86,11 +87,11 @@ func sentinelWaitReplicas(ctx context.Context, c runtime.Cluster, node string, w
 // the primary, sees it up, and knows others replicas and others other
 // sentinels.
 func sentinelWaitKnows(ctx context.Context, c runtime.Cluster, node, primaryIP string, others int) error {
-	addr, err := NodeAddr(c, node, redisSentinelPort)
+	addr, err := targets.NodeAddr(c, node, redisSentinelPort)
 	if err != nil {
 		return err
 	}
-	sc := redis.NewSentinelClient(redisClientOptions(addr))
+	sc := goredis.NewSentinelClient(redisClientOptions(addr))
 	defer sc.Close()
 	err = wait.For(ctx, redisReadyTimeout, 200*time.Millisecond, func(ctx context.Context) error {
 		m, err := sc.Master(ctx, sentinelMaster).Result()
@@ -127,7 +128,7 @@ func sentinelCurrentPrimary(ctx context.Context, addrs []string) (string, error)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sc := redis.NewSentinelClient(redisClientOptions(addr))
+			sc := goredis.NewSentinelClient(redisClientOptions(addr))
 			defer sc.Close()
 			res, err := sc.GetMasterAddrByName(ctx, sentinelMaster).Result()
 			mu.Lock()

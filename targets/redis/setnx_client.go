@@ -1,4 +1,4 @@
-package targets
+package redis
 
 import (
 	"context"
@@ -11,15 +11,45 @@ import (
 	"sync"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/lockstorm/lockstorm/internal/wait"
-	"github.com/redis/go-redis/v9"
+	"github.com/lockstorm/lockstorm/plan"
+	"github.com/lockstorm/lockstorm/targets"
 )
+
+// redisBinding is the Go binding of the redis target: go-redis with the
+// SET NX PX + INCR script against the first node.
+type redisBinding struct{}
+
+// NewClient returns a client of the one server.
+func (redisBinding) NewClient(_ context.Context, env targets.ClientEnv) (targets.Client, error) {
+	p := env.Plan
+	addr, err := redisAddr(p)
+	if err != nil {
+		return nil, err
+	}
+	rdb := goredis.NewClient(redisClientOptions(addr))
+	return newRedisScriptClient(rdb, p.Nodes[0].Name, env.Process, p.Lease, p.Wait), nil
+}
+
+// redisAddr is the address of the one server, on the plan's first node.
+func redisAddr(p *plan.Plan) (string, error) {
+	if len(p.Nodes) == 0 {
+		return "", fmt.Errorf("redis: no nodes")
+	}
+	addr, err := p.Addr(p.Nodes[0].Name, redisPort)
+	if err != nil {
+		return "", fmt.Errorf("redis: %w", err)
+	}
+	return addr, nil
+}
 
 // redisAcquireScript takes the lock with SET NX PX and, only if the key was
 // set, increments the key's fencing counter and returns it as the token. It
 // returns nil when the lock is busy. KEYS: lock, fence counter. ARGV: the
 // holder's unique value, the TTL in milliseconds.
-var redisAcquireScript = redis.NewScript(`
+var redisAcquireScript = goredis.NewScript(`
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return redis.call('INCR', KEYS[2])
 end
@@ -28,7 +58,7 @@ return false
 
 // redisReleaseScript deletes the lock only if it still holds the caller's
 // value, and returns the number of keys deleted (0 when not the holder).
-var redisReleaseScript = redis.NewScript(`
+var redisReleaseScript = goredis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -53,7 +83,7 @@ func redisUniqueValue(process int) string {
 // go-redis client: a plain client for the redis target, a Sentinel
 // failover client for redis-sentinel.
 type redisScriptClient struct {
-	rdb     *redis.Client
+	rdb     *goredis.Client
 	node    string
 	process int
 	ttl     time.Duration
@@ -63,7 +93,7 @@ type redisScriptClient struct {
 	held map[string]string // key -> the value this client set
 }
 
-func newRedisScriptClient(rdb *redis.Client, node string, process int, ttl, wait time.Duration) *redisScriptClient {
+func newRedisScriptClient(rdb *goredis.Client, node string, process int, ttl, wait time.Duration) *redisScriptClient {
 	return &redisScriptClient{rdb: rdb, node: node, process: process, ttl: ttl, wait: wait, held: map[string]string{}}
 }
 
@@ -71,7 +101,7 @@ func newRedisScriptClient(rdb *redis.Client, node string, process int, ttl, wait
 // budget runs out. A "busy" answer, or an error that proves the script
 // never ran, is retried after a short backoff; any other error may hide a
 // successful SET and is returned as indeterminate at once.
-func (c *redisScriptClient) Acquire(ctx context.Context, key string) (Grant, error) {
+func (c *redisScriptClient) Acquire(ctx context.Context, key string) (targets.Grant, error) {
 	value := redisUniqueValue(c.process)
 	ms := c.ttl.Milliseconds()
 	if ms < 1 {
@@ -83,7 +113,7 @@ func (c *redisScriptClient) Acquire(ctx context.Context, key string) (Grant, err
 	var last error
 	for {
 		if err := ctx.Err(); err != nil {
-			return Grant{}, fmt.Errorf("%w: %s after %d attempts: %v", ErrNotAcquired, key, attempts, err)
+			return targets.Grant{}, fmt.Errorf("%w: %s after %d attempts: %v", targets.ErrNotAcquired, key, attempts, err)
 		}
 		attempts++
 		tok, err := redisAcquireScript.Run(ctx, c.rdb, []string{key, redisFenceKey(key)}, value, ms).Int64()
@@ -92,20 +122,20 @@ func (c *redisScriptClient) Acquire(ctx context.Context, key string) (Grant, err
 			c.mu.Lock()
 			c.held[key] = value
 			c.mu.Unlock()
-			return Grant{Token: &tok}, nil
-		case errors.Is(err, redis.Nil):
+			return targets.Grant{Token: &tok}, nil
+		case errors.Is(err, goredis.Nil):
 			last = nil
 		case redisNoEffect(err):
 			last = err
 		default:
-			return Grant{}, fmt.Errorf("acquire %s: outcome unknown: %w", key, err)
+			return targets.Grant{}, fmt.Errorf("acquire %s: outcome unknown: %w", key, err)
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
 			if last != nil {
-				return Grant{}, fmt.Errorf("%w: %s after %d attempts in %s; last: %v", ErrNotAcquired, key, attempts, c.wait, last)
+				return targets.Grant{}, fmt.Errorf("%w: %s after %d attempts in %s; last: %v", targets.ErrNotAcquired, key, attempts, c.wait, last)
 			}
-			return Grant{}, fmt.Errorf("%w: %s busy for %s (%d attempts)", ErrNotAcquired, key, c.wait, attempts)
+			return targets.Grant{}, fmt.Errorf("%w: %s busy for %s (%d attempts)", targets.ErrNotAcquired, key, c.wait, attempts)
 		}
 		d := backoff/2 + time.Duration(mathrand.Int64N(int64(backoff)))
 		if d > left {
@@ -127,16 +157,16 @@ func (c *redisScriptClient) Release(ctx context.Context, key string) error {
 	delete(c.held, key)
 	c.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("%w: %s was not acquired by this client", ErrNotHeld, key)
+		return fmt.Errorf("%w: %s was not acquired by this client", targets.ErrNotHeld, key)
 	}
 	n, err := redisReleaseScript.Run(ctx, c.rdb, []string{key}, value).Int64()
 	switch {
 	case err == nil && n == 1:
 		return nil
 	case err == nil:
-		return fmt.Errorf("%w: %s holds another value or expired", ErrNotHeld, key)
+		return fmt.Errorf("%w: %s holds another value or expired", targets.ErrNotHeld, key)
 	case redisNoEffect(err):
-		return fmt.Errorf("%w: %s: release refused: %v", ErrNotHeld, key, err)
+		return fmt.Errorf("%w: %s: release refused: %v", targets.ErrNotHeld, key, err)
 	}
 	return fmt.Errorf("release %s: outcome unknown: %w", key, err)
 }
@@ -150,7 +180,7 @@ func (c *redisScriptClient) Abandon() { _ = c.rdb.Close() }
 
 // Close closes the connections.
 func (c *redisScriptClient) Close() error {
-	if err := c.rdb.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+	if err := c.rdb.Close(); err != nil && !errors.Is(err, goredis.ErrClosed) {
 		return err
 	}
 	return nil

@@ -1,20 +1,16 @@
-package targets
+package redis
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/targets"
 )
 
 // sentinelMaster is the name under which the sentinels monitor the primary.
@@ -54,13 +50,13 @@ var (
 // NewSentinel returns the Redis Sentinel target.
 func NewSentinel() *Sentinel { return &Sentinel{} }
 
-// Name implements Service.
+// Name implements targets.Service.
 func (*Sentinel) Name() string { return "redis-sentinel" }
 
-// Describe implements Service: a primary, two replicas and three
+// Describe implements targets.Service: a primary, two replicas and three
 // sentinels by default.
-func (*Sentinel) Describe() Descriptor {
-	return Descriptor{
+func (*Sentinel) Describe() targets.Descriptor {
+	return targets.Descriptor{
 		Description:  "Redis primary + async replicas with Sentinel failover: SET NX PX via the failover client, INCR token",
 		DefaultNodes: 3,
 		Options:      option.Specs(sentinelPersistOpt, sentinelQuorumOpt, sentinelDownAfterOpt, sentinelFailoverOpt, sentinelMinReplicasOpt),
@@ -68,7 +64,7 @@ func (*Sentinel) Describe() Descriptor {
 	}
 }
 
-// Prepare implements Service: the quorum and the replicas a write needs
+// Prepare implements targets.Service: the quorum and the replicas a write needs
 // must fit the nodes; the key's TTL is the lease asked for.
 func (*Sentinel) Prepare(p *plan.Plan) (time.Duration, error) {
 	n := len(p.Nodes)
@@ -88,7 +84,7 @@ func (*Sentinel) Prepare(p *plan.Plan) (time.Duration, error) {
 // replicas), waits until the replicas are in sync, then starts a sentinel
 // on every node and waits until each one knows the primary, all replicas
 // and all other sentinels. The lease is the key's TTL on the primary.
-func (s *Sentinel) Setup(ctx context.Context, env *Env) (time.Duration, error) {
+func (s *Sentinel) Setup(ctx context.Context, env *targets.Env) (time.Duration, error) {
 	p := env.Plan
 	if env.Cluster == nil || len(p.Nodes) < 2 {
 		return 0, fmt.Errorf("redis-sentinel: needs a cluster with at least two nodes")
@@ -183,74 +179,21 @@ func sentinelAddrs(p *plan.Plan) []string {
 	return out
 }
 
-// Binding implements Service.
-func (*Sentinel) Binding() Binding { return sentinelBinding{} }
+// Binding implements targets.Service.
+func (*Sentinel) Binding() targets.Binding { return sentinelBinding{} }
 
-// sentinelBinding is the Go binding of redis-sentinel: go-redis's failover
-// client with the script of the redis target.
-type sentinelBinding struct{}
-
-// NewClient returns a go-redis failover client that asks the sentinels
-// for the primary. The node it reports is the primary it last connected
-// to (before its first connection, its assigned node), so that a fault
-// aimed at the holder's node hits the primary the holder uses.
-func (sentinelBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
-	p := env.Plan
-	c := &sentinelClient{}
-	rdb := redis.NewFailoverClient(&redis.FailoverOptions{
-		MasterName:            sentinelMaster,
-		SentinelAddrs:         sentinelAddrs(p),
-		MaxRetries:            -1,
-		DialTimeout:           redisIOTimeout,
-		DialerRetries:         1,
-		ReadTimeout:           redisIOTimeout,
-		WriteTimeout:          redisIOTimeout,
-		ContextTimeoutEnabled: true,
-		PoolSize:              2,
-		DisableIdentity:       true,
-		// go-redis dials the primary that the sentinels name through this
-		// dialer, and the sentinels themselves on their own port.
-		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if host, port, err := net.SplitHostPort(addr); err == nil && port == strconv.Itoa(redisPort) {
-				if node, ok := p.NodeByIP(host); ok {
-					c.primary.Store(&node)
-				}
-			}
-			d := net.Dialer{Timeout: redisIOTimeout}
-			return d.DialContext(ctx, network, addr)
-		},
-	})
-	c.redisScriptClient = newRedisScriptClient(rdb, env.Node, env.Process, p.Lease, p.Wait)
-	return c, nil
-}
-
-// sentinelClient is a redisScriptClient that names the primary it last
-// connected to as its node.
-type sentinelClient struct {
-	*redisScriptClient
-	primary atomic.Pointer[string]
-}
-
-// Node implements Client.
-func (c *sentinelClient) Node() string {
-	if p := c.primary.Load(); p != nil {
-		return *p
-	}
-	return c.redisScriptClient.Node()
-}
-
-// Teardown implements Service: the clients are closed by their owners.
+// Teardown implements targets.Service: the clients are closed by their owners.
 func (*Sentinel) Teardown(context.Context) error { return nil }
 
-// HasTokens implements Fencer: the INCR counter is the token. It is
+// HasTokens implements targets.Fencer: the INCR counter is the token. It is
 // replicated asynchronously like the lock, so after a failover it can go
 // backwards.
 func (*Sentinel) HasTokens() bool { return true }
 
-// Expiry implements Expirer: the key's PX is fixed when it is set.
-func (*Sentinel) Expiry() Expiry { return FixedExpiry }
+// Expiry implements targets.Expirer: the key's PX is fixed when it is set.
+func (*Sentinel) Expiry() targets.Expiry { return targets.FixedExpiry }
 
-// Primaries implements Primaries: the node that most reachable sentinels
+// Primaries implements targets.Primaries: the node that most reachable sentinels
 // name as the primary.
 func (s *Sentinel) Primaries(ctx context.Context) ([]string, error) {
 	ip, err := sentinelCurrentPrimary(ctx, sentinelAddrs(s.plan))
@@ -264,17 +207,17 @@ func (s *Sentinel) Primaries(ctx context.Context) ([]string, error) {
 	return []string{node}, nil
 }
 
-// ServerProcess implements Servers: the Redis server, whose pause or
+// ServerProcess implements targets.Servers: the Redis server, whose pause or
 // kill makes the sentinels fail over. The sentinels run as
 // "redis-sentinel".
 func (*Sentinel) ServerProcess(string) string { return redisProcess }
 
-// StartServer implements Servers: it starts the node's redis-server again
+// StartServer implements targets.Servers: it starts the node's redis-server again
 // (as a replica of the current primary when the sentinels have promoted
 // another node), and its sentinel too if that is gone (after a kill of the
 // whole node).
 func (s *Sentinel) StartServer(ctx context.Context, node string) error {
-	pids, err := ServerPIDs(ctx, s.cluster, node, redisProcess)
+	pids, err := targets.ServerPIDs(ctx, s.cluster, node, redisProcess)
 	if err != nil {
 		return fmt.Errorf("redis-sentinel: restart on %s: %w", node, err)
 	}
@@ -296,11 +239,11 @@ func (s *Sentinel) StartServer(ctx context.Context, node string) error {
 	return nil
 }
 
-// ClockShimmed implements ClockShimmed: redis-server and redis-sentinel
+// ClockShimmed implements targets.ClockShimmed: redis-server and redis-sentinel
 // both run with the clock shim.
 func (*Sentinel) ClockShimmed() bool { return true }
 
-// LogPaths implements LogCollector: the server and sentinel logs, and the
+// LogPaths implements targets.LogCollector: the server and sentinel logs, and the
 // sentinel's rewritten configuration (which records failovers).
 func (s *Sentinel) LogPaths() map[string][]string {
 	out := map[string][]string{}

@@ -1,4 +1,4 @@
-package targets_test
+package redis_test
 
 import (
 	"context"
@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/redis"
 	"github.com/lockstorm/lockstorm/targets/targettest"
 )
 
 func TestDockerRedlockLocksExclusively(t *testing.T) {
-	tg := targets.NewRedlock()
+	tg := redis.NewRedlock()
 	targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	if tg.HasTokens() {
 		t.Fatal("redlock claims fencing tokens; Redlock has none")
@@ -46,7 +47,7 @@ func TestDockerRedlockLocksExclusively(t *testing.T) {
 // A paused node leaves its SET unknown, which matters only where it could
 // complete a quorum.
 func TestDockerRedlockMinorityDownStillDecides(t *testing.T) {
-	tg := targets.NewRedlock()
+	tg := redis.NewRedlock()
 	cl := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	redisKillServer(t, cl, "n3")
 	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)

@@ -1,4 +1,4 @@
-package targets_test
+package redis_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/redis"
 	"github.com/lockstorm/lockstorm/targets/targettest"
 )
 
@@ -56,7 +57,7 @@ func redisKillServer(t *testing.T, c runtime.Cluster, node string) {
 }
 
 func TestDockerRedisLocksExclusively(t *testing.T) {
-	tg := targets.NewRedis()
+	tg := redis.New()
 	targettest.SetUp(t, tg, 1, targettest.Settings{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
 	if !tg.HasTokens() {
 		t.Fatal("redis reports no fencing tokens")
@@ -81,7 +82,7 @@ func TestDockerRedisLocksExclusively(t *testing.T) {
 }
 
 func TestDockerRedisClockBumpExpiresLockEarly(t *testing.T) {
-	tg := targets.NewRedis()
+	tg := redis.New()
 	cl := targettest.SetUp(t, tg, 1, targettest.Settings{TTL: 10 * time.Second, Wait: 500 * time.Millisecond})
 	t.Cleanup(func() {
 		_, _ = targets.Sh(context.Background(), cl, "n1", "/usr/local/bin/lockstorm-clock reset")
@@ -99,7 +100,7 @@ func TestDockerRedisClockBumpExpiresLockEarly(t *testing.T) {
 }
 
 func TestDockerRedisRestartWithoutPersistenceForgetsLocks(t *testing.T) {
-	tg := targets.NewRedis()
+	tg := redis.New()
 	cl := targettest.SetUp(t, tg, 1, targettest.Settings{TTL: 30 * time.Second, Wait: 200 * time.Millisecond})
 	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
 	targettest.Acquire(t, a, "k")

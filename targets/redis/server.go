@@ -1,20 +1,25 @@
-package targets
+// Package redis holds the Redis targets: redis (SET NX PX on one server),
+// redlock (Redlock over independent servers, through redsync) and
+// redis-sentinel (a primary, its replicas and Sentinel failover). They
+// share the redis-server setup (server.go) and the go-redis settings
+// (conn.go); each has its service in <target>.go and its Go binding in
+// <target>_client.go (the redis target's script client serves
+// redis-sentinel too), and redis keeps the contention workload's store
+// (store.go).
+package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/targets"
 )
 
 // Where the Redis targets keep their files inside a node, and the ports
@@ -101,7 +106,7 @@ func redisWriteFile(ctx context.Context, c runtime.Cluster, node, path, content 
 // extra command-line arguments) with the clock shim preloaded, unless it
 // runs already, and waits until it answers PING.
 func redisStartServer(ctx context.Context, c runtime.Cluster, node, args string) error {
-	pids, err := ServerPIDs(ctx, c, node, redisProcess)
+	pids, err := targets.ServerPIDs(ctx, c, node, redisProcess)
 	if err != nil {
 		return fmt.Errorf("look for %s on %s: %w", redisProcess, node, err)
 	}
@@ -110,12 +115,12 @@ func redisStartServer(ctx context.Context, c runtime.Cluster, node, args string)
 		if args != "" {
 			cmd += " " + args
 		}
-		d := Daemon{Name: redisProcess, Cmd: cmd, Log: redisLogPath, Shim: true}
-		if err := StartDaemon(ctx, c, node, d); err != nil {
+		d := targets.Daemon{Name: redisProcess, Cmd: cmd, Log: redisLogPath, Shim: true}
+		if err := targets.StartDaemon(ctx, c, node, d); err != nil {
 			return err
 		}
 	}
-	addr, err := NodeAddr(c, node, redisPort)
+	addr, err := targets.NodeAddr(c, node, redisPort)
 	if err != nil {
 		return err
 	}
@@ -124,7 +129,7 @@ func redisStartServer(ctx context.Context, c runtime.Cluster, node, args string)
 
 // redisWaitPing waits until the server at addr answers PING.
 func redisWaitPing(ctx context.Context, addr string) error {
-	rdb := redis.NewClient(redisClientOptions(addr))
+	rdb := goredis.NewClient(redisClientOptions(addr))
 	defer rdb.Close()
 	err := wait.For(ctx, redisReadyTimeout, 100*time.Millisecond, func(ctx context.Context) error {
 		return rdb.Ping(ctx).Err()
@@ -134,75 +139,3 @@ func redisWaitPing(ctx context.Context, addr string) error {
 	}
 	return nil
 }
-
-// redisClientOptions are the go-redis settings of every Redis client of the
-// harness. go-redis retries a command after a network error by default;
-// a retried SET NX would find the client's own key and report "busy" for
-// a lock it holds, so retries are off. Context deadlines are honoured, so
-// that redsync's per-node timeout and the harness's op timeout apply.
-func redisClientOptions(addr string) *redis.Options {
-	return &redis.Options{
-		Addr:                  addr,
-		MaxRetries:            -1,
-		DialTimeout:           redisIOTimeout,
-		DialerRetries:         1,
-		ReadTimeout:           redisIOTimeout,
-		WriteTimeout:          redisIOTimeout,
-		ContextTimeoutEnabled: true,
-		PoolSize:              2,
-		DisableIdentity:       true,
-		MaintNotificationsConfig: &maintnotifications.Config{
-			Mode: maintnotifications.ModeDisabled,
-		},
-	}
-}
-
-// redisNoEffectPrefixes are error replies that Redis sends before it runs
-// a command at all, so the command certainly had no effect.
-var redisNoEffectPrefixes = []string{
-	"LOADING ", "READONLY ", "MASTERDOWN ", "BUSY ", "NOREPLICAS ",
-	"TRYAGAIN ", "CLUSTERDOWN ", "NOSCRIPT ", "MISCONF ",
-}
-
-// redisNoEffect reports whether err proves that the command never ran: the
-// connection could not be made (nothing was sent), the client was closed
-// before sending, or the server refused the command before running it.
-// Anything else (a timeout or reset after the command was written) leaves
-// the outcome unknown.
-func redisNoEffect(err error) bool {
-	if err == nil || errors.Is(err, redis.Nil) {
-		return false
-	}
-	if errors.Is(err, redis.ErrClosed) {
-		return true
-	}
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
-	var re redis.Error
-	if errors.As(err, &re) {
-		msg := re.Error()
-		for _, p := range redisNoEffectPrefixes {
-			if strings.HasPrefix(msg, p) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// redisLogger sends go-redis's internal messages (failed dials and the
-// like, which it otherwise prints to standard error) to the run's log at
-// debug level.
-type redisLogger struct{ log *slog.Logger }
-
-func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	if l.log != nil {
-		l.log.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
-	}
-}
-
-// redisUseLogger points go-redis's process-wide logger at log. Only the
-// Redis targets use go-redis, and one run has one target.
-func redisUseLogger(log *slog.Logger) { redis.SetLogger(redisLogger{log: log}) }

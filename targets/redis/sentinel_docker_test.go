@@ -1,4 +1,4 @@
-package targets_test
+package redis_test
 
 import (
 	"context"
@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/redis"
 	"github.com/lockstorm/lockstorm/targets/targettest"
 )
 
 func TestDockerSentinelLocksExclusively(t *testing.T) {
-	tg := targets.NewSentinel()
+	tg := redis.NewSentinel()
 	targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
 	if !tg.HasTokens() {
 		t.Fatal("redis-sentinel reports no fencing tokens")
@@ -38,7 +39,7 @@ func TestDockerSentinelLocksExclusively(t *testing.T) {
 // When the primary's redis-server is frozen, the sentinels promote a
 // replica, clients follow it, and the old primary comes back as a replica.
 func TestDockerSentinelFailsOverToAReplica(t *testing.T) {
-	tg := targets.NewSentinel()
+	tg := redis.NewSentinel()
 	cl := targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
