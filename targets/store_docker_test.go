@@ -11,6 +11,7 @@ import (
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
 	"github.com/lockstorm/lockstorm/targets/etcd"
+	"github.com/lockstorm/lockstorm/targets/postgres"
 	"github.com/lockstorm/lockstorm/targets/redis"
 	"github.com/lockstorm/lockstorm/targets/targettest"
 	"github.com/lockstorm/lockstorm/targets/zookeeper"
@@ -26,7 +27,7 @@ func TestDockerStoresKeepStockAndRefuseStaleWrites(t *testing.T) {
 	}{
 		{redis.New(), 1},
 		{etcd.New(), 3},
-		{targets.NewPostgresAdvisory(), 1},
+		{postgres.NewAdvisory(), 1},
 		{zookeeper.New(), 3},
 	} {
 		t.Run(tc.target.Name(), func(t *testing.T) {

@@ -1,4 +1,4 @@
-package targets_test
+package postgres_test
 
 import (
 	"context"
@@ -8,11 +8,12 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/postgres"
 	"github.com/lockstorm/lockstorm/targets/targettest"
 )
 
-func TestDockerPostgresRowLocksExclusively(t *testing.T) {
-	tg := targets.NewPostgresRow()
+func TestDockerRowLocksExclusively(t *testing.T) {
+	tg := postgres.NewRow()
 	targettest.SetUp(t, tg, 1, targettest.Settings{TTL: time.Second, Wait: 300 * time.Millisecond})
 	if targettest.Lease(t, tg) != 0 || !tg.HasTokens() {
 		t.Fatalf("Lease %s, HasTokens %v; want 0 and true", targettest.Lease(t, tg), tg.HasTokens())
@@ -26,8 +27,8 @@ func TestDockerPostgresRowLocksExclusively(t *testing.T) {
 	targettest.Release(t, a, "k")
 }
 
-func TestDockerPostgresRowStaysLockedAfterCrash(t *testing.T) {
-	tg := targets.NewPostgresRow()
+func TestDockerRowStaysLockedAfterCrash(t *testing.T) {
+	tg := postgres.NewRow()
 	targettest.SetUp(t, tg, 1, targettest.Settings{TTL: time.Second, Wait: 3 * time.Second})
 	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
 	targettest.Acquire(t, a, "k")
@@ -38,8 +39,8 @@ func TestDockerPostgresRowStaysLockedAfterCrash(t *testing.T) {
 	targettest.MustNotBeHeld(t, b, "k")
 }
 
-func TestDockerPostgresRowSurvivesServerKill(t *testing.T) {
-	tg := targets.NewPostgresRow()
+func TestDockerRowSurvivesServerKill(t *testing.T) {
+	tg := postgres.NewRow()
 	c := targettest.SetUp(t, tg, 1, targettest.Settings{TTL: time.Second, Wait: 300 * time.Millisecond})
 	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
 	t1 := targettest.Token(t, targettest.Acquire(t, a, "k"))
@@ -64,8 +65,8 @@ func TestDockerPostgresRowSurvivesServerKill(t *testing.T) {
 	targettest.Release(t, b, "k")
 }
 
-func TestDockerPostgresAdvisoryLostOnServerKill(t *testing.T) {
-	tg := targets.NewPostgresAdvisory()
+func TestDockerAdvisoryLostOnServerKill(t *testing.T) {
+	tg := postgres.NewAdvisory()
 	c := targettest.SetUp(t, tg, 1, targettest.Settings{TTL: time.Second, Wait: 300 * time.Millisecond})
 	a, b := targettest.NewClient(t, tg, 0), targettest.NewClient(t, tg, 1)
 	targettest.Acquire(t, a, "k")
@@ -81,9 +82,9 @@ func TestDockerPostgresAdvisoryLostOnServerKill(t *testing.T) {
 	targettest.Release(t, b, "k")
 }
 
-func TestDockerPostgresRowExpiryFreesAfterTTL(t *testing.T) {
+func TestDockerRowExpiryFreesAfterTTL(t *testing.T) {
 	const ttl = 1500 * time.Millisecond
-	tg := targets.NewPostgresRowExpiry()
+	tg := postgres.NewRowExpiry()
 	targettest.SetUp(t, tg, 1, targettest.Settings{TTL: ttl, Wait: 300 * time.Millisecond})
 	if targettest.Lease(t, tg) != ttl || !tg.HasTokens() {
 		t.Fatalf("Lease %s, HasTokens %v; want %s and true", targettest.Lease(t, tg), tg.HasTokens(), ttl)
@@ -117,10 +118,10 @@ func TestDockerPostgresRowExpiryFreesAfterTTL(t *testing.T) {
 	targettest.MustNotBeHeld(t, b, "k")
 }
 
-// TestDockerPostgresRowClientCrashIsStuck checks the chapter's claim end to
+// TestDockerRowClientCrashIsStuck checks the chapter's claim end to
 // end: a naive row lock whose holder crashes stays locked forever, and the
 // final liveness probe says so.
-func TestDockerPostgresRowClientCrashIsStuck(t *testing.T) {
+func TestDockerRowClientCrashIsStuck(t *testing.T) {
 	res := targettest.RunHarness(t, "postgres-row", 15*time.Second, []string{"client-crash"}, 5*time.Second)
 	if res.Status != checker.Invalid {
 		t.Fatalf("postgres-row under client-crash is %s; want invalid\n%s", res.Status, targettest.Anomalies(res))

@@ -1,19 +1,24 @@
-package targets
+// Package postgres holds the PostgreSQL targets: postgres-advisory
+// (session advisory locks), postgres-row (a naive row lock) and
+// postgres-row-expiry (a row lock with an expiry column). They share one
+// PostgreSQL 15 server (server.go), a client's session (conn.go) and the
+// contention workload's store (store.go); each has its service in
+// <target>.go and its Go binding in <target>_client.go.
+package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/targets"
 )
 
 // Where and how the PostgreSQL targets run their one server.
@@ -75,7 +80,7 @@ type pgServer struct {
 
 // setup initialises a data directory on the first node, starts the server
 // there, waits until it answers SELECT 1, and runs schema.
-func (s *pgServer) setup(ctx context.Context, env *Env, schema string) error {
+func (s *pgServer) setup(ctx context.Context, env *targets.Env, schema string) error {
 	p := env.Plan
 	if env.Cluster == nil || len(p.Nodes) == 0 {
 		return fmt.Errorf("postgres: no cluster")
@@ -135,7 +140,7 @@ cat >%[1]s/pg_hba.conf <<'EOF'
 %[6]sEOF
 chown %[2]s:%[2]s %[1]s/postgresql.conf %[1]s/pg_hba.conf
 `, pgData, pgUser, pgLog, pgBin, conf, pgHBA)
-	if _, err := Sh(ctx, s.cluster, s.node, script); err != nil {
+	if _, err := targets.Sh(ctx, s.cluster, s.node, script); err != nil {
 		return fmt.Errorf("postgres: initdb: %w", err)
 	}
 	return nil
@@ -144,14 +149,14 @@ chown %[2]s:%[2]s %[1]s/postgresql.conf %[1]s/pg_hba.conf
 // start launches the postmaster with the clock shim and waits until it
 // answers queries.
 func (s *pgServer) start(ctx context.Context) error {
-	d := Daemon{
+	d := targets.Daemon{
 		Name: pgProcess,
 		Cmd:  fmt.Sprintf("%s/postgres -D %s", pgBin, pgData),
 		Log:  pgLog,
 		Shim: true,
 		User: pgUser,
 	}
-	if err := StartDaemon(ctx, s.cluster, s.node, d); err != nil {
+	if err := targets.StartDaemon(ctx, s.cluster, s.node, d); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	return s.waitReady(ctx)
@@ -217,8 +222,8 @@ var pgKeepaliveOpt = option.Duration{Name: "postgres.keepalive", Min: 3 * time.S
 
 // pgDescriptor is the Descriptor of the PostgreSQL targets: one server,
 // and its options.
-func pgDescriptor(desc string) Descriptor {
-	return Descriptor{Description: desc, DefaultNodes: 1, Options: option.Specs(pgKeepaliveOpt),
+func pgDescriptor(desc string) targets.Descriptor {
+	return targets.Descriptor{Description: desc, DefaultNodes: 1, Options: option.Specs(pgKeepaliveOpt),
 		Ports: map[string]int{"postgres": pgPort}}
 }
 
@@ -234,26 +239,11 @@ func pgKeepalive(d time.Duration) string {
 		idle, interval, d.Milliseconds())
 }
 
-// pgNewConn returns the lazily connecting session of one client process
-// of p's server (on its first node).
-func pgNewConn(env ClientEnv) (*pgConn, string, error) {
-	p := env.Plan
-	if len(p.Nodes) == 0 {
-		return nil, "", fmt.Errorf("postgres: no nodes")
-	}
-	node := p.Nodes[0].Name
-	addr, err := p.Addr(node, pgPort)
-	if err != nil {
-		return nil, "", fmt.Errorf("postgres: %w", err)
-	}
-	return &pgConn{addr: addr, app: fmt.Sprintf("lockstorm-p%d", env.Process)}, node, nil
-}
-
-// ServerProcess implements Servers: the postmaster and every backend are
+// ServerProcess implements targets.Servers: the postmaster and every backend are
 // named postgres, so a pause stops them all.
 func (s *pgServer) ServerProcess(string) string { return pgProcess }
 
-// StartServer implements Servers: it starts the server again after a kill,
+// StartServer implements targets.Servers: it starts the server again after a kill,
 // once the old processes are gone, and waits until it answers.
 func (s *pgServer) StartServer(ctx context.Context, node string) error {
 	if node != s.node {
@@ -263,7 +253,7 @@ func (s *pgServer) StartServer(ctx context.Context, node string) error {
 	// postmaster refuses to start while they still hold the old shared
 	// memory, so wait for them, then kill whatever is left.
 	err := wait.For(ctx, 5*time.Second, 100*time.Millisecond, func(ctx context.Context) error {
-		pids, err := ServerPIDs(ctx, s.cluster, node, pgProcess)
+		pids, err := targets.ServerPIDs(ctx, s.cluster, node, pgProcess)
 		if err != nil {
 			return err
 		}
@@ -273,24 +263,24 @@ func (s *pgServer) StartServer(ctx context.Context, node string) error {
 		return nil
 	})
 	if err != nil {
-		pids, perr := ServerPIDs(ctx, s.cluster, node, pgProcess)
+		pids, perr := targets.ServerPIDs(ctx, s.cluster, node, pgProcess)
 		if perr != nil {
 			return fmt.Errorf("postgres: restart on %s: %w", node, perr)
 		}
 		if len(pids) > 0 {
 			s.log.Warn("postgres: killing leftover server processes", "node", node, "pids", pids)
-			if _, err := Sh(ctx, s.cluster, node, "kill -9 "+strings.Join(pids, " ")+"; sleep 0.2"); err != nil {
+			if _, err := targets.Sh(ctx, s.cluster, node, "kill -9 "+strings.Join(pids, " ")+"; sleep 0.2"); err != nil {
 				return fmt.Errorf("postgres: kill leftovers on %s: %w", node, err)
 			}
 		}
 	}
-	if _, err := Sh(ctx, s.cluster, node, "rm -f "+pgData+"/postmaster.pid"); err != nil {
+	if _, err := targets.Sh(ctx, s.cluster, node, "rm -f "+pgData+"/postmaster.pid"); err != nil {
 		return fmt.Errorf("postgres: remove stale postmaster.pid on %s: %w", node, err)
 	}
 	return s.start(ctx)
 }
 
-// Primaries implements Primaries: the one server.
+// Primaries implements targets.Primaries: the one server.
 func (s *pgServer) Primaries(context.Context) ([]string, error) {
 	if s.node == "" {
 		return nil, nil
@@ -298,11 +288,11 @@ func (s *pgServer) Primaries(context.Context) ([]string, error) {
 	return []string{s.node}, nil
 }
 
-// ClockShimmed implements ClockShimmed: postgres reads the wall clock
+// ClockShimmed implements targets.ClockShimmed: postgres reads the wall clock
 // (now(), clock_timestamp()) through libc, so the shim shifts it.
 func (*pgServer) ClockShimmed() bool { return true }
 
-// LogPaths implements LogCollector.
+// LogPaths implements targets.LogCollector.
 func (s *pgServer) LogPaths() map[string][]string {
 	if s.node == "" {
 		return nil
@@ -310,44 +300,16 @@ func (s *pgServer) LogPaths() map[string][]string {
 	return map[string][]string{s.node: {pgLog}}
 }
 
-// pgNoEffect reports whether err certainly left the server's lock state
-// untouched: nothing was sent (a failed connect, a closed connection), or
-// the server rejected the statement with an ERROR, which rolls back its
-// implicit transaction. A FATAL, a timeout or a connection lost after
-// sending are all unknown.
-func pgNoEffect(err error) bool {
-	if err == nil {
-		return true
-	}
-	var harmless pgHarmless
-	if errors.As(err, &harmless) || pgconn.SafeToRetry(err) {
-		return true
-	}
-	var connectErr *pgconn.ConnectError
-	if errors.As(err, &connectErr) {
-		return true
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		sev := pe.SeverityUnlocalized
-		if sev == "" {
-			sev = pe.Severity
-		}
-		return sev == "ERROR"
-	}
-	return false
-}
-
-// The powers the PostgreSQL targets offer beyond Target.
+// The powers the PostgreSQL targets offer beyond targets.Service.
 var (
-	_ Servers      = (*PostgresAdvisory)(nil)
-	_ Primaries    = (*PostgresAdvisory)(nil)
-	_ ClockShimmed = (*PostgresAdvisory)(nil)
-	_ LogCollector = (*PostgresAdvisory)(nil)
-	_ Fencer       = (*PostgresAdvisory)(nil)
-	_ Servers      = (*PostgresRow)(nil)
-	_ Primaries    = (*PostgresRow)(nil)
-	_ ClockShimmed = (*PostgresRow)(nil)
-	_ LogCollector = (*PostgresRow)(nil)
-	_ Fencer       = (*PostgresRow)(nil)
+	_ targets.Servers      = (*Advisory)(nil)
+	_ targets.Primaries    = (*Advisory)(nil)
+	_ targets.ClockShimmed = (*Advisory)(nil)
+	_ targets.LogCollector = (*Advisory)(nil)
+	_ targets.Fencer       = (*Advisory)(nil)
+	_ targets.Servers      = (*Row)(nil)
+	_ targets.Primaries    = (*Row)(nil)
+	_ targets.ClockShimmed = (*Row)(nil)
+	_ targets.LogCollector = (*Row)(nil)
+	_ targets.Fencer       = (*Row)(nil)
 )

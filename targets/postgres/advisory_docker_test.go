@@ -1,4 +1,4 @@
-package targets_test
+package postgres_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/postgres"
 	"github.com/lockstorm/lockstorm/targets/targettest"
 )
 
@@ -34,8 +35,8 @@ func pgSQL(t *testing.T, c runtime.Cluster) *pgx.Conn {
 	return conn
 }
 
-func TestDockerPostgresAdvisoryLocksExclusively(t *testing.T) {
-	tg := targets.NewPostgresAdvisory()
+func TestDockerAdvisoryLocksExclusively(t *testing.T) {
+	tg := postgres.NewAdvisory()
 	c := targettest.SetUp(t, tg, 1, targettest.Settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
 	if targettest.Lease(t, tg) != 0 || tg.HasTokens() {
 		t.Fatalf("Lease %s, HasTokens %v; want 0 and false", targettest.Lease(t, tg), tg.HasTokens())
@@ -84,7 +85,7 @@ func TestDockerPostgresAdvisoryLocksExclusively(t *testing.T) {
 }
 
 func TestDockerPostgresServerClockFollowsShim(t *testing.T) {
-	tg := targets.NewPostgresRowExpiry()
+	tg := postgres.NewRowExpiry()
 	c := targettest.SetUp(t, tg, 1, targettest.Settings{TTL: time.Second, Wait: 300 * time.Millisecond})
 	if !tg.ClockShimmed() {
 		t.Fatal("ClockShimmed() = false")
@@ -115,15 +116,15 @@ func TestDockerPostgresServerClockFollowsShim(t *testing.T) {
 	targettest.Release(t, a, "k")
 }
 
-func TestDockerPostgresAdvisoryNoFaultRunIsValid(t *testing.T) {
+func TestDockerAdvisoryNoFaultRunIsValid(t *testing.T) {
 	targettest.NoFaultRun(t, "postgres-advisory", 20*time.Second)
 }
 
-func TestDockerPostgresRowNoFaultRunIsValid(t *testing.T) {
+func TestDockerRowNoFaultRunIsValid(t *testing.T) {
 	targettest.NoFaultRun(t, "postgres-row", 20*time.Second)
 }
 
-func TestDockerPostgresRowExpiryNoFaultRunIsValid(t *testing.T) {
+func TestDockerRowExpiryNoFaultRunIsValid(t *testing.T) {
 	targettest.NoFaultRun(t, "postgres-row-expiry", 20*time.Second)
 }
 

@@ -1,4 +1,4 @@
-package targets
+package postgres
 
 import (
 	"context"
@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/lockstorm/lockstorm/internal/wait"
+	"github.com/lockstorm/lockstorm/targets"
 )
 
 // errPgAbandoned is returned by a PostgreSQL client used after Abandon.
@@ -102,36 +105,36 @@ func (p *pgConn) close() error {
 
 // pgAttempt is one try at a lock: got reports a grant; a nil error with
 // got false means the lock was busy.
-type pgAttempt func(ctx context.Context, conn *pgx.Conn) (g Grant, got bool, err error)
+type pgAttempt func(ctx context.Context, conn *pgx.Conn) (g targets.Grant, got bool, err error)
 
 // pgAcquire retries try with backoff until it grants, until budget has
 // passed (ErrNotAcquired), or until an attempt ends in a way that may have
 // taken the lock (an error that is not ErrNotAcquired: indeterminate).
 // Attempts that certainly had no effect (busy, no connection, an ERROR from
 // the server) are retried.
-func pgAcquire(ctx context.Context, p *pgConn, key string, budget time.Duration, try pgAttempt) (Grant, error) {
+func pgAcquire(ctx context.Context, p *pgConn, key string, budget time.Duration, try pgAttempt) (targets.Grant, error) {
 	deadline := time.Now().Add(budget)
 	backoff := 2 * time.Millisecond
 	var last error
 	for {
 		conn, err := p.get(ctx, deadline)
 		if errors.Is(err, errPgAbandoned) {
-			return Grant{}, fmt.Errorf("acquire %s: %w", key, err)
+			return targets.Grant{}, fmt.Errorf("acquire %s: %w", key, err)
 		}
 		if err == nil {
-			var g Grant
+			var g targets.Grant
 			var got bool
 			g, got, err = try(ctx, conn)
 			switch {
 			case err == nil && got:
 				return g, nil
 			case err != nil && !pgNoEffect(err):
-				return Grant{}, fmt.Errorf("acquire %s: %w", key, err)
+				return targets.Grant{}, fmt.Errorf("acquire %s: %w", key, err)
 			}
 		}
 		last = err
 		if !time.Now().Before(deadline) {
-			return Grant{}, pgNotAcquired(key, budget, last)
+			return targets.Grant{}, pgNotAcquired(key, budget, last)
 		}
 		sleep := backoff/2 + rand.N(backoff/2+1)
 		if rest := time.Until(deadline); sleep > rest {
@@ -139,7 +142,7 @@ func pgAcquire(ctx context.Context, p *pgConn, key string, budget time.Duration,
 		}
 		if !wait.Sleep(ctx, sleep) {
 			// Nothing is pending: the last attempt certainly had no effect.
-			return Grant{}, pgNotAcquired(key, budget, errors.Join(last, ctx.Err()))
+			return targets.Grant{}, pgNotAcquired(key, budget, errors.Join(last, ctx.Err()))
 		}
 		if backoff < 100*time.Millisecond {
 			backoff *= 2
@@ -149,7 +152,50 @@ func pgAcquire(ctx context.Context, p *pgConn, key string, budget time.Duration,
 
 func pgNotAcquired(key string, wait time.Duration, last error) error {
 	if last != nil {
-		return fmt.Errorf("acquire %s: %w within %s (last error: %v)", key, ErrNotAcquired, wait, last)
+		return fmt.Errorf("acquire %s: %w within %s (last error: %v)", key, targets.ErrNotAcquired, wait, last)
 	}
-	return fmt.Errorf("acquire %s: %w: busy for %s", key, ErrNotAcquired, wait)
+	return fmt.Errorf("acquire %s: %w: busy for %s", key, targets.ErrNotAcquired, wait)
+}
+
+// pgNewConn returns the lazily connecting session of one client process
+// of p's server (on its first node).
+func pgNewConn(env targets.ClientEnv) (*pgConn, string, error) {
+	p := env.Plan
+	if len(p.Nodes) == 0 {
+		return nil, "", fmt.Errorf("postgres: no nodes")
+	}
+	node := p.Nodes[0].Name
+	addr, err := p.Addr(node, pgPort)
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: %w", err)
+	}
+	return &pgConn{addr: addr, app: fmt.Sprintf("lockstorm-p%d", env.Process)}, node, nil
+}
+
+// pgNoEffect reports whether err certainly left the server's lock state
+// untouched: nothing was sent (a failed connect, a closed connection), or
+// the server rejected the statement with an ERROR, which rolls back its
+// implicit transaction. A FATAL, a timeout or a connection lost after
+// sending are all unknown.
+func pgNoEffect(err error) bool {
+	if err == nil {
+		return true
+	}
+	var harmless pgHarmless
+	if errors.As(err, &harmless) || pgconn.SafeToRetry(err) {
+		return true
+	}
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		sev := pe.SeverityUnlocalized
+		if sev == "" {
+			sev = pe.Severity
+		}
+		return sev == "ERROR"
+	}
+	return false
 }

@@ -1,4 +1,4 @@
-package targets
+package postgres
 
 import (
 	"context"
@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/lockstorm/lockstorm/targets"
 )
 
-// The stores of the container targets, for the contention workload. Each
-// keeps the stock where the service keeps data: a Redis string, an etcd
-// key, a PostgreSQL row, a znode.
+// The store of the PostgreSQL targets, for the contention workload: each
+// item's stock in a row.
 
 // pgStockSchema is the stock table, made by the first Put.
 const pgStockSchema = `CREATE TABLE IF NOT EXISTS lockstorm_stock (item text PRIMARY KEY, n bigint NOT NULL)`
@@ -20,8 +21,8 @@ const pgStockSchema = `CREATE TABLE IF NOT EXISTS lockstorm_stock (item text PRI
 // itself, which only falls (see redisStore).
 type pgStore struct{ conn *pgConn }
 
-// NewStore implements Stocker: one lazily made connection to the server.
-func (s *pgServer) NewStore(_ context.Context, env ClientEnv) (Store, error) {
+// NewStore implements targets.Stocker: one lazily made connection to the server.
+func (s *pgServer) NewStore(_ context.Context, env targets.ClientEnv) (targets.Store, error) {
 	c, _, err := pgNewConn(env)
 	if err != nil {
 		return nil, err
@@ -30,7 +31,7 @@ func (s *pgServer) NewStore(_ context.Context, env ClientEnv) (Store, error) {
 	return pgStore{c}, nil
 }
 
-// Decrements implements Stocker: UPDATE ... SET n = n - 1 WHERE n > 0.
+// Decrements implements targets.Stocker: UPDATE ... SET n = n - 1 WHERE n > 0.
 func (*pgServer) Decrements() bool { return true }
 
 // exec runs sql on the store's connection, marking errors that prove it
@@ -38,7 +39,7 @@ func (*pgServer) Decrements() bool { return true }
 func (s pgStore) exec(ctx context.Context, sql string, args ...any) (int64, error) {
 	c, err := s.conn.get(ctx, stockDeadline(ctx))
 	if err != nil {
-		return 0, NoEffect(err)
+		return 0, targets.NoEffect(err)
 	}
 	tag, err := c.Exec(ctx, sql, args...)
 	if err != nil {
@@ -49,7 +50,7 @@ func (s pgStore) exec(ctx context.Context, sql string, args ...any) (int64, erro
 
 func pgErr(err error) error {
 	if pgNoEffect(err) {
-		return NoEffect(err)
+		return targets.NoEffect(err)
 	}
 	return err
 }
@@ -74,7 +75,7 @@ func (s pgStore) Put(ctx context.Context, key string, n int64) error {
 func (s pgStore) Get(ctx context.Context, key string) (int64, int64, error) {
 	c, err := s.conn.get(ctx, stockDeadline(ctx))
 	if err != nil {
-		return 0, 0, NoEffect(err)
+		return 0, 0, targets.NoEffect(err)
 	}
 	var n int64
 	if err := c.QueryRow(ctx, `SELECT n FROM lockstorm_stock WHERE item = $1`, key).Scan(&n); err != nil {
@@ -94,7 +95,7 @@ func (s pgStore) SetIf(ctx context.Context, key string, n, version int64) error 
 	case err != nil:
 		return err
 	case rows == 0:
-		return ErrConflict
+		return targets.ErrConflict
 	}
 	return nil
 }
@@ -102,13 +103,13 @@ func (s pgStore) SetIf(ctx context.Context, key string, n, version int64) error 
 func (s pgStore) Decrement(ctx context.Context, key string) (int64, error) {
 	c, err := s.conn.get(ctx, stockDeadline(ctx))
 	if err != nil {
-		return 0, NoEffect(err)
+		return 0, targets.NoEffect(err)
 	}
 	var n int64
 	err = c.QueryRow(ctx, `UPDATE lockstorm_stock SET n = n - 1 WHERE item = $1 AND n > 0 RETURNING n`, key).Scan(&n)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return 0, ErrOutOfStock
+		return 0, targets.ErrOutOfStock
 	case err != nil:
 		return 0, pgErr(err)
 	}
