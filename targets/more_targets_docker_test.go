@@ -12,10 +12,6 @@ import (
 
 // The targets added with issue 17, each valid for 20 s without faults.
 
-func TestDockerMariadbGetLockNoFaultRunIsValid(t *testing.T) {
-	targettest.NoFaultRun(t, "mariadb-getlock", 20*time.Second)
-}
-
 // memcached's expiry clock is a counter of whole seconds that a timer on
 // the server's main thread moves once a second; a TTL counts from the
 // counter, not from the moment of the add. When the machine is busy the

@@ -1,4 +1,4 @@
-package targets
+package mariadb
 
 import (
 	"strings"
@@ -19,7 +19,7 @@ func TestMariadbConnLifetimeIsForThePooledBindingOnly(t *testing.T) {
 		{opts: option.Values{"mariadb.conn-lifetime": "5s"}, wantErr: "pooled only"},
 		{opts: option.Values{"mariadb.connection": "pinned", "mariadb.conn-lifetime": "5s"}, wantErr: "pooled only"},
 	} {
-		lease, err := NewMariadbGetLock().Prepare(&plan.Plan{Options: tc.opts})
+		lease, err := New().Prepare(&plan.Plan{Options: tc.opts})
 		switch {
 		case tc.wantErr == "" && err != nil:
 			t.Errorf("%v: %v", tc.opts, err)
