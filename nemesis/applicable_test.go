@@ -15,6 +15,7 @@ import (
 	"github.com/lockstorm/lockstorm/targets/etcd"
 	"github.com/lockstorm/lockstorm/targets/inmemory"
 	"github.com/lockstorm/lockstorm/targets/mariadb"
+	"github.com/lockstorm/lockstorm/targets/memcached"
 )
 
 // bareTarget runs in containers but offers none of the optional
@@ -67,7 +68,7 @@ func TestApplicableSaysWhyNot(t *testing.T) {
 		{"pause primaries without Primaries", nemesis.Pause{}, on(shimlessServers{}, 3, option.Values{"pause.mode": "one,primaries"}), "cannot name them"},
 		{"clock on unshimmed servers", nemesis.Clock{}, on(shimlessServers{}, 3, nil), "servers do not run with the clock shim"},
 		{"clock on servers that say why", nemesis.Clock{}, on(goServers{}, 3, nil), "target bare's servers are Go"},
-		{"clock on memcached", nemesis.Clock{}, on(targets.NewMemcached(), 1, nil), "CLOCK_MONOTONIC"},
+		{"clock on memcached", nemesis.Clock{}, on(memcached.New(), 1, nil), "CLOCK_MONOTONIC"},
 		{"clock on mariadb", nemesis.Clock{}, on(mariadb.New(), 1, nil), "on no clock"},
 		{"clock on nats-kv", nemesis.Clock{}, on(targets.NewNatsKV(), 3, nil), "are Go and read the clock without libc"},
 		{"clock on etcd-lockapi", nemesis.Clock{}, on(etcd.NewLockAPI(), 3, nil), "are Go and read the clock without libc"},

@@ -12,6 +12,7 @@ import (
 	"github.com/lockstorm/lockstorm/targets/etcd"
 	"github.com/lockstorm/lockstorm/targets/inmemory"
 	"github.com/lockstorm/lockstorm/targets/mariadb"
+	"github.com/lockstorm/lockstorm/targets/memcached"
 	"github.com/lockstorm/lockstorm/targets/postgres"
 	"github.com/lockstorm/lockstorm/targets/redis"
 	"github.com/lockstorm/lockstorm/targets/zookeeper"
@@ -33,7 +34,7 @@ func Services() []func() targets.Service {
 		func() targets.Service { return postgres.NewRow() },
 		func() targets.Service { return postgres.NewRowExpiry() },
 		func() targets.Service { return mariadb.New() },
-		func() targets.Service { return targets.NewMemcached() },
+		func() targets.Service { return memcached.New() },
 		func() targets.Service { return targets.NewNatsKV() },
 	}
 }

@@ -1,11 +1,10 @@
-package targets
+package memcached
 
 import (
 	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -16,155 +15,14 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/lockstorm/lockstorm/internal/wait"
-	"github.com/lockstorm/lockstorm/option"
-	"github.com/lockstorm/lockstorm/plan"
-	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/targets"
 )
-
-// Where and how the memcached target runs its one server.
-const (
-	memcachedBin     = "/usr/bin/memcached"
-	memcachedLog     = "/var/log/lockstorm-memcached.log"
-	memcachedPort    = 11211
-	memcachedProcess = "memcached"
-)
-
-// The options of memcached.
-var (
-	memcachedReleaseOpt = option.Choice{Name: "memcached.release", Default: "plain", Choices: []string{"plain", "checked"},
-		Help: "plain: delete the key, whoever holds it, as web frameworks do; checked: delete it only if it still holds our value (meta commands mg and md with its CAS)"}
-	memcachedMemoryOpt = option.Int{Name: "memcached.memory", Default: 64, Min: 1, Max: 4096,
-		Help: "the server's memory for items, in MB (-m)"}
-	memcachedFillerOpt = option.Int{Name: "memcached.filler", Default: 0, Min: 0, Max: 100000,
-		Help: "items a second of other data that each client stores in the same cache (the application's own caching), each the size of a lock item, so that a full cache evicts lock keys"}
-)
-
-// Memcached locks with memcached's add: `add key value ttl` stores the key
-// only if it is absent, so the client that stores it holds the lock until
-// it deletes it or the TTL runs out (the lock of Django's and Rails'
-// cache-based locks), through github.com/bradfitz/gomemcache. The server
-// keeps everything in memory: a restart forgets every lock, and a full
-// cache evicts lock keys like any other item. The fencing token is the
-// item's CAS unique, a counter that grows with every store on the server,
-// read right after the add; it starts again after a restart.
-type Memcached struct {
-	cluster runtime.Cluster
-	node    string
-	addr    string
-	mem     int
-	log     *slog.Logger
-}
-
-// NewMemcached returns the memcached target.
-func NewMemcached() *Memcached { return &Memcached{} }
-
-// Name implements Service.
-func (*Memcached) Name() string { return "memcached" }
-
-// Describe implements Service: one server.
-func (*Memcached) Describe() Descriptor {
-	return Descriptor{
-		Description:  "memcached 1.6, the add-key-with-TTL lock (gomemcache), plain or checked delete; in memory only; token = the item's CAS unique",
-		DefaultNodes: 1,
-		Options:      option.Specs(memcachedReleaseOpt, memcachedMemoryOpt, memcachedFillerOpt),
-		Ports:        map[string]int{"memcached": memcachedPort},
-	}
-}
-
-// memcachedTTL is the expiry a client asks for: whole seconds, at least 2.
-func memcachedTTL(ttl time.Duration) int32 {
-	return int32(max((ttl+time.Second-1)/time.Second, 2))
-}
-
-// Prepare implements Service: memcached counts expiry in whole seconds on
-// a clock that ticks once a second, so an item stored with a TTL of n
-// seconds may expire up to a second early: the lease it honours is n−1 s.
-func (*Memcached) Prepare(p *plan.Plan) (time.Duration, error) {
-	return time.Duration(memcachedTTL(p.TTL)-1) * time.Second, nil
-}
-
-// HasTokens implements Fencer: the item's CAS unique.
-func (*Memcached) HasTokens() bool { return true }
-
-// Expiry implements Expirer: the TTL is fixed at the add.
-func (*Memcached) Expiry() Expiry { return FixedExpiry }
-
-// Binding implements Service.
-func (*Memcached) Binding() Binding { return memcachedBinding{} }
-
-// ServerProcess implements Servers.
-func (*Memcached) ServerProcess(string) string { return memcachedProcess }
-
-// LogPaths implements LogCollector.
-func (m *Memcached) LogPaths() map[string][]string {
-	return map[string][]string{m.node: {memcachedLog}}
-}
-
-// Setup starts memcached on the first node and waits until it answers.
-// The lease is the TTL less the second memcached's clock may cut off (see
-// Prepare).
-func (m *Memcached) Setup(ctx context.Context, env *Env) (time.Duration, error) {
-	p := env.Plan
-	if env.Cluster == nil || len(p.Nodes) == 0 {
-		return 0, fmt.Errorf("memcached: no cluster")
-	}
-	m.cluster, m.node, m.log = env.Cluster, p.Nodes[0].Name, env.Log
-	if m.log == nil {
-		m.log = slog.New(slog.DiscardHandler)
-	}
-	addr, err := p.Addr(m.node, memcachedPort)
-	if err != nil {
-		return 0, err
-	}
-	m.addr, m.mem = addr, memcachedMemoryOpt.Get(p.Options)
-	if err := m.start(ctx); err != nil {
-		return 0, err
-	}
-	return time.Duration(memcachedTTL(p.TTL)-1) * time.Second, nil
-}
-
-// start runs the server and waits until it answers a version request.
-func (m *Memcached) start(ctx context.Context) error {
-	d := Daemon{Name: memcachedProcess, Log: memcachedLog,
-		Cmd: fmt.Sprintf("%s -u memcache -l 0.0.0.0 -p %d -U 0 -c 4096 -m %d -I %dk -v", memcachedBin, memcachedPort, m.mem, memcachedItemMax(m.mem))}
-	if err := StartDaemon(ctx, m.cluster, m.node, d); err != nil {
-		return fmt.Errorf("memcached: %w", err)
-	}
-	err := wait.For(ctx, 20*time.Second, 100*time.Millisecond, func(context.Context) error {
-		c := memcache.New(m.addr)
-		defer c.Close()
-		return c.Ping()
-	})
-	if err != nil {
-		out, _ := Sh(ctx, m.cluster, m.node, "tail -n 5 "+memcachedLog)
-		return fmt.Errorf("memcached on %s: %w; its log ends: %s", m.node, err, strings.TrimSpace(out))
-	}
-	return nil
-}
-
-// memcachedItemMax is the largest item, in KB, for a cache of mem MB:
-// memcached's default of 1 MB, or half the memory if that is less, as the
-// server requires.
-func memcachedItemMax(mem int) int {
-	return min(1024, mem*1024/2)
-}
-
-// StartServer implements Servers: a restarted memcached is empty.
-func (m *Memcached) StartServer(ctx context.Context, node string) error {
-	if node != m.node {
-		return nil
-	}
-	return m.start(ctx)
-}
-
-// Teardown implements Service.
-func (*Memcached) Teardown(context.Context) error { return nil }
 
 // memcachedBinding is the Go binding of memcached.
 type memcachedBinding struct{}
 
 // NewClient returns a client of the one server.
-func (memcachedBinding) NewClient(_ context.Context, env ClientEnv) (Client, error) {
+func (memcachedBinding) NewClient(_ context.Context, env targets.ClientEnv) (targets.Client, error) {
 	p := env.Plan
 	if len(p.Nodes) == 0 {
 		return nil, errors.New("memcached: no nodes")
@@ -244,11 +102,11 @@ func memcachedDefinite(err error) bool {
 
 // Acquire adds the key with our value, retrying while it exists until the
 // wait runs out, and reads the item's CAS unique as the token.
-func (c *memcachedClient) Acquire(ctx context.Context, key string) (Grant, error) {
+func (c *memcachedClient) Acquire(ctx context.Context, key string) (targets.Grant, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done {
-		return Grant{}, fmt.Errorf("%w: client closed", ErrNotAcquired)
+		return targets.Grant{}, fmt.Errorf("%w: client closed", targets.ErrNotAcquired)
 	}
 	deadline := time.Now().Add(c.wait)
 	backoff := 2 * time.Millisecond
@@ -257,18 +115,18 @@ func (c *memcachedClient) Acquire(ctx context.Context, key string) (Grant, error
 		switch {
 		case err == nil:
 			c.held[key] = c.id
-			return Grant{Token: c.token(key)}, nil
+			return targets.Grant{Token: c.token(key)}, nil
 		case errors.Is(err, memcache.ErrNotStored):
 		case memcachedDefinite(err):
 			// Nothing reached the server: try again while the wait lasts.
 		default:
-			return Grant{}, fmt.Errorf("acquire %s: %w", key, err)
+			return targets.Grant{}, fmt.Errorf("acquire %s: %w", key, err)
 		}
 		if !time.Now().Add(backoff).Before(deadline) || ctx.Err() != nil {
-			return Grant{}, fmt.Errorf("%w: %s busy for %s (%d attempts): %v", ErrNotAcquired, key, c.wait, attempts, err)
+			return targets.Grant{}, fmt.Errorf("%w: %s busy for %s (%d attempts): %v", targets.ErrNotAcquired, key, c.wait, attempts, err)
 		}
 		if !wait.Sleep(ctx, backoff) {
-			return Grant{}, fmt.Errorf("%w: %s busy until the call ended", ErrNotAcquired, key)
+			return targets.Grant{}, fmt.Errorf("%w: %s busy until the call ended", targets.ErrNotAcquired, key)
 		}
 		backoff = min(2*backoff, 50*time.Millisecond)
 	}
@@ -295,7 +153,7 @@ func (c *memcachedClient) Release(ctx context.Context, key string) error {
 	defer c.mu.Unlock()
 	val, ok := c.held[key]
 	if !ok {
-		return fmt.Errorf("%w: %s does not hold %s", ErrNotHeld, c.id, key)
+		return fmt.Errorf("%w: %s does not hold %s", targets.ErrNotHeld, c.id, key)
 	}
 	delete(c.held, key)
 	if c.done {
@@ -309,7 +167,7 @@ func (c *memcachedClient) Release(ctx context.Context, key string) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, memcache.ErrCacheMiss):
-		return fmt.Errorf("%w: %s was gone (expired, evicted or deleted)", ErrNotHeld, key)
+		return fmt.Errorf("%w: %s was gone (expired, evicted or deleted)", targets.ErrNotHeld, key)
 	}
 	return fmt.Errorf("release %s: %w", key, err)
 }
@@ -327,12 +185,12 @@ func (c *memcachedClient) checkedDelete(ctx context.Context, key, val string) er
 	f := strings.Fields(lines[0])
 	switch {
 	case len(f) > 0 && f[0] == "EN":
-		return fmt.Errorf("%w: %s was gone (expired, evicted or deleted)", ErrNotHeld, key)
+		return fmt.Errorf("%w: %s was gone (expired, evicted or deleted)", targets.ErrNotHeld, key)
 	case len(f) < 3 || f[0] != "VA" || len(lines) < 2:
 		return fmt.Errorf("release %s: mg answered %q", key, lines[0])
 	}
 	if lines[1] != val {
-		return fmt.Errorf("%w: %s is held by another client now", ErrNotHeld, key)
+		return fmt.Errorf("%w: %s is held by another client now", targets.ErrNotHeld, key)
 	}
 	cas := strings.TrimPrefix(f[2], "c")
 	if _, err := strconv.ParseUint(cas, 10, 64); err != nil {
@@ -346,7 +204,7 @@ func (c *memcachedClient) checkedDelete(ctx context.Context, key, val string) er
 	case "HD":
 		return nil
 	case "EX", "NF":
-		return fmt.Errorf("%w: %s changed hands before the delete", ErrNotHeld, key)
+		return fmt.Errorf("%w: %s changed hands before the delete", targets.ErrNotHeld, key)
 	}
 	return fmt.Errorf("release %s: md answered %q", key, lines[0])
 }
@@ -416,9 +274,4 @@ func (c *memcachedClient) Close() error {
 		_ = c.meta.Close()
 	}
 	return c.mc.Close()
-}
-
-// WhyNoClockShim implements Unshimmed.
-func (*Memcached) WhyNoClockShim() string {
-	return "time expiry with CLOCK_MONOTONIC, which the clock shim leaves alone"
 }

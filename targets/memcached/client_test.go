@@ -1,4 +1,4 @@
-package targets
+package memcached
 
 import (
 	"bufio"
@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lockstorm/lockstorm/targets"
 )
 
 // fakeMetaServer answers memcached meta commands from a script: each line
@@ -68,7 +70,7 @@ func TestCheckedDeleteDeletesOnlyWhileTheValueIsOurs(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			err := c.checkedDelete(ctx, "lock-0", "ours!")
-			if tc.notHeld != errors.Is(err, ErrNotHeld) || !tc.notHeld && err != nil {
+			if tc.notHeld != errors.Is(err, targets.ErrNotHeld) || !tc.notHeld && err != nil {
 				t.Fatalf("err %v, want not held %v", err, tc.notHeld)
 			}
 			sentDelete := false
