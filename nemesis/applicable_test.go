@@ -16,6 +16,7 @@ import (
 	"github.com/lockstorm/lockstorm/targets/inmemory"
 	"github.com/lockstorm/lockstorm/targets/mariadb"
 	"github.com/lockstorm/lockstorm/targets/memcached"
+	"github.com/lockstorm/lockstorm/targets/natskv"
 )
 
 // bareTarget runs in containers but offers none of the optional
@@ -70,7 +71,7 @@ func TestApplicableSaysWhyNot(t *testing.T) {
 		{"clock on servers that say why", nemesis.Clock{}, on(goServers{}, 3, nil), "target bare's servers are Go"},
 		{"clock on memcached", nemesis.Clock{}, on(memcached.New(), 1, nil), "CLOCK_MONOTONIC"},
 		{"clock on mariadb", nemesis.Clock{}, on(mariadb.New(), 1, nil), "on no clock"},
-		{"clock on nats-kv", nemesis.Clock{}, on(targets.NewNatsKV(), 3, nil), "are Go and read the clock without libc"},
+		{"clock on nats-kv", nemesis.Clock{}, on(natskv.New(), 3, nil), "are Go and read the clock without libc"},
 		{"clock on etcd-lockapi", nemesis.Clock{}, on(etcd.NewLockAPI(), 3, nil), "are Go and read the clock without libc"},
 		{"clock in process", nemesis.Clock{}, on(inmemory.New(), 3, nil), "runs in process"},
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/lockstorm/lockstorm/targets/inmemory"
 	"github.com/lockstorm/lockstorm/targets/mariadb"
 	"github.com/lockstorm/lockstorm/targets/memcached"
+	"github.com/lockstorm/lockstorm/targets/natskv"
 	"github.com/lockstorm/lockstorm/targets/postgres"
 	"github.com/lockstorm/lockstorm/targets/redis"
 	"github.com/lockstorm/lockstorm/targets/zookeeper"
@@ -35,7 +36,7 @@ func Services() []func() targets.Service {
 		func() targets.Service { return postgres.NewRowExpiry() },
 		func() targets.Service { return mariadb.New() },
 		func() targets.Service { return memcached.New() },
-		func() targets.Service { return targets.NewNatsKV() },
+		func() targets.Service { return natskv.New() },
 	}
 }
 

@@ -1,4 +1,4 @@
-package targets_test
+package all_test
 
 import (
 	"context"

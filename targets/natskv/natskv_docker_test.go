@@ -1,4 +1,4 @@
-package targets_test
+package natskv_test
 
 import (
 	"testing"
@@ -9,8 +9,6 @@ import (
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets/targettest"
 )
-
-// The targets added with issue 17, each valid for 20 s without faults.
 
 // One NATS server checks a Create's expected revision under the stream's
 // lock: no faults, no double grant.
