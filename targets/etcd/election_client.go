@@ -93,11 +93,11 @@ func (c *etcdElectionClient) Release(ctx context.Context, key string) error {
 // CanCheck implements targets.Checker: with etcd-election.proclaim=on.
 func (c *etcdElectionClient) CanCheck() bool { return c.proclaim }
 
-// Check implements targets.Checker: the leader proclaims its id, a write of its own
-// key conditioned on the key's create revision. etcd refuses it once the
-// key is gone (its session's lease expired): the leader learns it lost.
-// Any other failure (the cluster out of reach) counts as a loss too: a
-// leader that cannot confirm its term stops acting.
+// Check implements targets.Checker: the leader proclaims its id, a write of
+// its own key conditioned on the key's create revision. etcd refuses it once
+// the key is gone (its session's lease expired): the leader learns it lost.
+// Any other failure (the cluster out of reach) counts as a loss too: a leader
+// that cannot confirm its term stops acting.
 func (c *etcdElectionClient) Check(ctx context.Context, key string) error {
 	c.mu.Lock()
 	t, ok := c.terms[key]

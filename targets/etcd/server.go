@@ -83,8 +83,8 @@ func (*members) HasTokens() bool { return true }
 // keepalives and expires one TTL after they stop reaching the leader.
 func (*members) Expiry() targets.Expiry { return targets.RenewedExpiry }
 
-// Prepare implements targets.Service: the election timeout must be at least five
-// heartbeats, and the lease etcd grants is the TTL rounded up to whole
+// Prepare implements targets.Service: the election timeout must be at least
+// five heartbeats, and the lease etcd grants is the TTL rounded up to whole
 // seconds, and never below its minimum lease TTL, 1.5 election timeouts
 // (rounded up to a second too).
 func (*members) Prepare(p *plan.Plan) (time.Duration, error) {
@@ -275,8 +275,8 @@ func (e *members) Teardown(context.Context) error {
 // ServerProcess implements targets.Servers.
 func (*members) ServerProcess(string) string { return "etcd" }
 
-// StartServer implements targets.Servers: it starts the member again on its data
-// directory and waits until it answers a status request.
+// StartServer implements targets.Servers: it starts the member again on its
+// data directory and waits until it answers a status request.
 func (e *members) StartServer(ctx context.Context, node string) error {
 	if err := e.start(ctx, node, "existing"); err != nil {
 		return err

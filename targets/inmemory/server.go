@@ -33,8 +33,8 @@ func New() *Service { return &Service{} }
 // Name implements targets.Service.
 func (*Service) Name() string { return "inmemory" }
 
-// Describe implements targets.Service: three servers by default, so that the lock
-// breaks, as it does across machines; no options, and no ports, since the
+// Describe implements targets.Service: three servers by default, so that the
+// lock breaks, as it does across machines; no options, and no ports, since the
 // servers listen on nothing.
 func (*Service) Describe() targets.Descriptor {
 	return targets.Descriptor{
@@ -67,7 +67,8 @@ func (m *Service) Setup(_ context.Context, env *targets.Env) (time.Duration, err
 	return 0, nil
 }
 
-// Binding implements targets.Service: clients call into this instance's servers.
+// Binding implements targets.Service: clients call into this instance's
+// servers.
 func (m *Service) Binding() targets.Binding { return memBinding{m} }
 
 // Teardown implements targets.Service.

@@ -166,8 +166,8 @@ func (m *Service) start(ctx context.Context, conf string) error {
 	return nil
 }
 
-// StartServer implements targets.Servers: it starts the server again after a kill
-// and waits until it answers.
+// StartServer implements targets.Servers: it starts the server again after a
+// kill and waits until it answers.
 func (m *Service) StartServer(ctx context.Context, node string) error {
 	if node != m.node {
 		return nil

@@ -39,9 +39,9 @@ var (
 
 // Service is the memcached target. It locks with memcached's add: `add
 // key value ttl` stores the key only if it is absent, so the client that
-// stores it holds the lock until
-// it deletes it or the TTL runs out (the lock of Django's and Rails'
-// cache-based locks), through github.com/bradfitz/gomemcache. The server
+// stores it holds the lock until it deletes it or the TTL runs out (the
+// lock of Django's and Rails' cache-based locks), through
+// github.com/bradfitz/gomemcache. The server
 // keeps everything in memory: a restart forgets every lock, and a full
 // cache evicts lock keys like any other item. The fencing token is the
 // item's CAS unique, a counter that grows with every store on the server,
@@ -75,8 +75,8 @@ func memcachedTTL(ttl time.Duration) int32 {
 	return int32(max((ttl+time.Second-1)/time.Second, 2))
 }
 
-// Prepare implements targets.Service: memcached counts expiry in whole seconds on
-// a clock that ticks once a second, so an item stored with a TTL of n
+// Prepare implements targets.Service: memcached counts expiry in whole seconds
+// on a clock that ticks once a second, so an item stored with a TTL of n
 // seconds may expire up to a second early: the lease it honours is n−1 s.
 func (*Service) Prepare(p *plan.Plan) (time.Duration, error) {
 	return time.Duration(memcachedTTL(p.TTL)-1) * time.Second, nil

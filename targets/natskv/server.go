@@ -73,8 +73,8 @@ func (*Service) Describe() targets.Descriptor {
 	}
 }
 
-// Prepare implements targets.Service: the bucket's MaxAge is the TTL, counted from
-// when the stream stored the put, after the acquire began; it is never
+// Prepare implements targets.Service: the bucket's MaxAge is the TTL, counted
+// from when the stream stored the put, after the acquire began; it is never
 // cut short.
 func (*Service) Prepare(p *plan.Plan) (time.Duration, error) {
 	if r := natsReplicasOpt.Get(p.Options); r > len(p.Nodes) && len(p.Nodes) > 0 {

@@ -41,9 +41,9 @@ func (a *Advisory) Setup(ctx context.Context, env *targets.Env) (time.Duration, 
 	return 0, a.setup(ctx, env, "")
 }
 
-// HasTokens implements targets.Fencer: advisory locks have no token. (A sequence
-// read in the same session could number grants, but nothing in the lock
-// would tie that number to the lock's life.)
+// HasTokens implements targets.Fencer: advisory locks have no token. (A
+// sequence read in the same session could number grants, but nothing in the
+// lock would tie that number to the lock's life.)
 func (*Advisory) HasTokens() bool { return false }
 
 // Binding implements targets.Service.

@@ -239,12 +239,12 @@ func pgKeepalive(d time.Duration) string {
 		idle, interval, d.Milliseconds())
 }
 
-// ServerProcess implements targets.Servers: the postmaster and every backend are
-// named postgres, so a pause stops them all.
+// ServerProcess implements targets.Servers: the postmaster and every backend
+// are named postgres, so a pause stops them all.
 func (s *pgServer) ServerProcess(string) string { return pgProcess }
 
-// StartServer implements targets.Servers: it starts the server again after a kill,
-// once the old processes are gone, and waits until it answers.
+// StartServer implements targets.Servers: it starts the server again after a
+// kill, once the old processes are gone, and waits until it answers.
 func (s *pgServer) StartServer(ctx context.Context, node string) error {
 	if node != s.node {
 		return nil // no server runs there

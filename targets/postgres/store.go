@@ -21,7 +21,8 @@ const pgStockSchema = `CREATE TABLE IF NOT EXISTS lockstorm_stock (item text PRI
 // itself, which only falls (see redisStore).
 type pgStore struct{ conn *pgConn }
 
-// NewStore implements targets.Stocker: one lazily made connection to the server.
+// NewStore implements targets.Stocker: one lazily made connection to the
+// server.
 func (s *pgServer) NewStore(_ context.Context, env targets.ClientEnv) (targets.Store, error) {
 	c, _, err := pgNewConn(env)
 	if err != nil {

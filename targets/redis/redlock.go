@@ -109,15 +109,15 @@ func (*Redlock) Teardown(context.Context) error { return nil }
 // HasTokens implements targets.Fencer: Redlock gives no fencing token.
 func (*Redlock) HasTokens() bool { return false }
 
-// Expiry implements targets.Expirer: every node's key has a fixed PX (the client
-// does not extend it).
+// Expiry implements targets.Expirer: every node's key has a fixed PX (the
+// client does not extend it).
 func (*Redlock) Expiry() targets.Expiry { return targets.FixedExpiry }
 
 // ServerProcess implements targets.Servers.
 func (*Redlock) ServerProcess(string) string { return redisProcess }
 
-// StartServer implements targets.Servers: it starts the node's redis-server again
-// with the same configuration (empty again with persistence none).
+// StartServer implements targets.Servers: it starts the node's redis-server
+// again with the same configuration (empty again with persistence none).
 func (r *Redlock) StartServer(ctx context.Context, node string) error {
 	if err := redisStartServer(ctx, r.cluster, node, ""); err != nil {
 		return fmt.Errorf("redlock: restart: %w", err)
@@ -125,8 +125,8 @@ func (r *Redlock) StartServer(ctx context.Context, node string) error {
 	return nil
 }
 
-// ClockShimmed implements targets.ClockShimmed: each node's key expiry follows its
-// own shimmed wall clock, so one node's clock can be moved alone.
+// ClockShimmed implements targets.ClockShimmed: each node's key expiry follows
+// its own shimmed wall clock, so one node's clock can be moved alone.
 func (*Redlock) ClockShimmed() bool { return true }
 
 // LogPaths implements targets.LogCollector.

@@ -193,8 +193,8 @@ func (*Sentinel) HasTokens() bool { return true }
 // Expiry implements targets.Expirer: the key's PX is fixed when it is set.
 func (*Sentinel) Expiry() targets.Expiry { return targets.FixedExpiry }
 
-// Primaries implements targets.Primaries: the node that most reachable sentinels
-// name as the primary.
+// Primaries implements targets.Primaries: the node that most reachable
+// sentinels name as the primary.
 func (s *Sentinel) Primaries(ctx context.Context) ([]string, error) {
 	ip, err := sentinelCurrentPrimary(ctx, sentinelAddrs(s.plan))
 	if err != nil {
@@ -212,8 +212,8 @@ func (s *Sentinel) Primaries(ctx context.Context) ([]string, error) {
 // "redis-sentinel".
 func (*Sentinel) ServerProcess(string) string { return redisProcess }
 
-// StartServer implements targets.Servers: it starts the node's redis-server again
-// (as a replica of the current primary when the sentinels have promoted
+// StartServer implements targets.Servers: it starts the node's redis-server
+// again (as a replica of the current primary when the sentinels have promoted
 // another node), and its sentinel too if that is gone (after a kill of the
 // whole node).
 func (s *Sentinel) StartServer(ctx context.Context, node string) error {
@@ -243,8 +243,8 @@ func (s *Sentinel) StartServer(ctx context.Context, node string) error {
 // both run with the clock shim.
 func (*Sentinel) ClockShimmed() bool { return true }
 
-// LogPaths implements targets.LogCollector: the server and sentinel logs, and the
-// sentinel's rewritten configuration (which records failovers).
+// LogPaths implements targets.LogCollector: the server and sentinel logs, and
+// the sentinel's rewritten configuration (which records failovers).
 func (s *Sentinel) LogPaths() map[string][]string {
 	out := map[string][]string{}
 	for _, n := range s.nodes {

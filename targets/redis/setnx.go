@@ -91,8 +91,8 @@ func (r *SetNX) StartServer(ctx context.Context, node string) error {
 	return nil
 }
 
-// ClockShimmed implements targets.ClockShimmed: redis-server reads the wall clock
-// through libc (gettimeofday), which the shim shifts.
+// ClockShimmed implements targets.ClockShimmed: redis-server reads the wall
+// clock through libc (gettimeofday), which the shim shifts.
 func (*SetNX) ClockShimmed() bool { return true }
 
 // LogPaths implements targets.LogCollector.

@@ -15,10 +15,10 @@ import (
 // lease, a frozen holder's server that loses the lock, a killed leader
 // that serves again.
 
-// ExclusiveAcrossNodes is the common scenario: one client holds the lock, a client
-// of another node is refused, a release lets it in with a larger token,
-// and a release of a lock not held is a definite ErrNotHeld. It returns
-// the two tokens.
+// ExclusiveAcrossNodes is the common scenario: one client holds the lock, a
+// client of another node is refused, a release lets it in with a larger token,
+// and a release of a lock not held is a definite ErrNotHeld. It returns the
+// two tokens.
 func ExclusiveAcrossNodes(t *testing.T, tg targets.Service) (int64, int64) {
 	t.Helper()
 	a, b := NewClient(t, tg, 0), NewClient(t, tg, 1)

@@ -95,8 +95,8 @@ func (*Service) Describe() targets.Descriptor {
 // number.
 func (*Service) HasTokens() bool { return true }
 
-// Expiry implements targets.Expirer: the lock node is ephemeral and lives as long
-// as the session, which the client's heartbeats keep alive.
+// Expiry implements targets.Expirer: the lock node is ephemeral and lives as
+// long as the session, which the client's heartbeats keep alive.
 func (*Service) Expiry() targets.Expiry { return targets.RenewedExpiry }
 
 // zkAsked is the session timeout that clients of p ask for.
