@@ -32,7 +32,8 @@ func newListCmd(what string) *cobra.Command {
 			switch what {
 			case "targets":
 				for _, t := range targets.All() {
-					entry(t.Name(), t.Description(), t.Options())
+					d := t.Describe()
+					entry(t.Name(), d.Description, d.Options)
 				}
 			case "workloads":
 				for _, x := range workloads.All() {

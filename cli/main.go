@@ -20,6 +20,7 @@ import (
 	"github.com/lockstorm/lockstorm/internal/printable"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/runtime/docker/image"
+	"github.com/lockstorm/lockstorm/targets/all"
 )
 
 // Exit codes (DESIGN.md, "Command line").
@@ -54,6 +55,7 @@ func usageErr(format string, args ...any) error {
 // (internal/printable): keys, node names and errors from a history or a
 // service cannot drive the terminal.
 func Main(args []string, ext Extensions) int {
+	all.Register()
 	if err := ext.install(); err != nil {
 		fmt.Fprintf(os.Stderr, "lockstorm: %s\n", printable.String(err.Error()))
 		return exitUsage
@@ -109,7 +111,10 @@ func exitCode(err error) int {
 	return exitUsage // cobra's own errors: unknown flags and commands
 }
 
+// newRoot builds the command tree. It registers lockstorm's own targets
+// first (again, for the tests that build the tree without Main).
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	all.Register()
 	root := &cobra.Command{
 		Use:   "lockstorm",
 		Short: "Fault-injection tests for distributed locks",

@@ -17,6 +17,8 @@ import (
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/runtime/docker"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/process"
+	redistarget "github.com/lockstorm/lockstorm/targets/redis"
 )
 
 // The scripts of the redis target's Go binding, for the bare loop.
@@ -48,14 +50,14 @@ func BenchmarkDockerLockCycle(b *testing.B) {
 	}
 	cl := testdocker.Start(b, rt, runtime.Spec{RunID: testdocker.ID("bench"), Nodes: 1, Clients: 1,
 		Labels:      map[string]string{testdocker.Label: "bench"},
-		ClientFiles: []runtime.File{{Host: bin, Path: clientBinary}, {Host: hopBin, Path: clientBinDir + "/hopclient"}}})
-	svc := targets.NewRedis()
+		ClientFiles: []runtime.File{{Host: bin, Path: process.Binary}, {Host: hopBin, Path: process.BinDir + "/hopclient"}}})
+	svc := redistarget.New()
 	p := plan.Default()
 	p.Target, p.TTL, p.Wait, p.OpTimeout, p.Lease = "redis", 2*time.Second, 2*time.Second, 7*time.Second, 2*time.Second
 	for _, n := range cl.Nodes() {
-		p.Nodes = append(p.Nodes, plan.Node{Name: n.Name, IP: n.IP, Ports: svc.Ports()})
+		p.Nodes = append(p.Nodes, plan.Node{Name: n.Name, IP: n.IP, Ports: svc.Describe().Ports})
 	}
-	if err := svc.Setup(ctx, &targets.Env{Cluster: cl, Plan: &p, Log: slog.New(slog.DiscardHandler)}); err != nil {
+	if _, err := svc.Setup(ctx, &targets.Env{Cluster: cl, Plan: &p, Log: slog.New(slog.DiscardHandler)}); err != nil {
 		b.Fatal(err)
 	}
 	addr, _ := p.Addr("n1", 6379)
@@ -91,13 +93,13 @@ func BenchmarkDockerLockCycle(b *testing.B) {
 		defer c.Close()
 		cycle(b, c)
 	})
-	process := func(b *testing.B, cmd []string) {
-		pp := &processPool{cluster: cl, plan: &p, keys: []string{"k"}, command: cmd, name: "process",
-			containers: []string{cl.Clients()[0].Name}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-		if err := pp.prepare(ctx, nil); err != nil {
+	runProcess := func(b *testing.B, cmd []string) {
+		pp := &process.Pool{Cluster: cl, Plan: &p, Keys: []string{"k"}, Command: cmd, Name: "process",
+			Containers: []string{cl.Clients()[0].Name}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		if err := pp.Prepare(ctx, nil); err != nil {
 			b.Fatal(err)
 		}
-		c, err := pp.newClient(ctx, 0)
+		c, err := pp.NewClient(ctx, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -106,11 +108,11 @@ func BenchmarkDockerLockCycle(b *testing.B) {
 	}
 	b.Run("client-process", func(b *testing.B) {
 		p.Client = plan.ClientProcess
-		cmd, _, err := clientCommand(&p)
+		cmd, _, err := process.Command(&p)
 		if err != nil {
 			b.Fatal(err)
 		}
-		process(b, cmd)
+		runProcess(b, cmd)
 	})
 	// Two calls a cycle, as in a lock cycle.
 	b.Run("ping-from-harness", func(b *testing.B) {
@@ -124,6 +126,6 @@ func BenchmarkDockerLockCycle(b *testing.B) {
 			}
 		}
 	})
-	b.Run("hop-only", func(b *testing.B) { process(b, []string{clientBinDir + "/hopclient"}) })
-	b.Run("hop-and-ping", func(b *testing.B) { process(b, []string{clientBinDir + "/hopclient", addr}) })
+	b.Run("hop-only", func(b *testing.B) { runProcess(b, []string{process.BinDir + "/hopclient"}) })
+	b.Run("hop-and-ping", func(b *testing.B) { runProcess(b, []string{process.BinDir + "/hopclient", addr}) })
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/process"
 )
 
 // startCluster reaps what killed runs left, starts the run's nodes, and
@@ -38,7 +39,7 @@ func (r *run) startCluster(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrInfrastructure, err)
 		}
-		spec.ClientFiles = []runtime.File{{Host: bin, Path: clientBinary}}
+		spec.ClientFiles = []runtime.File{{Host: bin, Path: process.Binary}}
 	}
 	c, err := rt.Start(ctx, spec)
 	if err != nil {

@@ -73,17 +73,6 @@ func TestResolveSizesTheHoldFromTheExpectedLease(t *testing.T) {
 	}
 }
 
-// fakeGrantService is a fake for the pure logic of granted: a service whose
-// servers granted another lease than it expected.
-type fakeGrantService struct {
-	targets.Service
-	lease time.Duration
-}
-
-func (f fakeGrantService) Lease() time.Duration   { return f.lease }
-func (f fakeGrantService) Ports() map[string]int  { return map[string]int{"client": 2181} }
-func (f fakeGrantService) Expiry() targets.Expiry { return targets.ExpiryOf(f.Service) }
-
 // A lease the servers granted that differs from the expected one replaces
 // it, with a note, and an automatic hold follows it.
 func TestGrantedLeaseReplacesTheExpectedOne(t *testing.T) {
@@ -94,9 +83,8 @@ func TestGrantedLeaseReplacesTheExpectedOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &run{Resolved: res, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	r.Service = fakeGrantService{Service: res.Service, lease: 4 * time.Second}
 	r.res = store.RunResult{Plan: r.Plan}
-	r.granted()
+	r.granted(4 * time.Second) // the servers granted another lease than expected
 	if r.Plan.Lease != 4*time.Second || r.res.Plan.Lease != 4*time.Second || r.Plan.Hold != 10*time.Second {
 		t.Errorf("lease %s (results %s), hold %s; want 4s and 10s", r.Plan.Lease, r.res.Plan.Lease, r.Plan.Hold)
 	}

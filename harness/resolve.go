@@ -15,6 +15,7 @@ import (
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/process"
 	"github.com/lockstorm/lockstorm/workloads"
 )
 
@@ -43,7 +44,7 @@ func Reason(err error) string {
 func Owners() []option.Owner {
 	var out []option.Owner
 	for _, t := range targets.All() {
-		out = append(out, option.Owner{Kind: "target", Name: t.Name(), Specs: t.Options()})
+		out = append(out, option.Owner{Kind: "target", Name: t.Name(), Specs: t.Describe().Options})
 	}
 	for _, w := range workloads.All() {
 		out = append(out, option.Owner{Kind: "workload", Name: w.Name(), Specs: w.Options()})
@@ -103,12 +104,12 @@ func Resolve(p plan.Plan) (*Resolved, error) {
 	case p.Client != plan.ClientGo && targets.IsLocal(r.Service):
 		return bad(&plan.FieldError{Field: "client", Msg: fmt.Sprintf("%q: target %s runs its servers inside the harness, so only its Go clients (go) reach them", p.Client, p.Target)})
 	case p.Client != plan.ClientGo && p.Client != plan.ClientProcess:
-		if _, err := splitWords(p.Client); err != nil {
+		if _, err := process.SplitWords(p.Client); err != nil {
 			return bad(&plan.FieldError{Field: "client", Msg: err.Error()})
 		}
 	}
 	if len(p.Nodes) == 0 {
-		for i := 1; i <= r.Service.DefaultNodes(); i++ {
+		for i := 1; i <= r.Service.Describe().DefaultNodes; i++ {
 			p.Nodes = append(p.Nodes, plan.Node{Name: runtime.NodeName(i)})
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/process"
 	"github.com/lockstorm/lockstorm/workloads"
 )
 
@@ -30,7 +31,7 @@ type run struct {
 	log     *slog.Logger
 	logFile *os.File
 	cluster runtime.Cluster
-	pool    *processPool // the client processes; nil for Go clients
+	pool    *process.Pool // the client processes; nil for Go clients
 	rec     *history.Recorder
 	faults  *workloads.ClientFaults
 	res     store.RunResult
@@ -165,7 +166,7 @@ func (r *run) execute(ctx context.Context) error {
 		}
 	}
 	done := r.phase("setup")
-	err := r.Service.Setup(ctx, &targets.Env{Cluster: r.cluster, Plan: &r.Plan, Log: r.log})
+	lease, err := r.Service.Setup(ctx, &targets.Env{Cluster: r.cluster, Plan: &r.Plan, Log: r.log})
 	done()
 	if err != nil {
 		return fmt.Errorf("%w: set up %s: %w", ErrInfrastructure, r.Plan.Target, err)
@@ -173,7 +174,7 @@ func (r *run) execute(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	r.granted()
+	r.granted(lease)
 	nenv := &nemesis.Env{Cluster: r.cluster, Service: r.Service, Plan: &r.Plan, Faults: r.faults, Log: r.log}
 	runner := &nemesis.Runner{Env: nenv, Recorder: r.rec, Nemeses: r.Nemeses, Schedule: r.Plan.Schedule}
 	if err := r.prepareNemeses(ctx, runner); err != nil {
@@ -189,7 +190,7 @@ func (r *run) execute(ctx context.Context) error {
 		}
 	}
 	if r.pool != nil {
-		nenv.ClientOf = r.pool.container
+		nenv.ClientOf = r.pool.Container
 	}
 	if r.rec != nil {
 		nenv.Now = r.rec.Now
@@ -250,13 +251,12 @@ func (r *run) healAll(ctx context.Context, runner *nemesis.Runner) {
 // clients dial. A lease that differs from the one the plan expected (a
 // ZooKeeper ensemble that negotiated another session timeout) replaces
 // it, with a note, and so does the hold sized from it.
-func (r *run) granted() {
+func (r *run) granted(lease time.Duration) {
 	p := &r.Plan
-	ports := r.Service.Ports()
+	ports := r.Service.Describe().Ports
 	for i := range p.Nodes {
 		p.Nodes[i].Ports = ports
 	}
-	lease := r.Service.Lease()
 	if lease != p.Lease {
 		text := fmt.Sprintf("The servers granted a lease of %s where %s was expected for --ttl %s; the checkers use %s.", lease, p.Lease, p.TTL, lease)
 		r.res.Notes = append(r.res.Notes, store.Note{Kind: "lease", Text: text})
@@ -308,7 +308,7 @@ func (r *run) runWorkload(ctx context.Context, runner *nemesis.Runner) error {
 // the plan assigns it.
 func (r *run) newClient(ctx context.Context, process int) (targets.Client, error) {
 	if r.pool != nil {
-		return r.pool.newClient(ctx, process)
+		return r.pool.NewClient(ctx, process)
 	}
 	return r.Service.Binding().NewClient(ctx, targets.ClientEnv{
 		Plan: &r.Plan, Process: process, Node: r.Plan.NodeFor(process), Log: r.log,
@@ -328,23 +328,23 @@ func (r *run) storeFor(st targets.Stocker) func(context.Context, int) (targets.S
 // startClients readies the client containers for the plan's client
 // processes: the client's files copied in, the directories made.
 func (r *run) startClients(ctx context.Context) error {
-	cmd, files, err := clientCommand(&r.Plan)
+	cmd, files, err := process.Command(&r.Plan)
 	if err != nil {
 		return fmt.Errorf("%w: client: %v", ErrBadConfig, err)
 	}
-	pp := &processPool{cluster: r.cluster, plan: &r.Plan, keys: r.Workload.Keys(&r.Plan), command: cmd,
-		name: r.Plan.Client, log: r.log}
+	pp := &process.Pool{Cluster: r.cluster, Plan: &r.Plan, Keys: r.Workload.Keys(&r.Plan), Command: cmd,
+		Name: r.Plan.Client, Log: r.log}
 	for _, c := range r.cluster.Clients() {
-		pp.containers = append(pp.containers, c.Name)
+		pp.Containers = append(pp.Containers, c.Name)
 	}
-	if len(pp.containers) == 0 {
+	if len(pp.Containers) == 0 {
 		return fmt.Errorf("%w: the cluster has no client containers", ErrInfrastructure)
 	}
-	if err := pp.prepare(ctx, files); err != nil {
+	if err := pp.Prepare(ctx, files); err != nil {
 		return fmt.Errorf("%w: %w", ErrInfrastructure, err)
 	}
 	r.pool = pp
-	r.log.Info("client processes", "client", r.Plan.Client, "command", strings.Join(cmd, " "), "containers", len(pp.containers))
+	r.log.Info("client processes", "client", r.Plan.Client, "command", strings.Join(cmd, " "), "containers", len(pp.Containers))
 	return nil
 }
 

@@ -65,7 +65,7 @@ func TestDockerNemesisConformance(t *testing.T) {
 		p.Nodes = append(p.Nodes, plan.Node{Name: n.Name, IP: n.IP})
 	}
 	tgt := &conformanceTarget{}
-	if err := tgt.Setup(ctx, &targets.Env{Cluster: cl, Plan: p}); err != nil {
+	if _, err := tgt.Setup(ctx, &targets.Env{Cluster: cl, Plan: p}); err != nil {
 		t.Fatalf("set up redis servers: %v", err)
 	}
 	faults := workloads.NewClientFaults()

@@ -10,7 +10,6 @@ import (
 
 	"github.com/lockstorm/lockstorm/internal/testdocker"
 	"github.com/lockstorm/lockstorm/internal/wait"
-	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/runtime/docker"
@@ -29,24 +28,21 @@ type conformanceTarget struct {
 const redisPort = 6379
 
 func (*conformanceTarget) Name() string { return "conformance-redis" }
-func (*conformanceTarget) Description() string {
-	return "one plain redis-server per node, for nemesis tests"
+func (*conformanceTarget) Describe() targets.Descriptor {
+	return targets.Descriptor{Description: "one plain redis-server per node, for nemesis tests", DefaultNodes: 5,
+		Ports: map[string]int{"redis": redisPort}}
 }
-func (*conformanceTarget) DefaultNodes() int                         { return 5 }
-func (*conformanceTarget) Options() []option.Spec                    { return nil }
 func (*conformanceTarget) Prepare(*plan.Plan) (time.Duration, error) { return time.Second, nil }
-func (*conformanceTarget) Lease() time.Duration                      { return time.Second }
-func (*conformanceTarget) Ports() map[string]int                     { return map[string]int{"redis": redisPort} }
 func (*conformanceTarget) Binding() targets.Binding                  { return nil }
 
-func (c *conformanceTarget) Setup(ctx context.Context, env *targets.Env) error {
+func (c *conformanceTarget) Setup(ctx context.Context, env *targets.Env) (time.Duration, error) {
 	c.cluster, c.nodes = env.Cluster, env.Plan.NodeNames()
 	for _, n := range c.nodes {
 		if err := c.StartServer(ctx, n); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return time.Second, nil
 }
 
 func (*conformanceTarget) Teardown(context.Context) error { return nil }

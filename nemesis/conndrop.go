@@ -273,7 +273,7 @@ func (ConnDrop) Clean(ctx context.Context, env *Env) error {
 // every node: each must be reset (exit status 1 at once) when reset is
 // set, and connect otherwise.
 func checkResets(ctx context.Context, env *Env, container string, reset bool) error {
-	ports := env.Service.Ports()
+	ports := env.Service.Describe().Ports
 	if len(ports) == 0 {
 		return fmt.Errorf("the service names no port to probe")
 	}

@@ -174,7 +174,7 @@ func (l Link) applies(env *Env) error {
 	if !hasClients(env) {
 		return fmt.Errorf("%w: link goes between client containers and the servers, and the run's clients run in the harness (--client go)", ErrNotApplicable)
 	}
-	if len(env.Service.Ports()) == 0 {
+	if len(env.Service.Describe().Ports) == 0 {
 		return fmt.Errorf("%w: the service names no port that clients dial", ErrNotApplicable)
 	}
 	return nil
@@ -280,7 +280,7 @@ iptables -w -t nat -S "$1" | grep -c -- '-j DNAT' || true`
 // servicePorts are the ports clients dial on each node, in order.
 func servicePorts(env *Env) []int {
 	var ports []int
-	for _, p := range env.Service.Ports() {
+	for _, p := range env.Service.Describe().Ports {
 		if !slices.Contains(ports, p) {
 			ports = append(ports, p)
 		}

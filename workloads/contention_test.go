@@ -11,6 +11,10 @@ import (
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/etcd"
+	"github.com/lockstorm/lockstorm/targets/inmemory"
+	"github.com/lockstorm/lockstorm/targets/redis"
+	"github.com/lockstorm/lockstorm/targets/zookeeper"
 )
 
 // The sweep against the in-memory target on one node (a correct lock, one
@@ -42,7 +46,7 @@ func TestContentionSweepMeasuresEveryWayAndLosesNothing(t *testing.T) {
 func contentionSweepOnce(t *testing.T) string {
 	t.Helper()
 	cfg := plan.Plan{TimeLimit: 1800 * time.Millisecond, Client: plan.ClientGo, Options: option.Values{"contention.clients": "1,2,8"}}
-	_, rep := runWorkload(t, Contention{}, targets.NewInMemory(), oneNode, cfg, cfg.TimeLimit)
+	_, rep := runWorkload(t, Contention{}, inmemory.New(), oneNode, cfg, cfg.TimeLimit)
 	inv := result(t, rep, checker.NameInventory)
 	var d checker.InventoryDetails
 	details(t, inv, &d)
@@ -82,7 +86,7 @@ func TestContentionOptimisticNeedsNoLock(t *testing.T) {
 		lost    bool
 	}{{checker.WayLock, true}, {checker.WayOptimistic, false}, {checker.WayAtomic, false}} {
 		cfg := plan.Plan{Hold: 2 * time.Millisecond, Variant: tc.variant, Concurrency: 6}
-		_, rep := runWorkload(t, Contention{}, targets.NewInMemory(), threeNodes, cfg, time.Second)
+		_, rep := runWorkload(t, Contention{}, inmemory.New(), threeNodes, cfg, time.Second)
 		inv := result(t, rep, checker.NameInventory)
 		var d checker.InventoryDetails
 		details(t, inv, &d)
@@ -103,11 +107,11 @@ func TestContentionPrepareRefusesWhatCannotWork(t *testing.T) {
 		field  string
 		words  string
 	}{
-		{"no store", targets.NewRedlock(), func(*plan.Plan) {}, "workload", "has none here"},
-		{"fencing", targets.NewRedis(), func(p *plan.Plan) { p.Fencing = true }, "fencing", "does not check fencing tokens"},
-		{"no decrement", targets.NewEtcd(), func(p *plan.Plan) { p.Variant = checker.WayAtomic }, "variant", "no atomic decrement"},
-		{"decrement asked of the sweep", targets.NewZookeeper(), func(p *plan.Plan) { p.Options = option.Values{"contention.ways": "lock,atomic"} }, "variant", "no atomic decrement"},
-		{"phases too short", targets.NewRedis(), func(p *plan.Plan) { p.TimeLimit = 5 * time.Second }, "time-limit", "18 phases"},
+		{"no store", redis.NewRedlock(), func(*plan.Plan) {}, "workload", "has none here"},
+		{"fencing", redis.New(), func(p *plan.Plan) { p.Fencing = true }, "fencing", "does not check fencing tokens"},
+		{"no decrement", etcd.New(), func(p *plan.Plan) { p.Variant = checker.WayAtomic }, "variant", "no atomic decrement"},
+		{"decrement asked of the sweep", zookeeper.New(), func(p *plan.Plan) { p.Options = option.Values{"contention.ways": "lock,atomic"} }, "variant", "no atomic decrement"},
+		{"phases too short", redis.New(), func(p *plan.Plan) { p.TimeLimit = 5 * time.Second }, "time-limit", "18 phases"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := plan.Plan{TimeLimit: 20 * time.Second, Concurrency: 5, Options: option.Values{}}
@@ -120,7 +124,7 @@ func TestContentionPrepareRefusesWhatCannotWork(t *testing.T) {
 		})
 	}
 	p := plan.Plan{TimeLimit: 9 * time.Second, Concurrency: 5, Options: option.Values{}}
-	if err := (Contention{}).Prepare(&p, targets.NewRedis()); err != nil {
+	if err := (Contention{}).Prepare(&p, redis.New()); err != nil {
 		t.Errorf("9 s for 18 phases of 500 ms: %v", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/inmemory"
 )
 
 // The use-case workloads run here against the in-memory target: with one
@@ -62,7 +63,7 @@ func runWithFaults(t *testing.T, w Workload, tgt targets.Service, nodes []string
 	if cfg.Keys == 0 {
 		cfg.Keys = 1
 	}
-	if err := tgt.Setup(ctx, &targets.Env{Plan: &cfg, Log: log}); err != nil {
+	if _, err := tgt.Setup(ctx, &targets.Env{Plan: &cfg, Log: log}); err != nil {
 		t.Fatal(err)
 	}
 	defer tgt.Teardown(ctx)
@@ -124,17 +125,15 @@ type freeForAll struct {
 	next atomic.Int64
 }
 
-func (*freeForAll) Name() string                              { return "free-for-all" }
-func (*freeForAll) Description() string                       { return "grants every acquire, with increasing tokens" }
-func (*freeForAll) DefaultNodes() int                         { return 1 }
-func (*freeForAll) Options() []option.Spec                    { return nil }
-func (*freeForAll) Prepare(*plan.Plan) (time.Duration, error) { return 0, nil }
-func (*freeForAll) Setup(context.Context, *targets.Env) error { return nil }
-func (*freeForAll) Lease() time.Duration                      { return 0 }
-func (*freeForAll) Ports() map[string]int                     { return nil }
-func (f *freeForAll) Binding() targets.Binding                { return f }
-func (*freeForAll) Teardown(context.Context) error            { return nil }
-func (*freeForAll) HasTokens() bool                           { return true }
+func (*freeForAll) Name() string { return "free-for-all" }
+func (*freeForAll) Describe() targets.Descriptor {
+	return targets.Descriptor{Description: "grants every acquire, with increasing tokens", DefaultNodes: 1}
+}
+func (*freeForAll) Prepare(*plan.Plan) (time.Duration, error)                  { return 0, nil }
+func (*freeForAll) Setup(context.Context, *targets.Env) (time.Duration, error) { return 0, nil }
+func (f *freeForAll) Binding() targets.Binding                                 { return f }
+func (*freeForAll) Teardown(context.Context) error                             { return nil }
+func (*freeForAll) HasTokens() bool                                            { return true }
 func (f *freeForAll) NewClient(context.Context, targets.ClientEnv) (targets.Client, error) {
 	return &freeClient{f: f, held: map[string]bool{}}, nil
 }
@@ -169,7 +168,7 @@ func (*freeClient) Close() error { return nil }
 func TestInventoryCorrectLockLosesNothing(t *testing.T) {
 	t.Parallel()
 	cfg := plan.Plan{Hold: time.Millisecond, Keys: 2}
-	_, rep := runWorkload(t, Inventory{}, targets.NewInMemory(), oneNode, cfg, time.Second)
+	_, rep := runWorkload(t, Inventory{}, inmemory.New(), oneNode, cfg, time.Second)
 	r := result(t, rep, "inventory")
 	var d checker.InventoryDetails
 	details(t, r, &d)
@@ -184,7 +183,7 @@ func TestInventoryCorrectLockLosesNothing(t *testing.T) {
 func TestInventoryBrokenLockLosesDeductions(t *testing.T) {
 	t.Parallel()
 	cfg := plan.Plan{Hold: 2 * time.Millisecond, Keys: 1}
-	_, rep := runWorkload(t, Inventory{}, targets.NewInMemory(), threeNodes, cfg, time.Second)
+	_, rep := runWorkload(t, Inventory{}, inmemory.New(), threeNodes, cfg, time.Second)
 	r := result(t, rep, "inventory")
 	var d checker.InventoryDetails
 	details(t, r, &d)
@@ -203,7 +202,7 @@ func TestInventoryDecrementOversells(t *testing.T) {
 	t.Parallel()
 	cfg := plan.Plan{Hold: 2 * time.Millisecond, Keys: 1, Variant: InventoryDecrement,
 		Options: option.Values{"inventory.stock": "40"}}
-	_, rep := runWorkload(t, Inventory{}, targets.NewInMemory(), threeNodes, cfg, time.Second)
+	_, rep := runWorkload(t, Inventory{}, inmemory.New(), threeNodes, cfg, time.Second)
 	r := result(t, rep, "inventory")
 	var d checker.InventoryDetails
 	details(t, r, &d)
@@ -289,7 +288,7 @@ func TestClientCrashBetweenCheckAndAct(t *testing.T) {
 			cfg := plan.Plan{Hold: time.Millisecond, Options: option.Values{"scheduled-jobs.tick": "20ms",
 				"leader-election.term": "50ms", "leader-election.pace": "5ms"}}
 			victim := make(chan Victim, 1)
-			h, rep := runWithFaults(t, w, targets.NewInMemory(), oneNode, cfg, 500*time.Millisecond,
+			h, rep := runWithFaults(t, w, inmemory.New(), oneNode, cfg, 500*time.Millisecond,
 				func(ctx context.Context, f *ClientFaults) {
 					if v, err := f.Crash(ctx); err == nil {
 						victim <- v

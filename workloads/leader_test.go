@@ -7,7 +7,7 @@ import (
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
-	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/inmemory"
 )
 
 func leaderConfig() plan.Plan {
@@ -16,7 +16,7 @@ func leaderConfig() plan.Plan {
 
 func TestLeaderElectionOneLeaderUnderACorrectLock(t *testing.T) {
 	t.Parallel()
-	_, rep := runWorkload(t, LeaderElection{}, targets.NewInMemory(), oneNode, leaderConfig(), time.Second)
+	_, rep := runWorkload(t, LeaderElection{}, inmemory.New(), oneNode, leaderConfig(), time.Second)
 	r := result(t, rep, "leader-election")
 	var d checker.LeaderDetails
 	details(t, r, &d)
@@ -30,7 +30,7 @@ func TestLeaderElectionOneLeaderUnderACorrectLock(t *testing.T) {
 
 func TestLeaderElectionTwoLeadersUnderABrokenLock(t *testing.T) {
 	t.Parallel()
-	_, rep := runWorkload(t, LeaderElection{}, targets.NewInMemory(), threeNodes, leaderConfig(), time.Second)
+	_, rep := runWorkload(t, LeaderElection{}, inmemory.New(), threeNodes, leaderConfig(), time.Second)
 	r := result(t, rep, "leader-election")
 	var d checker.LeaderDetails
 	details(t, r, &d)

@@ -9,7 +9,7 @@ import (
 	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
-	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/inmemory"
 )
 
 // paymentConfig makes several servers work on the same order at once: a
@@ -30,7 +30,7 @@ func paymentDetails(t *testing.T, rep checker.Report) (checker.Result, checker.P
 
 func TestPaymentLockChargesOnceUnderACorrectLock(t *testing.T) {
 	t.Parallel()
-	_, rep := runWorkload(t, Payment{}, targets.NewInMemory(), oneNode, paymentConfig(PaymentLock), time.Second)
+	_, rep := runWorkload(t, Payment{}, inmemory.New(), oneNode, paymentConfig(PaymentLock), time.Second)
 	r, d := paymentDetails(t, rep)
 	if rep.Status != checker.Valid || r.Status != checker.Valid {
 		t.Fatalf("report %s, payment %s: %s", rep.Status, r.Status, r.Summary)
@@ -42,7 +42,7 @@ func TestPaymentLockChargesOnceUnderACorrectLock(t *testing.T) {
 
 func TestPaymentLockDoubleChargesUnderABrokenLock(t *testing.T) {
 	t.Parallel()
-	_, rep := runWorkload(t, Payment{}, targets.NewInMemory(), threeNodes, paymentConfig(PaymentLock), time.Second)
+	_, rep := runWorkload(t, Payment{}, inmemory.New(), threeNodes, paymentConfig(PaymentLock), time.Second)
 	r, d := paymentDetails(t, rep)
 	if r.Status != checker.Invalid || d.DoubleCharges == 0 {
 		t.Fatalf("payment %s (%s), want double charges under a broken lock", r.Status, r.Summary)
@@ -57,7 +57,7 @@ func TestPaymentLockDoubleChargesUnderABrokenLock(t *testing.T) {
 
 func TestPaymentIdempotencyKeyNeverDoubleCharges(t *testing.T) {
 	t.Parallel()
-	h, rep := runWorkload(t, Payment{}, targets.NewInMemory(), threeNodes, paymentConfig(PaymentIdempotencyKey), time.Second)
+	h, rep := runWorkload(t, Payment{}, inmemory.New(), threeNodes, paymentConfig(PaymentIdempotencyKey), time.Second)
 	r, d := paymentDetails(t, rep)
 	if r.Status != checker.Valid || d.Charges == 0 {
 		t.Fatalf("payment %s (%s), want valid with charges", r.Status, r.Summary)
@@ -74,7 +74,7 @@ func TestPaymentIdempotencyKeyNeverDoubleCharges(t *testing.T) {
 
 func TestPaymentBothIsSafeUnderABrokenLock(t *testing.T) {
 	t.Parallel()
-	_, rep := runWorkload(t, Payment{}, targets.NewInMemory(), threeNodes, paymentConfig(PaymentBoth), time.Second)
+	_, rep := runWorkload(t, Payment{}, inmemory.New(), threeNodes, paymentConfig(PaymentBoth), time.Second)
 	r, d := paymentDetails(t, rep)
 	if r.Status != checker.Valid || d.Variant != PaymentBoth {
 		t.Fatalf("payment %s %+v (%s), want valid", r.Status, d, r.Summary)

@@ -7,7 +7,7 @@ import (
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
-	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/inmemory"
 )
 
 func scheduledConfig() plan.Plan {
@@ -16,7 +16,7 @@ func scheduledConfig() plan.Plan {
 
 func TestScheduledJobsRunOnceUnderACorrectLock(t *testing.T) {
 	t.Parallel()
-	_, rep := runWorkload(t, ScheduledJobs{}, targets.NewInMemory(), oneNode, scheduledConfig(), time.Second)
+	_, rep := runWorkload(t, ScheduledJobs{}, inmemory.New(), oneNode, scheduledConfig(), time.Second)
 	r := result(t, rep, "scheduled-jobs")
 	var d checker.ScheduledDetails
 	details(t, r, &d)
@@ -30,7 +30,7 @@ func TestScheduledJobsRunOnceUnderACorrectLock(t *testing.T) {
 
 func TestScheduledJobsRunTwiceUnderABrokenLock(t *testing.T) {
 	t.Parallel()
-	_, rep := runWorkload(t, ScheduledJobs{}, targets.NewInMemory(), threeNodes, scheduledConfig(), time.Second)
+	_, rep := runWorkload(t, ScheduledJobs{}, inmemory.New(), threeNodes, scheduledConfig(), time.Second)
 	r := result(t, rep, "scheduled-jobs")
 	var d checker.ScheduledDetails
 	details(t, r, &d)

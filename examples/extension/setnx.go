@@ -26,7 +26,6 @@ import (
 type SetNX struct {
 	cluster runtime.Cluster
 	node    string
-	ttl     time.Duration
 }
 
 // setnxCheckOpt makes the release check the value first (GET then DEL,
@@ -34,26 +33,37 @@ type SetNX struct {
 var setnxCheckOpt = option.Choice{Name: "redis-setnx.release", Default: "del", Choices: []string{"del", "get-del"},
 	Help: "del: a plain DEL; get-del: GET, compare, then DEL"}
 
+// The required interface, targets.Service.
+
 func (*SetNX) Name() string { return "redis-setnx" }
-func (*SetNX) Description() string {
-	return "one redis-server: SETNX then EXPIRE, released with a plain DEL (an extension's example)"
+func (*SetNX) Describe() targets.Descriptor {
+	return targets.Descriptor{
+		Description:  "one redis-server: SETNX then EXPIRE, released with a plain DEL (an extension's example)",
+		DefaultNodes: 1,
+		Options:      option.Specs(setnxCheckOpt),
+		Ports:        map[string]int{"redis": 6379},
+	}
 }
-func (*SetNX) DefaultNodes() int                                 { return 1 }
-func (*SetNX) Options() []option.Spec                            { return option.Specs(setnxCheckOpt) }
-func (*SetNX) Prepare(p *plan.Plan) (time.Duration, error)       { return p.TTL, nil }
-func (s *SetNX) Lease() time.Duration                            { return s.ttl }
-func (*SetNX) Ports() map[string]int                             { return map[string]int{"redis": 6379} }
-func (*SetNX) Binding() targets.Binding                          { return setnxBinding{} }
-func (*SetNX) Teardown(context.Context) error                    { return nil }
+func (*SetNX) Prepare(p *plan.Plan) (time.Duration, error) { return p.TTL, nil }
+func (*SetNX) Binding() targets.Binding                    { return setnxBinding{} }
+func (*SetNX) Teardown(context.Context) error              { return nil }
+
+// Setup starts redis-server on the first node and waits until it answers.
+// The lease is the key's TTL.
+func (s *SetNX) Setup(ctx context.Context, env *targets.Env) (time.Duration, error) {
+	s.cluster, s.node = env.Cluster, env.Plan.Nodes[0].Name
+	if err := s.start(ctx, s.node); err != nil {
+		return 0, err
+	}
+	return env.Plan.TTL, nil
+}
+
+// Optional interfaces (targets/optional.go): targets.Expirer, and
+// targets.Servers, which the kill and pause nemeses need.
+
 func (*SetNX) Expiry() targets.Expiry                            { return targets.FixedExpiry }
 func (*SetNX) ServerProcess(string) string                       { return "redis-server" }
 func (s *SetNX) StartServer(ctx context.Context, n string) error { return s.start(ctx, n) }
-
-// Setup starts redis-server on the first node and waits until it answers.
-func (s *SetNX) Setup(ctx context.Context, env *targets.Env) error {
-	s.cluster, s.node, s.ttl = env.Cluster, env.Plan.Nodes[0].Name, env.Plan.TTL
-	return s.start(ctx, s.node)
-}
 
 func (s *SetNX) start(ctx context.Context, node string) error {
 	err := targets.StartDaemon(ctx, s.cluster, node, targets.Daemon{

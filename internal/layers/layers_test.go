@@ -12,7 +12,7 @@ import (
 // second runtime is a new package and the checkers run anywhere.
 func TestOnlyTheDockerRuntimeLinksDocker(t *testing.T) {
 	free := []string{"checker", "reports", "history", "store", "campaign", "workloads", "targets",
-		"nemesis", "harness", "plan", "option", "runtime"}
+		"targets/all", "targets/process", "nemesis", "harness", "plan", "option", "runtime"}
 	for _, p := range free {
 		out, err := exec.Command("go", "list", "-deps", "github.com/lockstorm/lockstorm/"+p).CombinedOutput()
 		if err != nil {
@@ -22,6 +22,56 @@ func TestOnlyTheDockerRuntimeLinksDocker(t *testing.T) {
 			if strings.Contains(dep, "docker/docker") || strings.Contains(dep, "lockstorm/runtime/docker") || strings.Contains(dep, "dockertest") {
 				t.Errorf("%s links %s", p, dep)
 			}
+		}
+	}
+}
+
+// lockClients are the client libraries of the lock services, which only
+// the service packages under targets/ (and targets/all, which lists them)
+// may link.
+var lockClients = []string{
+	"github.com/redis/go-redis", "github.com/go-redsync/redsync", "go.etcd.io/etcd/client",
+	"github.com/go-zookeeper/zk", "github.com/jackc/pgx", "github.com/go-sql-driver/mysql",
+	"github.com/bradfitz/gomemcache", "github.com/nats-io/nats.go",
+}
+
+// deps lists the packages that p links.
+func deps(t *testing.T, p string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", "github.com/lockstorm/lockstorm/"+p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v\n%s", p, err, out)
+	}
+	return strings.Fields(string(out))
+}
+
+// The packages that run, judge and report a run depend on the contract of
+// a lock service (targets), never on a service: re-judging a saved run, a
+// workload or a nemesis links no lock client library. The contract links
+// none either, nor the gRPC and logging libraries that the etcd client
+// brings; and the client-process binding does not reach back into the
+// harness.
+func TestOnlyTheServicePackagesLinkLockClients(t *testing.T) {
+	free := []string{"workloads", "nemesis", "protocol", "checker", "reports", "history", "campaign", "store",
+		"harness", "targets", "targets/process", "plan", "option", "runtime"}
+	for _, p := range free {
+		for _, dep := range deps(t, p) {
+			for _, lib := range lockClients {
+				if strings.HasPrefix(dep, lib) {
+					t.Errorf("%s links %s", p, dep)
+				}
+			}
+		}
+	}
+	for _, dep := range deps(t, "targets") {
+		if strings.HasPrefix(dep, "google.golang.org/grpc") || strings.HasPrefix(dep, "go.uber.org/zap") ||
+			strings.HasPrefix(dep, "github.com/lockstorm/lockstorm/targets/") {
+			t.Errorf("the contract package targets links %s", dep)
+		}
+	}
+	for _, dep := range deps(t, "targets/process") {
+		if dep == "github.com/lockstorm/lockstorm/harness" {
+			t.Errorf("targets/process links the harness")
 		}
 	}
 }
