@@ -24,16 +24,6 @@ const (
 	testdocker = module + "/internal/testdocker"
 )
 
-// fixtureAllowances are the paths (relative to the module, a trailing
-// slash for a folder) whose tests may still write their Docker fixtures
-// by hand.
-var fixtureAllowances = []string{
-	// targets/fixture_docker_test.go, until targets/ is split into a
-	// package per service and its fixtures become targets/targettest,
-	// built on internal/testdocker (issue 28, items 1 and 8).
-	"targets/",
-}
-
 // isTestHelper says whether the package at import path p is a test
 // helper package: internal/testdocker, or one whose name ends in "test"
 // (reports/reporttest), like net/http/httptest.
@@ -85,9 +75,6 @@ func TestOnlyTheFixturePackageSkipsOrConnectsForDockerTests(t *testing.T) {
 			return nil
 		}
 		if !strings.HasSuffix(rel, ".go") || !strings.HasSuffix(rel, "_test.go") && !strings.HasSuffix(path.Dir(rel), "test") {
-			return nil
-		}
-		if slices.ContainsFunc(fixtureAllowances, func(a string) bool { return rel == a || strings.HasSuffix(a, "/") && strings.HasPrefix(rel, a) }) {
 			return nil
 		}
 		found = append(found, handWrittenFixtures(t, p, nil, rel)...)

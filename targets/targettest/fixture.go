@@ -8,46 +8,18 @@ package targettest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/lockstorm/lockstorm/internal/testdocker"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/runtime/docker"
 	"github.com/lockstorm/lockstorm/targets"
 )
-
-// Label marks the containers of the target tests, so that a test can
-// count exactly its own leftovers.
-const Label = "lockstorm.test"
-
-// SkipWithoutDocker skips t in -short mode, and when there is no Docker
-// engine to reach (no DOCKER_HOST and no /var/run/docker.sock).
-func SkipWithoutDocker(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("skipping Docker test in -short mode")
-	}
-	if os.Getenv("DOCKER_HOST") == "" {
-		if _, err := os.Stat("/var/run/docker.sock"); errors.Is(err, os.ErrNotExist) {
-			t.Skip("skipping: Docker socket /var/run/docker.sock is absent and DOCKER_HOST is unset")
-		}
-	}
-}
-
-// RandomID returns six hex digits, to tell one test's containers from
-// another's.
-func RandomID() string {
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
 
 // Settings are what a target test asks of a service: the lease, the
 // wait budget and the options.
@@ -67,14 +39,9 @@ var (
 // removes everything when the test ends. It skips t without Docker.
 func SetUp(t *testing.T, tg targets.Service, n int, s Settings) runtime.Cluster {
 	t.Helper()
-	SkipWithoutDocker(t)
+	d := testdocker.Runtime(t, docker.New)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	d, err := docker.New(ctx, nil)
-	if err != nil {
-		t.Fatalf("docker: %v", err)
-	}
-	t.Cleanup(func() { d.Close() })
 	p := &plan.Plan{Target: tg.Name(), TTL: s.TTL, Wait: s.Wait, Options: s.Extra, Keys: 1}
 	if p.Options == nil {
 		p.Options = option.Values{}
@@ -82,22 +49,15 @@ func SetUp(t *testing.T, tg targets.Service, n int, s Settings) runtime.Cluster 
 	for i := 1; i <= n; i++ {
 		p.Nodes = append(p.Nodes, plan.Node{Name: runtime.NodeName(i), Ports: tg.Describe().Ports})
 	}
+	var err error
 	if p.Lease, err = tg.Prepare(p); err != nil {
 		t.Fatalf("Prepare: %v", err)
 	}
 	start := time.Now()
-	c, err := d.Start(ctx, runtime.Spec{
-		RunID:  tg.Name() + "test-" + RandomID(),
+	c := testdocker.Start(t, d, runtime.Spec{
+		RunID:  testdocker.ID(tg.Name() + "test"),
 		Nodes:  n,
-		Labels: map[string]string{Label: "targets-" + tg.Name()},
-	})
-	if err != nil {
-		t.Fatalf("start cluster: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := c.Teardown(context.Background()); err != nil {
-			t.Errorf("teardown: %v", err)
-		}
+		Labels: map[string]string{testdocker.Label: "targets-" + tg.Name()},
 	})
 	up := time.Since(start)
 	for i, ni := range c.Nodes() {

@@ -3,54 +3,20 @@ package targettest
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
 	"github.com/lockstorm/lockstorm/internal/keepfailed"
+	"github.com/lockstorm/lockstorm/internal/testdocker"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime/docker"
 	"github.com/lockstorm/lockstorm/store"
 	"github.com/lockstorm/lockstorm/targets/all"
 )
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// ClientBinary builds lockstorm once for the test binary: the runs'
-// client processes are `lockstorm client` in the client containers.
-func ClientBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "lockstorm-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "lockstorm")
-		build := exec.Command("go", "build", "-o", binPath, "github.com/lockstorm/lockstorm/cmd/lockstorm")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("%v: %s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build lockstorm: %v", buildErr)
-	}
-	return binPath
-}
 
 // RunHarness runs the mutex workload through the harness on target, with
 // the given nemeses and lockstorm's client processes, and checks that the
@@ -77,36 +43,26 @@ func RunHarnessWith(t *testing.T, target, client string, limit time.Duration, ne
 // directory.
 func RunPlan(t *testing.T, target string, limit time.Duration, change func(*plan.Plan)) (store.RunResult, string) {
 	t.Helper()
-	SkipWithoutDocker(t)
+	rt := testdocker.Runtime(t, docker.New)
 	all.Register() // the harness looks the target up by name, as in cli.Main
 	cfg := harness.DefaultConfig()
 	cfg.Plan.Target, cfg.Plan.TimeLimit = target, limit
 	change(&cfg.Plan)
-	cfg.ClientBinary = ClientBinary(t)
+	cfg.ClientBinary = testdocker.Lockstorm(t)
 	cfg.StoreDir = t.TempDir()
 	keepfailed.OnFailure(t, cfg.StoreDir)
-	mark := "targets-" + target + "-" + RandomID()
-	cfg.Labels = map[string]string{Label: mark}
+	mark := testdocker.ID("targets-" + target)
+	cfg.Labels = map[string]string{testdocker.Label: mark}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	rt, err := docker.New(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
 	cfg.Runtime = rt
 	res, err := harness.Execute(ctx, cfg)
 	if err != nil {
 		t.Fatalf("Execute %s: %v (summary: %s)", target, err, res.Summary)
 	}
 	t.Logf("%s %v: %s, %d ops in %s", target, res.Plan.Nemeses, res.Status, res.Ops, res.Duration.Round(time.Millisecond))
-	left, err := rt.Client().ContainerList(ctx, container.ListOptions{All: true,
-		Filters: filters.NewArgs(filters.Arg("label", Label+"="+mark))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(left) > 0 {
-		t.Errorf("%d containers of the run left behind", len(left))
+	if left, nets := testdocker.Count(t, testdocker.Label+"="+mark); left+nets > 0 {
+		t.Errorf("%d containers and %d networks of the run left behind", left, nets)
 	}
 	return res, filepath.Join(cfg.StoreDir, res.Cell, res.ID)
 }
