@@ -3,16 +3,32 @@ package layers
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // The packages that judge, report and describe a run never link Docker:
-// only runtime/docker and the command that wires it in do, so that a
-// second runtime is a new package and the checkers run anywhere.
+// only runtime/docker, the command that wires it in and the test helpers
+// do, so that a second runtime is a new package and the checkers run
+// anywhere. Every other package of the module is checked, the service
+// packages and protocol included.
 func TestOnlyTheDockerRuntimeLinksDocker(t *testing.T) {
-	free := []string{"checker", "reports", "history", "store", "campaign", "workloads", "targets",
-		"targets/all", "targets/process", "nemesis", "harness", "plan", "option", "runtime"}
+	out, err := exec.Command("go", "list", module+"/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	var free []string
+	for _, ip := range strings.Fields(string(out)) {
+		p := strings.TrimPrefix(ip, module+"/")
+		if p == "runtime/docker" || strings.HasPrefix(p, "runtime/docker/") || p == "cli" || strings.HasPrefix(p, "cmd/") || isTestHelper(ip) || strings.Contains(p, "/testdata/") {
+			continue
+		}
+		free = append(free, p)
+	}
+	if !slices.Contains(free, "protocol") || !slices.Contains(free, "targets/redis") {
+		t.Fatalf("go list gave %v, without protocol or targets/redis", free)
+	}
 	for _, p := range free {
 		out, err := exec.Command("go", "list", "-deps", "github.com/lockstorm/lockstorm/"+p).CombinedOutput()
 		if err != nil {
