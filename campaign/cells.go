@@ -33,6 +33,9 @@ type Cell struct {
 	Judge    []string
 	// Speedup is what the cell asks of a sweep (CellSpec).
 	Speedup map[string]float64
+	// MatrixOf is, for a cell expanded from a cell's matrix, the cell as
+	// written and the values this one runs with; nil otherwise.
+	MatrixOf *store.MatrixOf
 	// Plan is what each run of the cell is asked to do; its seed is set
 	// per repeat.
 	Plan plan.Plan
@@ -46,6 +49,8 @@ type Cell struct {
 	// (File.inherit).
 	matrix          int
 	judgeInDefaults bool
+	// matrixLines are the lines of MatrixOf's options and values.
+	matrixLines []matrixLine
 }
 
 // NemesisName returns the cell's nemeses joined by "+", or "none".
@@ -56,24 +61,37 @@ func (c Cell) NemesisName() string {
 	return strings.Join(c.Nemeses, "+")
 }
 
-// Expand resolves the file into cells, in file order: first the cells, then
-// each matrix in target, workload, nemesis order. Settings inherit from the
+// Expand resolves the file into cells, in file order: first the cells (a
+// cell with a matrix as one cell per combination of its values, in
+// CellMatrix.points order), then each matrix in target, workload, nemesis
+// order. Settings inherit from the
 // defaults, then the matrix, then the cell; an inherited option reaches
 // only the cells that read it (File.inherit).
 func (f *File) Expand() []Cell {
 	var out []Cell
 	for _, c := range f.Cells {
-		s := merge(f.Defaults, c.Settings)
-		cell := f.cell(c.Name, c.Target, c.Workload, c.Nemesis, c.Expect, c.Claim, s, c.line)
-		cell.Speedup = c.Speedup
-		if c.Variant != "" {
-			cell.Plan.Variant = c.Variant
-			if c.Name == "" {
-				cell.Name = store.CellName(cell.Target, cell.Plan.WorkloadLabel(), cell.Nemeses)
+		for _, pt := range c.Matrix.points() {
+			own := c.Settings
+			if len(pt.values) > 0 {
+				own.Options = withValues(c.Options, pt)
 			}
+			s := merge(f.Defaults, own)
+			cell := f.cell(c.Name, c.Target, c.Workload, c.Nemesis, c.Expect, c.Claim, s, c.line)
+			cell.Speedup = c.Speedup
+			if c.Variant != "" {
+				cell.Plan.Variant = c.Variant
+				if c.Name == "" {
+					cell.Name = store.CellName(cell.Target, cell.Plan.WorkloadLabel(), cell.Nemeses)
+				}
+			}
+			if len(pt.values) > 0 {
+				cell.MatrixOf = &store.MatrixOf{Cell: cell.Name, Values: pt.values}
+				cell.Name = matrixName(cell.Name, pt.values)
+				cell.matrixLines = pt.lines
+			}
+			f.inherit(&cell, own, 0)
+			out = append(out, cell)
 		}
-		f.inherit(&cell, c.Settings, 0)
-		out = append(out, cell)
 	}
 	for i, m := range f.Matrix {
 		s := merge(f.Defaults, m.Settings)

@@ -72,7 +72,10 @@ type CellSpec struct {
 	// throughput at 16 clients (checker.RatioClients, or the nearest
 	// number measured below it), e.g. {atomic: 3}.
 	Speedup map[string]float64 `yaml:"speedup"`
-	line    int
+	// Matrix expands the cell into one cell per combination of the
+	// values of some options, e.g. {redis.persistence: [none, aof]}.
+	Matrix CellMatrix `yaml:"matrix"`
+	line   int
 }
 
 // MatrixSpec expands into one cell per target × workload × nemesis.
@@ -261,6 +264,9 @@ func (f *File) Validate() error {
 	if err := f.checkLevels(); err != nil {
 		return err
 	}
+	if err := f.checkCellMatrices(); err != nil {
+		return err
+	}
 	// Count before expanding: a short matrix may stand for more cells
 	// than memory holds.
 	if n := f.cellCount(); n > MaxCells {
@@ -274,6 +280,9 @@ func (f *File) Validate() error {
 			return bad(c.Line, "cell name %q is used twice (first at line %d)", c.Name, prev)
 		}
 		seen[c.Name] = c.Line
+		if err := f.checkMatrix(c); err != nil {
+			return err
+		}
 		if err := checkCell(c); err != nil {
 			return bad(c.Line, "cell %q: %v", c.Name, err)
 		}

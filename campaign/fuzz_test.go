@@ -24,6 +24,8 @@ func FuzzParseCampaign(f *testing.F) {
 		"a: &a [x, x]\nb: &b [*a, *a]\ncells: *b\n",
 		"cells: [{target: inmemory, options: {pause.duration: 1s, \"\": x}}]\n",
 		"\xef\xbb\xbfname: bom\ncells:\n- target: inmemory\n",
+		matrixFile,
+		"cells:\n  - target: redis\n    matrix: &m {redis.persistence: [none, aof], pause.duration: [1s]}\n  - target: redis\n    nemesis: pause\n    matrix: *m\n",
 		"", "---", "[", "{", "cells: [", "cells:\n  - !!binary AAAA\n",
 	} {
 		f.Add([]byte(seed))

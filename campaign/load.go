@@ -26,7 +26,14 @@ func Load(path string) (*File, error) {
 
 // cellCount is len(f.Expand()) without expanding, at most math.MaxInt.
 func (f *File) cellCount() int {
-	n := len(f.Cells)
+	n := 0
+	for _, c := range f.Cells {
+		k := c.Matrix.size()
+		if k > math.MaxInt-n {
+			return math.MaxInt
+		}
+		n += k
+	}
 	for _, m := range f.Matrix {
 		k := mulCapped(mulCapped(len(m.Targets), len(m.Workloads)), max(1, len(m.Nemeses)))
 		if k > math.MaxInt-n {

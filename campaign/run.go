@@ -244,6 +244,7 @@ func newCellResult(c Cell) store.CellResult {
 	return store.CellResult{
 		Name: c.Name, Index: c.Index, Target: c.Target, Workload: c.Workload, Nemesis: c.NemesisName(),
 		Variant: c.Plan.Variant, Expect: c.Expect, Description: c.Claim, Speedup: c.Speedup,
+		MatrixOf: c.MatrixOf,
 	}
 }
 

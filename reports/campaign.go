@@ -24,6 +24,9 @@ type campaignPage struct {
 	Groups      []matrixGroup
 	// Claims lists the cells that state a claim, in campaign order.
 	Claims []claimRow
+	// SideBySide holds, for each cell of the file with a matrix, the
+	// cells it expanded into, one column per value.
+	SideBySide []sideBySide
 	// Contention holds a throughput-by-clients plot for each cell with a
 	// contention result, when the page was written with its store.
 	Contention []cellPlot
@@ -164,6 +167,7 @@ func buildCampaign(c store.CampaignResult, read runReader) *campaignPage {
 		p.Meta = append(p.Meta, kv{"shard", c.Shard})
 	}
 	p.Groups = matrix(c.Cells)
+	p.SideBySide = sideBySides(c.Cells)
 	for _, cell := range c.Cells {
 		if cell.Description != "" {
 			p.Claims = append(p.Claims, claimRow{Name: cell.Name, Claim: cell.Description, Expect: string(cell.Expect),

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strings"
 	"time"
 
 	"github.com/lockstorm/lockstorm/checker"
@@ -95,6 +96,34 @@ type CellResult struct {
 	// the lock at 16 clients. Ratios are the medians the runs measured.
 	Speedup map[string]float64 `json:"speedup,omitempty"`
 	Ratios  map[string]float64 `json:"ratios,omitempty"`
+	// MatrixOf says, for a cell expanded from a cell's matrix: of the
+	// campaign file, which cell it came from and the values it ran with;
+	// nil for every other cell.
+	MatrixOf *MatrixOf `json:"matrix_of,omitempty"`
+}
+
+// A MatrixOf is where a cell expanded from a cell's matrix: came from: the
+// name of the cell as written (Cell) and the value of each matrix option,
+// in the order the file lists them.
+type MatrixOf struct {
+	Cell   string        `json:"cell"`
+	Values []MatrixValue `json:"values"`
+}
+
+// A MatrixValue is one option of a cell's matrix: and the value it takes
+// in one expanded cell.
+type MatrixValue struct {
+	Option string `json:"option"`
+	Value  string `json:"value"`
+}
+
+// Label is the values joined as "a=1, b=2".
+func (m MatrixOf) Label() string {
+	parts := make([]string, len(m.Values))
+	for i, v := range m.Values {
+		parts[i] = v.Option + "=" + v.Value
+	}
+	return strings.Join(parts, ", ")
 }
 
 // CampaignResult is the content of a campaign's results.json.
