@@ -77,6 +77,9 @@ func newRunCmd() *cobra.Command {
 			if res.ID != "" {
 				printVerdict(cmd.OutOrStdout(), res, filepath.Join(cfg.StoreDir, res.Cell, res.ID))
 			}
+			if errors.Is(runErr, harness.ErrBadConfig) {
+				return flagErr(runErr)
+			}
 			if runErr != nil && !(errors.Is(runErr, context.Canceled) && res.ID != "") {
 				return runErr
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/nemesis"
+	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/store"
@@ -58,6 +59,11 @@ func Execute(ctx context.Context, cfg Config) (res store.RunResult, err error) {
 	}
 	if cfg.StoreDir == "" {
 		cfg.StoreDir = store.DefaultDir
+	}
+	// A server to build or check before the node image: a version that
+	// does not exist is refused before the minutes an image build takes.
+	if err := Provision(ctx, resolved, consoleSay(cfg)); err != nil {
+		return res, err
 	}
 	if !targets.IsLocal(resolved.Service) {
 		if cfg.Runtime == nil {
@@ -359,4 +365,37 @@ func newLogger(file *os.File, console interface{ Write([]byte) (int, error) }) *
 		return slog.New(fileH)
 	}
 	return slog.New(teeHandler{fileH, slog.NewTextHandler(console, &slog.HandlerOptions{Level: slog.LevelInfo})})
+}
+
+// Provision lets a service that brings a server to its nodes
+// (targets.Provisioner) build or find it: before any container starts and
+// outside any run's clock. A campaign calls it for every cell before the
+// first run, so that a version that does not exist stops it at once. An
+// unknown version wraps ErrBadConfig; any other failure ErrInfrastructure.
+func Provision(ctx context.Context, r *Resolved, say func(string)) error {
+	pv, ok := r.Service.(targets.Provisioner)
+	if !ok {
+		return nil
+	}
+	if say == nil {
+		say = func(string) {}
+	}
+	if err := pv.Provision(ctx, &r.Plan, say); err != nil {
+		if errors.Is(err, targets.ErrUnknownVersion) || errors.Is(err, option.ErrBadOption) {
+			return fmt.Errorf("%w: %w", ErrBadConfig, &plan.FieldError{Field: "opt", Msg: err.Error()})
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: %s: %w", ErrInfrastructure, r.Plan.Target, err)
+	}
+	return nil
+}
+
+// consoleSay writes a line to the run's console, if it has one.
+func consoleSay(cfg Config) func(string) {
+	if cfg.Console == nil {
+		return nil
+	}
+	return func(line string) { fmt.Fprintf(cfg.Console, "lockstorm: %s\n", line) }
 }

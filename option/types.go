@@ -269,3 +269,33 @@ func FormatDuration(d time.Duration) string {
 	}
 	return s
 }
+
+// Text is an option that takes free text, such as a version or a path;
+// Valid, if set, says what is wrong with a value.
+type Text struct {
+	Name, Help string
+	// Default is the value when the option is not given.
+	Default string
+	Valid   func(string) error
+}
+
+// Spec implements Declaration.
+func (o Text) Spec() Spec {
+	return Spec{Name: o.Name, Default: o.Default, Help: o.Help, check: o.Valid}
+}
+
+// Lookup returns the value and whether the option was given; a value that
+// Valid refuses counts as not given.
+func (o Text) Lookup(v Values) (string, bool) {
+	s, ok := v.lookup(o.Name)
+	if !ok || (o.Valid != nil && o.Valid(s) != nil) {
+		return o.Default, false
+	}
+	return s, true
+}
+
+// Get returns the value, or the default.
+func (o Text) Get(v Values) string {
+	s, _ := o.Lookup(v)
+	return s
+}

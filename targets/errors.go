@@ -26,3 +26,13 @@ var ErrBrokenClient = errors.New("broken client")
 
 // ErrUnknownTarget is wrapped by Lookup for a name that is not registered.
 var ErrUnknownTarget = errors.New("unknown target")
+
+// ErrUnknownVersion is wrapped by Provision's error when the server
+// version asked for does not exist (the module proxy does not serve it):
+// bad input.
+var ErrUnknownVersion = errors.New("no such server version")
+
+// ErrCannotRun is wrapped by errors about a server executable that cannot
+// run on the nodes (not executable, another architecture, a library the
+// node image lacks).
+var ErrCannotRun = errors.New("server executable cannot run on the nodes")

@@ -1,6 +1,10 @@
 package targets
 
-import "context"
+import (
+	"context"
+
+	"github.com/lockstorm/lockstorm/plan"
+)
 
 // The optional interfaces. A Service or a Client implements one of them
 // when it has the power it names; the harness, the nemeses and the
@@ -170,4 +174,16 @@ type Checker interface {
 type Freezer interface {
 	Freeze(ctx context.Context) error
 	Thaw(ctx context.Context) error
+}
+
+// Provisioner is implemented by services that bring something from the
+// harness's machine to their nodes: a server version built from its Go
+// module, or the user's own server binary (targets/serverbin). The harness
+// calls Provision once per run, before the cluster starts and before the
+// run's clock, so that the minute a build takes counts in no history; the
+// service installs what it brought in Setup. say receives progress lines
+// for the terminal. An error wrapping ErrUnknownVersion is bad input;
+// any other is an infrastructure failure.
+type Provisioner interface {
+	Provision(ctx context.Context, p *plan.Plan, say func(string)) error
 }

@@ -37,7 +37,7 @@ var etcdProclaimOpt = option.Choice{Name: "etcd-election.proclaim", Default: "of
 // Describe implements targets.Service: the cluster of the etcd target, its
 // members' Raft timing, and whether leaders proclaim.
 func (*Election) Describe() targets.Descriptor {
-	return etcdDescriptor("etcd 3.4 cluster, concurrency.Election (Campaign, Resign) on a leased session per client; token = leader key create revision",
+	return etcdDescriptor("etcd cluster (3.4, or etcd.version), concurrency.Election (Campaign, Resign) on a leased session per client; token = leader key create revision",
 		etcdHeartbeatOpt, etcdElectionOpt, etcdProclaimOpt)
 }
 

@@ -28,7 +28,7 @@ func (*LockAPI) Name() string { return "etcd-lockapi" }
 // Describe implements targets.Service: the cluster of the etcd target, and its
 // members' Raft timing.
 func (*LockAPI) Describe() targets.Descriptor {
-	return etcdDescriptor("etcd 3.4 cluster, the server-side Lock API (v3lock) on a lease the client keeps alive; token = ownership key create revision",
+	return etcdDescriptor("etcd cluster (3.4, or etcd.version), the server-side Lock API (v3lock) on a lease the client keeps alive; token = ownership key create revision",
 		etcdHeartbeatOpt, etcdElectionOpt)
 }
 

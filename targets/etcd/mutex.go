@@ -26,7 +26,7 @@ func (*Mutex) Name() string { return "etcd" }
 // Describe implements targets.Service: three members by default, the smallest
 // cluster that survives the loss of one.
 func (*Mutex) Describe() targets.Descriptor {
-	return etcdDescriptor("etcd 3.4 cluster, concurrency.Mutex on a leased session per client; token = key create revision",
+	return etcdDescriptor("etcd cluster (3.4, or etcd.version), concurrency.Mutex on a leased session per client; token = key create revision",
 		etcdHeartbeatOpt, etcdElectionOpt, etcdAcquireOpt)
 }
 

@@ -23,11 +23,15 @@ import (
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/serverbin"
 )
 
 // Paths and ports of the etcd targets inside a node.
 const (
-	etcdBin        = "/usr/bin/etcd"
+	// etcdBin is started by name: Debian's /usr/bin/etcd, unless the run
+	// installed another one in serverbin.InstallDir, which comes first on
+	// the nodes' PATH.
+	etcdBin        = "etcd"
 	etcdDataDir    = "/var/lib/lockstorm-etcd"
 	etcdLog        = "/var/log/lockstorm-etcd.log"
 	etcdClientPort = 2379
@@ -37,7 +41,8 @@ const (
 	etcdLockPrefix = "/lockstorm/"
 )
 
-// members is the etcd 3.4 cluster (Debian's etcd-server) that the etcd
+// members is the etcd cluster (Debian's etcd-server 3.4 unless the run
+// chose another etcd: serverbin) that the etcd
 // targets share: static bootstrap, one member per node. It is the service
 // side of the three targets (setup, health, the lease, restarts and the
 // leader), which embed it. Clients lock through the official Go client:
@@ -57,8 +62,25 @@ type members struct {
 	election  time.Duration
 	token     string
 
+	// bin is the etcd executable of this machine that the run installs
+	// on the nodes (Provision); "" runs Debian's.
+	bin string
+
 	mu    sync.Mutex
 	admin *clientv3.Client // all endpoints; Status and health only
+}
+
+// etcdServer is the etcd executable the targets run: Debian's 3.4, a
+// version built from the server module (etcd.version) or the user's own
+// (etcd.binary). etcd's own main package has replace directives in its
+// go.mod, so lockstorm builds a main that calls etcdmain.Main.
+var etcdServer = &serverbin.Server{
+	Name: "etcd", Owner: "etcd",
+	Module: &serverbin.Module{
+		Path: "go.etcd.io/etcd/server/v3", Runner: "go.etcd.io/etcd/server/v3/etcdmain",
+		Known: "run here: 3.6.16, 3.7.3",
+	},
+	VersionArgs: []string{"--version"},
 }
 
 // The options of the etcd targets' members: their Raft timing.
@@ -72,6 +94,7 @@ var (
 // etcdDescriptor is the Descriptor of the etcd targets, which share the
 // cluster and its options.
 func etcdDescriptor(desc string, opts ...option.Declaration) targets.Descriptor {
+	opts = append(opts, etcdServer.Options()...)
 	return targets.Descriptor{Description: desc, DefaultNodes: 3, Options: option.Specs(opts...), Ports: map[string]int{"client": etcdClientPort}}
 }
 
@@ -88,6 +111,9 @@ func (*members) Expiry() targets.Expiry { return targets.RenewedExpiry }
 // seconds, and never below its minimum lease TTL, 1.5 election timeouts
 // (rounded up to a second too).
 func (*members) Prepare(p *plan.Plan) (time.Duration, error) {
+	if _, err := etcdServer.Check(p.Options); err != nil {
+		return 0, err
+	}
 	hb, el := etcdHeartbeatOpt.Get(p.Options), etcdElectionOpt.Get(p.Options)
 	if el < 5*hb {
 		return 0, option.Errorf("etcd.election=%s must be at least 5 x etcd.heartbeat=%s", el, hb)
@@ -98,6 +124,13 @@ func (*members) Prepare(p *plan.Plan) (time.Duration, error) {
 // etcdTTLSeconds rounds a TTL up to whole seconds, at least one.
 func etcdTTLSeconds(ttl time.Duration) int64 {
 	return max(int64((ttl+time.Second-1)/time.Second), 1)
+}
+
+// Provision implements targets.Provisioner: it builds the etcd version
+// that the options ask for, or checks the user's etcd binary.
+func (e *members) Provision(ctx context.Context, p *plan.Plan, say func(string)) (err error) {
+	e.bin, err = etcdServer.Provide(ctx, p, say)
+	return err
 }
 
 // Setup starts one etcd member per node, waits until every member answers
@@ -122,6 +155,11 @@ func (e *members) Setup(ctx context.Context, env *targets.Env) (time.Duration, e
 		e.ips[n.Name] = n.IP
 	}
 	e.token = "lockstorm-" + env.Cluster.RunID()
+	if said, err := etcdServer.Install(ctx, e.cluster, e.nodes, e.bin); err != nil {
+		return 0, fmt.Errorf("etcd: %w", err)
+	} else if said != "" {
+		e.log.Info("etcd: installed on every node", "from", e.bin, "says", said)
+	}
 	for _, n := range e.nodes {
 		if err := e.start(ctx, n, "new"); err != nil {
 			return 0, err

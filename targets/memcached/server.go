@@ -17,15 +17,22 @@ import (
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/serverbin"
 )
 
 // Where and how the memcached target runs its one server.
 const (
-	memcachedBin     = "/usr/bin/memcached"
+	// memcachedBin is started by name: Debian's /usr/bin/memcached, unless
+	// the run installed another in serverbin.InstallDir, first on PATH.
+	memcachedBin     = "memcached"
 	memcachedLog     = "/var/log/lockstorm-memcached.log"
 	memcachedPort    = 11211
 	memcachedProcess = "memcached"
 )
+
+// memcachedServer is the memcached executable the target runs: Debian's,
+// or the user's own (memcached.binary).
+var memcachedServer = &serverbin.Server{Name: "memcached", Owner: "memcached", VersionArgs: []string{"-V"}}
 
 // The options of memcached.
 var (
@@ -52,6 +59,7 @@ type Service struct {
 	addr    string
 	mem     int
 	log     *slog.Logger
+	bin     string // the memcached to install (Provision); "" for Debian's
 }
 
 // New returns the memcached target.
@@ -65,7 +73,7 @@ func (*Service) Describe() targets.Descriptor {
 	return targets.Descriptor{
 		Description:  "memcached 1.6, the add-key-with-TTL lock (gomemcache), plain or checked delete; in memory only; token = the item's CAS unique",
 		DefaultNodes: 1,
-		Options:      option.Specs(memcachedReleaseOpt, memcachedMemoryOpt, memcachedFillerOpt),
+		Options:      option.Specs(memcachedReleaseOpt, memcachedMemoryOpt, memcachedFillerOpt, memcachedServer.BinaryOption()),
 		Ports:        map[string]int{"memcached": memcachedPort},
 	}
 }
@@ -99,6 +107,13 @@ func (m *Service) LogPaths() map[string][]string {
 	return map[string][]string{m.node: {memcachedLog}}
 }
 
+// Provision implements targets.Provisioner: it checks the user's
+// memcached, if the run names one.
+func (m *Service) Provision(ctx context.Context, p *plan.Plan, say func(string)) (err error) {
+	m.bin, err = memcachedServer.Provide(ctx, p, say)
+	return err
+}
+
 // Setup starts memcached on the first node and waits until it answers.
 // The lease is the TTL less the second memcached's clock may cut off (see
 // Prepare).
@@ -116,6 +131,11 @@ func (m *Service) Setup(ctx context.Context, env *targets.Env) (time.Duration, e
 		return 0, err
 	}
 	m.addr, m.mem = addr, memcachedMemoryOpt.Get(p.Options)
+	if said, err := memcachedServer.Install(ctx, m.cluster, []string{m.node}, m.bin); err != nil {
+		return 0, fmt.Errorf("memcached: %w", err)
+	} else if said != "" {
+		m.log.Info("memcached: installed", "from", m.bin, "says", said)
+	}
 	if err := m.start(ctx); err != nil {
 		return 0, err
 	}

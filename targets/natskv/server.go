@@ -20,11 +20,14 @@ import (
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/serverbin"
 )
 
 // Where and how the nats-kv target runs its servers.
 const (
-	natsBin      = "/usr/sbin/nats-server"
+	// natsBin is started by name: Debian's /usr/sbin/nats-server, unless
+	// the run installed another in serverbin.InstallDir, first on PATH.
+	natsBin      = "nats-server"
 	natsConf     = "/etc/lockstorm-nats.conf"
 	natsData     = "/var/lib/lockstorm-nats"
 	natsLog      = "/var/log/lockstorm-nats.log"
@@ -38,6 +41,31 @@ const (
 // natsReplicasOpt sets the bucket's replication.
 var natsReplicasOpt = option.Int{Name: "nats.replicas", Default: 0, Min: 0, Max: 5,
 	Help: "the KV bucket's replicas (default: 3, or 1 on fewer than 3 nodes)"}
+
+// natsSyncOpt sets how often JetStream fsyncs its store.
+var natsSyncOpt = option.Text{Name: "nats.sync", Default: "default",
+	Help: "JetStream's sync_interval: default (the server's, 2m), always (fsync every write; nats-server 2.10 and later) or a duration",
+	Valid: func(v string) error {
+		if v == "default" || v == "always" {
+			return nil
+		}
+		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+			return errors.New("want default, always or a positive duration such as 10s")
+		}
+		return nil
+	}}
+
+// natsServer is the nats-server executable the target runs: Debian's
+// 2.9.10, a version built from the server's module (nats.version) or the
+// user's own (nats.binary).
+var natsServer = &serverbin.Server{
+	Name: "nats-server", Owner: "nats",
+	Module: &serverbin.Module{
+		Path:  "github.com/nats-io/nats-server/v2",
+		Known: "run here: 2.15.3",
+	},
+	VersionArgs: []string{"--version"},
+}
 
 // Service is the nats-kv target. It locks with a NATS JetStream key-value
 // bucket, through github.com/nats-io/nats.go's jetstream package: the
@@ -54,6 +82,10 @@ type Service struct {
 	nodes   []string
 	ips     map[string]string
 	log     *slog.Logger
+	sync    string
+	// bin is the nats-server of this machine that the run installs on the
+	// nodes (Provision); "" runs Debian's.
+	bin string
 }
 
 // New returns the nats-kv target.
@@ -66,9 +98,9 @@ func (*Service) Name() string { return "nats-kv" }
 // replicated bucket.
 func (*Service) Describe() targets.Descriptor {
 	return targets.Descriptor{
-		Description:  "NATS JetStream KV bucket with a TTL (Create, delete at our revision), a cluster of nats-server 2.9; token = revision",
+		Description:  "NATS JetStream KV bucket with a TTL (Create, delete at our revision), a cluster of nats-server (2.9, or nats.version); token = revision",
 		DefaultNodes: 3,
-		Options:      option.Specs(natsReplicasOpt),
+		Options:      option.Specs(append([]option.Declaration{natsReplicasOpt, natsSyncOpt}, natsServer.Options()...)...),
 		Ports:        map[string]int{"client": natsPort},
 	}
 }
@@ -77,6 +109,9 @@ func (*Service) Describe() targets.Descriptor {
 // from when the stream stored the put, after the acquire began; it is never
 // cut short.
 func (*Service) Prepare(p *plan.Plan) (time.Duration, error) {
+	if _, err := natsServer.Check(p.Options); err != nil {
+		return 0, err
+	}
 	if r := natsReplicasOpt.Get(p.Options); r > len(p.Nodes) && len(p.Nodes) > 0 {
 		return 0, option.Errorf("nats.replicas=%d needs at least that many nodes, the run has %d", r, len(p.Nodes))
 	}
@@ -115,6 +150,13 @@ func natsReplicas(p *plan.Plan) int {
 	return 1
 }
 
+// Provision implements targets.Provisioner: it builds the nats-server
+// version that the options ask for, or checks the user's binary.
+func (n *Service) Provision(ctx context.Context, p *plan.Plan, say func(string)) (err error) {
+	n.bin, err = natsServer.Provide(ctx, p, say)
+	return err
+}
+
 // Setup writes each server's configuration, starts them, and creates the
 // bucket once the cluster has a JetStream leader. The lease is the
 // bucket's TTL (see Prepare).
@@ -130,6 +172,12 @@ func (n *Service) Setup(ctx context.Context, env *targets.Env) (time.Duration, e
 	n.ips = map[string]string{}
 	for _, node := range p.Nodes {
 		n.ips[node.Name] = node.IP
+	}
+	n.sync = natsSyncOpt.Get(p.Options)
+	if said, err := natsServer.Install(ctx, n.cluster, n.nodes, n.bin); err != nil {
+		return 0, fmt.Errorf("nats: %w", err)
+	} else if said != "" {
+		n.log.Info("nats: installed on every node", "from", n.bin, "says", said)
 	}
 	err := onEach(n.nodes, func(node string) error {
 		if _, err := targets.Sh(ctx, n.cluster, node, "mkdir -p "+natsData+" && cat > "+natsConf+" <<'EOF'\n"+n.config(node)+"EOF\n"); err != nil {
@@ -165,7 +213,11 @@ func (n *Service) Setup(ctx context.Context, env *targets.Env) (time.Duration, e
 // config is the configuration of the server on node.
 func (n *Service) config(node string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "server_name: %s\nlisten: 0.0.0.0:%d\njetstream {\n  store_dir: %q\n}\n", node, natsPort, natsData)
+	sync := ""
+	if n.sync != "" && n.sync != "default" {
+		sync = fmt.Sprintf("  sync_interval: %s\n", n.sync)
+	}
+	fmt.Fprintf(&b, "server_name: %s\nlisten: 0.0.0.0:%d\njetstream {\n  store_dir: %q\n%s}\n", node, natsPort, natsData, sync)
 	if len(n.nodes) > 1 {
 		var routes []string
 		for _, other := range n.nodes {

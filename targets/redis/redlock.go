@@ -24,6 +24,7 @@ const redlockAvgDelay = 150 * time.Millisecond
 type Redlock struct {
 	cluster runtime.Cluster
 	nodes   []string
+	bin     string // the redis-server to install (Provision); "" for Debian's
 }
 
 // The options of the redlock target: the servers' persistence, and the
@@ -52,7 +53,7 @@ func (*Redlock) Describe() targets.Descriptor {
 	return targets.Descriptor{
 		Description:  "Redlock (redsync) over independent redis-servers: majority of SET NX PX within the validity time, no fencing token",
 		DefaultNodes: 5,
-		Options:      option.Specs(redlockPersistOpt, redlockQuorumOpt, redlockDriftOpt, redlockRetryDelayOpt, redlockRetriesOpt),
+		Options:      option.Specs(redisServer.BinaryOption(), redlockPersistOpt, redlockQuorumOpt, redlockDriftOpt, redlockRetryDelayOpt, redlockRetriesOpt),
 		Ports:        map[string]int{"redis": redisPort},
 	}
 }
@@ -67,6 +68,13 @@ func (*Redlock) Prepare(p *plan.Plan) (time.Duration, error) {
 	return p.TTL, nil
 }
 
+// Provision implements targets.Provisioner: it checks the user's
+// redis-server, if the run names one.
+func (r *Redlock) Provision(ctx context.Context, p *plan.Plan, say func(string)) (err error) {
+	r.bin, err = redisProvision(ctx, p, say)
+	return err
+}
+
 // Setup starts one independent redis-server on every node, with the clock
 // shim, and waits until all answer. The lease is the key's TTL on each
 // node. redsync tells the caller a shorter validity (TTL minus the time
@@ -79,6 +87,9 @@ func (r *Redlock) Setup(ctx context.Context, env *targets.Env) (time.Duration, e
 	}
 	redisUseLogger(env.Log)
 	r.cluster, r.nodes = env.Cluster, p.NodeNames()
+	if err := redisInstall(ctx, env, r.nodes, r.bin); err != nil {
+		return 0, fmt.Errorf("redlock: %w", err)
+	}
 	conf := redisConfig("", redisPersistConf(redlockPersistOpt.Get(p.Options)), "")
 	errs := make([]error, len(r.nodes))
 	var wg sync.WaitGroup

@@ -32,6 +32,7 @@ type Sentinel struct {
 	downAfter   time.Duration
 	failover    time.Duration
 	minReplicas int
+	bin         string // the redis-server to install (Provision); "" for Debian's
 }
 
 // The options of the redis-sentinel target.
@@ -59,7 +60,7 @@ func (*Sentinel) Describe() targets.Descriptor {
 	return targets.Descriptor{
 		Description:  "Redis primary + async replicas with Sentinel failover: SET NX PX via the failover client, INCR token",
 		DefaultNodes: 3,
-		Options:      option.Specs(sentinelPersistOpt, sentinelQuorumOpt, sentinelDownAfterOpt, sentinelFailoverOpt, sentinelMinReplicasOpt),
+		Options:      option.Specs(redisServer.BinaryOption(), sentinelPersistOpt, sentinelQuorumOpt, sentinelDownAfterOpt, sentinelFailoverOpt, sentinelMinReplicasOpt),
 		Ports:        map[string]int{"redis": redisPort, "sentinel": redisSentinelPort},
 	}
 }
@@ -78,6 +79,13 @@ func (*Sentinel) Prepare(p *plan.Plan) (time.Duration, error) {
 		return 0, option.Errorf("sentinel.min-replicas=%d: want 0..%d, the number of replicas", m, n-1)
 	}
 	return p.TTL, nil
+}
+
+// Provision implements targets.Provisioner: it checks the user's
+// redis-server, if the run names one; it runs as the sentinels too.
+func (s *Sentinel) Provision(ctx context.Context, p *plan.Plan, say func(string)) (err error) {
+	s.bin, err = redisProvision(ctx, p, say)
+	return err
 }
 
 // Setup starts redis-server on every node (n1 the primary, the others its
@@ -101,6 +109,9 @@ func (s *Sentinel) Setup(ctx context.Context, env *targets.Env) (time.Duration, 
 	persist := redisPersistConf(sentinelPersistOpt.Get(p.Options))
 	for _, n := range p.Nodes {
 		s.ips[n.Name] = n.IP
+	}
+	if err := redisInstall(ctx, env, s.nodes, s.bin); err != nil {
+		return 0, fmt.Errorf("redis-sentinel: %w", err)
 	}
 	primary := s.nodes[0]
 	if err := s.eachNode(func(n string) error {

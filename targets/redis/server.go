@@ -18,8 +18,10 @@ import (
 
 	"github.com/lockstorm/lockstorm/internal/wait"
 	"github.com/lockstorm/lockstorm/option"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
 	"github.com/lockstorm/lockstorm/targets"
+	"github.com/lockstorm/lockstorm/targets/serverbin"
 )
 
 // Where the Redis targets keep their files inside a node, and the ports
@@ -46,6 +48,30 @@ const (
 	redisPersistAOF  = "aof"
 	redisPersistRDB  = "rdb"
 )
+
+// redisServer is the redis-server executable the Redis targets run:
+// Debian's, or the user's own (redis.binary), which is installed under
+// redis-sentinel's name too (Redis runs as a sentinel under that name).
+var redisServer = &serverbin.Server{
+	Name: "redis-server", Owner: "redis", Aliases: []string{"redis-sentinel"},
+	VersionArgs: []string{"--version"},
+}
+
+// redisProvision brings the redis-server that p's options choose (the
+// Redis targets' targets.Provisioner).
+func redisProvision(ctx context.Context, p *plan.Plan, say func(string)) (string, error) {
+	return redisServer.Provide(ctx, p, say)
+}
+
+// redisInstall installs the chosen redis-server on nodes before any
+// starts; "" keeps Debian's.
+func redisInstall(ctx context.Context, env *targets.Env, nodes []string, bin string) error {
+	said, err := redisServer.Install(ctx, env.Cluster, nodes, bin)
+	if err == nil && said != "" && env.Log != nil {
+		env.Log.Info("redis: installed on every node", "from", bin, "says", said)
+	}
+	return err
+}
 
 // persistenceOption declares the option <target>.persistence of a Redis
 // target.

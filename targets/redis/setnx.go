@@ -18,6 +18,7 @@ import (
 type SetNX struct {
 	cluster runtime.Cluster
 	node    string
+	bin     string // the redis-server to install (Provision); "" for Debian's
 }
 
 var redisPersistOpt = persistenceOption("redis")
@@ -33,13 +34,20 @@ func (*SetNX) Describe() targets.Descriptor {
 	return targets.Descriptor{
 		Description:  "one redis-server: SET NX PX with a TTL, compare-and-delete release, INCR counter as fencing token",
 		DefaultNodes: 1,
-		Options:      option.Specs(redisPersistOpt),
+		Options:      option.Specs(redisPersistOpt, redisServer.BinaryOption()),
 		Ports:        map[string]int{"redis": redisPort},
 	}
 }
 
 // Prepare implements targets.Service: the key's TTL is the lease asked for.
 func (*SetNX) Prepare(p *plan.Plan) (time.Duration, error) { return p.TTL, nil }
+
+// Provision implements targets.Provisioner: it checks the user's
+// redis-server, if the run names one.
+func (r *SetNX) Provision(ctx context.Context, p *plan.Plan, say func(string)) (err error) {
+	r.bin, err = redisProvision(ctx, p, say)
+	return err
+}
 
 // Setup writes the server's configuration on the first node, starts
 // redis-server there with the clock shim and waits until it answers.
@@ -51,6 +59,9 @@ func (r *SetNX) Setup(ctx context.Context, env *targets.Env) (time.Duration, err
 	}
 	redisUseLogger(env.Log)
 	r.cluster, r.node = env.Cluster, p.Nodes[0].Name
+	if err := redisInstall(ctx, env, []string{r.node}, r.bin); err != nil {
+		return 0, fmt.Errorf("redis: %w", err)
+	}
 	conf := redisConfig("", redisPersistConf(redisPersistOpt.Get(p.Options)), "")
 	if err := redisWriteFile(ctx, env.Cluster, r.node, redisConfPath, conf); err != nil {
 		return 0, fmt.Errorf("redis: %w", err)
