@@ -109,8 +109,12 @@ func (*Service) Describe() targets.Descriptor {
 // from when the stream stored the put, after the acquire began; it is never
 // cut short.
 func (*Service) Prepare(p *plan.Plan) (time.Duration, error) {
-	if _, err := natsServer.Check(p.Options); err != nil {
+	c, err := natsServer.Check(p.Options)
+	if err != nil {
 		return 0, err
+	}
+	if s := natsSyncOpt.Get(p.Options); s != "default" && c.Debian() {
+		return 0, option.Errorf("nats.sync=%s: Debian's nats-server 2.9.10 has no sync_interval (2.10 added it); give a nats.version such as 2.15.3", s)
 	}
 	if r := natsReplicasOpt.Get(p.Options); r > len(p.Nodes) && len(p.Nodes) > 0 {
 		return 0, option.Errorf("nats.replicas=%d needs at least that many nodes, the run has %d", r, len(p.Nodes))
