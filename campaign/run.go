@@ -213,7 +213,7 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 			cr.Runs = append(cr.Runs, store.CellRun{
 				Dir: filepath.Join(rr.Cell, rr.ID), Seed: rr.Plan.Seed, Status: judged,
 				Summary: rr.Summary, FirstViolation: rr.FirstViolation, WorkloadStart: rr.WorkloadStart, Ops: rr.Ops,
-				Indeterminate: indeterminate(rr), Duration: rr.Duration, Error: rr.Error,
+				Indeterminate: indeterminate(rr), Duration: rr.Duration, Error: rr.Error, ServerVersion: rr.ServerVersion,
 				Interrupted: interruptedBySignal(ctx, err),
 			})
 			if l := rr.Leftover; l != nil && cr.Infrastructure == "" {

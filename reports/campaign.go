@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -52,6 +53,9 @@ type cellView struct {
 	Runs                                            int
 	Detection, TTFV                                 string
 	RunLinks                                        []runLink
+	// Servers are the versions the cell's runs reported, each once, in
+	// the order of the runs (serverVersions).
+	Servers []string
 }
 
 // claimRow is one line of the claims table: what a cell set out to show
@@ -71,7 +75,7 @@ type runRow struct {
 	Cell, Target, Workload, Nemesis, Expect string
 	Seed                                    int64
 	Class, Word, Summary, Error             string
-	FirstViolation, Duration                string
+	FirstViolation, Duration, Server        string
 	Ops, Indeterminate                      int
 	Href                                    template.URL
 }
@@ -180,7 +184,7 @@ func buildCampaign(c store.CampaignResult, read runReader) *campaignPage {
 				Nemesis: cell.Nemesis, Expect: string(cell.Expect), Seed: r.Seed, Class: statusClass(r.Status),
 				Word: statusWord(r.Status), Summary: r.Summary, Error: r.Error, FirstViolation: ttfv(store.TimeToViolation(r.FirstViolation, r.WorkloadStart)),
 				Duration: r.Duration.Round(time.Millisecond).String(), Ops: r.Ops, Indeterminate: r.Indeterminate,
-				Href: runHref(r.Dir)})
+				Server: r.ServerVersion, Href: runHref(r.Dir)})
 		}
 	}
 	return p
@@ -244,7 +248,7 @@ func indexOrAppend(s *[]string, v string) int {
 func cellOf(c store.CellResult) cellView {
 	v := cellView{Name: c.Name, Class: statusClass(c.Status), Word: statusWord(c.Status), Expect: string(c.Expect),
 		Outcome: c.Outcome, Description: c.Description, Met: c.Met, NotRun: c.NotRun, Runs: len(c.Runs),
-		Detection: pct(c.DetectionRate), TTFV: ttfv(c.TTFVMedian)}
+		Detection: pct(c.DetectionRate), TTFV: ttfv(c.TTFVMedian), Servers: serverVersions(c.Runs)}
 	runs := append([]store.CellRun(nil), c.Runs...)
 	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Status == checker.Invalid && runs[j].Status != checker.Invalid })
 	for i, r := range runs {
@@ -255,6 +259,18 @@ func cellOf(c store.CellResult) cellView {
 		v.RunLinks = append(v.RunLinks, runLink{Label: fmt.Sprintf("seed %d", r.Seed), Class: statusClass(r.Status), Href: runHref(r.Dir)})
 	}
 	return v
+}
+
+// serverVersions lists the versions that runs' servers reported, each
+// once, in the order of the runs; runs that reported none are passed over.
+func serverVersions(runs []store.CellRun) []string {
+	var out []string
+	for _, r := range runs {
+		if r.ServerVersion != "" && !slices.Contains(out, r.ServerVersion) {
+			out = append(out, r.ServerVersion)
+		}
+	}
+	return out
 }
 
 // runHref links a run directory (relative to the store root) from a

@@ -42,6 +42,9 @@ type CellRun struct {
 	// NoFaults is the run's RunResult.NoFaults: why no fault struck, when
 	// nemeses were asked for and none did; empty otherwise.
 	NoFaults string `json:"no_faults,omitempty"`
+	// ServerVersion is the run's RunResult.ServerVersion: the version the
+	// lock server reported; empty when it did not say.
+	ServerVersion string `json:"server_version,omitempty"`
 	// Unjudged says which checkers the cell is judged by (judge:) had
 	// nothing to judge in this run, or did not run, and why; empty
 	// otherwise.

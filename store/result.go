@@ -59,6 +59,11 @@ type RunResult struct {
 	// NoFaults says why no fault struck, when nemeses were asked for and
 	// none did; empty otherwise (see NoFaults).
 	NoFaults string `json:"no_faults,omitempty"`
+	// ServerVersion is the version of the lock server that ran, as the
+	// running server reported it right after Setup ("etcd 3.4.23":
+	// targets.Versioner); empty when the service cannot say, when it
+	// did not answer, and in results written before it was recorded.
+	ServerVersion string `json:"server_version,omitempty"`
 }
 
 // A Leftover is what a run's teardown could not remove: its containers

@@ -2,6 +2,7 @@ package targets
 
 import (
 	"context"
+	"time"
 
 	"github.com/lockstorm/lockstorm/plan"
 )
@@ -187,3 +188,18 @@ type Freezer interface {
 type Provisioner interface {
 	Provision(ctx context.Context, p *plan.Plan, say func(string)) error
 }
+
+// A Versioner reports the version of the server that runs, as the server
+// itself says it: "<server> <version>", short and exact ("etcd 3.4.23",
+// "redis 7.0.15", "zookeeper 3.8.0"), never what the image or the plan
+// was meant to hold. The harness asks right after Setup, with a deadline
+// (VersionTimeout), records the answer in the run's results.json
+// (server_version) and shows it on the run's page, next to the command
+// that reproduces it. Asking must touch no lock key. A failure leaves the
+// version empty and never fails the run.
+type Versioner interface {
+	ServerVersion(ctx context.Context) (string, error)
+}
+
+// VersionTimeout bounds the harness's question to a Versioner.
+const VersionTimeout = 10 * time.Second

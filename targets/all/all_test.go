@@ -33,3 +33,15 @@ func TestServicesAreListedInTheirOrder(t *testing.T) {
 		t.Errorf("registered %q", names)
 	}
 }
+
+// Every service that runs servers can say which version of them ran: all
+// but the in-memory mutex, which has no server.
+func TestEveryServerServiceReportsItsVersion(t *testing.T) {
+	for _, f := range all.Services() {
+		s := f()
+		_, ok := s.(targets.Versioner)
+		if want := !targets.IsLocal(s); ok != want {
+			t.Errorf("%s: implements targets.Versioner %v, want %v", s.Name(), ok, want)
+		}
+	}
+}

@@ -34,6 +34,7 @@ func TestDockerEtcdLocksExclusively(t *testing.T) {
 	if targettest.Lease(t, tg) != 2*time.Second {
 		t.Errorf("lease %s, want the 2s session TTL", targettest.Lease(t, tg))
 	}
+	targettest.ServerVersion(t, tg, "etcd 3.4.")
 	if _, ok := targets.Service(tg).(targets.ClockShimmed); ok {
 		t.Error("etcd implements ClockShimmed, but Go servers bypass the libc clock shim")
 	}
@@ -134,6 +135,12 @@ func TestDockerEtcdShortTTLRunRecordsTheGrantedLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The version the members reported is in the results and on the
+	// page, under the command that reproduces the run.
+	targettest.RanVersion(t, res, "etcd 3.4.")
+	if !strings.Contains(string(page), "ran "+res.ServerVersion+", as the server reported") {
+		t.Errorf("the page does not say that %s ran", res.ServerVersion)
+	}
 	if acquires == 0 || !strings.Contains(string(page), "<tr><th>lease granted</th><td>2s</td></tr>") ||
 		!strings.Contains(string(page), "<tr><th>ttl asked</th><td>500ms</td></tr>") {
 		t.Errorf("%d acquires; the page does not show the 2s lease next to the 500ms asked", acquires)
@@ -145,7 +152,7 @@ func TestDockerEtcdNoFaultRunIsValid(t *testing.T) {
 }
 
 func TestDockerEtcdLockAPINoFaultRunIsValid(t *testing.T) {
-	targettest.NoFaultRun(t, "etcd-lockapi", 20*time.Second)
+	targettest.RanVersion(t, targettest.NoFaultRun(t, "etcd-lockapi", 20*time.Second), "etcd 3.4.")
 }
 
 func TestDockerEtcdElectionNoFaultRunIsValid(t *testing.T) {

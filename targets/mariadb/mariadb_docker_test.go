@@ -8,5 +8,6 @@ import (
 )
 
 func TestDockerMariadbGetLockNoFaultRunIsValid(t *testing.T) {
-	targettest.NoFaultRun(t, "mariadb-getlock", 20*time.Second)
+	res := targettest.NoFaultRun(t, "mariadb-getlock", 20*time.Second)
+	targettest.RanVersion(t, res, "mariadb 10.11.")
 }

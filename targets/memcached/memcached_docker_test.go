@@ -29,6 +29,7 @@ func TestDockerMemcachedNoFaultRunIsValid(t *testing.T) {
 	if res.Status != checker.Valid || res.Ops < 50 {
 		t.Fatalf("no-fault run of memcached: %s in %d ops: %s\n%s", res.Status, res.Ops, res.Summary, targettest.Anomalies(res))
 	}
+	targettest.RanVersion(t, res, "memcached 1.6.")
 	if res.Plan.Lease != 3*time.Second {
 		t.Errorf("lease %s for a 4-s TTL, want 3s", res.Plan.Lease)
 	}

@@ -20,6 +20,7 @@ func TestDockerNatsKVOneReplicaNoFaultRunIsValid(t *testing.T) {
 	if res.Status != checker.Valid || res.Ops < 50 {
 		t.Fatalf("nats-kv with one replica: %s in %d ops: %s\n%s", res.Status, res.Ops, res.Summary, targettest.Anomalies(res))
 	}
+	targettest.RanVersion(t, res, "nats-server 2.9.")
 }
 
 // Debian's nats-server 2.9.10 checks a clustered stream's expected last

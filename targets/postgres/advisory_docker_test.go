@@ -38,6 +38,7 @@ func pgSQL(t *testing.T, c runtime.Cluster) *pgx.Conn {
 func TestDockerAdvisoryLocksExclusively(t *testing.T) {
 	tg := postgres.NewAdvisory()
 	c := targettest.SetUp(t, tg, 1, targettest.Settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	targettest.ServerVersion(t, tg, "postgresql 15.")
 	if targettest.Lease(t, tg) != 0 || tg.HasTokens() {
 		t.Fatalf("Lease %s, HasTokens %v; want 0 and false", targettest.Lease(t, tg), tg.HasTokens())
 	}

@@ -15,6 +15,7 @@ import (
 func TestDockerRowLocksExclusively(t *testing.T) {
 	tg := postgres.NewRow()
 	targettest.SetUp(t, tg, 1, targettest.Settings{TTL: time.Second, Wait: 300 * time.Millisecond})
+	targettest.ServerVersion(t, tg, "postgresql 15.")
 	if targettest.Lease(t, tg) != 0 || !tg.HasTokens() {
 		t.Fatalf("Lease %s, HasTokens %v; want 0 and true", targettest.Lease(t, tg), tg.HasTokens())
 	}

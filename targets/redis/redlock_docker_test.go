@@ -14,6 +14,7 @@ import (
 func TestDockerRedlockLocksExclusively(t *testing.T) {
 	tg := redis.NewRedlock()
 	targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 300 * time.Millisecond})
+	targettest.ServerVersion(t, tg, "redis 7.0.")
 	if tg.HasTokens() {
 		t.Fatal("redlock claims fencing tokens; Redlock has none")
 	}

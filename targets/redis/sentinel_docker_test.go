@@ -13,6 +13,7 @@ import (
 func TestDockerSentinelLocksExclusively(t *testing.T) {
 	tg := redis.NewSentinel()
 	targettest.SetUp(t, tg, 3, targettest.Settings{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
+	targettest.ServerVersion(t, tg, "redis 7.0.")
 	if !tg.HasTokens() {
 		t.Fatal("redis-sentinel reports no fencing tokens")
 	}

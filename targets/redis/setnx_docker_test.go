@@ -59,6 +59,7 @@ func redisKillServer(t *testing.T, c runtime.Cluster, node string) {
 func TestDockerRedisLocksExclusively(t *testing.T) {
 	tg := redis.New()
 	targettest.SetUp(t, tg, 1, targettest.Settings{TTL: 2 * time.Second, Wait: 200 * time.Millisecond})
+	targettest.ServerVersion(t, tg, "redis 7.0.")
 	if !tg.HasTokens() {
 		t.Fatal("redis reports no fencing tokens")
 	}
