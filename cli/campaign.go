@@ -73,6 +73,21 @@ unsafe cell did not reproduce, or a result was unknown; 3 bad campaign file;
 			if err := store.CheckRoot(storeDir); err != nil {
 				return usageErr("--store: %v", err)
 			}
+			// The servers the cells build or bring, before the node image
+			// and the first run: a version that does not exist stops the
+			// campaign here.
+			seen := map[string]bool{}
+			if err := f.Provision(cmd.Context(), cells, func(line string) {
+				if !seen[line] && !quiet {
+					seen[line] = true
+					fmt.Fprintf(cmd.ErrOrStderr(), "lockstorm: %s\n", line)
+				}
+			}); err != nil {
+				if errors.Is(err, campaign.ErrBadFile) {
+					return &exitError{code: exitUsage, err: err}
+				}
+				return err
+			}
 			var names []string
 			for _, c := range cells {
 				names = append(names, c.Target)

@@ -62,7 +62,12 @@ func Execute(ctx context.Context, cfg Config) (res store.RunResult, err error) {
 	}
 	// A server to build or check before the node image: a version that
 	// does not exist is refused before the minutes an image build takes.
-	if err := Provision(ctx, resolved, consoleSay(cfg)); err != nil {
+	var provided []string
+	say := consoleSay(cfg)
+	if err := Provision(ctx, resolved, func(line string) {
+		provided = append(provided, line)
+		say(line)
+	}); err != nil {
 		return res, err
 	}
 	if !targets.IsLocal(resolved.Service) {
@@ -85,6 +90,9 @@ func Execute(ctx context.Context, cfg Config) (res store.RunResult, err error) {
 		return res, err
 	}
 	defer r.closeLog()
+	for _, line := range provided {
+		r.log.Info("server executable", "said", line)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("run panicked: %v", p)
@@ -393,10 +401,20 @@ func Provision(ctx context.Context, r *Resolved, say func(string)) error {
 	return nil
 }
 
-// consoleSay writes a line to the run's console, if it has one.
+// said holds the provisioning lines this process has printed: a campaign
+// that runs one server version a hundred times says that it is cached
+// once.
+var said sync.Map
+
+// consoleSay returns a func that writes a line to the run's console, if
+// it has one, unless this process printed the same line before.
 func consoleSay(cfg Config) func(string) {
-	if cfg.Console == nil {
-		return nil
+	return func(line string) {
+		if cfg.Console == nil {
+			return
+		}
+		if _, dup := said.LoadOrStore(line, true); !dup {
+			fmt.Fprintf(cfg.Console, "lockstorm: %s\n", line)
+		}
 	}
-	return func(line string) { fmt.Fprintf(cfg.Console, "lockstorm: %s\n", line) }
 }

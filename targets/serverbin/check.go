@@ -44,14 +44,14 @@ func CheckExecutable(path string) error {
 		return cannotRun("%s is not an ELF executable%s; give the server's binary itself", path, startsWith(path))
 	}
 	defer f.Close()
-	want, known := machines[goruntime.GOARCH]
+	want, known := machines[hostArch()]
 	switch {
 	case f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN:
 		return cannotRun("%s is an ELF file of type %s, not an executable", path, f.Type)
 	case f.OSABI != elf.ELFOSABI_NONE && f.OSABI != elf.ELFOSABI_LINUX:
 		return cannotRun("%s is built for %s, the nodes run Linux", path, f.OSABI)
 	case known && f.Machine != want:
-		return cannotRun("%s is built for %s, the nodes run %s (%s)", path, machineName(f.Machine), machineName(want), goruntime.GOARCH)
+		return cannotRun("%s is built for %s, the nodes run %s (%s)", path, machineName(f.Machine), machineName(want), hostArch())
 	}
 	return nil
 }
@@ -86,3 +86,6 @@ func (cannotRunError) Is(target error) bool { return target == targets.ErrCannot
 func cannotRun(format string, args ...any) error {
 	return cannotRunError{fmt.Errorf(format, args...)}
 }
+
+// hostArch is the architecture of this machine and of the nodes.
+func hostArch() string { return goruntime.GOARCH }
