@@ -58,9 +58,12 @@ type fencingView struct {
 	Other              []kv
 }
 
+// An eventView is one row of the fault table: Start and End are the
+// times (on the timeline's clock) at which the fault struck and was
+// healed; Planned, for an event that never struck, says when it was due.
 type eventView struct {
-	Nemesis, Mode, Targets, Start, Duration, End, Params string
-	Colour                                               template.CSS
+	Nemesis, Mode, Targets, Start, Duration, End, Params, Planned string
+	Colour                                                        template.CSS
 }
 
 type legendItem struct {
@@ -142,7 +145,7 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 			colours[e.Nemesis] = palette[len(colours)%len(palette)]
 		}
 	}
-	p.Schedule = scheduleRows(res, colours)
+	p.Schedule = scheduleRows(res, h, colours)
 	names := make([]string, 0, len(colours))
 	for n := range colours {
 		names = append(names, n)
@@ -255,21 +258,6 @@ func planRows(c *plan.Plan) []kv {
 	sort.Strings(opts)
 	for _, k := range opts {
 		rows = append(rows, kv{k, c.Options[k]})
-	}
-	return rows
-}
-
-func scheduleRows(res store.RunResult, colours map[string]string) []eventView {
-	var rows []eventView
-	for _, e := range res.Plan.Schedule.Events {
-		params := make([]string, 0, len(e.Params))
-		for k, v := range e.Params {
-			params = append(params, k+"="+v)
-		}
-		sort.Strings(params)
-		rows = append(rows, eventView{Nemesis: e.Nemesis, Mode: e.Mode, Targets: strings.Join(e.Targets, ", "),
-			Start: e.Start.String(), Duration: e.Duration.String(), End: e.End().String(),
-			Params: strings.Join(params, " "), Colour: template.CSS("background:" + colours[e.Nemesis])})
 	}
 	return rows
 }
