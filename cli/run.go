@@ -214,9 +214,7 @@ func verdictErr(s checker.Status) error {
 func printVerdict(w io.Writer, res store.RunResult, dir string) {
 	fmt.Fprintf(w, "%s: %s\n", strings.ToUpper(string(res.Status)), res.Summary)
 	printNoFaults(w, res)
-	for _, r := range res.Results {
-		fmt.Fprintf(w, "  %-17s %-8s %s\n", r.Checker, r.Status, r.Summary)
-	}
+	printResults(w, res.Results)
 	for _, n := range res.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n.Text)
 	}

@@ -30,27 +30,34 @@ type runPage struct {
 	Checkers    []checkerView
 	Fencing     *fencingView
 	Contention  *contentionView
-	Stats       []kv
-	Schedule    []eventView
-	Legend      []legendItem
-	Overview    template.HTML
-	Lanes       int
-	Incidents   incidentsView
-	Focus       []focusView
-	Latency     template.HTML
-	Throughput  template.HTML
-	BucketWord  string
-	HasHistory  bool
+	// Stats and StatsSummary are the stats result's counts and summary:
+	// statistics of the history, shown apart from the checkers' verdicts.
+	Stats        []kv
+	StatsSummary string
+	Schedule     []eventView
+	Legend       []legendItem
+	Overview     template.HTML
+	Lanes        int
+	Incidents    incidentsView
+	Focus        []focusView
+	Latency      template.HTML
+	Throughput   template.HTML
+	BucketWord   string
+	HasHistory   bool
 	// NoFaults says why no fault struck when nemeses were asked for
 	// (store.NoFaults); Nemeses names them.
 	NoFaults, Nemeses string
 	Common
 }
 
+// A checkerView is one checker's result on the page. Measure marks a
+// result that only measures (stats, contention; checker.Measures): it
+// decides no verdict, so it wears no verdict badge.
 type checkerView struct {
 	Name, Class, Word, Summary string
 	Millis                     int64
 	Details                    []kv
+	Measure                    bool
 }
 
 type fencingView struct {
@@ -121,9 +128,15 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 		if r.Skipped {
 			cv.Class, cv.Word = "skipped", "Not checked"
 		}
+		cv.Measure = checker.Measures(r.Checker)
+		if cv.Measure {
+			cv.Class, cv.Word = "measure", ""
+		}
 		switch r.Checker {
 		case checker.NameStats:
-			p.Stats = detailRows(r.Details)
+			// Counts, not a verdict: shown apart from the checkers.
+			p.Stats, p.StatsSummary = detailRows(r.Details), r.Summary
+			continue
 		case checker.NameFencing:
 			p.Fencing = fencing(r)
 			cv.Details = detailRows(r.Details)
