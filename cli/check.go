@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -75,9 +76,7 @@ to that line as a run that broke off: unknown at best.`,
 			}
 			fmt.Fprintf(out, "%s: %s\n", upper(res.Status), res.Summary)
 			printNoFaults(out, res)
-			for _, r := range res.Results {
-				fmt.Fprintf(out, "  %-17s %-8s %s\n", r.Checker, resultWord(r), r.Summary)
-			}
+			printResults(out, res.Results)
 			if st.IsDir() {
 				fmt.Fprintf(out, "report: %s\n", filepath.Join(dir, store.IndexFile))
 			}
@@ -91,12 +90,28 @@ to that line as a run that broke off: unknown at best.`,
 }
 
 // resultWord is a checker's status for the listing: "skipped" when it had
-// nothing to judge.
+// nothing to judge, "measured" for a result that only measures (stats,
+// contention) and so has no verdict to show.
 func resultWord(r checker.Result) string {
-	if r.Skipped {
+	switch {
+	case r.Skipped:
 		return "skipped"
+	case checker.Measures(r.Checker):
+		return "measured"
 	}
 	return string(r.Status)
+}
+
+// printResults lists the checkers' verdicts, one line each, then the
+// results that only measure, so that a count never reads as a verdict.
+func printResults(w io.Writer, results []checker.Result) {
+	for _, measures := range []bool{false, true} {
+		for _, r := range results {
+			if checker.Measures(r.Checker) == measures {
+				fmt.Fprintf(w, "  %-17s %-8s %s\n", r.Checker, resultWord(r), r.Summary)
+			}
+		}
+	}
 }
 
 // checkFile judges a bare history file. The lock checkers read it one key

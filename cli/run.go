@@ -95,11 +95,11 @@ func newRunCmd() *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&p.Target, "target", "", "lock implementation to test (see `lockstorm targets`)")
+	f.StringVar(&p.Target, "target", "", "lock implementation to test (see 'lockstorm targets')")
 	f.StringVar(&p.Client, "client", "", "who speaks to the service: process (lockstorm's Go binding as client processes, the default), go (the same binding in the harness's process), or the command of your own protocol client (docs/protocol.md)")
-	f.StringVar(&p.Workload, "workload", p.Workload, "what the clients do (see `lockstorm workloads`)")
-	f.StringVar(&p.Variant, "variant", "", "workload variant, e.g. lock or idempotency-key for payment (see `lockstorm workloads`)")
-	f.StringVar(&nemeses, "nemesis", "none", "comma-separated faults to inject (see `lockstorm nemeses`), or none")
+	f.StringVar(&p.Workload, "workload", p.Workload, "what the clients do (see 'lockstorm workloads')")
+	f.StringVar(&p.Variant, "variant", "", "workload variant, e.g. lock or idempotency-key for payment (see 'lockstorm workloads')")
+	f.StringVar(&nemeses, "nemesis", "none", "comma-separated faults to inject (see 'lockstorm nemeses'), or none")
 	f.DurationVar(&p.TimeLimit, "time-limit", p.TimeLimit, "how long the workload runs")
 	f.IntVar(&p.Concurrency, "concurrency", p.Concurrency, "number of client workers")
 	f.Float64Var(&p.Rate, "rate", p.Rate, "lock attempts per second over all workers (0: unlimited)")
@@ -214,9 +214,7 @@ func verdictErr(s checker.Status) error {
 func printVerdict(w io.Writer, res store.RunResult, dir string) {
 	fmt.Fprintf(w, "%s: %s\n", strings.ToUpper(string(res.Status)), res.Summary)
 	printNoFaults(w, res)
-	for _, r := range res.Results {
-		fmt.Fprintf(w, "  %-17s %-8s %s\n", r.Checker, r.Status, r.Summary)
-	}
+	printResults(w, res.Results)
 	for _, n := range res.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n.Text)
 	}

@@ -105,7 +105,7 @@ func TestCampaignPageShowsCellsAndRuns(t *testing.T) {
 		`class="banner invalid"`,
 		`href="../../redis-mutex-partition/20250102080000Z/index.html"`,
 		"detected <b>67%</b>",
-		"ttfv <b>14.000s</b>",
+		">ttfv</abbr> <b>14.000s</b>",
 		"✗ not met",
 		`<tr class="st-invalid" data-status="invalid">`,
 		`id="filters" hidden`, // shown only by the script
@@ -151,5 +151,21 @@ func TestAllMetCampaignIsGreen(t *testing.T) {
 	page := renderCampaign(t, c)
 	if !strings.Contains(page, `class="banner valid"`) || !strings.Contains(page, "All 6 cells met their expectation.") {
 		t.Error("campaign whose cells all met their expectation is not green")
+	}
+}
+
+// "ttfv" is spelt out on the campaign page: in the matrix's legend, and
+// on every cell that shows it, as the title of its abbreviation.
+func TestCampaignPageSpellsOutTimeToFirstViolation(t *testing.T) {
+	page := renderCampaign(t, sampleCampaign())
+	if !strings.Contains(page, "time to first violation (ttfv)") {
+		t.Error(`campaign page's legend lacks "time to first violation (ttfv)"`)
+	}
+	bare := strings.Count(page, "ttfv") - strings.Count(page, "(ttfv)") - strings.Count(page, ">ttfv</abbr>")
+	if bare != 0 {
+		t.Errorf("campaign page shows ttfv %d times without saying what it stands for", bare)
+	}
+	if !strings.Contains(page, `<abbr title="time to first violation`) {
+		t.Error("campaign page's cells do not spell out ttfv")
 	}
 }

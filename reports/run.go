@@ -30,27 +30,34 @@ type runPage struct {
 	Checkers    []checkerView
 	Fencing     *fencingView
 	Contention  *contentionView
-	Stats       []kv
-	Schedule    []eventView
-	Legend      []legendItem
-	Overview    template.HTML
-	Lanes       int
-	Incidents   incidentsView
-	Focus       []focusView
-	Latency     template.HTML
-	Throughput  template.HTML
-	BucketWord  string
-	HasHistory  bool
+	// Stats and StatsSummary are the stats result's counts and summary:
+	// statistics of the history, shown apart from the checkers' verdicts.
+	Stats        []kv
+	StatsSummary string
+	Schedule     []eventView
+	Legend       []legendItem
+	Overview     template.HTML
+	Lanes        int
+	Incidents    incidentsView
+	Focus        []focusView
+	Latency      template.HTML
+	Throughput   template.HTML
+	BucketWord   string
+	HasHistory   bool
 	// NoFaults says why no fault struck when nemeses were asked for
 	// (store.NoFaults); Nemeses names them.
 	NoFaults, Nemeses string
 	Common
 }
 
+// A checkerView is one checker's result on the page. Measure marks a
+// result that only measures (stats, contention; checker.Measures): it
+// decides no verdict, so it wears no verdict badge.
 type checkerView struct {
 	Name, Class, Word, Summary string
 	Millis                     int64
 	Details                    []kv
+	Measure                    bool
 }
 
 type fencingView struct {
@@ -58,9 +65,12 @@ type fencingView struct {
 	Other              []kv
 }
 
+// An eventView is one row of the fault table: Start and End are the
+// times (on the timeline's clock) at which the fault struck and was
+// healed; Planned, for an event that never struck, says when it was due.
 type eventView struct {
-	Nemesis, Mode, Targets, Start, Duration, End, Params string
-	Colour                                               template.CSS
+	Nemesis, Mode, Targets, Start, Duration, End, Params, Planned string
+	Colour                                                        template.CSS
 }
 
 type legendItem struct {
@@ -118,9 +128,15 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 		if r.Skipped {
 			cv.Class, cv.Word = "skipped", "Not checked"
 		}
+		cv.Measure = checker.Measures(r.Checker)
+		if cv.Measure {
+			cv.Class, cv.Word = "measure", ""
+		}
 		switch r.Checker {
 		case checker.NameStats:
-			p.Stats = detailRows(r.Details)
+			// Counts, not a verdict: shown apart from the checkers.
+			p.Stats, p.StatsSummary = detailRows(r.Details), r.Summary
+			continue
 		case checker.NameFencing:
 			p.Fencing = fencing(r)
 			cv.Details = detailRows(r.Details)
@@ -142,7 +158,7 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 			colours[e.Nemesis] = palette[len(colours)%len(palette)]
 		}
 	}
-	p.Schedule = scheduleRows(res, colours)
+	p.Schedule = scheduleRows(res, h, colours)
 	names := make([]string, 0, len(colours))
 	for n := range colours {
 		names = append(names, n)
@@ -255,21 +271,6 @@ func planRows(c *plan.Plan) []kv {
 	sort.Strings(opts)
 	for _, k := range opts {
 		rows = append(rows, kv{k, c.Options[k]})
-	}
-	return rows
-}
-
-func scheduleRows(res store.RunResult, colours map[string]string) []eventView {
-	var rows []eventView
-	for _, e := range res.Plan.Schedule.Events {
-		params := make([]string, 0, len(e.Params))
-		for k, v := range e.Params {
-			params = append(params, k+"="+v)
-		}
-		sort.Strings(params)
-		rows = append(rows, eventView{Nemesis: e.Nemesis, Mode: e.Mode, Targets: strings.Join(e.Targets, ", "),
-			Start: e.Start.String(), Duration: e.Duration.String(), End: e.End().String(),
-			Params: strings.Join(params, " "), Colour: template.CSS("background:" + colours[e.Nemesis])})
 	}
 	return rows
 }
