@@ -30,12 +30,14 @@ func newRunCmd() *cobra.Command {
 	var opts []string
 	var nodes int
 	var quiet bool
+	var scheduleFile string
 	c := &cobra.Command{
 		Use:   "run --target T [flags]",
 		Short: "Run one workload against one lock target under a nemesis, then check it",
 		Example: `  lockstorm run --target inmemory --nodes 3 --time-limit 10s
   lockstorm run --target redis --nemesis client-pause --ttl 1s --time-limit 30s
-  lockstorm run --target etcd --nemesis pause --seed 7`,
+  lockstorm run --target etcd --nemesis pause --seed 7
+  lockstorm run --target redis --ttl 1s --time-limit 20s --schedule shrunk.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -46,6 +48,28 @@ func newRunCmd() *cobra.Command {
 				return usageErr("--target is required (valid: %s)", strings.Join(targets.Names(), ", "))
 			}
 			p.Nemeses = nemesis.Split(nemeses)
+			if scheduleFile != "" {
+				if p.Schedule, err = readSchedule(scheduleFile); err != nil {
+					return err
+				}
+				p.ScheduleFile = scheduleFile
+				if !cmd.Flags().Changed("nemesis") {
+					// The run's nemeses default to those the schedule
+					// uses; Resolve refuses a name that is not registered,
+					// naming the event.
+					p.Nemeses = nil
+					for _, name := range p.Schedule.Used() {
+						if _, err := nemesis.Lookup(name); err == nil {
+							p.Nemeses = append(p.Nemeses, name)
+						}
+					}
+				}
+				if !cmd.Flags().Changed("seed") && p.Schedule.Seed > 0 {
+					// And the seed to the one that drew it, so that a
+					// run's own schedule replays with its workload.
+					p.Seed = p.Schedule.Seed
+				}
+			}
 			if nodes < 0 || nodes > plan.MaxNodes {
 				return usageErr("--nodes %d must be 1..%d", nodes, plan.MaxNodes)
 			}
@@ -114,6 +138,7 @@ func newRunCmd() *cobra.Command {
 	f.StringArrayVar(&opts, "opt", nil, "target, workload or nemesis option name=value (repeatable), e.g. kill.restart-delay=0s")
 	f.StringVar(&cfg.StoreDir, "store", cfg.StoreDir, "store directory for run output")
 	f.DurationVar(&p.CheckBudget, "check-budget", 0, "time budget of the linearizability search (0: 60s)")
+	f.StringVar(&scheduleFile, "schedule", "", "run the fault schedule in this file instead of drawing one from the seed: a schedule ({\"seed\": S, \"events\": [...]}) or a run's results.json (its plan.schedule); without --nemesis, the run's nemeses are those the schedule uses, and without --seed its seed is the schedule's")
 	f.BoolVar(&quiet, "quiet", false, "print only the verdict")
 	return c
 }
