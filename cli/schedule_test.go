@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,5 +113,17 @@ func TestRunScheduleRefusesBadFilesNamingThem(t *testing.T) {
 	}
 	if code, _, errOut := lockstorm(t, "run", "--target", "inmemory", "--schedule", filepath.Join(t.TempDir(), "none.json")); code != exitUsage || !strings.Contains(errOut, "none.json") {
 		t.Fatalf("missing file: exit %d\n%s", code, errOut)
+	}
+}
+
+// A schedule file that is not a regular file is refused at once.
+func TestRunScheduleRefusesAFIFO(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip(err)
+	}
+	code, _, errOut := lockstorm(t, "run", "--target", "inmemory", "--schedule", fifo)
+	if code != exitUsage || !strings.Contains(errOut, "--schedule: "+fifo+": not a regular file (it is a FIFO)") {
+		t.Fatalf("exit %d\n%s", code, errOut)
 	}
 }
