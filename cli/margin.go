@@ -150,6 +150,9 @@ nemesis of the run has), 4 infrastructure failure.`,
 					if err != nil {
 						return 0, 0, err
 					}
+					if !rf.quiet {
+						fmt.Fprintf(cmd.ErrOrStderr(), "  %s=%s seed %d: %s (%s)\n", v.Option, option.FormatDuration(value), seed, t.Status, t.Dir)
+					}
 					if t.broke() {
 						broke++
 					}

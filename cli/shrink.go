@@ -148,6 +148,7 @@ lock, 4 infrastructure failure.`,
 					if err != nil {
 						return 0, err
 					}
+					say("  candidate %d, replay %d of %d: %s (%s)", n, i+1, replays, t.Status, t.Dir)
 					if t.broke() {
 						broke++
 					}
