@@ -24,33 +24,43 @@ import (
 )
 
 func newRunCmd() *cobra.Command {
-	cfg := harness.DefaultConfig()
-	p := &cfg.Plan
-	var nemeses string
-	var opts []string
-	var nodes int
-	var quiet bool
+	rf := newRunFlags()
+	cfg, p := &rf.cfg, &rf.cfg.Plan
+	var scheduleFile string
 	c := &cobra.Command{
 		Use:   "run --target T [flags]",
 		Short: "Run one workload against one lock target under a nemesis, then check it",
 		Example: `  lockstorm run --target inmemory --nodes 3 --time-limit 10s
   lockstorm run --target redis --nemesis client-pause --ttl 1s --time-limit 30s
-  lockstorm run --target etcd --nemesis pause --seed 7`,
+  lockstorm run --target etcd --nemesis pause --seed 7
+  lockstorm run --target redis --ttl 1s --time-limit 20s --schedule shrunk.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if p.Options, err = parseOpts(opts); err != nil {
+			if err := rf.plan(); err != nil {
 				return err
 			}
-			if p.Target == "" {
-				return usageErr("--target is required (valid: %s)", strings.Join(targets.Names(), ", "))
-			}
-			p.Nemeses = nemesis.Split(nemeses)
-			if nodes < 0 || nodes > plan.MaxNodes {
-				return usageErr("--nodes %d must be 1..%d", nodes, plan.MaxNodes)
-			}
-			for i := 1; i <= nodes; i++ {
-				p.Nodes = append(p.Nodes, plan.Node{Name: runtime.NodeName(i)})
+			if scheduleFile != "" {
+				var err error
+				if p.Schedule, err = readSchedule(scheduleFile); err != nil {
+					return err
+				}
+				p.ScheduleFile = scheduleFile
+				if !cmd.Flags().Changed("nemesis") {
+					// The run's nemeses default to those the schedule
+					// uses; Resolve refuses a name that is not registered,
+					// naming the event.
+					p.Nemeses = nil
+					for _, name := range p.Schedule.Used() {
+						if _, err := nemesis.Lookup(name); err == nil {
+							p.Nemeses = append(p.Nemeses, name)
+						}
+					}
+				}
+				if !cmd.Flags().Changed("seed") && p.Schedule.Seed > 0 {
+					// And the seed to the one that drew it, so that a
+					// run's own schedule replays with its workload.
+					p.Seed = p.Schedule.Seed
+				}
 			}
 			if _, err := harness.Resolve(*p); err != nil {
 				return flagErr(err)
@@ -61,7 +71,7 @@ func newRunCmd() *cobra.Command {
 			if err := store.CheckRoot(cfg.StoreDir); err != nil {
 				return usageErr("--store: %v", err)
 			}
-			if !quiet {
+			if !rf.quiet {
 				cfg.Console = cmd.ErrOrStderr()
 			}
 			rt, closeRT, err := openRuntime(cmd.Context(), cmd.ErrOrStderr(), p.Target)
@@ -73,7 +83,7 @@ func newRunCmd() *cobra.Command {
 			if cfg.ClientBinary, err = os.Executable(); err != nil {
 				return fmt.Errorf("%w: find the lockstorm binary: %v", harness.ErrInfrastructure, err)
 			}
-			res, runErr := harness.Execute(cmd.Context(), cfg)
+			res, runErr := harness.Execute(cmd.Context(), *cfg)
 			if res.ID != "" {
 				printVerdict(cmd.OutOrStdout(), res, filepath.Join(cfg.StoreDir, res.Cell, res.ID))
 			}
@@ -94,28 +104,67 @@ func newRunCmd() *cobra.Command {
 			return verdictErr(res.Status)
 		},
 	}
-	f := c.Flags()
+	rf.register(c)
+	c.Flags().StringVar(&scheduleFile, "schedule", "", "run the fault schedule in this file instead of drawing one from the seed: a schedule ({\"seed\": S, \"events\": [...]}) or a run's results.json (its plan.schedule); without --nemesis, the run's nemeses are those the schedule uses, and without --seed its seed is the schedule's")
+	return c
+}
+
+// runFlags are the flags of a run's plan, shared by run and margin.
+type runFlags struct {
+	cfg     harness.Config
+	nemeses string
+	opts    []string
+	nodes   int
+	quiet   bool
+}
+
+func newRunFlags() *runFlags { return &runFlags{cfg: harness.DefaultConfig()} }
+
+// register adds the flags to c.
+func (rf *runFlags) register(c *cobra.Command) {
+	f, p := c.Flags(), &rf.cfg.Plan
 	f.StringVar(&p.Target, "target", "", "lock implementation to test (see 'lockstorm targets')")
 	f.StringVar(&p.Client, "client", "", "who speaks to the service: process (lockstorm's Go binding as client processes, the default), go (the same binding in the harness's process), or the command of your own protocol client (docs/protocol.md)")
 	f.StringVar(&p.Workload, "workload", p.Workload, "what the clients do (see 'lockstorm workloads')")
 	f.StringVar(&p.Variant, "variant", "", "workload variant, e.g. lock or idempotency-key for payment (see 'lockstorm workloads')")
-	f.StringVar(&nemeses, "nemesis", "none", "comma-separated faults to inject (see 'lockstorm nemeses'), or none")
+	f.StringVar(&rf.nemeses, "nemesis", "none", "comma-separated faults to inject (see 'lockstorm nemeses'), or none")
 	f.DurationVar(&p.TimeLimit, "time-limit", p.TimeLimit, "how long the workload runs")
 	f.IntVar(&p.Concurrency, "concurrency", p.Concurrency, "number of client workers")
 	f.Float64Var(&p.Rate, "rate", p.Rate, "lock attempts per second over all workers (0: unlimited)")
 	f.DurationVar(&p.NemesisInterval, "nemesis-interval", p.NemesisInterval, "time from one fault's start to the next")
 	f.Int64Var(&p.Seed, "seed", 0, "seed for the fault schedule and the workload (0: pick one and print it)")
-	f.IntVar(&nodes, "nodes", 0, "number of server nodes (0: the target's default)")
+	f.IntVar(&rf.nodes, "nodes", 0, "number of server nodes (0: the target's default)")
 	f.DurationVar(&p.TTL, "ttl", 0, "lease length asked for on each acquire (0: 2s)")
 	f.DurationVar(&p.Wait, "wait", 0, "how long one acquire may wait and retry (0: the ttl, at least 1s)")
 	f.Var(holdFlag{&p.Hold}, "hold", "simulated work inside the critical section (auto: 20ms, half the lease the servers grant for a lock whose lease runs out, 2.5 leases for a lock whose lease is renewed)")
 	f.IntVar(&p.Keys, "keys", p.Keys, "number of distinct lock keys")
 	f.BoolVar(&p.Fencing, "fencing", false, "make the resource reject writes with stale fencing tokens")
-	f.StringArrayVar(&opts, "opt", nil, "target, workload or nemesis option name=value (repeatable), e.g. kill.restart-delay=0s")
-	f.StringVar(&cfg.StoreDir, "store", cfg.StoreDir, "store directory for run output")
+	f.StringArrayVar(&rf.opts, "opt", nil, "target, workload or nemesis option name=value (repeatable), e.g. kill.restart-delay=0s")
+	f.StringVar(&rf.cfg.StoreDir, "store", rf.cfg.StoreDir, "store directory for run output")
 	f.DurationVar(&p.CheckBudget, "check-budget", 0, "time budget of the linearizability search (0: 60s)")
-	f.BoolVar(&quiet, "quiet", false, "print only the verdict")
-	return c
+	f.BoolVar(&rf.quiet, "quiet", false, "print only the verdict")
+}
+
+// plan puts the flags that need parsing into the plan: the options, the
+// nemeses and the nodes; the target is required.
+func (rf *runFlags) plan() error {
+	p := &rf.cfg.Plan
+	var err error
+	if p.Options, err = parseOpts(rf.opts); err != nil {
+		return err
+	}
+	if p.Target == "" {
+		return usageErr("--target is required (valid: %s)", strings.Join(targets.Names(), ", "))
+	}
+	p.Nemeses = nemesis.Split(rf.nemeses)
+	if rf.nodes < 0 || rf.nodes > plan.MaxNodes {
+		return usageErr("--nodes %d must be 1..%d", rf.nodes, plan.MaxNodes)
+	}
+	p.Nodes = nil
+	for i := 1; i <= rf.nodes; i++ {
+		p.Nodes = append(p.Nodes, plan.Node{Name: runtime.NodeName(i)})
+	}
+	return nil
 }
 
 // flagErr turns an error of harness.Resolve into a usage error that names

@@ -81,7 +81,7 @@ func Resolve(p plan.Plan) (*Resolved, error) {
 	if err != nil {
 		return bad(&plan.FieldError{Field: "nemesis", Msg: err.Error()})
 	}
-	if len(named) > 0 {
+	if len(named) > 0 && p.ScheduleFile == "" {
 		// A run whose schedule may hold no fault would pass for evidence
 		// of safety under a nemesis that never struck.
 		if err := schedule.CheckRoom(p.TimeLimit, p.NemesisInterval); err != nil {
@@ -159,11 +159,49 @@ func Resolve(p plan.Plan) (*Resolved, error) {
 	if err := nemesis.Conflicts(r.Nemeses, r.Plan.Options); err != nil {
 		return bad(err)
 	}
-	if r.Plan.Schedule, err = schedule.Generate(&r.Plan, nemesis.Planners(r.Nemeses)); err != nil {
+	if r.Plan.ScheduleFile != "" {
+		if err := checkGiven(r.Plan, named, r.Nemeses); err != nil {
+			return bad(&plan.FieldError{Field: "schedule", Msg: r.Plan.ScheduleFile + ": " + err.Error()})
+		}
+	} else if r.Plan.Schedule, err = schedule.Generate(&r.Plan, nemesis.Planners(r.Nemeses)); err != nil {
 		return bad(err)
 	}
 	r.noteFencing()
 	return r, nil
+}
+
+// checkGiven checks a schedule given in a file against the run p: every
+// event's nemesis is registered, named by the run, and applies to its
+// target (applicable), the events fit the time limit in order
+// (plan.Schedule.Check), and their parameters decode. named are the
+// nemeses the run names.
+func checkGiven(p plan.Plan, named, applicable []nemesis.Nemesis) error {
+	if err := p.Schedule.Check(p.TimeLimit); err != nil {
+		return err
+	}
+	has := func(ns []nemesis.Nemesis, name string) bool {
+		return slices.ContainsFunc(ns, func(n nemesis.Nemesis) bool { return n.Describe().Name == name })
+	}
+	runs := strings.Join(p.Nemeses, ", ")
+	if runs == "" {
+		runs = "none"
+	}
+	for i, ev := range p.Schedule.Events {
+		if _, err := nemesis.Lookup(ev.Nemesis); err != nil {
+			return plan.EventError(i, "nemesis", "%v", err)
+		}
+		if !has(named, ev.Nemesis) {
+			return plan.EventError(i, "nemesis", "%s is not one of the run's nemeses (%s); name it in --nemesis, or leave --nemesis out to run the nemeses the schedule uses",
+				ev.Nemesis, runs)
+		}
+		if !has(applicable, ev.Nemesis) {
+			return plan.EventError(i, "nemesis", "%s does not apply to target %s (see the run's notes)", ev.Nemesis, p.Target)
+		}
+		if err := nemesis.CheckParams(ev); err != nil {
+			return plan.EventError(i, "params", "%v", err)
+		}
+	}
+	return nil
 }
 
 func (r *Resolved) note(kind, text string) {

@@ -5,6 +5,7 @@ package nemesis
 
 import (
 	"context"
+	"time"
 
 	"github.com/lockstorm/lockstorm/plan"
 )
@@ -31,4 +32,11 @@ type Observer interface {
 // nemesis's Teardown undoes it.
 type Preparer interface {
 	Prepare(ctx context.Context, env *Env) error
+}
+
+// A Resizer is a nemesis whose events say how long their fault lasts in
+// their parameters too (client-pause's stall), not only in their
+// Duration. Resize returns ev lasting d, with both changed.
+type Resizer interface {
+	Resize(ev plan.Event, d time.Duration) plan.Event
 }

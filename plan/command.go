@@ -10,7 +10,8 @@ import (
 )
 
 // Command returns the lockstorm command line that runs the plan again: the
-// same seed, and so the same fault schedule, with every setting that
+// same seed, and so the same fault schedule (or the same --schedule file
+// when the schedule was given), with every setting that
 // shaped the run spelt out. A hold sized automatically is written as the
 // figure it resolved to, so that the command does not depend on what the
 // servers grant next time.
@@ -53,6 +54,9 @@ func (p *Plan) Command() string {
 	sort.Strings(keys)
 	for _, k := range keys {
 		parts = append(parts, "--opt "+shellQuote(k+"="+p.Options[k]))
+	}
+	if p.ScheduleFile != "" {
+		parts = append(parts, "--schedule "+shellQuote(p.ScheduleFile))
 	}
 	parts = append(parts, fmt.Sprintf("--seed %d", p.Seed))
 	return strings.Join(parts, " ")

@@ -74,8 +74,13 @@ type Plan struct {
 	CheckBudget time.Duration `json:"check_budget"`
 	// Options are target-, workload- and nemesis-specific settings.
 	Options option.Values `json:"options,omitempty"`
-	// Schedule is the fault schedule, drawn once from Seed.
+	// Schedule is the fault schedule, drawn once from Seed, or read
+	// from ScheduleFile.
 	Schedule Schedule `json:"schedule"`
+	// ScheduleFile, when set, names the file the schedule was read from
+	// (--schedule): Schedule was given rather than drawn, and Resolve
+	// checks it instead of drawing one.
+	ScheduleFile string `json:"schedule_file,omitempty"`
 }
 
 // The kinds of client a plan can name.

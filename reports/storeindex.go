@@ -54,7 +54,7 @@ func (s *server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	cells, _ := readDirNames(root, ".")
 	for _, cell := range cells {
-		if cell == "campaigns" || cell == "latest" || strings.HasPrefix(cell, ".") {
+		if cell == store.CampaignsDir || cell == store.MarginsDir || cell == "latest" || strings.HasPrefix(cell, ".") {
 			continue
 		}
 		runs, _ := readDirNames(root, cell)

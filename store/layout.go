@@ -21,6 +21,7 @@ const (
 	LogFile             = "run.log"
 	NodesDir            = "nodes"
 	CampaignsDir        = "campaigns"
+	MarginsDir          = "margins"
 	LatestLink          = "latest"
 )
 

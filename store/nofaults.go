@@ -28,6 +28,9 @@ func NoFaults(res *RunResult, struck int) string {
 		}
 		return fmt.Sprintf("none of the %d scheduled faults took effect (each failed to inject, or the run ended before it)", n)
 	}
+	if p.ScheduleFile != "" {
+		return fmt.Sprintf("no fault was scheduled: the schedule given, %s, has none", p.ScheduleFile)
+	}
 	var why []string
 	for _, n := range res.Notes {
 		if n.Kind == NoteNotApplicable {

@@ -15,6 +15,8 @@ func TestNoFaultsSaysWhyNoFaultStruck(t *testing.T) {
 	pause := plan.Plan{Target: "inmemory", Nemeses: []string{"pause"}, TimeLimit: 2 * time.Second, NemesisInterval: 10 * time.Second}
 	scheduled := pause
 	scheduled.Schedule.Events = []plan.Event{{Nemesis: "pause"}, {Nemesis: "pause"}}
+	given := pause
+	given.ScheduleFile = "shrunk.json"
 	notApplicable := []Note{{Kind: NoteNotApplicable, Text: "Nemesis pause: not applicable: pause acts on server nodes, and target inmemory runs in process."}}
 	cases := []struct {
 		name   string
@@ -27,6 +29,8 @@ func TestNoFaultsSaysWhyNoFaultStruck(t *testing.T) {
 			"no fault was scheduled: nemesis pause: not applicable: pause acts on server nodes, and target inmemory runs in process"},
 		{"empty schedule", RunResult{Plan: pause}, 0,
 			"no fault was scheduled: the time limit 2s ends before the first fault at nemesis-interval 10s"},
+		{"empty schedule given", RunResult{Plan: given}, 0,
+			"no fault was scheduled: the schedule given, shrunk.json, has none"},
 		{"none took effect", RunResult{Plan: scheduled}, 0,
 			"none of the 2 scheduled faults took effect (each failed to inject, or the run ended before it)"},
 		{"one struck", RunResult{Plan: scheduled}, 1, ""},

@@ -1,0 +1,229 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/harness"
+	"github.com/lockstorm/lockstorm/nemesis"
+	"github.com/lockstorm/lockstorm/plan"
+	"github.com/lockstorm/lockstorm/shrink"
+	"github.com/lockstorm/lockstorm/store"
+)
+
+// ShrinkDir is the directory, in the run directory shrunk, where shrink
+// writes its candidates, their replays and shrink.json.
+const ShrinkDir = "shrink"
+
+// ShrunkFile is the shrunk schedule's file in the run directory, unless
+// --out says otherwise.
+const ShrunkFile = "shrunk-schedule.json"
+
+// shrinkResult is shrink.json: what was shrunk, how, and every candidate
+// with its replays.
+type shrinkResult struct {
+	Run       string          `json:"run"`
+	Threshold float64         `json:"threshold"`
+	Replays   int             `json:"replays"`
+	Faults    int             `json:"faults"`
+	File      string          `json:"file,omitempty"`
+	Command   string          `json:"command,omitempty"`
+	Result    shrink.Result   `json:"result"`
+	Trials    map[int][]trial `json:"trials"`
+	Error     string          `json:"error,omitempty"`
+}
+
+func newShrinkCmd() *cobra.Command {
+	var replays int
+	var threshold, out string
+	var floor, precision time.Duration
+	var quiet bool
+	c := &cobra.Command{
+		Use:   "shrink RUN",
+		Short: "Find the smallest fault schedule that still breaks the lock of a failing run",
+		Long: `shrink replays a failing run (same target, settings and seed) with faults of
+its schedule removed (delta debugging), then with each remaining fault
+shortened (bisection), each candidate --replays times, and keeps the smallest
+schedule whose violation rate stays at or above --threshold. It writes that
+schedule to a file and prints the command that runs exactly it again
+(lockstorm run --schedule FILE ...). A reproduction rate is what it
+guarantees, not determinism. Candidates and their replays go into
+RUN/shrink/, with shrink.json.
+
+Exit codes: 0 a schedule was found, 2 the run's own schedule did not break the
+lock often enough in its replays, 3 bad usage or a run that did not break the
+lock, 4 infrastructure failure.`,
+		Example: `  lockstorm shrink store/latest
+  lockstorm shrink store/redis-mutex-client-pause/20260101T120000.000 --replays 3 --threshold 2/3`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := args[0]
+			if filepath.Base(dir) == store.ResultsFile {
+				dir = filepath.Dir(dir)
+			}
+			// store/latest moves with the next run: name the run itself.
+			if real, err := filepath.EvalSymlinks(dir); err == nil {
+				dir = real
+			}
+			th, err := parseRate(threshold)
+			if err != nil {
+				return usageErr("--threshold %q: %v", threshold, err)
+			}
+			if replays < 1 || replays > 100 {
+				return usageErr("--replays %d must be 1..100", replays)
+			}
+			scfg := shrink.DefaultConfig()
+			scfg.Threshold, scfg.Resize = th, nemesis.Resize
+			if floor > 0 {
+				scfg.Floor = floor
+			}
+			if precision > 0 {
+				scfg.Precision = precision
+			}
+			if err := scfg.Validate(); err != nil {
+				return usageErr("%v", err)
+			}
+			res, err := store.ReadRunResult(dir)
+			if err != nil {
+				return usageErr("shrink: %v", err)
+			}
+			if res.Status != checker.Invalid {
+				return usageErr("shrink: run %s is %s: only a run that broke the lock can be shrunk", dir, res.Status)
+			}
+			if len(res.Plan.Schedule.Events) == 0 {
+				return usageErr("shrink: run %s has no fault in its schedule: there is nothing to shrink", dir)
+			}
+			base := replayPlan(res.Plan)
+			check := base
+			check.Schedule, check.ScheduleFile = res.Plan.Schedule, filepath.Join(dir, store.ResultsFile)
+			if _, err := harness.Resolve(check); err != nil {
+				return usageErr("shrink: the run's plan cannot be run again: %s", harness.Reason(err))
+			}
+			if out == "" {
+				out = filepath.Join(dir, ShrunkFile)
+			}
+			work := filepath.Join(dir, ShrinkDir)
+			if err := os.MkdirAll(work, 0o755); err != nil {
+				return usageErr("shrink: %v", err)
+			}
+			cfg := harness.DefaultConfig()
+			cfg.StoreDir = storeOf(work)
+			rt, closeRT, err := openRuntime(cmd.Context(), cmd.ErrOrStderr(), base.Target)
+			if err != nil {
+				return err
+			}
+			defer closeRT()
+			cfg.Runtime = rt
+			if cfg.ClientBinary, err = os.Executable(); err != nil {
+				return fmt.Errorf("%w: find the lockstorm binary: %v", harness.ErrInfrastructure, err)
+			}
+			say := func(format string, args ...any) {
+				if !quiet {
+					fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", args...)
+				}
+			}
+			sr := shrinkResult{Run: dir, Threshold: th, Replays: replays, Faults: len(res.Plan.Schedule.Events), Trials: map[int][]trial{}}
+			n := 0
+			oracle := func(ctx context.Context, s plan.Schedule) (float64, error) {
+				n++
+				file := filepath.Join(work, fmt.Sprintf("candidate-%03d.json", n))
+				if err := store.WriteJSON(file, s); err != nil {
+					return 0, err
+				}
+				p := base
+				p.Schedule, p.ScheduleFile = s, file
+				broke := 0
+				for i := 0; i < replays; i++ {
+					t, err := runTrial(ctx, cfg, p)
+					sr.Trials[n] = append(sr.Trials[n], t)
+					if err != nil {
+						return 0, err
+					}
+					say("  candidate %d, replay %d of %d: %s (%s)", n, i+1, replays, t.Status, t.Dir)
+					if t.broke() {
+						broke++
+					}
+				}
+				say("candidate %d: %d faults (%s): broke the lock in %d of %d replays", n, len(s.Events), faultList(s), broke, replays)
+				return float64(broke) / float64(replays), nil
+			}
+			result, err := shrink.Shrink(cmd.Context(), res.Plan.Schedule, oracle, scfg)
+			sr.Result = result
+			if err != nil {
+				sr.Error = err.Error()
+				_ = store.WriteJSON(filepath.Join(work, "shrink.json"), sr)
+				if errors.Is(err, shrink.ErrDoesNotBreak) {
+					return &exitError{code: exitUnknown, err: fmt.Errorf("shrink: run %s: %w in %d replays (threshold %s)", dir, err, replays, threshold)}
+				}
+				return err
+			}
+			final := base
+			final.Schedule, final.ScheduleFile = result.Schedule, out
+			if err := store.WriteJSON(out, result.Schedule); err != nil {
+				return err
+			}
+			sr.File, sr.Command = out, final.Command()
+			if err := store.WriteJSON(filepath.Join(work, "shrink.json"), sr); err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "SHRUNK: %d of %d faults (%s) broke the lock in %.0f%% of %d replays, after %d candidates\n",
+				len(result.Schedule.Events), sr.Faults, faultList(result.Schedule), 100*result.Rate, replays, len(result.Steps))
+			fmt.Fprintf(w, "schedule: %s\n", out)
+			fmt.Fprintf(w, "replay: %s\n", final.Command())
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.IntVar(&replays, "replays", 3, "replays of each candidate schedule")
+	f.StringVar(&threshold, "threshold", "2/3", "least violation rate a candidate must keep, as a fraction (2/3) or a number in (0, 1]")
+	f.StringVar(&out, "out", "", "file for the shrunk schedule (default: RUN/"+ShrunkFile+")")
+	f.DurationVar(&floor, "floor", 0, "shortest a fault is made (0: 100ms)")
+	f.DurationVar(&precision, "precision", 0, "how finely a fault's length is bisected (0: 100ms)")
+	f.BoolVar(&quiet, "quiet", false, "print only the result")
+	return c
+}
+
+// parseRate reads a rate in (0, 1]: "2/3" or "0.67".
+func parseRate(s string) (float64, error) {
+	var r float64
+	if a, b, ok := strings.Cut(s, "/"); ok {
+		n, err1 := strconv.Atoi(strings.TrimSpace(a))
+		d, err2 := strconv.Atoi(strings.TrimSpace(b))
+		if err1 != nil || err2 != nil || d <= 0 {
+			return 0, fmt.Errorf("want a fraction such as 2/3")
+		}
+		r = float64(n) / float64(d)
+	} else {
+		var err error
+		if r, err = strconv.ParseFloat(strings.TrimSpace(s), 64); err != nil {
+			return 0, fmt.Errorf("want a fraction such as 2/3, or a number such as 0.67")
+		}
+	}
+	if !(r > 0 && r <= 1) {
+		return 0, fmt.Errorf("must be above 0 and at most 1")
+	}
+	return r, nil
+}
+
+// faultList names the faults of s: "client-pause at 1.6s for 1s, ...",
+// or "none".
+func faultList(s plan.Schedule) string {
+	if len(s.Events) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, ev := range s.Events {
+		parts = append(parts, fmt.Sprintf("%s at %s for %s", ev.Nemesis, ev.Start.Round(time.Millisecond), ev.Duration.Round(time.Millisecond)))
+	}
+	return strings.Join(parts, ", ")
+}
