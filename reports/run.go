@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -47,7 +48,45 @@ type runPage struct {
 	// NoFaults says why no fault struck when nemeses were asked for
 	// (store.NoFaults); Nemeses names them.
 	NoFaults, Nemeses string
+	// Judged tells, for a run judged by some checkers only
+	// (Plan.Judge), what decided and what the others found.
+	Judged *judgedView
 	Common
+}
+
+// A judgedView is the banner's account of a run judged by some checkers
+// only: by which (By), whether fencing kept the data safe (Safe), and the
+// verdict over all checkers with the checkers that found the history
+// invalid but do not decide (Others).
+type judgedView struct {
+	By, Safe, AllWord, AllClass string
+	Others                      []string
+}
+
+// judged builds the judgedView of a run whose plan names checkers to
+// judge by; nil when it names none.
+func judged(res store.RunResult) *judgedView {
+	if len(res.Plan.Judge) == 0 {
+		return nil
+	}
+	all := res.AllCheckers
+	if all == "" {
+		all = checker.Judge(res.Results, checker.Rules{BrokeOff: res.Error}).Status
+	}
+	j := &judgedView{By: strings.Join(res.Plan.Judge, ", "), AllWord: statusWord(all), AllClass: statusClass(all)}
+	for _, r := range res.Results {
+		if r.Status == checker.Invalid && !r.Skipped && !slices.Contains(res.Plan.Judge, r.Checker) {
+			j.Others = append(j.Others, r.Checker)
+		}
+		if r.Checker == checker.NameFencing && slices.Contains(res.Plan.Judge, r.Checker) && r.Status == checker.Valid && !r.Skipped {
+			if f := fencing(r); f != nil && f.Accepted == 0 && f.Rejected > 0 {
+				j.Safe = fmt.Sprintf("The data stayed safe: fencing refused every stale write (%d).", f.Rejected)
+			} else {
+				j.Safe = "The data stayed safe: no stale write reached it."
+			}
+		}
+	}
+	return j
 }
 
 // A checkerView is one checker's result on the page. Measure marks a
@@ -100,6 +139,9 @@ func WriteRun(w io.Writer, res store.RunResult, h history.History) error {
 
 func buildRun(res store.RunResult, h history.History) *runPage {
 	p := &runPage{Res: res, Class: statusClass(res.Status), Word: statusWord(res.Status), Common: common()}
+	if p.Judged = judged(res); p.Judged != nil {
+		p.Word += " by " + p.Judged.By
+	}
 	p.Meta = []kv{{"cell", res.Cell}, {"run", res.ID}, {"seed", fmt.Sprint(res.Plan.Seed)}, {"ops", fmt.Sprint(res.Ops)}}
 	if !res.Started.IsZero() {
 		p.Meta = append(p.Meta, kv{"started", res.Started.UTC().Format(time.RFC3339)})
@@ -263,6 +305,9 @@ func planRows(c *plan.Plan) []kv {
 		{"ttl asked", c.TTL.String()}, {"lease granted", lease}, {"hold", hold},
 		{"wait", c.Wait.String()}, {"op timeout", c.OpTimeout.String()}, {"keys", fmt.Sprint(c.Keys)},
 		{"fencing", fmt.Sprint(c.Fencing)},
+	}
+	if len(c.Judge) > 0 {
+		rows = append(rows, kv{"judged by", strings.Join(c.Judge, ", ")})
 	}
 	opts := make([]string, 0, len(c.Options))
 	for k := range c.Options {
