@@ -153,6 +153,9 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 	p.NoFaults, p.Nemeses = noFaults(res, h), strings.Join(res.Plan.Nemeses, ", ")
 	var markers []marker
 	p.Incidents, markers = buildIncidents(res, len(h) > 0)
+	if p.Incidents.NotListed > 0 && len(h) > 0 {
+		p.Incidents.All = allIncidents(h)
+	}
 	if res.Status == checker.Invalid || p.Incidents.Count > 0 {
 		p.Meta = append(p.Meta, kv{"incidents", p.Incidents.Heading()})
 	}
