@@ -48,6 +48,9 @@ type runPage struct {
 	// NoFaults says why no fault struck when nemeses were asked for
 	// (store.NoFaults); Nemeses names them.
 	NoFaults, Nemeses string
+	// Replaced says why the timeline's process numbers jump
+	// (replacedNote); "" when none was replaced.
+	Replaced string
 	// Judged tells, for a run judged by some checkers only
 	// (Plan.Judge), what decided and what the others found.
 	Judged *judgedView
@@ -235,6 +238,7 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 		ov.markers = markers
 	}
 	p.Lanes = len(ov.lanes)
+	p.Replaced = replacedNote(d.processes, res.Plan.Concurrency, res.Plan.Workload)
 	p.Overview = d.draw(ov, colours).html()
 	for i, m := range markers {
 		if i >= maxFocus {
