@@ -48,6 +48,10 @@ type runPage struct {
 	// NoFaults says why no fault struck when nemeses were asked for
 	// (store.NoFaults); Nemeses names them.
 	NoFaults, Nemeses string
+	// Setup is when the timeline and plots start, on the run's clock,
+	// when they leave out the setup before the workload; "" when they
+	// start at 0.
+	Setup string
 	// Replaced says why the timeline's process numbers jump
 	// (replacedNote); "" when none was replaced.
 	Replaced string
@@ -223,7 +227,11 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 	for _, m := range markers {
 		d.end = max(d.end, m.end)
 	}
-	ov := view{id: "timeline-overview", t0: 0, t1: d.end, lanes: d.overviewLanes()}
+	d.start = drawFrom(res.WorkloadStart, h)
+	if d.start > 0 {
+		p.Setup = fmtNs(d.start)
+	}
+	ov := view{id: "timeline-overview", t0: d.start, t1: d.end, lanes: d.overviewLanes()}
 	switch n := len(ov.lanes); {
 	case n <= 8:
 		ov.laneH = 26
@@ -254,6 +262,22 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 	p.Throughput = tp.html()
 	p.BucketWord = time.Duration(bw).String()
 	return p
+}
+
+// drawFrom is where the overview timeline and the plots start: the
+// workload's start, leaving out the setup of the cluster, the service and
+// the clients, during which nothing is recorded; or the first op, should
+// one have come before it. It is 0 for a result that did not record the
+// workload's start.
+func drawFrom(workloadStart int64, h history.History) int64 {
+	if workloadStart <= 0 || len(h) == 0 {
+		return 0
+	}
+	first := h[0].Time
+	for _, o := range h {
+		first = min(first, o.Time)
+	}
+	return max(min(workloadStart, first), 0)
 }
 
 // noFaults is why no fault struck in the run: what the harness recorded,
