@@ -41,3 +41,15 @@ func TestRunJudgedByLivenessExitsByLivenessAndKeepsTheJudge(t *testing.T) {
 		t.Errorf("results.json: judge %v, all_checkers %q, command %q", res.Plan.Judge, res.AllCheckers, res.Command)
 	}
 }
+
+func TestRunConsoleSaysWhenEachFaultStruckUnlessQuiet(t *testing.T) {
+	args := []string{"run", "--target", "inmemory", "--nemesis", "client-pause", "--time-limit", "2s", "--nemesis-interval", "500ms", "--seed", "3"}
+	_, _, errOut := lockstorm(t, append(args, "--store", t.TempDir())...)
+	if !strings.Contains(errOut, `msg="fault struck" at=`) || !strings.Contains(errOut, "nemesis=client-pause struck=\"client p") || !strings.Contains(errOut, `msg="fault healed"`) {
+		t.Errorf("console does not say when the client-pause struck and healed:\n%s", errOut)
+	}
+	_, _, errOut = lockstorm(t, append(args, "--store", t.TempDir(), "--quiet")...)
+	if strings.Contains(errOut, "fault struck") {
+		t.Errorf("--quiet console names faults:\n%s", errOut)
+	}
+}
