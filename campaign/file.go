@@ -17,7 +17,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
 	"github.com/lockstorm/lockstorm/internal/inputfile"
 	"github.com/lockstorm/lockstorm/plan"
@@ -366,14 +365,12 @@ func checkSpeedup(c Cell) error {
 // checkJudge refuses a judge that names a checker the cell's runs do not
 // run: a cell judged by nothing would pass as safe.
 func checkJudge(c Cell) error {
-	valid := slices.Clone(checker.LockNames)
-	if w, err := workloads.Lookup(c.Workload); err == nil {
-		valid = append(valid, w.Judges()...)
+	w, err := workloads.Lookup(c.Workload)
+	if err != nil {
+		return nil // the unknown workload is reported on its own
 	}
-	for _, j := range c.Judge {
-		if !slices.Contains(valid, j) {
-			return fmt.Errorf("judge: %q is not a checker that workload %s runs (valid: %s)", j, c.Workload, strings.Join(valid, ", "))
-		}
+	if err := workloads.CheckJudge(w, c.Judge); err != nil {
+		return fmt.Errorf("judge: %w", err)
 	}
 	return nil
 }

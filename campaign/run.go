@@ -201,6 +201,7 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 		}
 		cfg := harness.Config{Plan: c.Plan, Runtime: opts.Runtime, StoreDir: opts.StoreDir, ClientBinary: opts.ClientBinary}
 		cfg.Plan.Seed = seed
+		cfg.Plan.Judge = c.Judge
 		cfg.Labels = map[string]string{"lockstorm.campaign": campaignID}
 		if opts.Progress != nil {
 			opts.Progress.CellStart(c, k+1, len(c.Seeds))

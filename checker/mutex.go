@@ -48,10 +48,22 @@ func MutualExclusion(h history.History) Result {
 	return runOne(h, func(c *lockCheck) Result { return c.me.result() }, 0)
 }
 
+// MutualExclusionUpTo is MutualExclusion storing up to max anomalies
+// rather than DefaultMaxAnomalies: for a report that lists every overlap
+// the run's result only counted.
+func MutualExclusionUpTo(h history.History, max int) Result {
+	return runOneWith(h, Options{MaxAnomalies: max}, func(c *lockCheck) Result { return c.me.result() }, 0)
+}
+
 // runOne runs one lock checker, the one in slot i of lockCheck.millis, on
 // the whole of h and returns the result that pick takes.
 func runOne(h history.History, pick func(*lockCheck) Result, i int) Result {
-	c := newLockCheck(scopeOf(h), Options{}.filled())
+	return runOneWith(h, Options{}, pick, i)
+}
+
+// runOneWith is runOne with options.
+func runOneWith(h history.History, o Options, pick func(*lockCheck) Result, i int) Result {
+	c := newLockCheck(scopeOf(h), o.filled())
 	c.only = 1 << i
 	c.add(h)
 	r := pick(c)

@@ -136,8 +136,12 @@ func (l *lineProgress) CellDone(c campaign.Cell, res store.RunResult) {
 	l.mu.Unlock()
 	verdict := strings.ToUpper(string(res.Status))
 	if len(c.Judge) > 0 {
+		all := res.AllCheckers
+		if all == "" {
+			all = res.Status
+		}
 		verdict = fmt.Sprintf("%s by %s (%s over all checkers)", strings.ToUpper(string(campaign.Judged(res, c.Judge))),
-			strings.Join(c.Judge, ", "), res.Status)
+			strings.Join(c.Judge, ", "), all)
 	}
 	l.printf("[%d/%d] %s: %s after %s: %s", l.done, l.total, c.Name, verdict, res.Duration.Round(time.Second), res.Summary)
 }

@@ -113,6 +113,7 @@ func newRunCmd() *cobra.Command {
 type runFlags struct {
 	cfg     harness.Config
 	nemeses string
+	judge   string
 	opts    []string
 	nodes   int
 	quiet   bool
@@ -139,6 +140,7 @@ func (rf *runFlags) register(c *cobra.Command) {
 	f.Var(holdFlag{&p.Hold}, "hold", "simulated work inside the critical section (auto: 20ms, half the lease the servers grant for a lock whose lease runs out, 2.5 leases for a lock whose lease is renewed)")
 	f.IntVar(&p.Keys, "keys", p.Keys, "number of distinct lock keys")
 	f.BoolVar(&p.Fencing, "fencing", false, "make the resource reject writes with stale fencing tokens")
+	f.StringVar(&rf.judge, "judge", "", "comma-separated checkers whose verdicts decide the run and its exit code, as a campaign cell's judge: (e.g. fencing; default: every checker); the others still run and are reported")
 	f.StringArrayVar(&rf.opts, "opt", nil, "target, workload or nemesis option name=value (repeatable), e.g. kill.restart-delay=0s")
 	f.StringVar(&rf.cfg.StoreDir, "store", rf.cfg.StoreDir, "store directory for run output")
 	f.DurationVar(&p.CheckBudget, "check-budget", 0, "time budget of the linearizability search (0: 60s)")
@@ -157,6 +159,7 @@ func (rf *runFlags) plan() error {
 		return usageErr("--target is required (valid: %s)", strings.Join(targets.Names(), ", "))
 	}
 	p.Nemeses = nemesis.Split(rf.nemeses)
+	p.Judge = splitList(rf.judge)
 	if rf.nodes < 0 || rf.nodes > plan.MaxNodes {
 		return usageErr("--nodes %d must be 1..%d", rf.nodes, plan.MaxNodes)
 	}
@@ -236,6 +239,18 @@ func (h holdFlag) Set(s string) error {
 
 func (holdFlag) Type() string { return "duration|auto" }
 
+// splitList splits a comma-separated list, trimming spaces and dropping
+// empty names; nil for none.
+func splitList(s string) []string {
+	var out []string
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // parseOpts turns --opt name=value flags into a map.
 func parseOpts(opts []string) (option.Values, error) {
 	m := option.Values{}
@@ -261,7 +276,11 @@ func verdictErr(s checker.Status) error {
 }
 
 func printVerdict(w io.Writer, res store.RunResult, dir string) {
-	fmt.Fprintf(w, "%s: %s\n", strings.ToUpper(string(res.Status)), res.Summary)
+	word := strings.ToUpper(string(res.Status))
+	if len(res.Plan.Judge) > 0 {
+		word += " by " + strings.Join(res.Plan.Judge, ", ")
+	}
+	fmt.Fprintf(w, "%s: %s\n", word, res.Summary)
 	printNoFaults(w, res)
 	printResults(w, res.Results)
 	for _, n := range res.Notes {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/lockstorm/lockstorm/checker"
@@ -47,7 +48,8 @@ func (r *run) finish(err error) {
 // and why no fault struck when nemeses were asked for and none did.
 // It is a pure function of the history and the run's plan, so a saved run
 // can be judged again by newer checkers. The verdict rules are
-// checker.Judge's.
+// checker.Judge's; a plan that names checkers to judge by (Plan.Judge) is
+// judged by those, and AllCheckers keeps the verdict over all of them.
 func Judge(res *store.RunResult, h history.History) {
 	opts := checker.Options{Budget: res.Plan.CheckBudget}
 	if w, err := workloads.Lookup(res.Plan.Workload); err == nil {
@@ -55,8 +57,18 @@ func Judge(res *store.RunResult, h history.History) {
 	}
 	res.Results = checker.Check(h, opts).Results
 	res.Ops = len(h)
-	v := checker.Judge(res.Results, checker.Rules{BrokeOff: res.Error})
+	v := checker.Judge(res.Results, checker.Rules{Only: res.Plan.Judge, BrokeOff: res.Error})
 	res.Status, res.Summary, res.FirstViolation = v.Status, v.Summary, v.FirstViolation
+	res.AllCheckers = ""
+	if len(res.Plan.Judge) > 0 {
+		all := checker.Judge(res.Results, checker.Rules{BrokeOff: res.Error})
+		res.AllCheckers = all.Status
+		if all.Status != v.Status {
+			// What the checkers that do not decide found stays in
+			// sight: a run valid by fencing whose lock broke says so.
+			res.Summary += fmt.Sprintf(" Over all checkers the run is %s: %s", strings.ToUpper(string(all.Status)), all.Summary)
+		}
+	}
 	res.NoFaults = store.NoFaults(res, checker.FaultsStruck(h))
 }
 

@@ -77,6 +77,9 @@ func Resolve(p plan.Plan) (*Resolved, error) {
 	if err := workloads.CheckVariant(r.Workload, p.Variant); err != nil {
 		return bad(&plan.FieldError{Field: "variant", Msg: err.Error()})
 	}
+	if err := workloads.CheckJudge(r.Workload, p.Judge); err != nil {
+		return bad(&plan.FieldError{Field: "judge", Msg: err.Error()})
+	}
 	named, err := nemesis.Parse(p.Nemeses)
 	if err != nil {
 		return bad(&plan.FieldError{Field: "nemesis", Msg: err.Error()})

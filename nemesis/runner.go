@@ -65,7 +65,8 @@ func (r *Runner) apply(ctx context.Context, n Nemesis, ev plan.Event) error {
 	cancel()
 	val := faultValue{Mode: ev.Mode, Targets: ev.Targets, Params: ev.Params, Details: details}
 	if err != nil {
-		r.record(history.FStartPrefix+name, val, err)
+		started := r.record(history.FStartPrefix+name, val, err)
+		r.say(started, started.Value, name, ev, "did not strike")
 		// Undo whatever part of the fault did take effect.
 		healCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		_, herr := n.Heal(healCtx, r.Env, ev)
@@ -75,12 +76,18 @@ func (r *Runner) apply(ctx context.Context, n Nemesis, ev plan.Event) error {
 		}
 		return fmt.Errorf("inject %s: %w", name, err)
 	}
-	r.record(history.FStartPrefix+name, val, nil)
+	started := r.record(history.FStartPrefix+name, val, nil)
+	r.say(started, started.Value, name, ev, "struck")
 	wait.Sleep(ctx, ev.Duration)
 	healCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ev.Duration+30*time.Second)
 	details, err = n.Heal(healCtx, r.Env, ev)
 	cancel()
-	r.record(history.FStopPrefix+name, faultValue{Mode: ev.Mode, Targets: ev.Targets, Details: details}, err)
+	healed := r.record(history.FStopPrefix+name, faultValue{Mode: ev.Mode, Targets: ev.Targets, Details: details}, err)
+	if err != nil {
+		r.say(healed, started.Value, name, ev, "did not heal")
+	} else {
+		r.say(healed, started.Value, name, ev, "healed")
+	}
 	if err != nil {
 		return fmt.Errorf("heal %s: %w", name, err)
 	}
@@ -104,7 +111,33 @@ func (r *Runner) HealAll(ctx context.Context) error {
 	return err
 }
 
-func (r *Runner) record(f string, val any, err error) {
+// say logs, at info level (so on the run's console unless it is quiet),
+// one line for a fault that struck, was healed, or failed to: when, on
+// the run's clock (the recorded op's time, rounded to ms), which nemesis
+// in which mode, and what it struck, as the run page's fault table says
+// it (history.Struck of struck, the value of its start op); for a
+// failure, why.
+func (r *Runner) say(op history.Op, struck json.RawMessage, name string, ev plan.Event, what string) {
+	if r.Env == nil || r.Env.Log == nil || op.F == "" {
+		return
+	}
+	attrs := []any{"at", time.Duration(op.Time).Round(time.Millisecond).String(), "nemesis", name}
+	if ev.Mode != "" {
+		attrs = append(attrs, "mode", ev.Mode)
+	}
+	if s := history.Struck(struck, ev.Targets); s != "" {
+		attrs = append(attrs, "struck", s)
+	}
+	if op.Error != "" {
+		r.Env.Log.Warn("fault "+what, append(attrs, "err", op.Error)...)
+		return
+	}
+	r.Env.Log.Info("fault "+what, attrs...)
+}
+
+// record records a nemesis op and returns it as recorded (with its time);
+// the zero Op if it could not be recorded.
+func (r *Runner) record(f string, val any, err error) history.Op {
 	op := history.Op{Process: history.NemesisProcess, Type: history.Info, F: f}
 	if val != nil {
 		if b, merr := json.Marshal(val); merr == nil && string(b) != "{}" {
@@ -114,7 +147,10 @@ func (r *Runner) record(f string, val any, err error) {
 	if err != nil {
 		op.Error = err.Error()
 	}
-	if _, rerr := r.Recorder.Record(op); rerr != nil {
+	out, rerr := r.Recorder.Record(op)
+	if rerr != nil {
 		r.Env.Log.Error("record nemesis op", "f", f, "err", rerr)
+		return history.Op{}
 	}
+	return out
 }

@@ -47,6 +47,9 @@ func (p *Plan) Command() string {
 	if p.Fencing {
 		parts = append(parts, "--fencing")
 	}
+	if len(p.Judge) > 0 {
+		parts = append(parts, "--judge "+shellQuote(strings.Join(p.Judge, ",")))
+	}
 	keys := make([]string, 0, len(p.Options))
 	for k := range p.Options {
 		keys = append(keys, k)

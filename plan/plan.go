@@ -72,6 +72,10 @@ type Plan struct {
 	OpTimeout time.Duration `json:"op_timeout"`
 	// CheckBudget bounds the linearizability search.
 	CheckBudget time.Duration `json:"check_budget"`
+	// Judge names the checkers whose verdicts decide the run's (--judge,
+	// a campaign cell's judge:); empty means every checker. The others
+	// still run, and the report shows what they found.
+	Judge []string `json:"judge,omitempty"`
 	// Options are target-, workload- and nemesis-specific settings.
 	Options option.Values `json:"options,omitempty"`
 	// Schedule is the fault schedule, drawn once from Seed, or read

@@ -87,3 +87,15 @@ func TestValidateNamesTheSetting(t *testing.T) {
 		t.Errorf("--hold auto refused: %v", err)
 	}
 }
+
+func TestCommandCarriesTheJudge(t *testing.T) {
+	p := Default()
+	p.Target, p.Fencing, p.Judge = "redis", true, []string{"fencing", "liveness"}
+	if got := p.Command(); !strings.Contains(got, " --fencing --judge fencing,liveness ") {
+		t.Errorf("command %q lacks --judge fencing,liveness", got)
+	}
+	p.Judge = nil
+	if got := p.Command(); strings.Contains(got, "--judge") {
+		t.Errorf("command %q of a run judged by every checker names --judge", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/store"
 )
 
@@ -29,6 +30,39 @@ type incidentsView struct {
 	// NotListed counts the incidents the checkers counted but did not
 	// list.
 	NotListed int
+	// All lists every incident of mutual exclusion, found again from
+	// the history, when some were not listed; nil otherwise.
+	All *allIncidentsView
+}
+
+// maxAllIncidents bounds the list of every incident of mutual exclusion.
+const maxAllIncidents = 5000
+
+// An allIncidentsView is the folded list, at the end of the incidents,
+// of every incident mutual exclusion found: those the run's result only
+// counted included. Cut says that there were more than the page lists.
+type allIncidentsView struct {
+	Rows  []incidentView
+	Total int
+	Cut   bool
+}
+
+// allIncidents runs mutual exclusion again on h, storing every anomaly up
+// to maxAllIncidents, and groups them into incidents, so that the ones
+// the run's result counted but did not list can be read on the page.
+func allIncidents(h history.History) *allIncidentsView {
+	r := checker.MutualExclusionUpTo(h, maxAllIncidents)
+	incs := checker.Incidents([]checker.Result{r})
+	if len(incs) == 0 {
+		return nil
+	}
+	v := &allIncidentsView{Total: len(incs), Cut: r.AnomalyCount > len(r.Anomalies)}
+	for i, inc := range incs {
+		v.Rows = append(v.Rows, incidentView{N: i + 1, Kind: inc.Kind, Title: kindTitle(inc.Kind),
+			Explanation: inc.Explanation, Key: inc.Key, Procs: procNames(inc.Processes),
+			When: fmt.Sprintf("%s – %s", fmtNs(inc.Start), fmtNs(inc.End))})
+	}
+	return v
 }
 
 // Heading says how many incidents there are.

@@ -69,6 +69,10 @@ type runData struct {
 	overlaps  []overlap
 	processes []int // client processes, ascending
 	end       int64 // last time worth drawing
+	// start is the first time drawn by the overview timeline and the
+	// plots: the workload's start, or the first op if one came before it
+	// (0 for a run that did not record it). Times keep the run's clock.
+	start int64
 }
 
 // derive computes the drawing data of a history.

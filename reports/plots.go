@@ -56,7 +56,8 @@ type series struct {
 // op function and one mark per outcome, downsampled to maxPoints marks.
 func (d *runData) latencyPlot(colours map[string]string) *svgBuf {
 	b := &svgBuf{}
-	t1 := max(d.end, 1)
+	t0 := d.start
+	t1 := max(d.end, t0+1)
 	lo, hi := math.Inf(1), 0.0
 	for _, p := range d.pairs {
 		if l := p.latency(); l >= 0 {
@@ -72,7 +73,7 @@ func (d *runData) latencyPlot(colours map[string]string) *svgBuf {
 	if dhi <= dlo {
 		dhi = dlo + 1
 	}
-	xOf := func(t int64) float64 { return plLeft + float64(t)/float64(t1)*plW }
+	xOf := func(t int64) float64 { return plLeft + float64(t-t0)/float64(t1-t0)*plW }
 	yOf := func(ns float64) float64 {
 		return plTop + plH - (math.Log10(math.Max(ns, 1e3))-dlo)/(dhi-dlo)*plH
 	}
@@ -119,8 +120,8 @@ func (d *runData) latencyPlot(colours map[string]string) *svgBuf {
 	})
 	b.f(`<svg id="latency" class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %s %s" role="img" aria-label="latency over time">`,
 		num(plLeft+plW+10), num(plTop+plH+plBottom))
-	shadeFaults(b, d.faults, colours, 0, t1, plLeft, plW, plTop, plTop+plH)
-	timeAxis(b, 0, t1, plLeft, plW, plTop, plTop+plH)
+	shadeFaults(b, d.faults, colours, t0, t1, plLeft, plW, plTop, plTop+plH)
+	timeAxis(b, t0, t1, plLeft, plW, plTop, plTop+plH)
 	b.f(`<g class="axis y">`)
 	for e := dlo; e <= dhi; e++ {
 		y := yOf(math.Pow(10, e))
@@ -209,20 +210,21 @@ func fmtLatency(ns float64) string {
 // outcome, in 1 s buckets (wider for runs longer than maxBucket seconds).
 func (d *runData) throughputPlot(colours map[string]string) (*svgBuf, int64) {
 	b := &svgBuf{}
-	t1 := max(d.end, 1)
+	t0 := d.start
+	t1 := max(d.end, t0+1)
 	bw := int64(1e9)
-	if n := t1/bw + 1; n > maxBucket {
-		bw = int64(math.Ceil(float64(t1)/float64(maxBucket)/1e9)) * 1e9
+	if n := (t1-t0)/bw + 1; n > maxBucket {
+		bw = int64(math.Ceil(float64(t1-t0)/float64(maxBucket)/1e9)) * 1e9
 	}
-	nb := int(t1/bw) + 1
+	nb := int((t1-t0)/bw) + 1
 	counts := map[history.Type][]float64{
 		history.Ok: make([]float64, nb), history.Fail: make([]float64, nb), history.Info: make([]float64, nb),
 	}
 	for _, p := range d.pairs {
-		if p.noDone {
+		if p.noDone || p.done.Time < t0 {
 			continue
 		}
-		counts[p.done.Type][int(p.done.Time/bw)]++
+		counts[p.done.Type][int((p.done.Time-t0)/bw)]++
 	}
 	peak := 1.0
 	for _, cs := range counts {
@@ -233,12 +235,12 @@ func (d *runData) throughputPlot(colours map[string]string) (*svgBuf, int64) {
 	}
 	step := niceStep(peak, 4)
 	top := math.Ceil(peak/step) * step
-	xOf := func(t int64) float64 { return plLeft + float64(t)/float64(t1)*plW }
+	xOf := func(t int64) float64 { return plLeft + float64(t-t0)/float64(t1-t0)*plW }
 	yOf := func(v float64) float64 { return plTop + plH - v/top*plH }
 	b.f(`<svg id="throughput" class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %s %s" role="img" aria-label="throughput over time">`,
 		num(plLeft+plW+10), num(plTop+plH+plBottom))
-	shadeFaults(b, d.faults, colours, 0, t1, plLeft, plW, plTop, plTop+plH)
-	timeAxis(b, 0, t1, plLeft, plW, plTop, plTop+plH)
+	shadeFaults(b, d.faults, colours, t0, t1, plLeft, plW, plTop, plTop+plH)
+	timeAxis(b, t0, t1, plLeft, plW, plTop, plTop+plH)
 	b.f(`<g class="axis y">`)
 	for v := 0.0; v <= top+step/2; v += step {
 		b.f(`<line x1="%s" x2="%s" y1="%s" y2="%s"/><text x="%s" y="%s" text-anchor="end">%s</text>`,
@@ -252,7 +254,7 @@ func (d *runData) throughputPlot(colours map[string]string) (*svgBuf, int64) {
 		cs := counts[t]
 		var sb strings.Builder
 		for i, v := range cs {
-			tm := min(int64(i)*bw+bw/2, t1)
+			tm := min(t0+int64(i)*bw+bw/2, t1)
 			fmt.Fprintf(&sb, "%s,%s ", num(xOf(tm)), num(yOf(v)))
 		}
 		b.f(`<polyline class="rate" data-outcome="%s" fill="none" stroke="%s" stroke-width="1.6" points="%s"/>`,

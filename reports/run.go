@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -47,7 +48,52 @@ type runPage struct {
 	// NoFaults says why no fault struck when nemeses were asked for
 	// (store.NoFaults); Nemeses names them.
 	NoFaults, Nemeses string
+	// Setup is when the timeline and plots start, on the run's clock,
+	// when they leave out the setup before the workload; "" when they
+	// start at 0.
+	Setup string
+	// Replaced says why the timeline's process numbers jump
+	// (replacedNote); "" when none was replaced.
+	Replaced string
+	// Judged tells, for a run judged by some checkers only
+	// (Plan.Judge), what decided and what the others found.
+	Judged *judgedView
 	Common
+}
+
+// A judgedView is the banner's account of a run judged by some checkers
+// only: by which (By), whether fencing kept the data safe (Safe), and the
+// verdict over all checkers with the checkers that found the history
+// invalid but do not decide (Others).
+type judgedView struct {
+	By, Safe, AllWord, AllClass string
+	Others                      []string
+}
+
+// judged builds the judgedView of a run whose plan names checkers to
+// judge by; nil when it names none.
+func judged(res store.RunResult) *judgedView {
+	if len(res.Plan.Judge) == 0 {
+		return nil
+	}
+	all := res.AllCheckers
+	if all == "" {
+		all = checker.Judge(res.Results, checker.Rules{BrokeOff: res.Error}).Status
+	}
+	j := &judgedView{By: strings.Join(res.Plan.Judge, ", "), AllWord: statusWord(all), AllClass: statusClass(all)}
+	for _, r := range res.Results {
+		if r.Status == checker.Invalid && !r.Skipped && !slices.Contains(res.Plan.Judge, r.Checker) {
+			j.Others = append(j.Others, r.Checker)
+		}
+		if r.Checker == checker.NameFencing && slices.Contains(res.Plan.Judge, r.Checker) && r.Status == checker.Valid && !r.Skipped {
+			if f := fencing(r); f != nil && f.Accepted == 0 && f.Rejected > 0 {
+				j.Safe = fmt.Sprintf("The data stayed safe: fencing refused every stale write (%d).", f.Rejected)
+			} else {
+				j.Safe = "The data stayed safe: no stale write reached it."
+			}
+		}
+	}
+	return j
 }
 
 // A checkerView is one checker's result on the page. Measure marks a
@@ -100,6 +146,9 @@ func WriteRun(w io.Writer, res store.RunResult, h history.History) error {
 
 func buildRun(res store.RunResult, h history.History) *runPage {
 	p := &runPage{Res: res, Class: statusClass(res.Status), Word: statusWord(res.Status), Common: common()}
+	if p.Judged = judged(res); p.Judged != nil {
+		p.Word += " by " + p.Judged.By
+	}
 	p.Meta = []kv{{"cell", res.Cell}, {"run", res.ID}, {"seed", fmt.Sprint(res.Plan.Seed)}, {"ops", fmt.Sprint(res.Ops)}}
 	if !res.Started.IsZero() {
 		p.Meta = append(p.Meta, kv{"started", res.Started.UTC().Format(time.RFC3339)})
@@ -111,6 +160,9 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 	p.NoFaults, p.Nemeses = noFaults(res, h), strings.Join(res.Plan.Nemeses, ", ")
 	var markers []marker
 	p.Incidents, markers = buildIncidents(res, len(h) > 0)
+	if p.Incidents.NotListed > 0 && len(h) > 0 {
+		p.Incidents.All = allIncidents(h)
+	}
 	if res.Status == checker.Invalid || p.Incidents.Count > 0 {
 		p.Meta = append(p.Meta, kv{"incidents", p.Incidents.Heading()})
 	}
@@ -175,7 +227,11 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 	for _, m := range markers {
 		d.end = max(d.end, m.end)
 	}
-	ov := view{id: "timeline-overview", t0: 0, t1: d.end, lanes: d.overviewLanes()}
+	d.start = drawFrom(res.WorkloadStart, h)
+	if d.start > 0 {
+		p.Setup = fmtNs(d.start)
+	}
+	ov := view{id: "timeline-overview", t0: d.start, t1: d.end, lanes: d.overviewLanes()}
 	switch n := len(ov.lanes); {
 	case n <= 8:
 		ov.laneH = 26
@@ -190,6 +246,7 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 		ov.markers = markers
 	}
 	p.Lanes = len(ov.lanes)
+	p.Replaced = replacedNote(d.processes, res.Plan.Concurrency, res.Plan.Workload)
 	p.Overview = d.draw(ov, colours).html()
 	for i, m := range markers {
 		if i >= maxFocus {
@@ -205,6 +262,22 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 	p.Throughput = tp.html()
 	p.BucketWord = time.Duration(bw).String()
 	return p
+}
+
+// drawFrom is where the overview timeline and the plots start: the
+// workload's start, leaving out the setup of the cluster, the service and
+// the clients, during which nothing is recorded; or the first op, should
+// one have come before it. It is 0 for a result that did not record the
+// workload's start.
+func drawFrom(workloadStart int64, h history.History) int64 {
+	if workloadStart <= 0 || len(h) == 0 {
+		return 0
+	}
+	first := h[0].Time
+	for _, o := range h {
+		first = min(first, o.Time)
+	}
+	return max(min(workloadStart, first), 0)
 }
 
 // noFaults is why no fault struck in the run: what the harness recorded,
@@ -263,6 +336,9 @@ func planRows(c *plan.Plan) []kv {
 		{"ttl asked", c.TTL.String()}, {"lease granted", lease}, {"hold", hold},
 		{"wait", c.Wait.String()}, {"op timeout", c.OpTimeout.String()}, {"keys", fmt.Sprint(c.Keys)},
 		{"fencing", fmt.Sprint(c.Fencing)},
+	}
+	if len(c.Judge) > 0 {
+		rows = append(rows, kv{"judged by", strings.Join(c.Judge, ", ")})
 	}
 	opts := make([]string, 0, len(c.Options))
 	for k := range c.Options {

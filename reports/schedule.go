@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"maps"
-	"slices"
 	"sort"
 	"strings"
 
@@ -56,56 +54,15 @@ func matchFaults(events []plan.Event, h history.History) []struckFault {
 	return out
 }
 
-// struckValue is the part of a start op's value that says what the fault
-// struck: the schedule's targets and the nemesis's details.
-type struckValue struct {
-	Targets []string `json:"targets"`
-	Details struct {
-		Nodes     []string       `json:"nodes"`
-		Process   *int           `json:"process"`
-		Key       string         `json:"key"`
-		Client    string         `json:"client"`
-		Processes []int          `json:"processes"`
-		Clients   map[string]any `json:"clients"`
-	} `json:"details"`
-}
-
 // struckTargets says which nodes, client processes or client containers
-// a fault struck, from the value of its start op, or else from the
-// schedule's targets; "" when neither says.
+// a fault struck (history.Struck), from the value of its start op, or else
+// from the schedule's targets; "" when neither says.
 func struckTargets(start *history.Op, e plan.Event) string {
-	var v struckValue
-	if start != nil && len(start.Value) > 0 {
-		_ = json.Unmarshal(start.Value, &v) // an odd value says nothing more
+	var v json.RawMessage
+	if start != nil {
+		v = start.Value
 	}
-	d := v.Details
-	var parts []string
-	switch {
-	case d.Process != nil:
-		s := fmt.Sprintf("client p%d", *d.Process)
-		if d.Key != "" {
-			s += " (holding " + d.Key + ")"
-		}
-		if d.Client != "" {
-			s += " in " + d.Client
-		}
-		parts = append(parts, s)
-	case len(d.Processes) > 0:
-		parts = append(parts, "clients "+procNames(d.Processes))
-	case len(d.Clients) > 0:
-		parts = append(parts, "client containers "+strings.Join(slices.Sorted(maps.Keys(d.Clients)), ", "))
-	}
-	nodes := d.Nodes
-	if len(nodes) == 0 {
-		nodes = v.Targets
-	}
-	if len(nodes) == 0 {
-		nodes = e.Targets
-	}
-	if len(nodes) > 0 && (len(parts) == 0 || len(d.Nodes) > 0) {
-		parts = append(parts, "nodes "+strings.Join(nodes, ", "))
-	}
-	return strings.Join(parts, "; ")
+	return history.Struck(v, e.Targets)
 }
 
 // scheduleRows is the fault table: one row per scheduled event, with the

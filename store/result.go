@@ -27,8 +27,13 @@ type RunResult struct {
 	ID string `json:"id"`
 	// Cell is "<target>-<workload>-<nemesis>".
 	Cell string `json:"cell"`
-	// Status is the overall verdict over all checkers.
+	// Status is the run's verdict: over the checkers that Plan.Judge
+	// names, or over all checkers when it names none.
 	Status checker.Status `json:"status"`
+	// AllCheckers is the verdict over all checkers of a run judged by
+	// some (Plan.Judge); empty when the plan names none, as Status is
+	// then that verdict.
+	AllCheckers checker.Status `json:"all_checkers,omitempty"`
 	// Summary is one plain sentence saying what happened.
 	Summary string `json:"summary"`
 	// Command reproduces the run: Plan.Command().

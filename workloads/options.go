@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/plan"
 )
 
@@ -44,4 +45,18 @@ func defaultVariant(w Workload) string {
 		return vs[0]
 	}
 	return ""
+}
+
+// CheckJudge reports whether every name in judge names a checker that a
+// run of w runs: the lock checkers and w's own. A run judged by a checker
+// that does not run would be judged by nothing, and pass as safe.
+func CheckJudge(w Workload, judge []string) error {
+	valid := slices.Clone(checker.LockNames)
+	valid = append(valid, w.Judges()...)
+	for _, j := range judge {
+		if !slices.Contains(valid, j) {
+			return fmt.Errorf("%q is not a checker that workload %s runs (valid: %s)", j, w.Name(), strings.Join(valid, ", "))
+		}
+	}
+	return nil
 }
