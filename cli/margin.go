@@ -19,41 +19,6 @@ import (
 	"github.com/lockstorm/lockstorm/store"
 )
 
-// marginResult is a margin's results.json. Durations are in nanoseconds,
-// as in the history.
-type marginResult struct {
-	Command string        `json:"command"`
-	Target  string        `json:"target"`
-	Nemeses []string      `json:"nemeses"`
-	Vary    marginVary    `json:"vary"`
-	Seeds   []int64       `json:"seeds"`
-	Lease   time.Duration `json:"lease"`
-	// Plan is the plan of the runs, at FROM and with the first seed.
-	Plan    plan.Plan   `json:"plan"`
-	Margin  marginFound `json:"margin"`
-	Started time.Time   `json:"started"`
-	Error   string      `json:"error,omitempty"`
-}
-
-type marginVary struct {
-	Option string        `json:"option"`
-	From   time.Duration `json:"from"`
-	To     time.Duration `json:"to"`
-}
-
-type marginFound struct {
-	Outcome string         `json:"outcome"`
-	Holds   *time.Duration `json:"holds,omitempty"`
-	Breaks  *time.Duration `json:"breaks,omitempty"`
-	Steps   []marginStep   `json:"steps"`
-}
-
-type marginStep struct {
-	margin.Step
-	Rate   float64 `json:"rate"`
-	Trials []trial `json:"trials"`
-}
-
 func newMarginCmd() *cobra.Command {
 	rf := newRunFlags()
 	p := &rf.cfg.Plan
@@ -136,9 +101,9 @@ nemesis of the run has), 4 infrastructure failure.`,
 			if cfg.ClientBinary, err = os.Executable(); err != nil {
 				return fmt.Errorf("%w: find the lockstorm binary: %v", harness.ErrInfrastructure, err)
 			}
-			mr := marginResult{
+			mr := store.MarginResult{
 				Command: marginCommand(first.Plan, v, seeds), Target: p.Target, Nemeses: first.Plan.Nemeses,
-				Vary: marginVary{Option: v.Option, From: v.From, To: v.To}, Seeds: seedList, Lease: first.Plan.Lease,
+				Vary: store.MarginVary{Option: v.Option, From: v.From, To: v.To}, Seeds: seedList, Lease: first.Plan.Lease,
 				Plan: first.Plan, Started: began,
 			}
 			trials := map[time.Duration][]trial{}
@@ -153,7 +118,7 @@ nemesis of the run has), 4 infrastructure failure.`,
 					if !rf.quiet {
 						fmt.Fprintf(cmd.ErrOrStderr(), "  %s=%s seed %d: %s (%s)\n", v.Option, option.FormatDuration(value), seed, t.Status, t.Dir)
 					}
-					if t.broke() {
+					if t.Broke() {
 						broke++
 					}
 					if len(trials) == 1 && len(trials[value]) == 1 {
@@ -170,9 +135,9 @@ nemesis of the run has), 4 infrastructure failure.`,
 				return broke, len(seedList), nil
 			}
 			res, err := margin.Search(cmd.Context(), oracle, margin.Config{From: v.From, To: v.To, Precision: precision})
-			mr.Margin = marginFound{Outcome: res.Outcome, Holds: res.Holds, Breaks: res.Breaks}
+			mr.Margin = store.MarginFound{Outcome: res.Outcome, Holds: res.Holds, Breaks: res.Breaks}
 			for _, st := range res.Steps {
-				mr.Margin.Steps = append(mr.Margin.Steps, marginStep{Step: st, Rate: st.Rate(), Trials: trials[st.Value]})
+				mr.Margin.Steps = append(mr.Margin.Steps, store.MarginStep{Value: st.Value, Violations: st.Violations, Runs: st.Runs, Rate: st.Rate(), Trials: trials[st.Value]})
 			}
 			if err != nil {
 				mr.Error = err.Error()
@@ -250,7 +215,7 @@ func marginCommand(p plan.Plan, v margin.Vary, seeds int) string {
 
 // printMargin prints the margin found, or why none was (berr), the lease,
 // and every step in the order of the values.
-func printMargin(cmd *cobra.Command, mr marginResult, dir string, berr error) {
+func printMargin(cmd *cobra.Command, mr store.MarginResult, dir string, berr error) {
 	w := cmd.OutOrStdout()
 	opt := mr.Vary.Option
 	switch {
@@ -264,7 +229,7 @@ func printMargin(cmd *cobra.Command, mr marginResult, dir string, berr error) {
 		fmt.Fprintf(w, "  lease granted: %s\n", option.FormatDuration(mr.Lease))
 	}
 	steps := slices.Clone(mr.Margin.Steps)
-	slices.SortFunc(steps, func(a, b marginStep) int { return cmp.Compare(a.Value, b.Value) })
+	slices.SortFunc(steps, func(a, b store.MarginStep) int { return cmp.Compare(a.Value, b.Value) })
 	for _, st := range steps {
 		fmt.Fprintf(w, "  %-10s broke %d of %d\n", option.FormatDuration(st.Value), st.Violations, st.Runs)
 	}

@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/margin"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 // readMargin reads the one margin results.json under st.
-func readMargin(t *testing.T, st string) marginResult {
+func readMargin(t *testing.T, st string) store.MarginResult {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(st, "margins", "*", "*", "results.json"))
 	if len(files) != 1 {
@@ -22,7 +23,7 @@ func readMargin(t *testing.T, st string) marginResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mr marginResult
+	var mr store.MarginResult
 	if err := json.Unmarshal(b, &mr); err != nil {
 		t.Fatal(err)
 	}

@@ -149,7 +149,7 @@ lock, 4 infrastructure failure.`,
 						return 0, err
 					}
 					say("  candidate %d, replay %d of %d: %s (%s)", n, i+1, replays, t.Status, t.Dir)
-					if t.broke() {
+					if t.Broke() {
 						broke++
 					}
 				}

@@ -59,7 +59,7 @@ func TestShrinkInMemoryEndToEnd(t *testing.T) {
 		t.Fatalf("shrink.json: %s", b)
 	}
 	for _, tr := range sr.Trials[2] {
-		if !tr.broke() {
+		if !tr.Broke() {
 			t.Errorf("replay %+v of the empty schedule did not break", tr)
 		}
 		res, err := store.ReadRunResult(tr.Dir)
