@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/lockstorm/lockstorm/margin"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
+	"github.com/lockstorm/lockstorm/reports"
 	"github.com/lockstorm/lockstorm/store"
 )
 
@@ -145,6 +147,9 @@ nemesis of the run has), 4 infrastructure failure.`,
 			if werr := store.WriteJSON(filepath.Join(dir, store.ResultsFile), mr); werr != nil && err == nil {
 				err = werr
 			}
+			if werr := writeMarginPage(dir, mr); werr != nil && err == nil {
+				err = werr
+			}
 			if err != nil {
 				return err
 			}
@@ -234,4 +239,17 @@ func printMargin(cmd *cobra.Command, mr store.MarginResult, dir string, berr err
 		fmt.Fprintf(w, "  %-10s broke %d of %d\n", option.FormatDuration(st.Value), st.Violations, st.Runs)
 	}
 	fmt.Fprintf(w, "results: %s\n", filepath.Join(dir, store.ResultsFile))
+	fmt.Fprintf(w, "page: %s\n", filepath.Join(dir, store.IndexFile))
+}
+
+// writeMarginPage writes the margin's index.html beside its results.json.
+func writeMarginPage(dir string, mr store.MarginResult) error {
+	var buf bytes.Buffer
+	if err := reports.WriteMargin(&buf, mr); err != nil {
+		return fmt.Errorf("render margin page: %w", err)
+	}
+	if err := store.WriteFile(filepath.Join(dir, store.IndexFile), buf.Bytes()); err != nil {
+		return fmt.Errorf("write margin page: %w", err)
+	}
+	return nil
 }
