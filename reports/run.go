@@ -47,6 +47,9 @@ type runPage struct {
 	// NoFaults says why no fault struck when nemeses were asked for
 	// (store.NoFaults); Nemeses names them.
 	NoFaults, Nemeses string
+	// Shrunk is the run's shrunk schedule (WriteRunShrunk); nil when the
+	// run was never shrunk.
+	Shrunk *shrunkView
 	Common
 }
 
