@@ -179,29 +179,10 @@ func checkVary(p plan.Plan, v margin.Vary) error {
 	if _, ok := p.Options[v.Option]; ok {
 		return usageErr("--vary %s: also given with --opt; give it once", v.Option)
 	}
-	var known []string
-	for _, o := range harness.Owners() {
-		if o.Kind != "nemesis" || !slices.Contains(p.Nemeses, o.Name) {
-			continue
-		}
-		for _, s := range o.Specs {
-			known = append(known, s.Name)
-			if s.Name != v.Option {
-				continue
-			}
-			for _, d := range []time.Duration{v.From, v.To} {
-				if err := s.Check(option.FormatDuration(d)); err != nil {
-					return usageErr("--vary %s: %s takes no duration %s: %v", v, v.Option, option.FormatDuration(d), err)
-				}
-			}
-			return nil
-		}
+	if err := harness.CheckVary(p, v.Option, v.From, v.To); err != nil {
+		return usageErr("--vary %s: %v", v, err)
 	}
-	list := strings.Join(known, ", ")
-	if list == "" {
-		list = "none"
-	}
-	return usageErr("--vary %s: no nemesis of the run (%s) has option %s (their options: %s)", v, strings.Join(p.Nemeses, ", "), v.Option, list)
+	return nil
 }
 
 // marginCommand is the command line of the margin: the plan's command,

@@ -111,3 +111,26 @@ func TestMarginPageEscapes(t *testing.T) {
 		t.Error("an unescaped value on the margin page")
 	}
 }
+
+// A campaign cell that asked for a margin shows, on the campaign page,
+// the values found and a link to the margin's page.
+func TestCampaignPageShowsAMarginCell(t *testing.T) {
+	c := sampleCampaign()
+	holds, breaks := 900*time.Millisecond, 1100*time.Millisecond
+	c.Cells[0].Margin = &store.CellMargin{Dir: "margins/redis-client-pause.stall/20260101T000000.000", Option: "client-pause.stall",
+		Outcome: "found", Holds: &holds, Breaks: &breaks, Lease: time.Second}
+	var buf bytes.Buffer
+	if err := WriteCampaign(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, want := range []string{"margin of client-pause.stall: holds at 900ms, breaks at 1.1s (lease 1s)",
+		`<a href="../../margins/redis-client-pause.stall/20260101T000000.000/index.html">margin page</a>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("campaign page lacks %s", want)
+		}
+	}
+	if n := strings.Count(page, `class="margin"`); n != 1 {
+		t.Errorf("%d margins shown, want 1", n)
+	}
+}
