@@ -152,7 +152,7 @@ func runMarginCell(ctx context.Context, c Cell, campaignID string, opts Options)
 	}
 	runs := filepath.Join(dir, "runs")
 	mr := store.MarginResult{
-		Command: fmt.Sprintf("lockstorm campaign: cell %s, margin: {vary: %q, seeds: %d}", c.Name, m.Vary, m.Seeds),
+		Command: harness.MarginCommand(marginPlan(c, m.vary.From, seeds[0]), m.vary.Option, m.vary.String(), m.Seeds),
 		Target:  c.Target, Nemeses: c.Nemeses, Seeds: seeds,
 		Vary: store.MarginVary{Option: m.vary.Option, From: m.vary.From, To: m.vary.To},
 		Plan: marginPlan(c, m.vary.From, seeds[0]), Started: began,

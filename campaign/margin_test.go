@@ -97,6 +97,10 @@ cells:
 		len(c.Runs) != 2 || !c.Met || res.ExitCode != ExitMet {
 		t.Fatalf("cell %+v, margin %+v, exit %d", c, c.Margin, res.ExitCode)
 	}
+	if !strings.HasPrefix(mrCommand(t, root, c.Margin.Dir), "lockstorm margin --target inmemory") ||
+		!strings.HasSuffix(mrCommand(t, root, c.Margin.Dir), "--vary client-pause.stall=200ms..2s --seeds 1") {
+		t.Errorf("margin command %q", mrCommand(t, root, c.Margin.Dir))
+	}
 	if c.Outcome != "margin of client-pause.stall: no boundary in range (above-range)" {
 		t.Errorf("outcome %q", c.Outcome)
 	}
@@ -116,4 +120,14 @@ cells:
 	if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(c.Margin.Dir), store.IndexFile)); err != nil {
 		t.Errorf("margin page: %v", err)
 	}
+}
+
+// mrCommand is the command recorded in the margin at dir under root.
+func mrCommand(t *testing.T, root, dir string) string {
+	t.Helper()
+	mr, err := store.ReadMarginResult(filepath.Join(root, filepath.FromSlash(dir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mr.Command
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -104,7 +103,7 @@ nemesis of the run has), 4 infrastructure failure.`,
 				return fmt.Errorf("%w: find the lockstorm binary: %v", harness.ErrInfrastructure, err)
 			}
 			mr := store.MarginResult{
-				Command: marginCommand(first.Plan, v, seeds), Target: p.Target, Nemeses: first.Plan.Nemeses,
+				Command: harness.MarginCommand(first.Plan, v.Option, v.String(), seeds), Target: p.Target, Nemeses: first.Plan.Nemeses,
 				Vary: store.MarginVary{Option: v.Option, From: v.From, To: v.To}, Seeds: seedList, Lease: first.Plan.Lease,
 				Plan: first.Plan, Started: began,
 			}
@@ -183,20 +182,6 @@ func checkVary(p plan.Plan, v margin.Vary) error {
 		return usageErr("--vary %s: %v", v, err)
 	}
 	return nil
-}
-
-// marginCommand is the command line of the margin: the plan's command,
-// its seed and --vary's option left to the search.
-func marginCommand(p plan.Plan, v margin.Vary, seeds int) string {
-	q := p
-	q.Options = option.Values{}
-	for k, s := range p.Options {
-		if k != v.Option {
-			q.Options[k] = s
-		}
-	}
-	cmd := strings.Replace(q.Command(), "lockstorm run", "lockstorm margin", 1)
-	return fmt.Sprintf("%s --vary %s --seeds %d", cmd, v, seeds)
 }
 
 // printMargin prints the margin found, or why none was (berr), the lease,

@@ -148,6 +148,10 @@ lock, 4 infrastructure failure.`,
 				sr.Error = err.Error()
 				_ = store.WriteJSON(filepath.Join(work, store.ShrinkFile), sr)
 				if errors.Is(err, shrink.ErrDoesNotBreak) {
+					// The run's page says that it did not shrink, and why.
+					if err := rewriteRunPage(dir, res); err != nil {
+						fmt.Fprintf(cmd.ErrOrStderr(), "warning: the run's page was not rewritten: %v\n", err)
+					}
 					return &exitError{code: exitUnknown, err: fmt.Errorf("shrink: run %s: %w in %d replays (threshold %s)", dir, err, replays, threshold)}
 				}
 				return err

@@ -40,3 +40,18 @@ func CheckVary(p plan.Plan, opt string, values ...time.Duration) error {
 	}
 	return fmt.Errorf("no nemesis of the run (%s) has option %s (their options: %s)", strings.Join(p.Nemeses, ", "), opt, list)
 }
+
+// MarginCommand is the command line of a margin over opt in the runs of
+// p: p's command as lockstorm margin, without opt (the search sets it),
+// with --vary vary and --seeds.
+func MarginCommand(p plan.Plan, opt, vary string, seeds int) string {
+	q := p
+	q.Options = option.Values{}
+	for k, s := range p.Options {
+		if k != opt {
+			q.Options[k] = s
+		}
+	}
+	cmd := strings.Replace(q.Command(), "lockstorm run", "lockstorm margin", 1)
+	return fmt.Sprintf("%s --vary %s --seeds %d", cmd, vary, seeds)
+}
