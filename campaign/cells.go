@@ -33,6 +33,9 @@ type Cell struct {
 	Judge    []string
 	// Speedup is what the cell asks of a sweep (CellSpec).
 	Speedup map[string]float64
+	// Margin, when set, makes the cell a margin's search over one option
+	// of its nemesis instead of runs of its seeds (CellSpec).
+	Margin *MarginSpec
 	// MatrixOf is, for a cell expanded from a cell's matrix, the cell as
 	// written and the values this one runs with; nil otherwise.
 	MatrixOf *store.MatrixOf
@@ -77,7 +80,7 @@ func (f *File) Expand() []Cell {
 			}
 			s := merge(f.Defaults, own)
 			cell := f.cell(c.Name, c.Target, c.Workload, c.Nemesis, c.Expect, c.Claim, s, c.line)
-			cell.Speedup = c.Speedup
+			cell.Speedup, cell.Margin = c.Speedup, c.Margin
 			if c.Variant != "" {
 				cell.Plan.Variant = c.Variant
 				if c.Name == "" {

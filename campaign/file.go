@@ -74,6 +74,10 @@ type CellSpec struct {
 	// Matrix expands the cell into one cell per combination of the
 	// values of some options, e.g. {redis.persistence: [none, aof]}.
 	Matrix CellMatrix `yaml:"matrix"`
+	// Margin asks the cell for a margin instead of runs judged one by
+	// one (lockstorm margin), e.g. {vary: "client-pause.stall=200ms..3s",
+	// seeds: 3}.
+	Margin *MarginSpec `yaml:"margin"`
 	line   int
 }
 
@@ -284,6 +288,9 @@ func (f *File) Validate() error {
 		}
 		if err := checkCell(c); err != nil {
 			return bad(c.Line, "cell %q: %v", c.Name, err)
+		}
+		if err := checkMargin(c); err != nil {
+			return bad(c.Margin.line, "cell %q: margin: %v", c.Name, err)
 		}
 		if err := checkJudge(c); err != nil && c.judgeInDefaults {
 			return bad(f.defaultsLine, "defaults: %v, in cell %q (line %d)", err, c.Name, c.Line)

@@ -193,6 +193,9 @@ func interruptedBySignal(ctx context.Context, err error) bool {
 
 // runCell runs every seed of one cell, one after the other.
 func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (store.CellResult, error) {
+	if c.Margin != nil {
+		return runMarginCell(ctx, c, campaignID, opts)
+	}
 	cr := newCellResult(c)
 	var errs []error
 	for k, seed := range c.Seeds {
@@ -331,6 +334,10 @@ func Summarize(cr *store.CellResult) {
 		met, words := speedup(cr)
 		cr.Met = cr.Met && met
 		cr.Outcome += "; " + words
+	}
+	if cr.Margin != nil {
+		// A margin cell explores: what it found is its outcome.
+		cr.Outcome = "margin of " + cr.Margin.Summary()
 	}
 }
 

@@ -1,13 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,43 +16,9 @@ import (
 	"github.com/lockstorm/lockstorm/margin"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
+	"github.com/lockstorm/lockstorm/reports"
 	"github.com/lockstorm/lockstorm/store"
 )
-
-// marginResult is a margin's results.json. Durations are in nanoseconds,
-// as in the history.
-type marginResult struct {
-	Command string        `json:"command"`
-	Target  string        `json:"target"`
-	Nemeses []string      `json:"nemeses"`
-	Vary    marginVary    `json:"vary"`
-	Seeds   []int64       `json:"seeds"`
-	Lease   time.Duration `json:"lease"`
-	// Plan is the plan of the runs, at FROM and with the first seed.
-	Plan    plan.Plan   `json:"plan"`
-	Margin  marginFound `json:"margin"`
-	Started time.Time   `json:"started"`
-	Error   string      `json:"error,omitempty"`
-}
-
-type marginVary struct {
-	Option string        `json:"option"`
-	From   time.Duration `json:"from"`
-	To     time.Duration `json:"to"`
-}
-
-type marginFound struct {
-	Outcome string         `json:"outcome"`
-	Holds   *time.Duration `json:"holds,omitempty"`
-	Breaks  *time.Duration `json:"breaks,omitempty"`
-	Steps   []marginStep   `json:"steps"`
-}
-
-type marginStep struct {
-	margin.Step
-	Rate   float64 `json:"rate"`
-	Trials []trial `json:"trials"`
-}
 
 func newMarginCmd() *cobra.Command {
 	rf := newRunFlags()
@@ -136,9 +102,9 @@ nemesis of the run has), 4 infrastructure failure.`,
 			if cfg.ClientBinary, err = os.Executable(); err != nil {
 				return fmt.Errorf("%w: find the lockstorm binary: %v", harness.ErrInfrastructure, err)
 			}
-			mr := marginResult{
-				Command: marginCommand(first.Plan, v, seeds), Target: p.Target, Nemeses: first.Plan.Nemeses,
-				Vary: marginVary{Option: v.Option, From: v.From, To: v.To}, Seeds: seedList, Lease: first.Plan.Lease,
+			mr := store.MarginResult{
+				Command: harness.MarginCommand(first.Plan, v.Option, v.String(), seeds), Target: p.Target, Nemeses: first.Plan.Nemeses,
+				Vary: store.MarginVary{Option: v.Option, From: v.From, To: v.To}, Seeds: seedList, Lease: first.Plan.Lease,
 				Plan: first.Plan, Started: began,
 			}
 			trials := map[time.Duration][]trial{}
@@ -153,7 +119,7 @@ nemesis of the run has), 4 infrastructure failure.`,
 					if !rf.quiet {
 						fmt.Fprintf(cmd.ErrOrStderr(), "  %s=%s seed %d: %s (%s)\n", v.Option, option.FormatDuration(value), seed, t.Status, t.Dir)
 					}
-					if t.broke() {
+					if t.Broke() {
 						broke++
 					}
 					if len(trials) == 1 && len(trials[value]) == 1 {
@@ -170,14 +136,17 @@ nemesis of the run has), 4 infrastructure failure.`,
 				return broke, len(seedList), nil
 			}
 			res, err := margin.Search(cmd.Context(), oracle, margin.Config{From: v.From, To: v.To, Precision: precision})
-			mr.Margin = marginFound{Outcome: res.Outcome, Holds: res.Holds, Breaks: res.Breaks}
+			mr.Margin = store.MarginFound{Outcome: res.Outcome, Holds: res.Holds, Breaks: res.Breaks}
 			for _, st := range res.Steps {
-				mr.Margin.Steps = append(mr.Margin.Steps, marginStep{Step: st, Rate: st.Rate(), Trials: trials[st.Value]})
+				mr.Margin.Steps = append(mr.Margin.Steps, store.MarginStep{Value: st.Value, Violations: st.Violations, Runs: st.Runs, Rate: st.Rate(), Trials: trials[st.Value]})
 			}
 			if err != nil {
 				mr.Error = err.Error()
 			}
 			if werr := store.WriteJSON(filepath.Join(dir, store.ResultsFile), mr); werr != nil && err == nil {
+				err = werr
+			}
+			if werr := writeMarginPage(dir, mr); werr != nil && err == nil {
 				err = werr
 			}
 			if err != nil {
@@ -209,48 +178,15 @@ func checkVary(p plan.Plan, v margin.Vary) error {
 	if _, ok := p.Options[v.Option]; ok {
 		return usageErr("--vary %s: also given with --opt; give it once", v.Option)
 	}
-	var known []string
-	for _, o := range harness.Owners() {
-		if o.Kind != "nemesis" || !slices.Contains(p.Nemeses, o.Name) {
-			continue
-		}
-		for _, s := range o.Specs {
-			known = append(known, s.Name)
-			if s.Name != v.Option {
-				continue
-			}
-			for _, d := range []time.Duration{v.From, v.To} {
-				if err := s.Check(option.FormatDuration(d)); err != nil {
-					return usageErr("--vary %s: %s takes no duration %s: %v", v, v.Option, option.FormatDuration(d), err)
-				}
-			}
-			return nil
-		}
+	if err := harness.CheckVary(p, v.Option, v.From, v.To); err != nil {
+		return usageErr("--vary %s: %v", v, err)
 	}
-	list := strings.Join(known, ", ")
-	if list == "" {
-		list = "none"
-	}
-	return usageErr("--vary %s: no nemesis of the run (%s) has option %s (their options: %s)", v, strings.Join(p.Nemeses, ", "), v.Option, list)
-}
-
-// marginCommand is the command line of the margin: the plan's command,
-// its seed and --vary's option left to the search.
-func marginCommand(p plan.Plan, v margin.Vary, seeds int) string {
-	q := p
-	q.Options = option.Values{}
-	for k, s := range p.Options {
-		if k != v.Option {
-			q.Options[k] = s
-		}
-	}
-	cmd := strings.Replace(q.Command(), "lockstorm run", "lockstorm margin", 1)
-	return fmt.Sprintf("%s --vary %s --seeds %d", cmd, v, seeds)
+	return nil
 }
 
 // printMargin prints the margin found, or why none was (berr), the lease,
 // and every step in the order of the values.
-func printMargin(cmd *cobra.Command, mr marginResult, dir string, berr error) {
+func printMargin(cmd *cobra.Command, mr store.MarginResult, dir string, berr error) {
 	w := cmd.OutOrStdout()
 	opt := mr.Vary.Option
 	switch {
@@ -264,9 +200,22 @@ func printMargin(cmd *cobra.Command, mr marginResult, dir string, berr error) {
 		fmt.Fprintf(w, "  lease granted: %s\n", option.FormatDuration(mr.Lease))
 	}
 	steps := slices.Clone(mr.Margin.Steps)
-	slices.SortFunc(steps, func(a, b marginStep) int { return cmp.Compare(a.Value, b.Value) })
+	slices.SortFunc(steps, func(a, b store.MarginStep) int { return cmp.Compare(a.Value, b.Value) })
 	for _, st := range steps {
 		fmt.Fprintf(w, "  %-10s broke %d of %d\n", option.FormatDuration(st.Value), st.Violations, st.Runs)
 	}
 	fmt.Fprintf(w, "results: %s\n", filepath.Join(dir, store.ResultsFile))
+	fmt.Fprintf(w, "page: %s\n", filepath.Join(dir, store.IndexFile))
+}
+
+// writeMarginPage writes the margin's index.html beside its results.json.
+func writeMarginPage(dir string, mr store.MarginResult) error {
+	var buf bytes.Buffer
+	if err := reports.WriteMargin(&buf, mr); err != nil {
+		return fmt.Errorf("render margin page: %w", err)
+	}
+	if err := store.WriteFile(filepath.Join(dir, store.IndexFile), buf.Bytes()); err != nil {
+		return fmt.Errorf("write margin page: %w", err)
+	}
+	return nil
 }

@@ -9,20 +9,27 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/margin"
+	"github.com/lockstorm/lockstorm/store"
 )
 
-// readMargin reads the one margin results.json under st.
-func readMargin(t *testing.T, st string) marginResult {
+// findMargin returns the one margin results.json under st.
+func findMargin(t *testing.T, st string) string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(st, "margins", "*", "*", "results.json"))
 	if len(files) != 1 {
 		t.Fatalf("margin results: %v", files)
 	}
-	b, err := os.ReadFile(files[0])
+	return files[0]
+}
+
+// readMargin reads the one margin results.json under st.
+func readMargin(t *testing.T, st string) store.MarginResult {
+	t.Helper()
+	b, err := os.ReadFile(findMargin(t, st))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mr marginResult
+	var mr store.MarginResult
 	if err := json.Unmarshal(b, &mr); err != nil {
 		t.Fatal(err)
 	}
@@ -45,6 +52,11 @@ func TestMarginInMemoryWithNoBoundaryInRange(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	mr := readMargin(t, st)
+	page, err := os.ReadFile(filepath.Join(filepath.Dir(findMargin(t, st)), "index.html"))
+	if err != nil || !strings.Contains(string(page), "It held every run up to 2 s of stall, the top of the range") ||
+		!strings.Contains(string(page), `href="runs/inmemory-mutex-client-pause/`) {
+		t.Errorf("margin page: %v\n%.2000s", err, page)
+	}
 	m := mr.Margin
 	if m.Outcome != margin.AboveRange || m.Holds == nil || *m.Holds != 2*time.Second || m.Breaks != nil || len(m.Steps) != 2 {
 		t.Fatalf("margin %+v", m)

@@ -6,22 +6,15 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/runtime"
+	"github.com/lockstorm/lockstorm/store"
 )
 
 // A trial is one run that margin or shrink made to ask whether the lock
-// breaks: its seed, where it is and its verdict.
-type trial struct {
-	Seed   int64          `json:"seed"`
-	Dir    string         `json:"dir"`
-	Status checker.Status `json:"status"`
-}
-
-// broke says whether the trial's run found the lock broken.
-func (t trial) broke() bool { return t.Status == checker.Invalid }
+// breaks: its seed, where it is and its verdict (store.Trial).
+type trial = store.Trial
 
 // runTrial runs p with cfg (its store, runtime and client binary) and
 // returns its verdict. A setting the harness refuses is a usage error; a

@@ -14,33 +14,19 @@ import (
 
 	"github.com/lockstorm/lockstorm/checker"
 	"github.com/lockstorm/lockstorm/harness"
+	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/nemesis"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/shrink"
 	"github.com/lockstorm/lockstorm/store"
 )
 
-// ShrinkDir is the directory, in the run directory shrunk, where shrink
-// writes its candidates, their replays and shrink.json.
-const ShrinkDir = "shrink"
-
-// ShrunkFile is the shrunk schedule's file in the run directory, unless
-// --out says otherwise.
-const ShrunkFile = "shrunk-schedule.json"
-
-// shrinkResult is shrink.json: what was shrunk, how, and every candidate
-// with its replays.
-type shrinkResult struct {
-	Run       string          `json:"run"`
-	Threshold float64         `json:"threshold"`
-	Replays   int             `json:"replays"`
-	Faults    int             `json:"faults"`
-	File      string          `json:"file,omitempty"`
-	Command   string          `json:"command,omitempty"`
-	Result    shrink.Result   `json:"result"`
-	Trials    map[int][]trial `json:"trials"`
-	Error     string          `json:"error,omitempty"`
-}
+// ShrinkDir and ShrunkFile are store's: the shrink's directory in the
+// run shrunk, and the shrunk schedule's file there.
+const (
+	ShrinkDir  = store.ShrinkDir
+	ShrunkFile = store.ShrunkFile
+)
 
 func newShrinkCmd() *cobra.Command {
 	var replays int
@@ -131,7 +117,7 @@ lock, 4 infrastructure failure.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", args...)
 				}
 			}
-			sr := shrinkResult{Run: dir, Threshold: th, Replays: replays, Faults: len(res.Plan.Schedule.Events), Trials: map[int][]trial{}}
+			sr := store.ShrinkResult{Run: dir, Threshold: th, Replays: replays, Faults: len(res.Plan.Schedule.Events), Trials: map[int][]trial{}}
 			n := 0
 			oracle := func(ctx context.Context, s plan.Schedule) (float64, error) {
 				n++
@@ -149,7 +135,7 @@ lock, 4 infrastructure failure.`,
 						return 0, err
 					}
 					say("  candidate %d, replay %d of %d: %s (%s)", n, i+1, replays, t.Status, t.Dir)
-					if t.broke() {
+					if t.Broke() {
 						broke++
 					}
 				}
@@ -157,11 +143,15 @@ lock, 4 infrastructure failure.`,
 				return float64(broke) / float64(replays), nil
 			}
 			result, err := shrink.Shrink(cmd.Context(), res.Plan.Schedule, oracle, scfg)
-			sr.Result = result
+			sr.Result = shrinkFound(result)
 			if err != nil {
 				sr.Error = err.Error()
-				_ = store.WriteJSON(filepath.Join(work, "shrink.json"), sr)
+				_ = store.WriteJSON(filepath.Join(work, store.ShrinkFile), sr)
 				if errors.Is(err, shrink.ErrDoesNotBreak) {
+					// The run's page says that it did not shrink, and why.
+					if err := rewriteRunPage(dir, res); err != nil {
+						fmt.Fprintf(cmd.ErrOrStderr(), "warning: the run's page was not rewritten: %v\n", err)
+					}
 					return &exitError{code: exitUnknown, err: fmt.Errorf("shrink: run %s: %w in %d replays (threshold %s)", dir, err, replays, threshold)}
 				}
 				return err
@@ -172,8 +162,12 @@ lock, 4 infrastructure failure.`,
 				return err
 			}
 			sr.File, sr.Command = out, final.Command()
-			if err := store.WriteJSON(filepath.Join(work, "shrink.json"), sr); err != nil {
+			if err := store.WriteJSON(filepath.Join(work, store.ShrinkFile), sr); err != nil {
 				return err
+			}
+			// The run's page links the shrunk schedule from now on.
+			if err := rewriteRunPage(dir, res); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: the run's page was not rewritten: %v\n", err)
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "SHRUNK: %d of %d faults (%s) broke the lock in %.0f%% of %d replays, after %d candidates\n",
@@ -226,4 +220,25 @@ func faultList(s plan.Schedule) string {
 		parts = append(parts, fmt.Sprintf("%s at %s for %s", ev.Nemesis, ev.Start.Round(time.Millisecond), ev.Duration.Round(time.Millisecond)))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// shrinkFound is the search's result as shrink.json records it.
+func shrinkFound(r shrink.Result) store.ShrinkFound {
+	f := store.ShrinkFound{Schedule: r.Schedule, Rate: r.Rate}
+	for _, st := range r.Steps {
+		f.Steps = append(f.Steps, store.ShrinkStep{Phase: st.Phase, Schedule: st.Schedule, Rate: st.Rate, Kept: st.Kept})
+	}
+	return f
+}
+
+// rewriteRunPage writes the page of the run in dir again, as it was
+// judged (res), now with its shrunk schedule. The history is read as
+// Recheck reads it: a torn last line is the crash point.
+func rewriteRunPage(dir string, res store.RunResult) error {
+	h, err := history.ReadFile(filepath.Join(dir, store.HistoryFile))
+	var torn *history.TruncatedError
+	if err != nil && !errors.As(err, &torn) {
+		return err
+	}
+	return harness.WriteRunDir(dir, res, h)
 }

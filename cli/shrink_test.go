@@ -50,7 +50,7 @@ func TestShrinkInMemoryEndToEnd(t *testing.T) {
 		!strings.Contains(out, "--schedule "+file+" --seed 4") {
 		t.Fatalf("output:\n%s", out)
 	}
-	var sr shrinkResult
+	var sr store.ShrinkResult
 	b, err = os.ReadFile(filepath.Join(run, ShrinkDir, "shrink.json"))
 	if err != nil || json.Unmarshal(b, &sr) != nil {
 		t.Fatalf("shrink.json: %v", err)
@@ -58,8 +58,14 @@ func TestShrinkInMemoryEndToEnd(t *testing.T) {
 	if len(sr.Result.Steps) != 2 || len(sr.Trials[1]) != 2 || len(sr.Trials[2]) != 2 || sr.Threshold != 2.0/3 || sr.File != file {
 		t.Fatalf("shrink.json: %s", b)
 	}
+	// The run's page, written again at the end, links the shrunk schedule.
+	page, err := os.ReadFile(filepath.Join(run, "index.html"))
+	if err != nil || !strings.Contains(string(page), `id="shrunk"`) || !strings.Contains(string(page), `href="shrunk-schedule.json"`) ||
+		!strings.Contains(string(page), "no fault at all") {
+		t.Errorf("run page after shrink: %v", err)
+	}
 	for _, tr := range sr.Trials[2] {
-		if !tr.broke() {
+		if !tr.Broke() {
 			t.Errorf("replay %+v of the empty schedule did not break", tr)
 		}
 		res, err := store.ReadRunResult(tr.Dir)

@@ -74,7 +74,9 @@ func Judge(res *store.RunResult, h history.History) {
 
 // WriteRunDir writes results.json, index.html and linearizability.html of
 // a run directory, each as a new file (store.WriteFile). A symbolic link
-// in the place of one of them is refused before any is written.
+// in the place of one of them is refused before any is written. The page
+// shows the run's shrunk schedule when the run has a shrink/shrink.json
+// (lockstorm shrink); one that cannot be read is left out.
 func WriteRunDir(dir string, res store.RunResult, h history.History) error {
 	if err := store.RefuseLinks(dir, store.ResultsFile, store.IndexFile, store.LinearizabilityFile); err != nil {
 		return err
@@ -83,7 +85,11 @@ func WriteRunDir(dir string, res store.RunResult, h history.History) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := reports.WriteRun(&buf, res, h); err != nil {
+	var shrunk *store.ShrinkResult
+	if s, err := store.ReadShrinkResult(dir); err == nil {
+		shrunk = &s
+	}
+	if err := reports.WriteRunShrunk(&buf, res, h, shrunk); err != nil {
 		return fmt.Errorf("render run page: %w", err)
 	}
 	if err := store.WriteFile(filepath.Join(dir, store.IndexFile), buf.Bytes()); err != nil {

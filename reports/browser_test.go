@@ -132,3 +132,35 @@ func TestBrowserLinearizabilityPage(t *testing.T) {
 		t.Errorf("linearizability page rendered almost nothing (%d bytes)", len(dom))
 	}
 }
+
+// The margin page renders in a browser, with its plot, its marks and a
+// link to a run that lands on the run's page.
+func TestBrowserMarginPage(t *testing.T) {
+	bin := reporttest.Chromium(t)
+	art := reporttest.Artifacts(t)
+	dir := filepath.Join(art, "margin-store", "margins", "redis-client-pause.stall", "20260101T000000.000")
+	m := marginResult()
+	run := filepath.Join(dir, "runs", "redis-mutex-client-pause", "s5-a", "index.html")
+	if err := os.MkdirAll(filepath.Dir(run), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, run, func(b *bytes.Buffer) error {
+		return WriteRun(b, runResult("lock-a", true), overlapHistory("lock-a", true))
+	})
+	page := filepath.Join(dir, "index.html")
+	writeFile(t, page, func(b *bytes.Buffer) error { return WriteMargin(b, m) })
+	dom := reporttest.OpenPage(t, bin, page, filepath.Join(art, "margin.png"))
+	for _, want := range []string{`id="margin-plot"`, `class="mark lease"`, `class="mark holds"`, `class="mark breaks"`, "the lease is 1 s."} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("rendered margin page lacks %s", want)
+		}
+	}
+	reporttest.AssertAnchorsResolve(t, dom)
+	href := "runs/redis-mutex-client-pause/s5-a/"
+	if !strings.Contains(dom, `href="`+href+`"`) {
+		t.Fatalf("margin page does not link %s", href)
+	}
+	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(href), "index.html")); err != nil {
+		t.Errorf("run link does not land on the run page: %v", err)
+	}
+}

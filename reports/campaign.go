@@ -56,6 +56,10 @@ type cellView struct {
 	// Servers are the versions the cell's runs reported, each once, in
 	// the order of the runs (serverVersions).
 	Servers []string
+	// Margin is what a margin cell found ("holds at 900ms, breaks at
+	// 1.1s"), and MarginHref its page; empty for other cells.
+	Margin     string
+	MarginHref template.URL
 }
 
 // claimRow is one line of the claims table: what a cell set out to show
@@ -249,6 +253,9 @@ func cellOf(c store.CellResult) cellView {
 	v := cellView{Name: c.Name, Class: statusClass(c.Status), Word: statusWord(c.Status), Expect: string(c.Expect),
 		Outcome: c.Outcome, Description: c.Description, Met: c.Met, NotRun: c.NotRun, Runs: len(c.Runs),
 		Detection: pct(c.DetectionRate), TTFV: ttfv(c.TTFVMedian), Servers: serverVersions(c.Runs)}
+	if m := c.Margin; m != nil {
+		v.Margin, v.MarginHref = m.Summary(), runHref(m.Dir)
+	}
 	runs := append([]store.CellRun(nil), c.Runs...)
 	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Status == checker.Invalid && runs[j].Status != checker.Invalid })
 	for i, r := range runs {

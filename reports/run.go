@@ -58,6 +58,9 @@ type runPage struct {
 	// Judged tells, for a run judged by some checkers only
 	// (Plan.Judge), what decided and what the others found.
 	Judged *judgedView
+	// Shrunk is the run's shrunk schedule (WriteRunShrunk); nil when the
+	// run was never shrunk.
+	Shrunk *shrunkView
 	Common
 }
 

@@ -47,6 +47,10 @@ func testStore(t *testing.T) (root, secret string) {
 	must(t, os.MkdirAll(camp, 0o755))
 	raw, _ := json.Marshal(sampleCampaign())
 	must(t, os.WriteFile(filepath.Join(camp, "results.json"), raw, 0o644))
+	mdir := filepath.Join(root, "margins", "redis-client-pause.stall", "20250103T080000Z")
+	must(t, os.MkdirAll(mdir, 0o755))
+	raw, _ = json.Marshal(marginResult())
+	must(t, os.WriteFile(filepath.Join(mdir, "results.json"), raw, 0o644))
 	// Symlinks that leave the store, relative and absolute.
 	must(t, os.Symlink("../secret.txt", filepath.Join(root, "escape-rel")))
 	must(t, os.Symlink(secret, filepath.Join(root, "escape-abs")))
@@ -91,7 +95,8 @@ func TestServeIndexListsRunsNewestFirst(t *testing.T) {
 		t.Errorf("runs not listed newest first (positions %d, %d, %d)", a, b, c)
 	}
 	for _, want := range []string{`data-status="invalid"`, `data-status="unknown"`, `data-status="valid"`,
-		`href="redis-mutex-partition/20250101T100000Z/"`, `href="campaigns/20250102T080000Z/"`, "6 of 7 met", `href="latest/"`} {
+		`href="redis-mutex-partition/20250101T100000Z/"`, `href="campaigns/20250102T080000Z/"`, "6 of 7 met", `href="latest/"`,
+		`href="margins/redis-client-pause.stall/20250103T080000Z/"`, "holds 0.9 s, breaks 1.1 s (lease 1 s)"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("index lacks %q", want)
 		}

@@ -30,16 +30,25 @@ type campaignEntry struct {
 	started                        time.Time
 }
 
+// marginEntry is one margin in the store index: what was varied, what
+// was found, and the link to its page.
+type marginEntry struct {
+	Target, Option, ID, Started, Href, Class, Found string
+	started                                         time.Time
+}
+
 type indexPage struct {
 	Dir       string
 	Latest    string
 	Runs      []runEntry
 	Campaigns []campaignEntry
+	Margins   []marginEntry
 	Common
 }
 
 // serveIndex lists the runs (store/<cell>/<timestamp>/results.json) newest
-// first, and the campaigns (store/campaigns/<id>/results.json).
+// first, the campaigns (store/campaigns/<id>/results.json) and the margins
+// (store/margins/<name>/<id>/results.json).
 func (s *server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	p := indexPage{Dir: s.dir, Common: common()}
 	now := s.clock()
@@ -98,7 +107,46 @@ func (s *server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		}
 		return p.Campaigns[i].ID > p.Campaigns[j].ID
 	})
+	p.Margins = marginEntries(root)
 	s.render(w, r, "index.html", p)
+}
+
+// marginEntries lists the margins (store/margins/<name>/<id>/results.json)
+// newest first.
+func marginEntries(root *os.Root) []marginEntry {
+	var es []marginEntry
+	names, _ := readDirNames(root, store.MarginsDir)
+	for _, name := range names {
+		ids, _ := readDirNames(root, store.MarginsDir+"/"+name)
+		for _, id := range ids {
+			var m store.MarginResult
+			if readJSON(root, store.MarginsDir+"/"+name+"/"+id+"/results.json", &m) != nil {
+				continue
+			}
+			e := marginEntry{Target: m.Target, Option: m.Vary.Option, ID: id, Started: stamp(m.Started), started: m.Started,
+				Href: store.MarginsDir + "/" + escapeSeg(name) + "/" + escapeSeg(id) + "/", Class: "unknown"}
+			o := m.Margin
+			switch {
+			case o.Outcome == marginFound && o.Holds != nil && o.Breaks != nil:
+				e.Class, e.Found = "valid", fmt.Sprintf("holds %s, breaks %s", secs(*o.Holds), secs(*o.Breaks))
+			case m.Error != "":
+				e.Found = "stopped: " + m.Error
+			default:
+				e.Found = "no boundary: " + o.Outcome
+			}
+			if m.Lease > 0 {
+				e.Found += fmt.Sprintf(" (%s %s)", leaseName(m.Target), secs(m.Lease))
+			}
+			es = append(es, e)
+		}
+	}
+	sort.SliceStable(es, func(i, j int) bool {
+		if !es[i].started.Equal(es[j].started) {
+			return es[i].started.After(es[j].started)
+		}
+		return es[i].ID > es[j].ID
+	})
+	return es
 }
 
 // readDirNames lists the sub-directories of dir inside root.

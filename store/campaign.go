@@ -1,10 +1,12 @@
 package store
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/option"
 )
 
 // Expectation is what a campaign cell is expected to show.
@@ -103,6 +105,46 @@ type CellResult struct {
 	// campaign file, which cell it came from and the values it ran with;
 	// nil for every other cell.
 	MatrixOf *MatrixOf `json:"matrix_of,omitempty"`
+	// Margin is, for a cell that asked for a margin (margin: in the
+	// campaign file), what its search found; nil for every other cell.
+	Margin *CellMargin `json:"margin,omitempty"`
+}
+
+// A CellMargin is the margin a campaign cell measured: where its
+// directory is (relative to the store root, with results.json and its
+// page), the option varied over From..To, the outcome, the largest value
+// that held every run and the smallest that broke every run (nil when
+// the range has none), the lease granted, and why the search stopped
+// early, if it did.
+type CellMargin struct {
+	Dir     string         `json:"dir"`
+	Option  string         `json:"option"`
+	From    time.Duration  `json:"from"`
+	To      time.Duration  `json:"to"`
+	Outcome string         `json:"outcome"`
+	Holds   *time.Duration `json:"holds,omitempty"`
+	Breaks  *time.Duration `json:"breaks,omitempty"`
+	Lease   time.Duration  `json:"lease,omitempty"`
+	Error   string         `json:"error,omitempty"`
+}
+
+// Summary says the margin in a line: "client-pause.stall: holds at
+// 900ms, breaks at 1.1s (lease 1s)", or the outcome when the range has no
+// boundary.
+func (m CellMargin) Summary() string {
+	s := m.Option + ": "
+	switch {
+	case m.Error != "":
+		s += "the search stopped: " + m.Error
+	case m.Outcome == "found" && m.Holds != nil && m.Breaks != nil:
+		s += fmt.Sprintf("holds at %s, breaks at %s", option.FormatDuration(*m.Holds), option.FormatDuration(*m.Breaks))
+	default:
+		s += "no boundary in range (" + m.Outcome + ")"
+	}
+	if m.Lease > 0 {
+		s += fmt.Sprintf(" (lease %s)", option.FormatDuration(m.Lease))
+	}
+	return s
 }
 
 // A MatrixOf is where a cell expanded from a cell's matrix: came from: the
