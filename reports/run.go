@@ -58,6 +58,9 @@ type runPage struct {
 	// Judged tells, for a run judged by some checkers only
 	// (Plan.Judge), what decided and what the others found.
 	Judged *judgedView
+	// Phases says where the run's time went (phasesLine); Stopped says
+	// that its workload was stopped early after a violation.
+	Phases, Stopped string
 	Common
 }
 
@@ -157,6 +160,7 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 		p.Meta = append(p.Meta, kv{"duration", res.Duration.Round(time.Millisecond).String()})
 	}
 	p.Config = planRows(&res.Plan)
+	p.Phases, p.Stopped = phasesLine(res.Phases), stoppedEarly(res)
 	p.NoFaults, p.Nemeses = noFaults(res, h), strings.Join(res.Plan.Nemeses, ", ")
 	var markers []marker
 	p.Incidents, markers = buildIncidents(res, len(h) > 0)
