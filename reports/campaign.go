@@ -54,8 +54,8 @@ type cellView struct {
 	Detection, TTFV                                 string
 	// Phases is where the cell's runs' time went: each phase's median
 	// over its runs (phasesLine of medianPhases).
-	Phases string
-	RunLinks                                        []runLink
+	Phases   string
+	RunLinks []runLink
 	// Servers are the versions the cell's runs reported, each once, in
 	// the order of the runs (serverVersions).
 	Servers []string
