@@ -305,7 +305,8 @@ func (r *run) granted(lease time.Duration) {
 }
 
 // runWorkload runs the workload for the time limit with the nemesis beside
-// it.
+// it, or until the grace after a violation shown while it runs, when the
+// plan asks for that (Plan.StopAfterViolation).
 func (r *run) runWorkload(ctx context.Context, runner *nemesis.Runner) error {
 	defer r.phase("workload")()
 	p := &r.Plan
@@ -325,9 +326,14 @@ func (r *run) runWorkload(ctx context.Context, runner *nemesis.Runner) error {
 	if st, ok := targets.StockerOf(r.Service); ok && usesStore {
 		wenv.NewStore, wenv.Decrements = r.storeFor(st), st.Decrements()
 	}
+	stoppedAt := r.watchViolations(wctx, cancel)
 	werr := r.Workload.Run(wctx, wenv)
 	cancel()
 	wg.Wait()
+	if at := stoppedAt(); at > 0 {
+		r.res.StoppedEarlyAt = at
+		r.log.Info("workload stopped early", "at", history.FormatTime(at), "after the first violation by", p.StopAfterViolation)
+	}
 	if nerr != nil {
 		r.log.Warn("nemesis", "err", nerr)
 	}
