@@ -12,7 +12,7 @@ import (
 // in the order they came.
 func TestRunPageSaysWhereTheTimeWent(t *testing.T) {
 	res := runResult("lock-a", true)
-	res.Phases = []store.Phase{{"cluster", 3.14}, {"setup", 0.7}, {"workload", 60}, {"teardown", 1.25}, {"check", 0.04}}
+	res.Phases = []store.Phase{{Name: "cluster", Seconds: 3.14}, {Name: "setup", Seconds: 0.7}, {Name: "workload", Seconds: 60}, {Name: "teardown", Seconds: 1.25}, {Name: "check", Seconds: 0.04}}
 	page := renderRun(t, res, nil)
 	want := "Where the time went: cluster 3.1 s · setup 0.7 s · workload 60.0 s · teardown 1.2 s · check 0.0 s"
 	if !strings.Contains(page, want) {
@@ -46,9 +46,9 @@ func TestRunPageSaysTheWorkloadStoppedEarly(t *testing.T) {
 func TestCampaignCellShowsMedianPhases(t *testing.T) {
 	c := sampleCampaign()
 	runs := c.Cells[0].Runs
-	runs[0].Phases = []store.Phase{{"cluster", 3}, {"setup", 1}, {"workload", 60}}
-	runs[1].Phases = []store.Phase{{"cluster", 5}, {"setup", 0.5}, {"workload", 60}}
-	runs[2].Phases = []store.Phase{{"cluster", 4}, {"setup", 0.7}, {"workload", 12}, {"prepare", 2}}
+	runs[0].Phases = []store.Phase{{Name: "cluster", Seconds: 3}, {Name: "setup", Seconds: 1}, {Name: "workload", Seconds: 60}}
+	runs[1].Phases = []store.Phase{{Name: "cluster", Seconds: 5}, {Name: "setup", Seconds: 0.5}, {Name: "workload", Seconds: 60}}
+	runs[2].Phases = []store.Phase{{Name: "cluster", Seconds: 4}, {Name: "setup", Seconds: 0.7}, {Name: "workload", Seconds: 12}, {Name: "prepare", Seconds: 2}}
 	page := renderCampaign(t, c)
 	want := "cluster 4.0 s · setup 0.7 s · workload 60.0 s · prepare 2.0 s"
 	if !strings.Contains(page, want) {

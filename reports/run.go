@@ -344,6 +344,9 @@ func planRows(c *plan.Plan) []kv {
 	if len(c.Judge) > 0 {
 		rows = append(rows, kv{"judged by", strings.Join(c.Judge, ", ")})
 	}
+	if c.StopAfterViolation > 0 {
+		rows = append(rows, kv{"stop after violation", c.StopAfterViolation.String()})
+	}
 	opts := make([]string, 0, len(c.Options))
 	for k := range c.Options {
 		opts = append(opts, k)
