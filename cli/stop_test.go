@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lockstorm/lockstorm/store"
 )
@@ -79,6 +80,42 @@ func TestOnlyUnsafeCellsStopAfterAViolation(t *testing.T) {
 		}
 		if r.Status != "invalid" {
 			t.Errorf("cell %s: run %s", cell.Name, r.Status)
+		}
+	}
+}
+
+// lockstorm run --stop-after-violation 1s on three in-memory mutexes with
+// a 30-s time limit ends well before 30 s, invalid (exit 1), and its page
+// and reproduce line say that it stopped early and how.
+func TestRunStopsAfterAViolationEndToEnd(t *testing.T) {
+	st := t.TempDir()
+	begin := time.Now()
+	code, out, errOut := lockstorm(t, "run", "--target", "inmemory", "--nodes", "3", "--time-limit", "30s",
+		"--stop-after-violation", "1s", "--store", st, "--quiet")
+	if took := time.Since(begin); took > 12*time.Second {
+		t.Errorf("the run took %s of its 30 s", took)
+	}
+	if code != exitInvalid {
+		t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, exitInvalid, out, errOut)
+	}
+	results, _ := filepath.Glob(filepath.Join(st, "*", "*", store.ResultsFile))
+	if len(results) != 1 {
+		t.Fatalf("results: %v", results)
+	}
+	res, err := store.ReadRunResult(filepath.Dir(results[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StoppedEarlyAt <= 0 || !strings.Contains(res.Command, "--stop-after-violation 1s") {
+		t.Errorf("stopped at %d, reproduce %q", res.StoppedEarlyAt, res.Command)
+	}
+	page, err := os.ReadFile(filepath.Join(filepath.Dir(results[0]), store.IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"The workload was stopped early at", "Where the time went: setup"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the run page does not say %q", want)
 		}
 	}
 }
