@@ -132,6 +132,10 @@ func (f *File) cell(name, target, workload, nem string, expect store.Expectation
 	p.Target, p.Workload, p.Nemeses = target, workload, nemeses
 	p.TimeLimit = DefaultTimeLimit
 	apply(&p, s)
+	if expect == store.ExpectUnsafe && s.StopAfterViolation != nil {
+		// Only a cell that expects a violation has a claim to stop on.
+		p.StopAfterViolation = time.Duration(*s.StopAfterViolation)
+	}
 	repeats := 1
 	if s.Repeats != nil {
 		repeats = *s.Repeats
@@ -200,6 +204,9 @@ func merge(base, over Settings) Settings {
 	}
 	if over.Judge != nil {
 		out.Judge = over.Judge
+	}
+	if over.StopAfterViolation != nil {
+		out.StopAfterViolation = over.StopAfterViolation
 	}
 	if len(over.Options) > 0 {
 		opts := map[string]string{}

@@ -53,6 +53,10 @@ type Settings struct {
 	// [fencing] to ask "did the data stay safe?" rather than "did the
 	// lock hold?". Empty means every checker.
 	Judge []string `yaml:"judge"`
+	// StopAfterViolation ends each run of a cell that expects unsafe that
+	// long after its first violation (Plan.StopAfterViolation); safe and
+	// explore cells run their whole time limit whatever it says.
+	StopAfterViolation *Duration `yaml:"stop-after-violation"`
 }
 
 // CellSpec is one cell as written in the file.
@@ -313,6 +317,8 @@ func checkSettings(s Settings) error {
 		return fmt.Errorf("repeats: %d must be 1..%d", *s.Repeats, MaxRepeats)
 	case len(s.Seeds) > MaxSeeds:
 		return fmt.Errorf("seeds: %d seeds; at most %d", len(s.Seeds), MaxSeeds)
+	case s.StopAfterViolation != nil && (*s.StopAfterViolation < 0 || time.Duration(*s.StopAfterViolation) > plan.MaxTimeLimit):
+		return fmt.Errorf("stop-after-violation: %s must be 0 (off) or positive, at most %s", time.Duration(*s.StopAfterViolation), plan.MaxTimeLimit)
 	case s.Nodes != nil && (*s.Nodes < 1 || *s.Nodes > plan.MaxNodes):
 		return fmt.Errorf("nodes: %d must be 1..%d", *s.Nodes, plan.MaxNodes)
 	}

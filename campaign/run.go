@@ -218,7 +218,7 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 				Dir: filepath.Join(rr.Cell, rr.ID), Seed: rr.Plan.Seed, Status: judged,
 				Summary: rr.Summary, FirstViolation: rr.FirstViolation, WorkloadStart: rr.WorkloadStart, Ops: rr.Ops,
 				Indeterminate: indeterminate(rr), Duration: rr.Duration, Error: rr.Error, ServerVersion: rr.ServerVersion,
-				Interrupted: interruptedBySignal(ctx, err),
+				Interrupted: interruptedBySignal(ctx, err), Phases: rr.Phases, StoppedEarlyAt: rr.StoppedEarlyAt,
 			})
 			if l := rr.Leftover; l != nil && cr.Infrastructure == "" {
 				cr.Infrastructure = fmt.Sprintf("seed %d: teardown failed, so its containers may be left (%s removes them): %s", seed, l.Command, l.Error)

@@ -140,6 +140,7 @@ func (rf *runFlags) register(c *cobra.Command) {
 	f.Var(holdFlag{&p.Hold}, "hold", "simulated work inside the critical section (auto: 20ms, half the lease the servers grant for a lock whose lease runs out, 2.5 leases for a lock whose lease is renewed)")
 	f.IntVar(&p.Keys, "keys", p.Keys, "number of distinct lock keys")
 	f.BoolVar(&p.Fencing, "fencing", false, "make the resource reject writes with stale fencing tokens")
+	f.DurationVar(&p.StopAfterViolation, "stop-after-violation", 0, "end the workload this long after the first violation shown while it runs, then heal, probe, tear down and check as usual (0: run the whole time limit)")
 	f.StringVar(&rf.judge, "judge", "", "comma-separated checkers whose verdicts decide the run and its exit code, as a campaign cell's judge: (e.g. fencing; default: every checker); the others still run and are reported")
 	f.StringArrayVar(&rf.opts, "opt", nil, "target, workload or nemesis option name=value (repeatable), e.g. kill.restart-delay=0s")
 	f.StringVar(&rf.cfg.StoreDir, "store", rf.cfg.StoreDir, "store directory for run output")

@@ -34,8 +34,15 @@ func (r *run) finish(err error) {
 	}
 	Judge(&r.res, h)
 	done()
-	if werr := WriteRunDir(r.dir, r.res, h); werr != nil {
+	// The report phase cannot be on the page it times: results.json is
+	// written again with it once the pages are.
+	done = r.phase("report")
+	werr := WriteRunDir(r.dir, r.res, h)
+	done()
+	if werr != nil {
 		r.log.Error("write run directory", "err", werr)
+	} else if werr := store.WriteJSON(filepath.Join(r.dir, store.ResultsFile), r.res); werr != nil {
+		r.log.Error("write results", "err", werr)
 	}
 	if lerr := store.UpdateLatest(r.cfg.StoreDir, r.dir); lerr != nil {
 		r.log.Warn("latest link", "err", lerr)

@@ -64,10 +64,25 @@ func Execute(ctx context.Context, cfg Config) (res store.RunResult, err error) {
 	// does not exist is refused before the minutes an image build takes.
 	var provided []string
 	say := consoleSay(cfg)
-	if err := Provision(ctx, resolved, func(line string) {
-		provided = append(provided, line)
-		say(line)
-	}); err != nil {
+	// The phases before the run's clock starts, timed all the same.
+	var early []store.Phase
+	timed := func(name string, f func() error) error {
+		start := time.Now()
+		err := f()
+		early = append(early, store.Phase{Name: name, Seconds: time.Since(start).Seconds()})
+		return err
+	}
+	provision := func() error {
+		return Provision(ctx, resolved, func(line string) {
+			provided = append(provided, line)
+			say(line)
+		})
+	}
+	if _, ok := resolved.Service.(targets.Provisioner); ok {
+		if err := timed("provision", provision); err != nil {
+			return res, err
+		}
+	} else if err := provision(); err != nil {
 		return res, err
 	}
 	if !targets.IsLocal(resolved.Service) {
@@ -80,7 +95,7 @@ func Execute(ctx context.Context, cfg Config) (res store.RunResult, err error) {
 			if cfg.Phase != nil {
 				cfg.Phase("image")
 			}
-			if _, err := ip.NodeImage(ctx); err != nil {
+			if err := timed("image", func() error { _, err := ip.NodeImage(ctx); return err }); err != nil {
 				return res, fmt.Errorf("%w: %w", ErrInfrastructure, err)
 			}
 		}
@@ -90,6 +105,7 @@ func Execute(ctx context.Context, cfg Config) (res store.RunResult, err error) {
 		return res, err
 	}
 	defer r.closeLog()
+	r.res.Phases = append(early, r.res.Phases...)
 	for _, line := range provided {
 		r.log.Info("server executable", "said", line)
 	}
@@ -157,7 +173,8 @@ func (r *run) closeLog() {
 	}
 }
 
-// phase logs the start of a phase and returns a func that logs its end.
+// phase logs the start of a phase and returns a func that logs its end
+// and records how long it took in the results (RunResult.Phases).
 func (r *run) phase(name string) func() {
 	if r.cfg.Phase != nil {
 		r.cfg.Phase(name)
@@ -165,7 +182,9 @@ func (r *run) phase(name string) func() {
 	start := time.Now()
 	r.log.Info("phase start", "phase", name)
 	return func() {
-		r.log.Info("phase done", "phase", name, "took", time.Since(start).Round(time.Millisecond))
+		took := time.Since(start)
+		r.res.Phases = append(r.res.Phases, store.Phase{Name: name, Seconds: took.Seconds()})
+		r.log.Info("phase done", "phase", name, "took", took.Round(time.Millisecond))
 	}
 }
 
@@ -286,7 +305,8 @@ func (r *run) granted(lease time.Duration) {
 }
 
 // runWorkload runs the workload for the time limit with the nemesis beside
-// it.
+// it, or until the grace after a violation shown while it runs, when the
+// plan asks for that (Plan.StopAfterViolation).
 func (r *run) runWorkload(ctx context.Context, runner *nemesis.Runner) error {
 	defer r.phase("workload")()
 	p := &r.Plan
@@ -306,9 +326,14 @@ func (r *run) runWorkload(ctx context.Context, runner *nemesis.Runner) error {
 	if st, ok := targets.StockerOf(r.Service); ok && usesStore {
 		wenv.NewStore, wenv.Decrements = r.storeFor(st), st.Decrements()
 	}
+	stoppedAt := r.watchViolations(wctx, cancel)
 	werr := r.Workload.Run(wctx, wenv)
 	cancel()
 	wg.Wait()
+	if at := stoppedAt(); at > 0 {
+		r.res.StoppedEarlyAt = at
+		r.log.Info("workload stopped early", "at", history.FormatTime(at), "after the first violation by", p.StopAfterViolation)
+	}
 	if nerr != nil {
 		r.log.Warn("nemesis", "err", nerr)
 	}

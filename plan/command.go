@@ -47,6 +47,9 @@ func (p *Plan) Command() string {
 	if p.Fencing {
 		parts = append(parts, "--fencing")
 	}
+	if p.StopAfterViolation > 0 {
+		parts = append(parts, "--stop-after-violation "+option.FormatDuration(p.StopAfterViolation))
+	}
 	if len(p.Judge) > 0 {
 		parts = append(parts, "--judge "+shellQuote(strings.Join(p.Judge, ",")))
 	}

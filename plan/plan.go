@@ -72,6 +72,13 @@ type Plan struct {
 	OpTimeout time.Duration `json:"op_timeout"`
 	// CheckBudget bounds the linearizability search.
 	CheckBudget time.Duration `json:"check_budget"`
+	// StopAfterViolation, when above zero, ends the workload that long
+	// after the first violation shown while the run goes (as if the time
+	// limit had come): heal, quiesce, the liveness probe, teardown and the
+	// final check then run as usual (--stop-after-violation, a campaign
+	// cell's stop-after-violation: for cells that expect unsafe). 0 runs
+	// the workload for its whole time limit.
+	StopAfterViolation time.Duration `json:"stop_after_violation,omitempty"`
 	// Judge names the checkers whose verdicts decide the run's (--judge,
 	// a campaign cell's judge:); empty means every checker. The others
 	// still run, and the report shows what they found.

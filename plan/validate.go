@@ -78,6 +78,8 @@ func (p *Plan) Validate() error {
 		return bad("op-timeout", "%s must be positive, at most %s", p.OpTimeout, MaxLease)
 	case p.CheckBudget < 0 || p.CheckBudget > MaxCheckBudget:
 		return bad("check-budget", "%s must be positive, at most %s", p.CheckBudget, MaxCheckBudget)
+	case p.StopAfterViolation < 0 || p.StopAfterViolation > MaxTimeLimit:
+		return bad("stop-after-violation", "%s must be 0 (off) or positive, at most %s", p.StopAfterViolation, MaxTimeLimit)
 	case p.Seed < 0 || p.Seed > MaxSeed:
 		return bad("seed", "%d must be 1..%d (0 picks one)", p.Seed, int64(MaxSeed))
 	}

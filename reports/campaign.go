@@ -52,7 +52,10 @@ type cellView struct {
 	NotRun                                          string // why the cell has no verdict
 	Runs                                            int
 	Detection, TTFV                                 string
-	RunLinks                                        []runLink
+	// Phases is where the cell's runs' time went: each phase's median
+	// over its runs (phasesLine of medianPhases).
+	Phases   string
+	RunLinks []runLink
 	// Servers are the versions the cell's runs reported, each once, in
 	// the order of the runs (serverVersions).
 	Servers []string
@@ -252,7 +255,8 @@ func indexOrAppend(s *[]string, v string) int {
 func cellOf(c store.CellResult) cellView {
 	v := cellView{Name: c.Name, Class: statusClass(c.Status), Word: statusWord(c.Status), Expect: string(c.Expect),
 		Outcome: c.Outcome, Description: c.Description, Met: c.Met, NotRun: c.NotRun, Runs: len(c.Runs),
-		Detection: pct(c.DetectionRate), TTFV: ttfv(c.TTFVMedian), Servers: serverVersions(c.Runs)}
+		Detection: pct(c.DetectionRate), TTFV: ttfv(c.TTFVMedian), Servers: serverVersions(c.Runs),
+		Phases: phasesLine(medianPhases(c.Runs))}
 	if m := c.Margin; m != nil {
 		v.Margin, v.MarginHref = m.Summary(), runHref(m.Dir)
 	}

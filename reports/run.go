@@ -61,6 +61,9 @@ type runPage struct {
 	// Shrunk is the run's shrunk schedule (WriteRunShrunk); nil when the
 	// run was never shrunk.
 	Shrunk *shrunkView
+	// Phases says where the run's time went (phasesLine); Stopped says
+	// that its workload was stopped early after a violation.
+	Phases, Stopped string
 	Common
 }
 
@@ -160,6 +163,7 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 		p.Meta = append(p.Meta, kv{"duration", res.Duration.Round(time.Millisecond).String()})
 	}
 	p.Config = planRows(&res.Plan)
+	p.Phases, p.Stopped = phasesLine(res.Phases), stoppedEarly(res)
 	p.NoFaults, p.Nemeses = noFaults(res, h), strings.Join(res.Plan.Nemeses, ", ")
 	var markers []marker
 	p.Incidents, markers = buildIncidents(res, len(h) > 0)
@@ -342,6 +346,9 @@ func planRows(c *plan.Plan) []kv {
 	}
 	if len(c.Judge) > 0 {
 		rows = append(rows, kv{"judged by", strings.Join(c.Judge, ", ")})
+	}
+	if c.StopAfterViolation > 0 {
+		rows = append(rows, kv{"stop after violation", c.StopAfterViolation.String()})
 	}
 	opts := make([]string, 0, len(c.Options))
 	for k := range c.Options {

@@ -47,6 +47,10 @@ type CellRun struct {
 	// ServerVersion is the run's RunResult.ServerVersion: the version the
 	// lock server reported; empty when it did not say.
 	ServerVersion string `json:"server_version,omitempty"`
+	// Phases are the run's RunResult.Phases: where its time went.
+	Phases []Phase `json:"phases,omitempty"`
+	// StoppedEarlyAt is the run's RunResult.StoppedEarlyAt.
+	StoppedEarlyAt int64 `json:"stopped_early_at,omitempty"`
 	// Unjudged says which checkers the cell is judged by (judge:) had
 	// nothing to judge in this run, or did not run, and why; empty
 	// otherwise.

@@ -69,6 +69,22 @@ type RunResult struct {
 	// targets.Versioner); empty when the service cannot say, when it
 	// did not answer, and in results written before it was recorded.
 	ServerVersion string `json:"server_version,omitempty"`
+	// Phases are where the run's time went: each phase of the run
+	// (provision, image, cluster, setup, prepare, clients, workload, heal,
+	// quiesce, liveness, logs, teardown, check, report) that it went
+	// through, in order, with how long it took. Nil in results written
+	// before they were recorded.
+	Phases []Phase `json:"phases,omitempty"`
+	// StoppedEarlyAt is the time (ns since start, the history's clock) at
+	// which the workload was ended early because a violation had been
+	// shown (Plan.StopAfterViolation); 0 when it ran its full time limit.
+	StoppedEarlyAt int64 `json:"stopped_early_at,omitempty"`
+}
+
+// A Phase is one step of a run with how long it took, in seconds.
+type Phase struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
 }
 
 // A Leftover is what a run's teardown could not remove: its containers

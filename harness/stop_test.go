@@ -1,0 +1,98 @@
+package harness
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/plan"
+	"github.com/lockstorm/lockstorm/store"
+)
+
+func inmemoryOnThreeNodes(t *testing.T, limit, stop time.Duration) Config {
+	cfg := DefaultConfig()
+	cfg.Plan.Target, cfg.Plan.Client, cfg.Plan.TimeLimit = "inmemory", plan.ClientGo, limit
+	cfg.Plan.Nodes = []plan.Node{{Name: "n1"}, {Name: "n2"}, {Name: "n3"}}
+	cfg.Plan.StopAfterViolation = stop
+	cfg.StoreDir = t.TempDir()
+	return cfg
+}
+
+// A run on three in-memory mutexes that know nothing of each other
+// breaks mutual exclusion at once: with --stop-after-violation 1s its
+// workload ends a second after the first overlap rather than after its
+// 30 s, and the run is still healed, probed and judged invalid on its
+// whole history; results.json says when it stopped, and the reproduce
+// command carries the flag.
+func TestAnInvalidRunStopsTheGraceAfterItsFirstViolation(t *testing.T) {
+	cfg := inmemoryOnThreeNodes(t, 30*time.Second, time.Second)
+	begin := time.Now()
+	res, err := Execute(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(begin); took > 12*time.Second {
+		t.Fatalf("the run took %s; it should have stopped about a second after its first violation", took)
+	}
+	if res.Status != checker.Invalid {
+		t.Fatalf("verdict %s, want invalid: %s", res.Status, res.Summary)
+	}
+	if res.StoppedEarlyAt <= res.WorkloadStart || res.StoppedEarlyAt < res.FirstViolation+int64(time.Second) {
+		t.Errorf("stopped at %d ns; workload began at %d ns, first violation at %d ns", res.StoppedEarlyAt, res.WorkloadStart, res.FirstViolation)
+	}
+	var names []string
+	for _, p := range res.Phases {
+		names = append(names, p.Name)
+	}
+	if got := strings.Join(names, " "); !strings.Contains(got, "workload heal quiesce liveness") {
+		t.Errorf("phases %s: the run did not heal and probe after the workload", got)
+	}
+	if !strings.Contains(res.Command, "--stop-after-violation 1s") {
+		t.Errorf("the reproduce command %q does not carry the flag", res.Command)
+	}
+	back, err := store.ReadRunResult(runDir(cfg, res))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.StoppedEarlyAt != res.StoppedEarlyAt {
+		t.Errorf("results.json says stopped at %d, the run %d", back.StoppedEarlyAt, res.StoppedEarlyAt)
+	}
+}
+
+// Without the flag the same run goes on for its whole time limit.
+func TestAnInvalidRunWithoutTheFlagRunsItsTimeLimit(t *testing.T) {
+	cfg := inmemoryOnThreeNodes(t, 2*time.Second, 0)
+	res, err := Execute(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != checker.Invalid || res.StoppedEarlyAt != 0 {
+		t.Fatalf("verdict %s, stopped at %d; want invalid, not stopped", res.Status, res.StoppedEarlyAt)
+	}
+	for _, p := range res.Phases {
+		if p.Name == "workload" && p.Seconds < 2 {
+			t.Errorf("the workload took %g s of its 2 s", p.Seconds)
+		}
+	}
+}
+
+// A run judged by checkers that leave mutual exclusion out is not
+// stopped by an overlap, which would not decide its verdict.
+func TestARunJudgedWithoutMutualExclusionIsNotStopped(t *testing.T) {
+	cfg := inmemoryOnThreeNodes(t, 2*time.Second, 100*time.Millisecond)
+	cfg.Plan.Judge = []string{checker.NameLiveness}
+	res, err := Execute(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StoppedEarlyAt != 0 {
+		t.Errorf("stopped at %d by an overlap that does not judge the run", res.StoppedEarlyAt)
+	}
+}
+
+func runDir(cfg Config, res store.RunResult) string {
+	return filepath.Join(cfg.StoreDir, res.Cell, res.ID)
+}
