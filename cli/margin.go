@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -93,15 +92,11 @@ nemesis of the run has), 4 infrastructure failure.`,
 			}
 			cfg := rf.cfg
 			cfg.StoreDir = storeOf(dir)
-			rt, closeRT, err := openRuntime(cmd.Context(), cmd.ErrOrStderr(), p.Target)
+			closeRT, err := attachRuntime(cmd, &cfg, p.Target)
 			if err != nil {
 				return err
 			}
 			defer closeRT()
-			cfg.Runtime = rt
-			if cfg.ClientBinary, err = os.Executable(); err != nil {
-				return fmt.Errorf("%w: find the lockstorm binary: %v", harness.ErrInfrastructure, err)
-			}
 			mr := store.MarginResult{
 				Command: harness.MarginCommand(first.Plan, v.Option, v.String(), seeds), Target: p.Target, Nemeses: first.Plan.Nemeses,
 				Vary: store.MarginVary{Option: v.Option, From: v.From, To: v.To}, Seeds: seedList, Lease: first.Plan.Lease,

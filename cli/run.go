@@ -74,15 +74,11 @@ func newRunCmd() *cobra.Command {
 			if !rf.quiet {
 				cfg.Console = cmd.ErrOrStderr()
 			}
-			rt, closeRT, err := openRuntime(cmd.Context(), cmd.ErrOrStderr(), p.Target)
+			closeRT, err := attachRuntime(cmd, cfg, p.Target)
 			if err != nil {
 				return err
 			}
 			defer closeRT()
-			cfg.Runtime = rt
-			if cfg.ClientBinary, err = os.Executable(); err != nil {
-				return fmt.Errorf("%w: find the lockstorm binary: %v", harness.ErrInfrastructure, err)
-			}
 			res, runErr := harness.Execute(cmd.Context(), *cfg)
 			if res.ID != "" {
 				printVerdict(cmd.OutOrStdout(), res, filepath.Join(cfg.StoreDir, res.Cell, res.ID))
@@ -210,6 +206,22 @@ func openRuntime(ctx context.Context, progress io.Writer, names ...string) (runt
 	}
 	d.BuildOutput = progress
 	return d, func() { _ = d.Close() }, nil
+}
+
+// attachRuntime opens the runtime that target needs (none for a target
+// that runs in process) into cfg, with the lockstorm binary that the client
+// containers run; the returned func closes it.
+func attachRuntime(cmd *cobra.Command, cfg *harness.Config, target string) (func(), error) {
+	rt, closeRT, err := openRuntime(cmd.Context(), cmd.ErrOrStderr(), target)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Runtime = rt
+	if cfg.ClientBinary, err = os.Executable(); err != nil {
+		closeRT()
+		return nil, fmt.Errorf("%w: find the lockstorm binary: %v", harness.ErrInfrastructure, err)
+	}
+	return closeRT, nil
 }
 
 // holdFlag is --hold: a duration, or "auto" for plan.HoldAuto.

@@ -103,15 +103,11 @@ lock, 4 infrastructure failure.`,
 			}
 			cfg := harness.DefaultConfig()
 			cfg.StoreDir = storeOf(work)
-			rt, closeRT, err := openRuntime(cmd.Context(), cmd.ErrOrStderr(), base.Target)
+			closeRT, err := attachRuntime(cmd, &cfg, base.Target)
 			if err != nil {
 				return err
 			}
 			defer closeRT()
-			cfg.Runtime = rt
-			if cfg.ClientBinary, err = os.Executable(); err != nil {
-				return fmt.Errorf("%w: find the lockstorm binary: %v", harness.ErrInfrastructure, err)
-			}
 			say := func(format string, args ...any) {
 				if !quiet {
 					fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", args...)
