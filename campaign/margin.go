@@ -201,11 +201,7 @@ func runMarginCell(ctx context.Context, c Cell, campaignID string, opts Options)
 		return broke, len(seeds), nil
 	}
 	res, serr := margin.Search(ctx, oracle, margin.Config{From: m.vary.From, To: m.vary.To, Precision: m.Precision})
-	mr.Margin = store.MarginFound{Outcome: res.Outcome, Holds: res.Holds, Breaks: res.Breaks}
-	for _, st := range res.Steps {
-		mr.Margin.Steps = append(mr.Margin.Steps, store.MarginStep{Value: st.Value, Violations: st.Violations, Runs: st.Runs,
-			Rate: st.Rate(), Trials: trials[st.Value]})
-	}
+	mr.Margin = MarginFound(res, trials)
 	if serr != nil {
 		mr.Error = serr.Error()
 		errs = append(errs, fmt.Errorf("cell %s: margin: %w", c.Name, serr))
@@ -213,18 +209,38 @@ func runMarginCell(ctx context.Context, c Cell, campaignID string, opts Options)
 			cr.Infrastructure = serr.Error()
 		}
 	}
-	if err := store.WriteJSON(filepath.Join(dir, store.ResultsFile), mr); err != nil {
+	if err := WriteMargin(dir, mr); err != nil {
 		errs = append(errs, err)
-	}
-	var buf bytes.Buffer
-	if err := reports.WriteMargin(&buf, mr); err == nil {
-		if err := store.WriteFile(filepath.Join(dir, store.IndexFile), buf.Bytes()); err != nil {
-			errs = append(errs, err)
-		}
 	}
 	rel, _ := filepath.Rel(opts.StoreDir, dir)
 	cr.Margin = &store.CellMargin{Dir: filepath.ToSlash(rel), Option: m.vary.Option, From: m.vary.From, To: m.vary.To,
 		Outcome: mr.Margin.Outcome, Holds: mr.Margin.Holds, Breaks: mr.Margin.Breaks, Lease: mr.Lease, Error: mr.Error}
 	Summarize(&cr)
 	return cr, errors.Join(errs...)
+}
+
+// MarginFound is what a margin search found, each step with its runs:
+// the margin of a campaign cell and of `lockstorm margin` alike.
+func MarginFound(res margin.Result, trials map[time.Duration][]store.Trial) store.MarginFound {
+	f := store.MarginFound{Outcome: res.Outcome, Holds: res.Holds, Breaks: res.Breaks}
+	for _, st := range res.Steps {
+		f.Steps = append(f.Steps, store.MarginStep{Value: st.Value, Violations: st.Violations, Runs: st.Runs,
+			Rate: st.Rate(), Trials: trials[st.Value]})
+	}
+	return f
+}
+
+// WriteMargin writes a margin's results.json and its page into dir.
+func WriteMargin(dir string, mr store.MarginResult) error {
+	if err := store.WriteJSON(filepath.Join(dir, store.ResultsFile), mr); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := reports.WriteMargin(&buf, mr); err != nil {
+		return fmt.Errorf("render margin page: %w", err)
+	}
+	if err := store.WriteFile(filepath.Join(dir, store.IndexFile), buf.Bytes()); err != nil {
+		return fmt.Errorf("write margin page: %w", err)
+	}
+	return nil
 }

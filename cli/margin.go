@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -11,11 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lockstorm/lockstorm/campaign"
 	"github.com/lockstorm/lockstorm/harness"
 	"github.com/lockstorm/lockstorm/margin"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
-	"github.com/lockstorm/lockstorm/reports"
 	"github.com/lockstorm/lockstorm/store"
 )
 
@@ -131,17 +130,11 @@ nemesis of the run has), 4 infrastructure failure.`,
 				return broke, len(seedList), nil
 			}
 			res, err := margin.Search(cmd.Context(), oracle, margin.Config{From: v.From, To: v.To, Precision: precision})
-			mr.Margin = store.MarginFound{Outcome: res.Outcome, Holds: res.Holds, Breaks: res.Breaks}
-			for _, st := range res.Steps {
-				mr.Margin.Steps = append(mr.Margin.Steps, store.MarginStep{Value: st.Value, Violations: st.Violations, Runs: st.Runs, Rate: st.Rate(), Trials: trials[st.Value]})
-			}
+			mr.Margin = campaign.MarginFound(res, trials)
 			if err != nil {
 				mr.Error = err.Error()
 			}
-			if werr := store.WriteJSON(filepath.Join(dir, store.ResultsFile), mr); werr != nil && err == nil {
-				err = werr
-			}
-			if werr := writeMarginPage(dir, mr); werr != nil && err == nil {
+			if werr := campaign.WriteMargin(dir, mr); werr != nil && err == nil {
 				err = werr
 			}
 			if err != nil {
@@ -201,16 +194,4 @@ func printMargin(cmd *cobra.Command, mr store.MarginResult, dir string, berr err
 	}
 	fmt.Fprintf(w, "results: %s\n", filepath.Join(dir, store.ResultsFile))
 	fmt.Fprintf(w, "page: %s\n", filepath.Join(dir, store.IndexFile))
-}
-
-// writeMarginPage writes the margin's index.html beside its results.json.
-func writeMarginPage(dir string, mr store.MarginResult) error {
-	var buf bytes.Buffer
-	if err := reports.WriteMargin(&buf, mr); err != nil {
-		return fmt.Errorf("render margin page: %w", err)
-	}
-	if err := store.WriteFile(filepath.Join(dir, store.IndexFile), buf.Bytes()); err != nil {
-		return fmt.Errorf("write margin page: %w", err)
-	}
-	return nil
 }
