@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/harness"
+	"github.com/lockstorm/lockstorm/margin"
 	"github.com/lockstorm/lockstorm/nemesis"
 	"github.com/lockstorm/lockstorm/option"
 	"github.com/lockstorm/lockstorm/plan"
@@ -81,6 +82,9 @@ func (f *File) Expand() []Cell {
 			s := merge(f.Defaults, own)
 			cell := f.cell(c.Name, c.Target, c.Workload, c.Nemesis, c.Expect, c.Claim, s, c.line)
 			cell.Speedup, cell.Margin = c.Speedup, c.Margin
+			if c.Margin != nil && s.Hold == nil {
+				cell.Plan.Hold = margin.DefaultHold // as lockstorm margin
+			}
 			if c.Variant != "" {
 				cell.Plan.Variant = c.Variant
 				if c.Name == "" {

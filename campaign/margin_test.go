@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/margin"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/store"
 )
 
@@ -26,9 +27,13 @@ cells:
     target: inmemory
     nemesis: client-pause
     seeds: [4]
+    hold: auto
     margin:
       vary: client-pause.stall=1s..2s
       precision: 100ms
+  - name: plain
+    target: inmemory
+    nemesis: client-pause
 `), "m.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +45,11 @@ cells:
 	}
 	if got := marginSeeds(cells[0]); len(got) != 3 || got[0] != 1 || got[2] != 3 {
 		t.Errorf("seeds %v, want 1 2 3", got)
+	}
+	// A margin cell's runs hold for margin.DefaultHold unless the cell
+	// says hold:; other cells keep the auto hold.
+	if cells[0].Plan.Hold != margin.DefaultHold || cells[1].Plan.Hold != plan.HoldAuto || cells[2].Plan.Hold != plan.HoldAuto {
+		t.Errorf("holds %v %v %v, want %v, auto, auto", cells[0].Plan.Hold, cells[1].Plan.Hold, cells[2].Plan.Hold, margin.DefaultHold)
 	}
 	m = cells[1].Margin
 	if m.Seeds != DefaultMarginSeeds || m.Precision != 100*time.Millisecond || marginSeeds(cells[1])[0] != 4 {

@@ -30,7 +30,10 @@ func newMarginCmd() *cobra.Command {
 		Long: `margin bisects the range of one duration option of the run's nemesis, running
 K seeds at each value tried, and reports the largest value at which no run
 broke the lock (holds) and the smallest at which every run did (breaks), with
-the violation rate at every step. It assumes that a larger value breaks the
+the violation rate at every step. Its runs hold the lock for 20ms
+(margin.DefaultHold) unless --hold says otherwise: a margin measures the
+lock, and a long hold would spend part of the lease before any fault. It
+assumes that a larger value breaks the
 lock at least as often. Its results.json, in
 store/margins/<target>-<option>/<timestamp>/ with the runs under runs/, has
 margin.holds and margin.breaks in nanoseconds and every step with its runs.
@@ -41,6 +44,9 @@ nemesis of the run has), 4 infrastructure failure.`,
 		Example: `  lockstorm margin --target redis --nemesis client-pause --ttl 1s --vary client-pause.stall=200ms..3s --seeds 3 --time-limit 20s`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("hold") {
+				p.Hold = margin.DefaultHold
+			}
 			if err := rf.plan(); err != nil {
 				return err
 			}

@@ -67,7 +67,8 @@ func TestMarginInMemoryWithNoBoundaryInRange(t *testing.T) {
 		}
 	}
 	if mr.Vary.Option != "client-pause.stall" || mr.Vary.From != 200*time.Millisecond || !strings.HasPrefix(mr.Command, "lockstorm margin --target inmemory") ||
-		!strings.Contains(mr.Command, "--vary client-pause.stall=200ms..2s --seeds 2") {
+		!strings.Contains(mr.Command, "--vary client-pause.stall=200ms..2s --seeds 2") || mr.Plan.Hold != margin.DefaultHold ||
+		!strings.Contains(mr.Command, "--hold 20ms") {
 		t.Fatalf("results %+v", mr)
 	}
 

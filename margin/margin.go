@@ -13,6 +13,15 @@ import (
 	"time"
 )
 
+// DefaultHold is the work inside the critical section of a margin's runs
+// when neither --hold nor a cell's hold: says otherwise. A margin measures
+// the lock, so the holder's own work is kept short: what the lease leaves
+// to a stall is then close to the whole lease. With the run's auto hold
+// (half a lease that runs out) the margin would shrink by that half, a
+// figure about the workload rather than the lock. `--hold auto` or any
+// duration measures a holder with that much work instead.
+const DefaultHold = 20 * time.Millisecond
+
 // An Oracle runs the lock at value and says in how many of its runs the
 // lock broke.
 type Oracle func(ctx context.Context, value time.Duration) (violations, runs int, err error)
