@@ -52,6 +52,7 @@ type natsClient struct {
 	mu   sync.Mutex
 	nc   *nats.Conn
 	kv   jetstream.KeyValue
+	st   jetstream.Stream // the bucket's stream, to read a key's delete marker
 	held map[string]uint64 // lock key -> revision of our put
 	done bool
 }
@@ -80,7 +81,12 @@ func (c *natsClient) bucket(ctx context.Context) (jetstream.KeyValue, error) {
 		nc.Close()
 		return nil, err
 	}
-	c.nc, c.kv = nc, kv
+	st, err := js.Stream(ctx, "KV_"+natsBucket)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	c.nc, c.kv, c.st = nc, kv, st
 	return kv, nil
 }
 
@@ -93,22 +99,21 @@ func (c *natsClient) Acquire(ctx context.Context, key string) (targets.Grant, er
 	backoff := 2 * time.Millisecond
 	for attempts := 1; ; attempts++ {
 		cctx, cancel := context.WithDeadline(ctx, deadline)
-		kv, err := c.bucket(cctx)
+		_, err := c.bucket(cctx)
 		if err == nil {
 			var rev uint64
-			rev, err = kv.Create(cctx, natsKey(key), []byte(c.id))
+			var out pubOutcome
+			rev, out, err = create(cctx, bucketStore{c.kv, c.st}, natsKey(key), []byte(c.id))
 			cancel()
-			switch {
-			case err == nil:
+			switch out {
+			case pubStored:
 				c.held[key] = rev
 				tok := int64(rev)
 				return targets.Grant{Token: &tok}, nil
-			case errors.Is(err, jetstream.ErrKeyExists):
-			case errors.Is(err, nats.ErrNoResponders):
-				// No server took the put: nothing was stored.
-			default:
+			case pubUnknown:
 				return targets.Grant{}, fmt.Errorf("acquire %s: %w", key, err)
 			}
+			// pubConflict, pubNoResponse: nothing stored; try again.
 		} else {
 			cancel()
 		}
@@ -120,6 +125,104 @@ func (c *natsClient) Acquire(ctx context.Context, key string) (targets.Grant, er
 		}
 		backoff = min(2*backoff, 50*time.Millisecond)
 	}
+}
+
+// pubOutcome is what one conditional publish to the bucket (an Update or
+// Delete with an expected last revision) did, as far as its error tells.
+type pubOutcome int
+
+const (
+	pubStored     pubOutcome = iota // no error: stored
+	pubConflict                     // the stream answered "wrong last sequence": not stored
+	pubNoResponse                   // no server took the message (only "no responders"): not stored
+	pubUnknown                      // anything else: it may have been stored
+)
+
+// classifyPublish classifies the error of one kv.Update or kv.Delete.
+// nats.go v1.55.0 sends such a publish again only after a "no responders"
+// status (jetstream/publish.go:281), which the server the client is
+// connected to sends only when it handed the message to no one; so a
+// "wrong last sequence" answer is the answer to the one attempt that
+// reached the stream, and none before it was stored (docs/targets.md,
+// nats-kv). A timeout, a lost connection, a garbled ack or any other
+// server error leaves the outcome unknown.
+func classifyPublish(err error) pubOutcome {
+	var apiErr *jetstream.APIError
+	switch {
+	case err == nil:
+		return pubStored
+	case errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant):
+		return pubConflict
+	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders):
+		return pubNoResponse
+	}
+	return pubUnknown
+}
+
+// keyStore is what create needs of the bucket.
+type keyStore interface {
+	// Update publishes value if the key's last revision is revision (0:
+	// the key has no message).
+	Update(ctx context.Context, key string, value []byte, revision uint64) (uint64, error)
+	// LastMsg reads the key's last message, a value or a delete marker.
+	LastMsg(ctx context.Context, key string) (*jetstream.RawStreamMsg, error)
+}
+
+// bucketStore is the keyStore of a bucket and its stream.
+type bucketStore struct {
+	kv jetstream.KeyValue
+	st jetstream.Stream
+}
+
+func (b bucketStore) Update(ctx context.Context, key string, value []byte, revision uint64) (uint64, error) {
+	return b.kv.Update(ctx, key, value, revision)
+}
+
+func (b bucketStore) LastMsg(ctx context.Context, key string) (*jetstream.RawStreamMsg, error) {
+	return b.st.GetLastMsgForSubject(ctx, "$KV."+natsBucket+"."+key)
+}
+
+// create does what nats.go's kv.Create does (a put expecting no message on
+// the key, then, if the key's last message is a delete marker, a put
+// expecting that marker's revision), but classifies each publish on its
+// own: kv.Create tries the second put after any error of the first, a
+// timeout included, and returns only the second's error, so a first put
+// that was stored and a second that then found it ("wrong last sequence",
+// which matches jetstream.ErrKeyExists) would read as "busy". Here an
+// unknown outcome ends the attempt as unknown. It returns pubConflict or
+// pubNoResponse when nothing was stored (the key is taken, or was for a
+// moment); err says why.
+func create(ctx context.Context, s keyStore, key string, value []byte) (uint64, pubOutcome, error) {
+	rev, err := s.Update(ctx, key, value, 0)
+	if out := classifyPublish(err); out != pubConflict {
+		return rev, out, err
+	}
+	m, gerr := s.LastMsg(ctx, key)
+	if gerr != nil {
+		// Nothing was stored; the key aged out since, or the read
+		// failed: the caller tries again.
+		return 0, pubConflict, fmt.Errorf("%w (then reading the key: %v)", err, gerr)
+	}
+	if !isDeleteMarker(m.Header) {
+		return 0, pubConflict, fmt.Errorf("%w: key exists at revision %d", err, m.Sequence)
+	}
+	rev, err = s.Update(ctx, key, value, m.Sequence)
+	return rev, classifyPublish(err), err
+}
+
+// isDeleteMarker tells a delete or purge marker from a value, as nats.go's
+// kv.get does (jetstream/kv.go:964-983): a KV-Operation of DEL or PURGE,
+// or a marker the server wrote (Nats-Marker-Reason).
+func isDeleteMarker(h nats.Header) bool {
+	if op := h.Get("KV-Operation"); op != "" {
+		return op == "DEL" || op == "PURGE"
+	}
+	switch h.Get(jetstream.MarkerReasonHeader) {
+	case "MaxAge", "Purge", "Remove":
+		return true
+	}
+	return false
 }
 
 // natsKey is the bucket key of a lock key (letters, digits, - _ / = .).
@@ -148,13 +251,13 @@ func (c *natsClient) Release(ctx context.Context, key string) error {
 		return fmt.Errorf("release %s: %w", key, err)
 	}
 	err = kv.Delete(ctx, natsKey(key), jetstream.LastRevision(rev))
-	var apiErr *jetstream.APIError
-	switch {
-	case err == nil:
+	switch classifyPublish(err) {
+	case pubStored:
 		return nil
-	case errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant):
+	case pubConflict:
 		return fmt.Errorf("%w: %s is no longer at revision %d (aged out or taken)", targets.ErrNotHeld, key, rev)
+	case pubNoResponse:
+		return fmt.Errorf("%w: no server took the delete of %s: %v", targets.ErrNotHeld, key, err)
 	}
 	return fmt.Errorf("release %s: %w", key, err)
 }
