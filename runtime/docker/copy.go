@@ -32,4 +32,3 @@ func (c *dockerCluster) CopyFrom(ctx context.Context, node, srcPath, hostDir str
 	}
 	return nil
 }
-

@@ -31,4 +31,3 @@ func (c *dockerCluster) CopyTo(ctx context.Context, node, hostPath, dir string) 
 	}
 	return nil
 }
-

@@ -80,7 +80,7 @@ type cluster struct {
 
 var _ runtime.Cluster = (*cluster)(nil)
 
-func (c *cluster) RunID() string                { return c.runID }
+func (c *cluster) RunID() string               { return c.runID }
 func (c *cluster) Nodes() []runtime.NodeInfo   { return slices.Clone(c.nodes) }
 func (c *cluster) Clients() []runtime.NodeInfo { return slices.Clone(c.clients) }
 func (c *cluster) Gateway() string             { return c.gateway }

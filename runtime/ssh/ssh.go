@@ -249,7 +249,9 @@ func (r *Runtime) list(ctx context.Context) ([]runDir, error) {
 		mu.Unlock()
 		return nil
 	})
-	sort.Slice(all, func(i, j int) bool { return all[i].host.Line < all[j].host.Line || all[i].host.Line == all[j].host.Line && all[i].runID < all[j].runID })
+	sort.Slice(all, func(i, j int) bool {
+		return all[i].host.Line < all[j].host.Line || all[i].host.Line == all[j].host.Line && all[i].runID < all[j].runID
+	})
 	return all, err
 }
 
