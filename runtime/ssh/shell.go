@@ -111,14 +111,14 @@ func detachLine(runID, dir string, hostSudo bool, user string, env, argv []strin
 
 // runPIDs is a shell function, pids RUN DIR, that prints the PIDs of the
 // run's processes on this host: those recorded in DIR/pids whose start
-// time still matches, and every process whose environment holds
-// RunEnv=RUN. The shell that runs it is left out.
+// time still matches (zombies left out), and every process whose
+// environment holds RunEnv=RUN. The shell that runs it is left out.
 const runPIDs = `pids() {
   if [ -f "$2/pids" ]; then
     while read -r p s; do
       [ -n "$p" ] || continue
-      c=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f20)
-      [ -n "$c" ] && [ "$c" = "$s" ] && echo "$p"
+      x=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f1,20)
+      [ -n "$x" ] && [ "${x#* }" = "$s" ] && [ "${x%% *}" != Z ] && echo "$p"
     done <"$2/pids"
   fi
   for e in /proc/[0-9]*/environ; do
