@@ -20,8 +20,8 @@ type need struct {
 // baseNeed is what every server host needs: the tools of the runtime and
 // of the network nemeses, and a compiler for the clock shim.
 var baseNeed = need{
-	packages: []string{"ca-certificates", "procps", "iproute2", "iptables", "tar", "util-linux", "gcc", "libc6-dev"},
-	commands: []string{"pgrep", "iptables", "iptables-restore", "tar", "setsid", "sed", runtime.ShimPath, runtime.ClockTool},
+	packages: []string{"ca-certificates", "procps", "iproute2", "iptables", "tar", "util-linux", "sudo", "gcc", "libc6-dev"},
+	commands: []string{"pgrep", "iptables", "iptables-restore", "tar", "setsid", "sed", "sudo", runtime.ShimPath, runtime.ClockTool},
 }
 
 // needs are the packages of runtime/docker/image/files/Dockerfile, by
