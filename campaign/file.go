@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -106,9 +108,13 @@ type File struct {
 	Defaults Settings     `yaml:"defaults"`
 	Cells    []CellSpec   `yaml:"cells"`
 	Matrix   []MatrixSpec `yaml:"matrix"`
-	source   string
+	// Hosts is an SSH inventory (docs/ssh.md) whose hosts run the
+	// cells' nodes instead of Docker: as written, a path relative to the
+	// campaign file; after Parse, the path to open.
+	Hosts  string `yaml:"hosts"`
+	source string
 	// The lines of parallel: and defaults:, for errors.
-	parallelLine, defaultsLine int
+	parallelLine, defaultsLine, hostsLine int
 }
 
 // Duration is a time.Duration written as "10s" in YAML.
@@ -176,6 +182,16 @@ func Parse(data []byte, name string) (*File, error) {
 		}
 	}
 	f.source = name
+	if f.Hosts != "" {
+		p := f.Hosts
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(name), p)
+		}
+		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("%w: %s:%d: hosts: %s is not an inventory file (a path relative to the campaign file)", ErrBadFile, name, max(f.hostsLine, 1), f.Hosts)
+		}
+		f.Hosts = p
+	}
 	f.parallelLine, f.defaultsLine = max(f.parallelLine, 1), max(f.defaultsLine, 1)
 	if err := f.Validate(); err != nil {
 		return nil, err
@@ -222,6 +238,8 @@ func recordLines(doc *yaml.Node, f *File) {
 			f.parallelLine = key.Line
 		case "defaults":
 			f.defaultsLine = key.Line
+		case "hosts":
+			f.hostsLine = key.Line
 		case "cells":
 			for j, c := range val.Content {
 				if j < len(f.Cells) {

@@ -133,3 +133,22 @@ func TestMergeRefusesSpecialFilesAndOversizedShards(t *testing.T) {
 		t.Errorf("a refused merge wrote %d campaigns", len(ents))
 	}
 }
+
+func TestHostsKeyNamesAFileNextToTheCampaign(t *testing.T) {
+	dir := t.TempDir()
+	body := "name: x\nhosts: hosts.yaml\ncells:\n  - {target: inmemory, workload: contention, nemesis: none, expect: safe}\n"
+	path := filepath.Join(dir, "c.yaml")
+	if _, err := Parse([]byte(body), path); !errors.Is(err, ErrBadFile) || !strings.Contains(err.Error(), path+":2: hosts:") {
+		t.Fatalf("missing inventory: %v, want an error at %s:2", err, path)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hosts.yaml"), []byte("hosts: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Parse([]byte(body), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Hosts != filepath.Join(dir, "hosts.yaml") {
+		t.Errorf("Hosts = %q", f.Hosts)
+	}
+}

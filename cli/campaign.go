@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +22,7 @@ func newCampaignCmd() *cobra.Command {
 	var storeDir, shard, only string
 	var parallel int
 	var quiet, smoke, print bool
+	var sf sshFlags
 	c := &cobra.Command{
 		Use:   "campaign [FILE]",
 		Short: "Run a matrix of target × workload × nemesis cells with expectations (default: the embedded campaign)",
@@ -93,7 +97,13 @@ unsafe cell did not reproduce, or a result was unknown; 3 bad campaign file;
 				names = append(names, c.Target)
 			}
 			opts := campaign.Options{StoreDir: storeDir, Parallel: parallel, Shard: shard}
-			rt, closeRT, err := openRuntime(cmd.Context(), cmd.ErrOrStderr(), names...)
+			open := openRuntime
+			if hosts := cmp.Or(sf.hosts, f.Hosts); hosts != "" {
+				open = func(ctx context.Context, _ io.Writer, names ...string) (runtime.Runtime, func(), error) {
+					return openSSHFor(ctx, hosts, sf.acceptNew, names...)
+				}
+			}
+			rt, closeRT, err := open(cmd.Context(), cmd.ErrOrStderr(), names...)
 			if err == nil {
 				defer closeRT()
 				// The node image before the progress display, whose bar a
@@ -131,6 +141,7 @@ unsafe cell did not reproduce, or a result was unknown; 3 bad campaign file;
 		},
 	}
 	f := c.Flags()
+	sf.register(c)
 	f.StringVar(&storeDir, "store", store.DefaultDir, "store directory for run output")
 	f.StringVar(&shard, "shard", "", "run only shard i/n of the cells (e.g. 1/2), for fanning out over CI runners")
 	f.StringVar(&only, "cells", "", "run only the cells whose names match these comma-separated patterns (e.g. 'nats-*,etcd-pause')")

@@ -13,6 +13,8 @@ import (
 
 func newCleanCmd() *cobra.Command {
 	var all bool
+	var sf sshFlags
+	var runID string
 	c := &cobra.Command{
 		Use:   "clean",
 		Short: "Remove the containers and networks that killed runs left behind",
@@ -20,9 +22,20 @@ func newCleanCmd() *cobra.Command {
 process is gone. A run started by a lockstorm process that this one cannot
 see (in another PID namespace or on another host sharing the engine) is
 left alone. With --all it also removes those, and those of runs that are
-still going.`,
+still going.
+
+With --hosts FILE it cleans the hosts of that SSH inventory instead
+(docs/ssh.md): the processes, run directories and, on a host where no run
+is left, the iptables chains and server files of runs whose lockstorm
+process is gone; with --run ID, those of that run only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if sf.hosts != "" {
+				return cleanHosts(cmd, sf.hosts, sf.acceptNew, runID, all)
+			}
+			if runID != "" {
+				return usageErr("--run needs --hosts")
+			}
 			ctx := cmd.Context()
 			d, err := docker.New(ctx, nil)
 			if err != nil {
@@ -49,5 +62,7 @@ still going.`,
 		},
 	}
 	c.Flags().BoolVar(&all, "all", false, "also remove the containers of runs that are still going")
+	sf.register(c)
+	c.Flags().StringVar(&runID, "run", "", "with --hosts: remove this run (its id) only")
 	return c
 }

@@ -97,7 +97,7 @@ nemesis of the run has), 4 infrastructure failure.`,
 			}
 			cfg := rf.cfg
 			cfg.StoreDir = storeOf(dir)
-			closeRT, err := attachRuntime(cmd, &cfg, p.Target)
+			closeRT, err := attachRuntime(cmd, &cfg, p.Target, &rf.ssh)
 			if err != nil {
 				return err
 			}

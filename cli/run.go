@@ -74,7 +74,7 @@ func newRunCmd() *cobra.Command {
 			if !rf.quiet {
 				cfg.Console = cmd.ErrOrStderr()
 			}
-			closeRT, err := attachRuntime(cmd, cfg, p.Target)
+			closeRT, err := attachRuntime(cmd, cfg, p.Target, &rf.ssh)
 			if err != nil {
 				return err
 			}
@@ -113,6 +113,7 @@ type runFlags struct {
 	opts    []string
 	nodes   int
 	quiet   bool
+	ssh     sshFlags
 }
 
 func newRunFlags() *runFlags { return &runFlags{cfg: harness.DefaultConfig()} }
@@ -142,6 +143,7 @@ func (rf *runFlags) register(c *cobra.Command) {
 	f.StringVar(&rf.cfg.StoreDir, "store", rf.cfg.StoreDir, "store directory for run output")
 	f.DurationVar(&p.CheckBudget, "check-budget", 0, "time budget of the linearizability search (0: 60s)")
 	f.BoolVar(&rf.quiet, "quiet", false, "print only the verdict")
+	rf.ssh.register(c)
 }
 
 // plan puts the flags that need parsing into the plan: the options, the
@@ -211,8 +213,17 @@ func openRuntime(ctx context.Context, progress io.Writer, names ...string) (runt
 // attachRuntime opens the runtime that target needs (none for a target
 // that runs in process) into cfg, with the lockstorm binary that the client
 // containers run; the returned func closes it.
-func attachRuntime(cmd *cobra.Command, cfg *harness.Config, target string) (func(), error) {
-	rt, closeRT, err := openRuntime(cmd.Context(), cmd.ErrOrStderr(), target)
+//
+// With sf naming an inventory (--hosts), the runtime is the SSH runtime
+// over its hosts, instead of Docker.
+func attachRuntime(cmd *cobra.Command, cfg *harness.Config, target string, sf *sshFlags) (func(), error) {
+	open := openRuntime
+	if sf != nil && sf.hosts != "" {
+		open = func(ctx context.Context, _ io.Writer, names ...string) (runtime.Runtime, func(), error) {
+			return openSSHFor(ctx, sf.hosts, sf.acceptNew, names...)
+		}
+	}
+	rt, closeRT, err := open(cmd.Context(), cmd.ErrOrStderr(), target)
 	if err != nil {
 		return nil, err
 	}

@@ -103,7 +103,7 @@ lock, 4 infrastructure failure.`,
 			}
 			cfg := harness.DefaultConfig()
 			cfg.StoreDir = storeOf(work)
-			closeRT, err := attachRuntime(cmd, &cfg, base.Target)
+			closeRT, err := attachRuntime(cmd, &cfg, base.Target, nil)
 			if err != nil {
 				return err
 			}

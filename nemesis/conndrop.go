@@ -16,7 +16,7 @@ import (
 // ConnDropChain is the iptables chain, in the client containers, that
 // resets the holder's connections to the servers; it is jumped to from
 // INPUT and OUTPUT.
-const ConnDropChain = "LOCKSTORM-DROP"
+const ConnDropChain = runtime.ConnDropChain // listed in runtime.Chains
 
 // connDropMark marks the packets that the provocation sends, so that the
 // chain lets them out.

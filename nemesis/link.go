@@ -3,6 +3,7 @@ package nemesis
 import (
 	"context"
 	"fmt"
+	"github.com/lockstorm/lockstorm/runtime"
 	"maps"
 	"math/rand"
 	"net"
@@ -33,7 +34,7 @@ func init() { zlog.Logger = zerolog.Nop() }
 // LinkChain is the chain, in the nat table of every client container, that
 // sends the client's connections to the servers through the link
 // nemesis's proxies; it is jumped to from OUTPUT.
-const LinkChain = "LOCKSTORM-LINK"
+const LinkChain = runtime.LinkChain // listed in runtime.Chains
 
 // Link slows, stalls or breaks the TCP links between the client
 // containers and the servers. This kernel has no netem, so it does it with

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lockstorm/lockstorm/runtime"
 	"maps"
 	"math/rand"
 	"slices"
@@ -21,7 +22,7 @@ import (
 // addresses are ever dropped: the harness's clients reach the nodes from
 // the Docker bridge gateway, which stays connected, as Jepsen's control
 // node does.
-const PartitionChain = "LOCKSTORM-PART"
+const PartitionChain = runtime.PartitionChain // listed in runtime.Chains
 
 // The partition modes.
 const (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lockstorm/lockstorm/runtime"
 	"math/rand"
 	"slices"
 	"sort"
@@ -40,7 +41,7 @@ var clientPartitionModes = []string{partClientHolder, partClientHolderNode, part
 // PartitionOutChain is the chain, jumped to from OUTPUT in client
 // containers, that drops what a client sends to the servers it is cut off
 // from; PartitionChain, from INPUT, drops what they send it.
-const PartitionOutChain = "LOCKSTORM-PARTO"
+const PartitionOutChain = runtime.PartitionOutChain // listed in runtime.Chains
 
 func isClientMode(mode string) bool { return slices.Contains(clientPartitionModes, mode) }
 

@@ -175,6 +175,9 @@ type Reaped struct {
 	Containers int
 	// Networks is the number of networks removed.
 	Networks int
+	// Runs is the number of run directories removed from hosts
+	// (runtime/ssh), one per host of a run.
+	Runs int
 	// Stuck names the networks that the engine would not remove although
 	// no container was attached to them any more: Docker can keep a stale
 	// endpoint on a network after its container is gone
@@ -190,6 +193,7 @@ type Reaped struct {
 func (r *Reaped) Add(o Reaped) {
 	r.Containers += o.Containers
 	r.Networks += o.Networks
+	r.Runs += o.Runs
 	r.Stuck = append(r.Stuck, o.Stuck...)
 	r.Unseen = append(r.Unseen, o.Unseen...)
 }

@@ -1,21 +1,14 @@
 package docker
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
+
+	"github.com/lockstorm/lockstorm/runtime"
 
 	"github.com/docker/docker/api/types/container"
 )
-
-// maxCopyTo bounds what CopyTo sends into a container: a client program
-// and its files, not a data set.
-const maxCopyTo = 256 << 20
 
 // CopyTo implements runtime.Cluster: it makes dir on node and unpacks
 // there a tar of hostPath (a regular file, or a directory with its
@@ -27,7 +20,7 @@ func (c *dockerCluster) CopyTo(ctx context.Context, node, hostPath, dir string) 
 		return err
 	}
 	var buf bytes.Buffer
-	if err := tarPath(&buf, hostPath); err != nil {
+	if err := runtime.TarPath(&buf, hostPath); err != nil {
 		return fmt.Errorf("copy %s to %s:%s: %w", hostPath, node, dir, err)
 	}
 	if res, err := c.exec(ctx, id, []string{"mkdir", "-p", dir}, execNoInput); err != nil || res.ExitCode != 0 {
@@ -37,54 +30,4 @@ func (c *dockerCluster) CopyTo(ctx context.Context, node, hostPath, dir string) 
 		return fmt.Errorf("copy %s to %s:%s: %w", hostPath, node, dir, err)
 	}
 	return nil
-}
-
-// tarPath writes a tar of hostPath, whose entries start with its base
-// name.
-func tarPath(w io.Writer, hostPath string) error {
-	tw := tar.NewWriter(w)
-	base := filepath.Dir(filepath.Clean(hostPath))
-	var total int64
-	err := filepath.WalkDir(hostPath, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if !info.Mode().IsRegular() && !info.IsDir() {
-			return nil
-		}
-		rel, err := filepath.Rel(base, p)
-		if err != nil {
-			return err
-		}
-		hdr, err := tar.FileInfoHeader(info, "")
-		if err != nil {
-			return err
-		}
-		hdr.Name = filepath.ToSlash(rel)
-		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if info.IsDir() {
-			return nil
-		}
-		if total += info.Size(); total > maxCopyTo {
-			return fmt.Errorf("more than %d MiB to copy", maxCopyTo>>20)
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = io.Copy(tw, f)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return tw.Close()
 }

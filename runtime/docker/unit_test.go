@@ -108,7 +108,7 @@ func TestExtractTarWritesFilesAndSkipsLinks(t *testing.T) {
 		tarEntry{name: "logs/link", link: "/etc", typ: tar.TypeSymlink},
 		tarEntry{name: "logs/link/passwd", body: "evil", typ: tar.TypeReg},
 	)
-	if err := extractTar(buf, dir, orDiscard(nil)); err != nil {
+	if err := runtime.ExtractTar(buf, dir, orDiscard(nil)); err != nil {
 		t.Fatalf("extractTar: %v", err)
 	}
 	assertFile(t, filepath.Join(dir, "logs/a.log"), "alpha")
@@ -125,7 +125,7 @@ func TestExtractTarRejectsPathTraversal(t *testing.T) {
 		base := t.TempDir()
 		dir := filepath.Join(base, "out")
 		buf := makeTar(t, tarEntry{name: name, body: "x", typ: tar.TypeReg})
-		if err := extractTar(buf, dir, orDiscard(nil)); !errors.Is(err, runtime.ErrUnsafePath) {
+		if err := runtime.ExtractTar(buf, dir, orDiscard(nil)); !errors.Is(err, runtime.ErrUnsafePath) {
 			t.Errorf("%q: extractTar = %v, want ErrUnsafePath", name, err)
 		}
 		if _, err := os.Stat(filepath.Join(base, "escape")); !errors.Is(err, os.ErrNotExist) {
@@ -148,7 +148,7 @@ func TestExtractTarDoesNotFollowExistingLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := makeTar(t, tarEntry{name: "logs/a.log", body: "x", typ: tar.TypeReg})
-	if err := extractTar(buf, dir, orDiscard(nil)); err == nil {
+	if err := runtime.ExtractTar(buf, dir, orDiscard(nil)); err == nil {
 		t.Error("extractTar wrote through a link that leaves the destination")
 	}
 	if _, err := os.Stat(filepath.Join(outside, "a.log")); !errors.Is(err, os.ErrNotExist) {

@@ -139,3 +139,14 @@ func contextTar(in []input) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// File returns an embedded build input by its name in files/, such as
+// the clock shim's sources (clockshim.c, lockstorm-clock.c), for hosts
+// that build the shim themselves (runtime/ssh's Prepare).
+func File(name string) ([]byte, error) {
+	b, err := embedded.ReadFile("files/" + name)
+	if err != nil {
+		return nil, fmt.Errorf("embedded file %s: %w", name, err)
+	}
+	return b, nil
+}

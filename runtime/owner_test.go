@@ -1,4 +1,4 @@
-package docker
+package runtime
 
 import (
 	"os"
@@ -11,7 +11,7 @@ import (
 // A run is reaped only when its owner has certainly ended: the same kernel
 // boot and PID namespace, and no process with that PID and start time.
 func TestOwnerGoneHoldsAcrossPIDNamespaces(t *testing.T) {
-	self, err := ownerOf(os.Getpid())
+	self, err := OwnerOf(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,11 +21,11 @@ func TestOwnerGoneHoldsAcrossPIDNamespaces(t *testing.T) {
 	}
 	endedPID := ended.Process.Pid
 	other := self
-	other.pidns = "4026530000" // a lockstorm in another container
+	other.PIDNS = "4026530000" // a lockstorm in another container
 	reused := self
-	reused.start = self.start + "0" // this PID, but another process's
+	reused.Start = self.Start + "0" // this PID, but another process's
 	dead := self
-	dead.pid = endedPID
+	dead.PID = endedPID
 	for _, tc := range []struct {
 		name        string
 		label       string
@@ -35,12 +35,12 @@ func TestOwnerGoneHoldsAcrossPIDNamespaces(t *testing.T) {
 		{"an ended process of this namespace", dead.String(), true, true},
 		{"a live PID that another process held before", reused.String(), true, true},
 		{"a process in another PID namespace, whatever its PID", other.String(), false, false},
-		{"a process on another host", strings.Replace(self.String(), "boot="+self.boot, "boot=0000", 1), false, false},
+		{"a process on another host", strings.Replace(self.String(), "boot="+self.Boot, "boot=0000", 1), false, false},
 		{"a bare PID of an ended process (runs before 2026-12)", strconv.Itoa(endedPID), true, true},
 		{"a bare PID of a live process", strconv.Itoa(os.Getpid()), false, true},
 		{"a value it cannot read", "pid=12", false, false},
 	} {
-		gone, known := ownerGone(self, tc.label)
+		gone, known := OwnerGone(self, tc.label)
 		if gone != tc.gone || known != tc.known {
 			t.Errorf("%s (%q): gone %v, known %v; want %v, %v", tc.name, tc.label, gone, known, tc.gone, tc.known)
 		}
@@ -52,8 +52,8 @@ func TestOwnerLabelNamesBootNamespacePIDAndStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, legacy, ok := parseOwner(v)
-	if !ok || legacy || o.pid != os.Getpid() || o.boot == "" || o.pidns == "" || o.start == "" {
+	o, legacy, ok := ParseOwner(v)
+	if !ok || legacy || o.PID != os.Getpid() || o.Boot == "" || o.PIDNS == "" || o.Start == "" {
 		t.Fatalf("OwnerLabel = %q, parsed %+v (legacy %v, ok %v)", v, o, legacy, ok)
 	}
 }
