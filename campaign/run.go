@@ -108,7 +108,7 @@ func Run(ctx context.Context, name string, cells []Cell, parallel int, opts Opti
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				cr, err := runCell(dispatch, cells[i], campaignID, opts)
+				cr, err := runCell(dispatch, cells[i], name, campaignID, opts)
 				mu.Lock()
 				res.Cells[i] = cr
 				if err != nil && !interruptedBySignal(dispatch, err) {
@@ -191,8 +191,9 @@ func interruptedBySignal(ctx context.Context, err error) bool {
 		!errors.Is(err, runtime.ErrEngineStuck) && !errors.Is(context.Cause(ctx), runtime.ErrEngineStuck)
 }
 
-// runCell runs every seed of one cell, one after the other.
-func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (store.CellResult, error) {
+// runCell runs every seed of one cell, one after the other; each run's
+// results.json names the cell and its campaign (name, campaignID).
+func runCell(ctx context.Context, c Cell, name, campaignID string, opts Options) (store.CellResult, error) {
 	if c.Margin != nil {
 		return runMarginCell(ctx, c, campaignID, opts)
 	}
@@ -206,6 +207,7 @@ func runCell(ctx context.Context, c Cell, campaignID string, opts Options) (stor
 		cfg.Plan.Seed = seed
 		cfg.Plan.Judge = c.Judge
 		cfg.Labels = map[string]string{"lockstorm.campaign": campaignID}
+		cfg.Campaign = &store.CampaignOf{Name: name, ID: campaignID, Cell: c.Name}
 		if opts.Progress != nil {
 			opts.Progress.CellStart(c, k+1, len(c.Seeds))
 			cfg.Phase = func(p string) { opts.Progress.Phase(c, p) }

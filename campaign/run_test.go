@@ -102,3 +102,51 @@ func TestShardsMergeIntoTheWholeCampaign(t *testing.T) {
 		t.Errorf("merged exit code %d", merged.ExitCode)
 	}
 }
+
+// Two cells with the same target, workload and nemesis share a store
+// directory (<target>-<workload>-<nemesis>); each run's results.json
+// names the cell it was made for, and its campaign, so that the store's
+// index and the run's page can tell them apart (issue 32).
+func TestRunsNameTheirCampaignCell(t *testing.T) {
+	const twins = `name: twins
+defaults:
+  nodes: 1
+  time-limit: 1s
+  rate: 50
+cells:
+  - name: one-machine
+    target: inmemory
+    expect: safe
+  - name: one-machine-fenced
+    target: inmemory
+    expect: safe
+    fencing: true
+`
+	f, err := Parse([]byte(twins), "twins.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	res, err := Run(context.Background(), f.Name, f.Expand(), 1, Options{StoreDir: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Cells) != 2 || len(res.Cells[0].Runs) == 0 || len(res.Cells[1].Runs) == 0 {
+		t.Fatalf("cells %+v", res.Cells)
+	}
+	if a, b := filepath.Dir(res.Cells[0].Runs[0].Dir), filepath.Dir(res.Cells[1].Runs[0].Dir); a != b {
+		t.Fatalf("the two cells' runs are in %s and %s: the test wants them to share a directory", a, b)
+	}
+	for _, c := range res.Cells {
+		for _, r := range c.Runs {
+			rr, err := store.ReadRunResult(filepath.Join(root, r.Dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := store.CampaignOf{Name: "twins", ID: res.ID, Cell: c.Name}
+			if rr.Campaign == nil || *rr.Campaign != want {
+				t.Errorf("run %s of cell %s: results.json names campaign %+v, want %+v", r.Dir, c.Name, rr.Campaign, want)
+			}
+		}
+	}
+}

@@ -108,7 +108,8 @@ func timed(f func(history.History) Result, h history.History) Result {
 }
 
 // FirstViolation returns the earliest time by which an anomaly of an
-// invalid result of r had certainly happened, or -1 when there is none. That
+// invalid result of r that is a violation (Violation: not a missed tick)
+// had certainly happened, or -1 when there is none. That
 // is an anomaly's Start, except for a window with no legal order and for a
 // token that went backwards or repeated, which are only certain at their End
 // (a repeat spans both grants: the first one alone broke nothing).
@@ -121,6 +122,9 @@ func firstViolation(results []Result) int64 {
 			continue
 		}
 		for _, a := range res.Anomalies {
+			if !Violation(a.Kind) {
+				continue // a missed tick: no violation
+			}
 			t := a.Start
 			if a.Kind == KindNotLinearizable || a.Kind == KindTokenRegression {
 				t = a.End

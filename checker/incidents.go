@@ -57,9 +57,18 @@ type Incident struct {
 // overlap of holds says more to a reader than a failed search.
 var leadOrder = []string{NameMutualExclusion, NameLiveness, NameFencing}
 
+// Violation reports whether an anomaly of kind breaks what its checker
+// checks. A missed tick of a scheduled job does not: it is a liveness
+// finding that the scheduled-jobs checker lists next to the duplicate runs
+// that make a history invalid.
+func Violation(kind string) bool { return kind != KindMissedTick }
+
 // Incidents groups the listed anomalies of the invalid results into
-// incidents, in order of time. Anomalies of a result that is not invalid
-// (a missed tick of a scheduled job) are no violation and make none.
+// incidents: the violations first, in order of time, then the findings
+// that are no violation (Violation), so that a run reads first what it
+// broke (a tick that ran twice) and then what it only delayed (ticks that
+// never ran). Anomalies of a result that is not invalid (the missed ticks
+// of a scheduled job that no tick ran twice in) make none.
 func Incidents(results []Result) []Incident {
 	type item struct {
 		f   Finding
@@ -76,6 +85,9 @@ func Incidents(results []Result) []Incident {
 	}
 	sort.SliceStable(items, func(i, j int) bool {
 		a, b := &items[i].f.Anomaly, &items[j].f.Anomaly
+		if va, vb := Violation(a.Kind), Violation(b.Kind); va != vb {
+			return va
+		}
 		if a.Start != b.Start {
 			return a.Start < b.Start
 		}
@@ -164,6 +176,9 @@ func (c *Incident) join(f Finding, ord int) {
 func (c *Incident) finish(results []Result) {
 	lead := 0
 	rank := func(f Finding) int {
+		if !Violation(f.Kind) {
+			return len(leadOrder) + 1
+		}
 		if i := slices.Index(leadOrder, f.Checker); i >= 0 {
 			return i
 		}

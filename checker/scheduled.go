@@ -108,7 +108,7 @@ func ScheduledJobs(h history.History, tick time.Duration) Result {
 		}
 	}
 	d.Jobs = len(keys)
-	var found []Anomaly
+	var found, gaps []Anomaly // the duplicate runs; the missed ticks
 	missed := 0
 	for _, key := range keys {
 		ticks := jobs[key]
@@ -135,13 +135,16 @@ func ScheduledJobs(h history.History, tick time.Duration) Result {
 				prev := ticks[ran[i-1]]
 				n := int(t - ran[i-1] - 1)
 				missed += n
-				found = append(found, missedTicks(key, ran[i-1]+1, t-1, tick, lastDone(prev), firstInvoke(tr)))
+				gaps = append(gaps, missedTicks(key, ran[i-1]+1, t-1, tick, lastDone(prev), firstInvoke(tr)))
 			}
 		}
 	}
 	d.MissedTicks = missed
-	res.AnomalyCount = len(found)
-	res.Anomalies = keepEarliest(found, DefaultMaxAnomalies)
+	res.AnomalyCount = len(found) + len(gaps)
+	// The duplicates are listed before any missed tick is: a run with
+	// many gaps early still lists the ticks that ran twice.
+	found = keepEarliest(found, DefaultMaxAnomalies)
+	res.Anomalies = keepEarliest(append(found, keepEarliest(gaps, DefaultMaxAnomalies-len(found))...), -1)
 	res.Details = mustJSON(d)
 	missedPhrase := ""
 	if d.MissedTicks > 0 {

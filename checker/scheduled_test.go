@@ -2,6 +2,7 @@ package checker
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +79,59 @@ func TestScheduledJobsExplains(t *testing.T) {
 	}
 	if !strings.Contains(r.Summary, "3 ticks between the first and the last run never ran") {
 		t.Errorf("summary %q does not mention the missed ticks", r.Summary)
+	}
+}
+
+// A scheduled-jobs run whose ticks were both skipped and run twice leads
+// with the tick that ran twice, the violation the run is about, although
+// the skipped ticks came first: incidents list the violations before the
+// missed ticks, which do not make a history invalid, and the first
+// violation is the double run's (issue 32: "ticks 65 to 68 never ran" was
+// the first incident of scheduled-job-runs-twice).
+func TestScheduledJobsLeadWithTheTickThatRanTwice(t *testing.T) {
+	h, err := history.ReadFile("testdata/scheduled-jobs-ticks-skipped-then-one-ran-twice-outlived-lease-invalid.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheduled := func(h history.History) Result { return ScheduledJobs(h, 200*time.Millisecond) }
+	rep := Check(h, Options{Extra: []func(history.History) Result{scheduled}})
+	var sj Result
+	for _, r := range rep.Results {
+		if r.Checker == NameScheduledJobs {
+			sj = r
+		}
+	}
+	// The history has both, the skipped ticks first.
+	if sj.Status != Invalid || strings.Join(kinds(sj), ",") != KindMissedTick+","+KindDuplicateRun {
+		t.Fatalf("scheduled-jobs: %s, anomalies %v; want invalid, a missed range then a duplicate", sj.Status, kinds(sj))
+	}
+	dup := sj.Anomalies[1]
+
+	// Judged as the campaign cell judges it: by scheduled-jobs only.
+	v := Judge(rep.Results, Rules{Only: []string{NameScheduledJobs}})
+	if v.Status != Invalid || len(v.Incidents) != 2 {
+		t.Fatalf("verdict %s with %d incidents, want invalid with 2", v.Status, len(v.Incidents))
+	}
+	if k := v.Incidents[0].Kind; k != KindDuplicateRun {
+		t.Errorf("first incident is %s, want %s: %s", k, KindDuplicateRun, v.Incidents[0].Explanation)
+	}
+	if k := v.Incidents[1].Kind; k != KindMissedTick {
+		t.Errorf("second incident is %s, want %s", k, KindMissedTick)
+	}
+	if want := "2 incidents found. The first: Tick 69 of job-0 (due at 13.800s) ran twice"; !strings.HasPrefix(v.Summary, want) {
+		t.Errorf("summary %q, want it to start %q", v.Summary, want)
+	}
+	if v.FirstViolation != dup.Start {
+		t.Errorf("first violation at %d, want the double run's start %d, not the skipped ticks'", v.FirstViolation, dup.Start)
+	}
+
+	// Judged by every checker, the double run joins the overlap of the
+	// holds that caused it, and that incident still comes first.
+	all := Judge(rep.Results, Rules{})
+	if all.Status != Invalid || len(all.Incidents) == 0 || all.Incidents[0].Kind == KindMissedTick {
+		t.Fatalf("over all checkers: %s, first incident %+v", all.Status, all.Incidents)
+	}
+	if !slices.ContainsFunc(all.Incidents[0].Findings, func(f Finding) bool { return f.Kind == KindDuplicateRun }) {
+		t.Errorf("the first incident over all checkers does not hold the double run: %s", all.Incidents[0].Explanation)
 	}
 }

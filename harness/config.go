@@ -45,6 +45,9 @@ type Config struct {
 	Phase func(phase string)
 	// Labels are added to the run's containers (a campaign id, say).
 	Labels map[string]string
+	// Campaign names the campaign cell the run is made for; it goes into
+	// results.json and the run's page. Nil for a run of its own.
+	Campaign *store.CampaignOf
 	// ClientBinary is the lockstorm binary that runs as `lockstorm
 	// client` in the client containers when the plan's client is
 	// plan.ClientProcess: the running binary, for the command line. It

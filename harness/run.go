@@ -151,7 +151,7 @@ func (r *run) open() error {
 		return err
 	}
 	r.res = store.RunResult{
-		ID: id, Cell: cell, Plan: *p, Started: r.began, FirstViolation: -1,
+		ID: id, Cell: cell, Campaign: r.cfg.Campaign, Plan: *p, Started: r.began, FirstViolation: -1,
 		Command: p.Command(), Notes: r.Notes,
 	}
 	pre := r.res

@@ -93,6 +93,17 @@ func TestBrowserCampaignPage(t *testing.T) {
 	if n := strings.Count(dom, `class="matrix"`); n != 2 {
 		t.Errorf("got %d matrices, want one per workload (2)", n)
 	}
+	// The page leads with the claims; the matrix is the second view.
+	claims, matrix := strings.Index(dom, `id="claims"`), strings.Index(dom, `id="matrix"`)
+	if claims < 0 || matrix < 0 || claims > matrix {
+		t.Errorf("rendered page has the claims table at %d and the matrix at %d: want the claims first", claims, matrix)
+	}
+	if n := strings.Count(dom, `<tr class="claim `); n != len(c.Cells) {
+		t.Errorf("rendered claims table has %d rows, want one per cell (%d)", n, len(c.Cells))
+	}
+	if !strings.Contains(dom, "<th>time to first violation</th>") || strings.Contains(strings.ToLower(dom), "ttfv") {
+		t.Error("rendered page does not spell out the time to first violation")
+	}
 	reporttest.AssertAnchorsResolve(t, dom)
 	href := "../../" + c.Cells[0].Runs[0].Dir + "/index.html"
 	if !strings.Contains(dom, `href="`+href+`"`) {

@@ -23,7 +23,8 @@ type campaignPage struct {
 	Headline    string
 	Meta        []kv
 	Groups      []matrixGroup
-	// Claims lists the cells that state a claim, in campaign order.
+	// Claims lists every cell, in campaign order, with its claim: the
+	// table the page leads with.
 	Claims []claimRow
 	// SideBySide holds, for each cell of the file with a matrix, the
 	// cells it expanded into, one column per value.
@@ -65,12 +66,26 @@ type cellView struct {
 	MarginHref template.URL
 }
 
-// claimRow is one line of the claims table: what a cell set out to show
-// and what it showed.
+// claimRow is one line of the claims table, which leads the campaign
+// page: what a cell set out to show (its claim, "" when the file states
+// none), what it showed (its verdict and whether its expectation was
+// met), how often its runs found a violation and how soon, and links to
+// its runs.
 type claimRow struct {
 	Name, Claim, Expect, Outcome, Class, Word string
 	Met                                       bool
 	NotRun                                    string
+	// Found of Runs runs found a violation; Detection is that share
+	// ("67%").
+	Found, Runs int
+	Detection   string
+	// FirstViolation is the median time to first violation over the
+	// runs that found one, from the start of the workload; "–" for none.
+	FirstViolation string
+	RunLinks       []runLink
+	// Margin and MarginHref are a margin cell's finding and page.
+	Margin     string
+	MarginHref template.URL
 }
 
 type runLink struct {
@@ -87,10 +102,13 @@ type runRow struct {
 	Href                                    template.URL
 }
 
-// WriteCampaign writes a campaign's index.html: a matrix of targets by
-// nemeses for each workload, every cell with its verdict colour, whether
-// its expectation was met, its run count, detection rate and median time to
-// first violation, and a filterable table of every run. The page is meant
+// WriteCampaign writes a campaign's index.html. It leads with the claims:
+// one row per cell with its claim, its verdict and whether its
+// expectation was met, its detection rate (the runs that found a
+// violation, of its runs), the median time to first violation and links to
+// its runs. Below come, as a second view, a matrix of targets by nemeses
+// for each workload, every cell with the same figures in its verdict
+// colour, and a filterable table of every run. The page is meant
 // to live at store/campaigns/<id>/index.html, so run links go up two levels.
 // It reads no run, so it has no throughput-by-clients plots: see
 // WriteCampaignFromStore.
@@ -180,10 +198,7 @@ func buildCampaign(c store.CampaignResult, read runReader) *campaignPage {
 	p.Groups = matrix(c.Cells)
 	p.SideBySide = sideBySides(c.Cells)
 	for _, cell := range c.Cells {
-		if cell.Description != "" {
-			p.Claims = append(p.Claims, claimRow{Name: cell.Name, Claim: cell.Description, Expect: string(cell.Expect),
-				Outcome: cell.Outcome, Class: statusClass(cell.Status), Word: statusWord(cell.Status), Met: cell.Met, NotRun: cell.NotRun})
-		}
+		p.Claims = append(p.Claims, claimOf(cell))
 	}
 	for _, cell := range c.Cells {
 		for _, r := range cell.Runs {
@@ -270,6 +285,20 @@ func cellOf(c store.CellResult) cellView {
 		v.RunLinks = append(v.RunLinks, runLink{Label: fmt.Sprintf("seed %d", r.Seed), Class: statusClass(r.Status), Href: runHref(r.Dir)})
 	}
 	return v
+}
+
+// claimOf makes the claims table's row of a cell.
+func claimOf(c store.CellResult) claimRow {
+	v := cellOf(c)
+	r := claimRow{Name: c.Name, Claim: c.Description, Expect: string(c.Expect), Outcome: c.Outcome,
+		Class: v.Class, Word: v.Word, Met: c.Met, NotRun: c.NotRun, Runs: len(c.Runs), Detection: v.Detection,
+		FirstViolation: v.TTFV, RunLinks: v.RunLinks, Margin: v.Margin, MarginHref: v.MarginHref}
+	for _, run := range c.Runs {
+		if run.Status == checker.Invalid {
+			r.Found++
+		}
+	}
+	return r
 }
 
 // serverVersions lists the versions that runs' servers reported, each

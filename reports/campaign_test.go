@@ -105,7 +105,7 @@ func TestCampaignPageShowsCellsAndRuns(t *testing.T) {
 		`class="banner invalid"`,
 		`href="../../redis-mutex-partition/20250102080000Z/index.html"`,
 		"detected <b>67%</b>",
-		">ttfv</abbr> <b>14.000s</b>",
+		">time to first violation</span> <b>14.000s</b>",
 		"✗ not met",
 		`<tr class="st-invalid" data-status="invalid">`,
 		`id="filters" hidden`, // shown only by the script
@@ -118,7 +118,7 @@ func TestCampaignPageShowsCellsAndRuns(t *testing.T) {
 		t.Errorf("run table has %d rows, want 21", n)
 	}
 	if n := strings.Count(page, `<tr class="claim `); n != len(c.Cells) {
-		t.Errorf("claims table has %d rows, want one per cell with a claim (%d)", n, len(c.Cells))
+		t.Errorf("claims table has %d rows, want one per cell (%d)", n, len(c.Cells))
 	}
 	reporttest.AssertAnchorsResolve(t, page)
 }
@@ -154,18 +154,71 @@ func TestAllMetCampaignIsGreen(t *testing.T) {
 	}
 }
 
-// "ttfv" is spelt out on the campaign page: in the matrix's legend, and
-// on every cell that shows it, as the title of its abbreviation.
+// "ttfv" is never on the campaign page: the time to first violation is
+// spelt out, in the claims table's head, in the legends and in every cell.
 func TestCampaignPageSpellsOutTimeToFirstViolation(t *testing.T) {
 	page := renderCampaign(t, sampleCampaign())
-	if !strings.Contains(page, "time to first violation (ttfv)") {
-		t.Error(`campaign page's legend lacks "time to first violation (ttfv)"`)
+	if n := strings.Count(strings.ToLower(page), "ttfv"); n != 0 {
+		t.Errorf("campaign page says ttfv %d times; it is spelt out as time to first violation", n)
 	}
-	bare := strings.Count(page, "ttfv") - strings.Count(page, "(ttfv)") - strings.Count(page, ">ttfv</abbr>")
-	if bare != 0 {
-		t.Errorf("campaign page shows ttfv %d times without saying what it stands for", bare)
+	if !strings.Contains(page, "<th>time to first violation</th>") {
+		t.Error("the claims table has no time to first violation column")
 	}
-	if !strings.Contains(page, `<abbr title="time to first violation`) {
-		t.Error("campaign page's cells do not spell out ttfv")
+	if !strings.Contains(page, ">time to first violation</span> <b>14.000s</b>") {
+		t.Error("the matrix's cells do not spell out the time to first violation")
 	}
+}
+
+// The campaign page leads with the claims (issue 32): right after the
+// banner, one row per cell with its claim, verdict, whether its
+// expectation was met, detection rate, time to first violation and links
+// to its runs; the matrix of targets by nemeses comes after, as a second
+// view.
+func TestCampaignPageLeadsWithTheClaims(t *testing.T) {
+	c := sampleCampaign()
+	c.Cells[1].Description = "" // a cell that states no claim still has its row
+	page := renderCampaign(t, c)
+	claims, matrix := strings.Index(page, `<section id="claims">`), strings.Index(page, `<section id="matrix">`)
+	if claims < 0 || matrix < 0 || claims > matrix {
+		t.Fatalf("claims table at %d, matrix at %d: want the claims first", claims, matrix)
+	}
+	if between := page[strings.Index(page, "</section>")+len("</section>") : claims]; strings.Contains(between, "<section") {
+		t.Error("a section comes between the banner and the claims table")
+	}
+	if nav := page[strings.Index(page, "<nav>"):]; strings.Index(nav, `href="#claims"`) > strings.Index(nav, `href="#matrix"`) {
+		t.Error("the navigation names the matrix before the claims")
+	}
+	sec := section(t, page, "claims", "</section>")
+	if n := strings.Count(sec, `<tr class="claim `); n != len(c.Cells) {
+		t.Errorf("claims table has %d rows, want one per cell (%d)", n, len(c.Cells))
+	}
+	// redis-mutex-partition: 2 of 3 runs found a violation, expected.
+	row := sec[strings.Index(sec, `id="claim-redis-mutex-partition"`):]
+	row = row[:strings.Index(row, "</tr>")]
+	for _, want := range []string{
+		"Does redis keep mutual exclusion under partition?",
+		`<td class="st">Invalid</td>`,
+		"expect unsafe: ", "✓ met",
+		"<b>67%</b>", "(2 of 3 runs)",
+		"<td><b>21.000s</b></td>",
+		`href="../../redis-mutex-partition/20250102080000Z/index.html">seed 100</a>`,
+		`<a href="#runs" data-cell="redis-mutex-partition">all runs of redis-mutex-partition</a>`,
+	} {
+		if !strings.Contains(row, want) {
+			t.Errorf("claims row of redis-mutex-partition lacks %q:\n%s", want, row)
+		}
+	}
+	// redis-mutex-clock: expected unsafe, stayed safe.
+	row = sec[strings.Index(sec, `id="claim-redis-mutex-clock"`):]
+	row = row[:strings.Index(row, "</tr>")]
+	for _, want := range []string{"no claim stated", "✗ not met", "(0 of 3 runs)", "<td><b>–</b></td>"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("claims row of redis-mutex-clock lacks %q:\n%s", want, row)
+		}
+	}
+	// The matrix still shows every cell.
+	if n := strings.Count(section(t, page, "matrix", "</section>"), `<div class="cell `); n != len(c.Cells) {
+		t.Errorf("the matrix shows %d cells, want %d", n, len(c.Cells))
+	}
+	reporttest.AssertAnchorsResolve(t, page)
 }

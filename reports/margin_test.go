@@ -130,7 +130,11 @@ func TestCampaignPageShowsAMarginCell(t *testing.T) {
 			t.Errorf("campaign page lacks %s", want)
 		}
 	}
-	if n := strings.Count(page, `class="margin"`); n != 1 {
-		t.Errorf("%d margins shown, want 1", n)
+	// Once in the claims table, once in the matrix.
+	if n := strings.Count(page, `class="margin"`); n != 2 {
+		t.Errorf("%d margins shown, want 2", n)
+	}
+	if !strings.Contains(section(t, page, "claims", "</section>"), "margin of client-pause.stall: holds at 900ms") {
+		t.Error("the claims table does not show the margin cell's margin")
 	}
 }

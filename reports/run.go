@@ -156,6 +156,12 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 		p.Word += " by " + p.Judged.By
 	}
 	p.Meta = []kv{{"cell", res.Cell}, {"run", res.ID}, {"seed", fmt.Sprint(res.Plan.Seed)}, {"ops", fmt.Sprint(res.Ops)}}
+	if of := res.Campaign; of != nil && of.Cell != "" {
+		// The store directory is shared by cells that differ in other
+		// settings (plain and fenced): the campaign cell tells them apart.
+		p.Meta[0] = kv{"cell", of.Cell}
+		p.Meta = slices.Insert(p.Meta, 1, kv{"directory", res.Cell})
+	}
 	if !res.Started.IsZero() {
 		p.Meta = append(p.Meta, kv{"started", res.Started.UTC().Format(time.RFC3339)})
 	}

@@ -36,6 +36,7 @@ func runEntryFor(root *os.Root, cell, id string, res store.RunResult, now time.T
 	e := runEntry{Cell: cell, ID: id, Class: statusClass(res.Status), Word: statusWord(res.Status),
 		Summary: res.Summary, Ops: res.Ops, started: res.Started, Started: stamp(res.Started),
 		Href: escapeSeg(cell) + "/" + escapeSeg(id) + "/"}
+	e.CampaignCell, e.Campaign = campaignOf(res)
 	switch {
 	case store.RunningIn(root, cell+"/"+id):
 		e.Class, e.Word, e.Running = runningClass, runningWord, true

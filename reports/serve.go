@@ -208,9 +208,12 @@ func (s *server) open(name string) (*os.File, error) {
 	return inner.OpenFile(filepath.ToSlash(rel), inputfile.Flags, 0)
 }
 
-// A dirEntry is one row of a directory listing.
+// A dirEntry is one row of a directory listing. Cell names the campaign
+// cell of a run directory listed under its store directory ("cell
+// etcd-client-pause-fenced of campaign default"); "" otherwise.
 type dirEntry struct {
 	Name, Href, Size, Modified string
+	Cell                       string
 	Dir                        bool
 }
 
@@ -222,6 +225,13 @@ type dirPage struct {
 	Common
 }
 
+// isCellDir reports whether name, a path in the store, is a store
+// directory of runs (<target>-<workload>-<nemesis>).
+func isCellDir(name string) bool {
+	return name != "" && !strings.Contains(name, "/") && name != store.CampaignsDir && name != store.MarginsDir &&
+		name != store.LatestLink && !strings.HasPrefix(name, ".")
+}
+
 func (s *server) serveDir(w http.ResponseWriter, r *http.Request, name string, f *os.File) {
 	ents, err := f.ReadDir(-1)
 	if err != nil {
@@ -229,6 +239,12 @@ func (s *server) serveDir(w http.ResponseWriter, r *http.Request, name string, f
 		return
 	}
 	p := dirPage{Path: name, Running: s.runningNote(name), Common: common()}
+	var root *os.Root
+	if isCellDir(name) {
+		if root, err = os.OpenRoot(s.dir); err == nil {
+			defer root.Close()
+		}
+	}
 	for _, e := range ents {
 		de := dirEntry{Name: e.Name(), Href: escapeSeg(e.Name())}
 		if info, err := e.Info(); err == nil {
@@ -241,6 +257,14 @@ func (s *server) serveDir(w http.ResponseWriter, r *http.Request, name string, f
 					de.Dir, de.Href, de.Size = true, de.Href+"/", ""
 				}
 				sub.Close()
+			}
+		}
+		if de.Dir && root != nil {
+			var res store.RunResult
+			if readJSON(root, name+"/"+e.Name()+"/"+store.ResultsFile, &res) == nil {
+				if cell, campaign := campaignOf(res); cell != "" {
+					de.Cell = "cell " + cell + " of campaign " + campaign
+				}
 			}
 		}
 		p.Entries = append(p.Entries, de)

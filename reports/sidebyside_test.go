@@ -68,7 +68,7 @@ func TestCampaignPageShowsAMatrixsValuesSideBySide(t *testing.T) {
 		t.Fatalf("columns out of order or missing: none %d, aof %d, rdb %d", none, aof, rdb)
 	}
 	for _, want := range []string{
-		`<div class="cell invalid" data-value="none">`, "detected <b>67%</b> · <abbr title=\"time to first violation: the median, over the runs that found one, from the start of the workload\">ttfv</abbr> <b>3.000s</b>",
+		`<div class="cell invalid" data-value="none">`, "detected <b>67%</b> · <span title=\"the median, over the runs that found one, from the start of the workload\">time to first violation</span> <b>3.000s</b>",
 		`<div class="cell valid unmet" data-value="aof">`, "✗ not met",
 		`<div class="cell notrun" data-value="rdb">`, "infrastructure: no docker",
 		`<a href="#cell-redis-kill%40redis.persistence%3daof">redis-kill@redis.persistence=aof</a>`,

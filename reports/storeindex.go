@@ -15,9 +15,13 @@ import (
 )
 
 // runEntry is one run in the store index. A run that is still running
-// has Running set, and no op count yet.
+// has Running set, and no op count yet. CampaignCell and Campaign name the
+// campaign cell the run was made for, which its directory (Cell) does not
+// tell apart from a cell that differs in other settings; "" for a run of
+// its own.
 type runEntry struct {
 	Cell, ID, Class, Word, Summary, Started, Href string
+	CampaignCell, Campaign                        string
 	Ops                                           int
 	Running                                       bool
 	started                                       time.Time
@@ -181,6 +185,20 @@ func readJSON(root *os.Root, name string, v any) error {
 		return fmt.Errorf("decode %s: %w", name, err)
 	}
 	return nil
+}
+
+// campaignOf returns the campaign cell of a run and the campaign's name
+// (its id when it has none); "", "" for a run of its own.
+func campaignOf(res store.RunResult) (cell, campaign string) {
+	of := res.Campaign
+	if of == nil || of.Cell == "" {
+		return "", ""
+	}
+	campaign = of.Name
+	if campaign == "" {
+		campaign = of.ID
+	}
+	return of.Cell, campaign
 }
 
 func stamp(t time.Time) string {

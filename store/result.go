@@ -25,8 +25,14 @@ type Note struct {
 type RunResult struct {
 	// ID is the run's directory name under its cell, a timestamp.
 	ID string `json:"id"`
-	// Cell is "<target>-<workload>-<nemesis>".
+	// Cell is "<target>-<workload>-<nemesis>", the run's directory in
+	// the store. Two campaign cells that differ only in other settings
+	// (a plain and a fenced one) share it: Campaign names the cell.
 	Cell string `json:"cell"`
+	// Campaign says which campaign cell the run was made for; nil for a
+	// run of its own (lockstorm run) and in results written before it
+	// was recorded.
+	Campaign *CampaignOf `json:"campaign,omitempty"`
 	// Status is the run's verdict: over the checkers that Plan.Judge
 	// names, or over all checkers when it names none.
 	Status checker.Status `json:"status"`
@@ -79,6 +85,17 @@ type RunResult struct {
 	// which the workload was ended early because a violation had been
 	// shown (Plan.StopAfterViolation); 0 when it ran its full time limit.
 	StoppedEarlyAt int64 `json:"stopped_early_at,omitempty"`
+}
+
+// A CampaignOf names the campaign cell a run was made for.
+type CampaignOf struct {
+	// Name is the campaign's name, ID its directory under
+	// store/campaigns (which a merge of shards may give another).
+	Name string `json:"name,omitempty"`
+	ID   string `json:"id,omitempty"`
+	// Cell is the cell's name in the campaign file
+	// ("etcd-client-pause-fenced").
+	Cell string `json:"cell"`
 }
 
 // A Phase is one step of a run with how long it took, in seconds.
