@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
 	xssh "golang.org/x/crypto/ssh"
 
 	"github.com/lockstorm/lockstorm/checker"
@@ -179,18 +180,44 @@ func (h *sshHosts) exec(t *testing.T, i int, script string) string {
 	}
 	defer resp.Close()
 	var out bytes.Buffer
-	_, _ = out.ReadFrom(resp.Reader)
+	_, _ = stdcopy.StdCopy(&out, &out, resp.Reader)
 	return out.String()
 }
 
 // leftoverScript prints what lockstorm left on a host: processes carrying
-// the run marker, lockstorm's chains, run directories and server files.
+// the run marker, processes of a user other than root (the servers that
+// run as their own user, whose environment root cannot read in a
+// container without CAP_SYS_PTRACE), lockstorm's chains, run directories
+// and server files.
 const leftoverScript = `for e in /proc/[0-9]*/environ; do
-  if tr '\0' '\n' <"$e" 2>/dev/null | grep -q '^LOCKSTORM_RUN='; then p=${e#/proc/}; echo "process ${p%/environ}: $(tr '\0' ' ' </proc/${p%/environ}/cmdline)"; fi
+  if tr '\0' '\n' 2>/dev/null <"$e" | grep -q '^LOCKSTORM_RUN='; then p=${e#/proc/}; echo "process ${p%/environ}: $(tr '\0' ' ' 2>/dev/null </proc/${p%/environ}/cmdline)"; fi
 done
+ps -eo pid=,user=,comm= | awk '$2 != "root" && $3 != "sshd" { print "process " $1 " of " $2 ": " $3 }'
 iptables -w -S 2>/dev/null | grep LOCKSTORM
 iptables -w -t nat -S 2>/dev/null | grep LOCKSTORM
 ls -d /var/lib/lockstorm /var/lib/lockstorm-* /var/log/lockstorm-* /etc/lockstorm-* /run/lockstorm 2>/dev/null
+true`
+
+// decoyScript leaves on a host what a user has there beside lockstorm: a
+// process, an iptables chain with a rule and a rule in INPUT, a directory.
+const decoyScript = `setsid sleep 600 </dev/null >/dev/null 2>&1 &
+echo $! >/root/decoy.pid
+iptables -w -N DECOY && iptables -w -A DECOY -s 10.99.99.98 -j DROP
+iptables -w -A INPUT -s 10.99.99.99 -j DROP
+mkdir -p /var/lib/decoy`
+
+// decoyCheckScript says "decoys intact" if decoyScript's decoys are all
+// there, and removes them.
+const decoyCheckScript = `ok=1
+kill -0 "$(cat /root/decoy.pid)" 2>/dev/null || { echo "the decoy process is gone"; ok=0; }
+iptables -w -S DECOY 2>/dev/null | grep -q 10.99.99.98 || { echo "the decoy chain or its rule is gone"; ok=0; }
+iptables -w -S INPUT | grep -q 10.99.99.99 || { echo "the decoy INPUT rule is gone"; ok=0; }
+[ -d /var/lib/decoy ] || { echo "/var/lib/decoy is gone"; ok=0; }
+kill "$(cat /root/decoy.pid)" 2>/dev/null
+iptables -w -D INPUT -s 10.99.99.99 -j DROP 2>/dev/null
+iptables -w -F DECOY 2>/dev/null; iptables -w -X DECOY 2>/dev/null
+rm -rf /var/lib/decoy /root/decoy.pid
+[ $ok = 1 ] && echo "decoys intact"
 true`
 
 // assertClean fails the test if any host holds something of lockstorm's.
@@ -310,6 +337,9 @@ func TestDockerSSH(t *testing.T) {
 		if out := hosts.exec(t, 0, "ls /var/lib/lockstorm"); strings.TrimSpace(out) == "" {
 			t.Fatal("the killed run left no run directory, so the test shows nothing")
 		}
+		// What is not lockstorm's stays: a process, a chain and a rule, a
+		// directory.
+		hosts.exec(t, 0, decoyScript)
 		clean := exec.Command(bin, "clean", "--hosts", hosts.inventory, "--accept-new-host-keys")
 		if out, err := clean.CombinedOutput(); err != nil {
 			t.Fatalf("lockstorm clean --hosts: %v\n%s", err, out)
@@ -317,5 +347,8 @@ func TestDockerSSH(t *testing.T) {
 			t.Logf("lockstorm clean --hosts: %s", out)
 		}
 		hosts.assertClean(t, "after SIGKILL and clean --hosts")
+		if out := strings.TrimSpace(hosts.exec(t, 0, decoyCheckScript)); out != "decoys intact" {
+			t.Errorf("lockstorm clean --hosts touched what is not lockstorm's:\n%s", out)
+		}
 	})
 }

@@ -111,20 +111,31 @@ func detachLine(runID, dir string, hostSudo bool, user string, env, argv []strin
 
 // runPIDs is a shell function, pids RUN DIR, that prints the PIDs of the
 // run's processes on this host: those recorded in DIR/pids whose start
-// time still matches (zombies left out), and every process whose
-// environment holds RunEnv=RUN. The shell that runs it is left out.
+// time still matches (zombies left out), every process in the session of
+// one of those (a server started through sudo -u runs as a child of sudo,
+// in sudo's session, and its environment may be unreadable to a root
+// without CAP_SYS_PTRACE), and every process whose environment holds
+// RunEnv=RUN (those that outlived the process recorded). The shell that
+// runs it is left out. It reads /proc with shell built-ins where it can,
+// so that it costs few processes on a busy host.
 const runPIDs = `pids() {
+  run=$1; leaders=" "
   if [ -f "$2/pids" ]; then
     while read -r p s; do
       [ -n "$p" ] || continue
-      x=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f1,20)
-      [ -n "$x" ] && [ "${x#* }" = "$s" ] && [ "${x%% *}" != Z ] && echo "$p"
+      l=""; read -r l 2>/dev/null </proc/$p/stat || continue
+      set -- ${l##*) }
+      [ "$1" != Z ] && [ "${20}" = "$s" ] && leaders="$leaders$p "
     done <"$2/pids"
   fi
-  for e in /proc/[0-9]*/environ; do
-    p=${e#/proc/}; p=${p%/environ}
+  for st in /proc/[0-9]*/stat; do
+    p=${st#/proc/}; p=${p%/stat}
     [ "$p" = "$$" ] && continue
-    if tr '\0' '\n' <"$e" 2>/dev/null | grep -qx "` + RunEnv + `=$1"; then echo "$p"; fi
+    l=""; read -r l 2>/dev/null <"$st" || continue
+    set -- ${l##*) }
+    [ "$1" = Z ] && continue
+    case "$leaders" in *" $p "*|*" $4 "*) echo "$p"; continue;; esac
+    if tr '\0' '\n' 2>/dev/null <"/proc/$p/environ" | grep -qx "` + RunEnv + `=$run"; then echo "$p"; fi
   done
 }
 `

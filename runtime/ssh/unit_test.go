@@ -264,3 +264,38 @@ func TestLocalCopyToAndFromKeepModes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A server started through sudo -u runs in sudo's session with an
+// environment that root may not read: the run's processes are found by
+// the session of the process recorded, not only by the marker. Here the
+// child drops its environment (env -i), so only its session names it.
+func TestLocalProcessesFoundBySessionWithoutMarker(t *testing.T) {
+	ctx := context.Background()
+	c := localCluster(t)
+	if _, err := c.Exec(ctx, "c1", []string{"sh", "-c", "env -i /bin/sleep 61 & exec sleep 60"}, runtime.ExecOptions{Detach: true}); err != nil {
+		t.Fatal(err)
+	}
+	list := func() string {
+		out, _, _, err := runOut(ctx, localMachine{}, rootLine(false, runPIDs+`for p in $(pids "$1" "$2" | sort -u); do tr '\0' ' ' </proc/$p/cmdline; echo; done`, c.runID, c.byName["c1"].dir), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(list(), "sleep 61") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if out := list(); !strings.Contains(out, "sleep 61") || !strings.Contains(out, "sleep 60") {
+		t.Fatalf("the run's processes:\n%s\nwant both sleeps, the one without the marker by its session", out)
+	}
+	if err := c.Kill(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if out := strings.TrimSpace(list()); out != "" {
+		t.Errorf("left after Kill:\n%s", out)
+	}
+	if err := c.Teardown(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
