@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -157,12 +158,48 @@ func startSSHHosts(t *testing.T, servers, clients int) *sshHosts {
 		h.ids, h.ips = append(h.ids, resp.ID), append(h.ips, ip)
 		fmt.Fprintf(&inv, "  - {name: %s, address: %s, user: root, key: id_ed25519, role: %s}\n", name, ip, role)
 	}
+	body := inv.String()
+	if servers == 3 && clients == 1 {
+		// docs/ssh.md's example inventory is the layout of these hosts:
+		// it is the one used, with the hosts' addresses put in.
+		body = docsInventory(t, h.ips)
+	}
 	h.inventory = filepath.Join(dir, "hosts.yaml")
-	if err := os.WriteFile(h.inventory, []byte(inv.String()), 0o600); err != nil {
+	if err := os.WriteFile(h.inventory, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("inventory:\n%s", inv.String())
+	t.Logf("inventory:\n%s", body)
 	return h
+}
+
+// docsInventory returns the example inventory of docs/ssh.md (its first
+// yaml block) with the addresses of hosts s1, s2, s3 and c1 replaced by
+// ips, in that order.
+func docsInventory(t *testing.T, ips []string) string {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "ssh.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/ssh.md has no yaml block")
+	}
+	addr := regexp.MustCompile(`address: [^,}]+`)
+	lines := strings.Split(block, "\n")
+	for i, name := range []string{"s1", "s2", "s3", "c1"} {
+		found := false
+		for j, l := range lines {
+			if strings.Contains(l, "name: "+name+",") {
+				lines[j], found = addr.ReplaceAllString(l, "address: "+ips[i]), true
+			}
+		}
+		if !found {
+			t.Fatalf("docs/ssh.md's example inventory has no host %s", name)
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // exec runs a shell script in host i's container and returns its output.
