@@ -42,3 +42,26 @@ func TestStatsIsShownAsStatisticsWithoutAVerdictBadge(t *testing.T) {
 		t.Errorf("statistics section wears a verdict:\n%s", stats)
 	}
 }
+
+// The figures follow the stats checker's keys: a history run through
+// checker.Stats yields every figure of the table.
+func TestStatisticsReadTheStatsCheckersKeys(t *testing.T) {
+	r := checker.Stats(overlapHistory("lock-a", true))
+	var got []string
+	for _, row := range statsFigures(r.Details) {
+		got = append(got, row.K)
+	}
+	want := []string{"operations", "time span", "throughput", "locks granted", "acquire wait", "releases", "resource writes"}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("figures %q from %s, want %q", got, r.Details, want)
+	}
+}
+
+func TestMillisRoundsToTheUnitPeopleRead(t *testing.T) {
+	for ms, want := range map[float64]string{0: "0 ms", 0.004: "4 µs", 0.0125: "12.5 µs", 3.248: "3.25 ms", 20: "20 ms",
+		999: "999 ms", 2757.737: "2.76 s", 47027.523: "47 s", 1203456: "1,203 s"} {
+		if got := millis(ms); got != want {
+			t.Errorf("millis(%v) = %q, want %q", ms, got, want)
+		}
+	}
+}
