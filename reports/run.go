@@ -31,8 +31,12 @@ type runPage struct {
 	Checkers    []checkerView
 	Fencing     *fencingView
 	Contention  *contentionView
-	// Stats and StatsSummary are the stats result's counts and summary:
-	// statistics of the history, shown apart from the checkers' verdicts.
+	// StatsFigures, Stats and StatsSummary are the stats result's few
+	// figures in words (statsFigures), its every figure raw, and its
+	// summary: statistics of the history, shown apart from the checkers'
+	// verdicts. The summary is shown only when there are no figures,
+	// which say the same.
+	StatsFigures []kv
 	Stats        []kv
 	StatsSummary string
 	Schedule     []eventView
@@ -200,7 +204,7 @@ func buildRun(res store.RunResult, h history.History) *runPage {
 		switch r.Checker {
 		case checker.NameStats:
 			// Counts, not a verdict: shown apart from the checkers.
-			p.Stats, p.StatsSummary = detailRows(r.Details), r.Summary
+			p.StatsFigures, p.Stats, p.StatsSummary = statsFigures(r.Details), detailRows(r.Details), r.Summary
 			continue
 		case checker.NameFencing:
 			p.Fencing = fencing(r)
