@@ -30,6 +30,7 @@ const (
 
 func newShrinkCmd() *cobra.Command {
 	var replays int
+	var confirm bool
 	var threshold, out string
 	var floor, precision time.Duration
 	var quiet bool
@@ -39,7 +40,11 @@ func newShrinkCmd() *cobra.Command {
 		Long: `shrink replays a failing run (same target, settings and seed) with faults of
 its schedule removed (delta debugging), then with each remaining fault
 shortened (bisection), each candidate --replays times, and keeps the smallest
-schedule whose violation rate stays at or above --threshold. It writes that
+schedule whose violation rate stays at or above --threshold. The schedule
+found is then replayed once more (--confirm): the shortening ends at the edge
+between breaking and not, where one round of replays is least to be trusted,
+so it is taken only if its rate over both rounds stays at or above the
+threshold, else the next larger schedule kept is tried. It writes that
 schedule to a file and prints the command that runs exactly it again
 (lockstorm run --schedule FILE ...). A reproduction rate is what it
 guarantees, not determinism. Candidates and their replays go into
@@ -68,7 +73,7 @@ lock, 4 infrastructure failure.`,
 				return usageErr("--replays %d must be 1..100", replays)
 			}
 			scfg := shrink.DefaultConfig()
-			scfg.Threshold, scfg.Resize = th, nemesis.Resize
+			scfg.Threshold, scfg.Resize, scfg.Confirm = th, nemesis.Resize, confirm
 			if floor > 0 {
 				scfg.Floor = floor
 			}
@@ -138,6 +143,16 @@ lock, 4 infrastructure failure.`,
 				say("candidate %d: %d faults (%s): broke the lock in %d of %d replays", n, len(s.Events), faultList(s), broke, replays)
 				return float64(broke) / float64(replays), nil
 			}
+			scfg.Step = func(st shrink.Step) {
+				if st.Phase != shrink.PhaseConfirm {
+					return
+				}
+				if st.Kept {
+					say("confirmed: that was a second round of %s, and over both rounds it keeps %s", faultList(st.Schedule), threshold)
+				} else {
+					say("not confirmed: that was a second round of %s, and over both rounds it falls below %s; the next larger schedule kept is tried", faultList(st.Schedule), threshold)
+				}
+			}
 			result, err := shrink.Shrink(cmd.Context(), res.Plan.Schedule, oracle, scfg)
 			sr.Result = shrinkFound(result)
 			if err != nil {
@@ -166,8 +181,15 @@ lock, 4 infrastructure failure.`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: the run's page was not rewritten: %v\n", err)
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "SHRUNK: %d of %d faults (%s) broke the lock in %.0f%% of %d replays, after %d candidates\n",
-				len(result.Schedule.Events), sr.Faults, faultList(result.Schedule), 100*result.Rate, replays, len(result.Steps))
+			confirmed := ""
+			switch {
+			case scfg.Confirm && result.Confirmed:
+				confirmed = ", confirmed by a second round"
+			case scfg.Confirm:
+				confirmed = fmt.Sprintf(", NOT confirmed: no schedule kept %s over a second round; this is the best", threshold)
+			}
+			fmt.Fprintf(w, "SHRUNK: %d of %d faults (%s) broke the lock in %d of %d replays (%.0f%%%s), after %d candidates\n",
+				len(result.Schedule.Events), sr.Faults, faultList(result.Schedule), sr.Broke(), sr.Of(), 100*result.Rate, confirmed, len(result.Steps))
 			fmt.Fprintf(w, "schedule: %s\n", out)
 			fmt.Fprintf(w, "replay: %s\n", final.Command())
 			return nil
@@ -175,6 +197,7 @@ lock, 4 infrastructure failure.`,
 	}
 	f := c.Flags()
 	f.IntVar(&replays, "replays", 3, "replays of each candidate schedule")
+	f.BoolVar(&confirm, "confirm", true, "replay the schedule found once more and take it only if it keeps the threshold over both rounds (--confirm=false: take the first round's)")
 	f.StringVar(&threshold, "threshold", "2/3", "least violation rate a candidate must keep, as a fraction (2/3) or a number in (0, 1]")
 	f.StringVar(&out, "out", "", "file for the shrunk schedule (default: RUN/"+ShrunkFile+")")
 	f.DurationVar(&floor, "floor", 0, "shortest a fault is made (0: 100ms)")
@@ -220,7 +243,7 @@ func faultList(s plan.Schedule) string {
 
 // shrinkFound is the search's result as shrink.json records it.
 func shrinkFound(r shrink.Result) store.ShrinkFound {
-	f := store.ShrinkFound{Schedule: r.Schedule, Rate: r.Rate}
+	f := store.ShrinkFound{Schedule: r.Schedule, Rate: r.Rate, Rounds: r.Rounds, Confirmed: r.Confirmed}
 	for _, st := range r.Steps {
 		f.Steps = append(f.Steps, store.ShrinkStep{Phase: st.Phase, Schedule: st.Schedule, Rate: st.Rate, Kept: st.Kept})
 	}

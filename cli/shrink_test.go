@@ -55,8 +55,14 @@ func TestShrinkInMemoryEndToEnd(t *testing.T) {
 	if err != nil || json.Unmarshal(b, &sr) != nil {
 		t.Fatalf("shrink.json: %v", err)
 	}
-	if len(sr.Result.Steps) != 2 || len(sr.Trials[1]) != 2 || len(sr.Trials[2]) != 2 || sr.Threshold != 2.0/3 || sr.File != file {
+	// The original, the empty schedule, and the empty schedule's second
+	// round: 4 of 4 replays.
+	if len(sr.Result.Steps) != 3 || sr.Result.Steps[2].Phase != "confirm" || !sr.Result.Confirmed || len(sr.Trials[1]) != 2 || len(sr.Trials[2]) != 2 || len(sr.Trials[3]) != 2 ||
+		sr.Threshold != 2.0/3 || sr.File != file || sr.Broke() != 4 || sr.Of() != 4 {
 		t.Fatalf("shrink.json: %s", b)
+	}
+	if !strings.Contains(out, "in 4 of 4 replays (100%, confirmed by a second round)") {
+		t.Fatalf("output:\n%s", out)
 	}
 	// The run's page, written again at the end, links the shrunk schedule.
 	page, err := os.ReadFile(filepath.Join(run, "index.html"))

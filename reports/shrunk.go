@@ -60,7 +60,7 @@ func buildShrunk(s store.ShrinkResult) *shrunkView {
 		}
 		v.Faults = append(v.Faults, f)
 	}
-	v.Broke, v.Of2, v.Rate = s.Broke(), s.Replays, pct(s.Result.Rate)
+	v.Broke, v.Of2, v.Rate = s.Broke(), s.Of(), pct(s.Result.Rate)
 	v.Threshold = pct(s.Threshold)
 	v.File, v.Command = s.File, s.Command
 	// The page is in the run directory: link the schedule when it is

@@ -40,14 +40,24 @@ type Config struct {
 	// Resize returns an event lasting d (nemesis.Resize); nil sets only
 	// its Duration.
 	Resize func(ev plan.Event, d time.Duration) plan.Event
+	// Confirm asks the oracle once more about the schedule found before
+	// it is taken: a shortening ends at the edge between breaking and
+	// not, where one round of replays is the least to be trusted. The
+	// schedule is taken if the rate over both rounds stays at or above
+	// Threshold; otherwise the next larger schedule kept is confirmed
+	// (at most MaxConfirm of them), back to the run's own.
+	Confirm bool
 	// Step, if set, is told of every candidate tried, as it is decided.
 	Step func(Step)
 }
 
-// DefaultConfig returns a threshold of 2/3, a floor of 100 ms and a
-// precision of 100 ms.
+// MaxConfirm is how many kept schedules Confirm tries, smallest first.
+const MaxConfirm = 4
+
+// DefaultConfig returns a threshold of 2/3, a floor of 100 ms, a
+// precision of 100 ms, and a confirmation of the schedule found.
 func DefaultConfig() Config {
-	return Config{Threshold: 2.0 / 3, Floor: 100 * time.Millisecond, Precision: 100 * time.Millisecond}
+	return Config{Threshold: 2.0 / 3, Floor: 100 * time.Millisecond, Precision: 100 * time.Millisecond, Confirm: true}
 }
 
 // Validate reports a Config the search cannot run with.
@@ -68,6 +78,7 @@ const (
 	PhaseOriginal = "original"
 	PhaseRemove   = "remove"
 	PhaseShorten  = "shorten"
+	PhaseConfirm  = "confirm"
 )
 
 // A Step is one candidate tried: in which phase, its schedule, the rate
@@ -80,12 +91,17 @@ type Step struct {
 	Kept     bool          `json:"kept"`
 }
 
-// A Result is the smallest schedule found, the rate the oracle gave it,
-// and every step of the search in order.
+// A Result is the smallest schedule found, the rate the oracle gave it
+// (over Rounds answers: 2 when it was confirmed, else 1), and every step
+// of the search in order. Confirmed is false when Config.Confirm was set
+// and no schedule kept its rate in a second round; Schedule is then the
+// one with the best rate over both.
 type Result struct {
-	Schedule plan.Schedule `json:"schedule"`
-	Rate     float64       `json:"rate"`
-	Steps    []Step        `json:"steps"`
+	Schedule  plan.Schedule `json:"schedule"`
+	Rate      float64       `json:"rate"`
+	Rounds    int           `json:"rounds"`
+	Confirmed bool          `json:"confirmed,omitempty"`
+	Steps     []Step        `json:"steps"`
 }
 
 // Shrink returns the smallest schedule it finds, from s, whose violation
@@ -115,8 +131,48 @@ func Shrink(ctx context.Context, s plan.Schedule, oracle Oracle, cfg Config) (Re
 	if events, err = sh.remove(events); err != nil {
 		return sh.res, err
 	}
-	_, err = sh.shorten(events)
-	return sh.res, err
+	if _, err = sh.shorten(events); err != nil || !cfg.Confirm {
+		return sh.res, err
+	}
+	return sh.res, sh.confirm()
+}
+
+// confirm asks the oracle again about the kept schedules, smallest (the
+// latest kept) first, and takes the first whose rate over both answers
+// reaches the threshold.
+func (sh *shrinker) confirm() error {
+	var kept []Step
+	for i := len(sh.res.Steps) - 1; i >= 0 && len(kept) < MaxConfirm; i-- {
+		if st := sh.res.Steps[i]; st.Kept {
+			kept = append(kept, st)
+		}
+	}
+	best := -1.0
+	for _, st := range kept {
+		if err := sh.ctx.Err(); err != nil {
+			return err
+		}
+		again, err := sh.oracle(sh.ctx, st.Schedule)
+		if err != nil {
+			return fmt.Errorf("%s with %d faults: %w", PhaseConfirm, len(st.Schedule.Events), err)
+		}
+		both := (st.Rate + again) / 2
+		ok := both >= sh.cfg.Threshold
+		c := Step{Phase: PhaseConfirm, Schedule: st.Schedule, Rate: again, Kept: ok}
+		sh.res.Steps = append(sh.res.Steps, c)
+		if sh.cfg.Step != nil {
+			sh.cfg.Step(c)
+		}
+		if both > best {
+			best = both
+			sh.res.Schedule, sh.res.Rate, sh.res.Rounds = st.Schedule, both, 2
+		}
+		if ok {
+			sh.res.Schedule, sh.res.Rate, sh.res.Confirmed = st.Schedule, both, true
+			return nil
+		}
+	}
+	return nil
 }
 
 // shrinker is one search.
@@ -155,7 +211,7 @@ func (sh *shrinker) try(phase string, events []plan.Event) (bool, error) {
 		sh.cfg.Step(st)
 	}
 	if kept {
-		sh.res.Schedule, sh.res.Rate = cand, rate
+		sh.res.Schedule, sh.res.Rate, sh.res.Rounds = cand, rate, 1
 	}
 	return kept, nil
 }

@@ -44,10 +44,16 @@ type ShrinkResult struct {
 
 // ShrinkFound is the smallest schedule found, the violation rate of its
 // replays, and every step of the search in order (shrink.Result).
+// Rounds is how many rounds of Replays the rate is over (2 when the
+// schedule was confirmed by a second round; 0 in files written before
+// confirmation, read as 1), and Confirmed whether it kept its rate in the
+// second.
 type ShrinkFound struct {
-	Schedule plan.Schedule `json:"schedule"`
-	Rate     float64       `json:"rate"`
-	Steps    []ShrinkStep  `json:"steps"`
+	Schedule  plan.Schedule `json:"schedule"`
+	Rate      float64       `json:"rate"`
+	Rounds    int           `json:"rounds,omitempty"`
+	Confirmed bool          `json:"confirmed,omitempty"`
+	Steps     []ShrinkStep  `json:"steps"`
 }
 
 // A ShrinkStep is one candidate tried (shrink.Step): the phase that made
@@ -59,9 +65,12 @@ type ShrinkStep struct {
 	Kept     bool          `json:"kept"`
 }
 
+// Of is how many replays of the shrunk schedule its rate is over.
+func (s ShrinkResult) Of() int { return s.Replays * max(s.Result.Rounds, 1) }
+
 // Broke is how many replays of the shrunk schedule broke the lock, its
-// rate over Replays.
-func (s ShrinkResult) Broke() int { return int(math.Round(s.Result.Rate * float64(s.Replays))) }
+// rate over Of.
+func (s ShrinkResult) Broke() int { return int(math.Round(s.Result.Rate * float64(s.Of()))) }
 
 // ReadShrinkResult reads RUN/shrink/shrink.json of the run directory
 // dir, with the limits of ReadRunResult. A run never shrunk gives an
