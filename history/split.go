@@ -2,6 +2,8 @@ package history
 
 import (
 	"io"
+
+	"github.com/lockstorm/lockstorm/internal/hugepage"
 )
 
 // A Split is a validated history held by key, in a compact form, for
@@ -164,6 +166,7 @@ func (s *Split) materialize(i int, release bool) History {
 	// each of its pointers while the collector runs, which it mostly does
 	// here, as the History is the largest allocation of a check.
 	h := make(History, p.n)
+	hugepage.Advise(h)
 	var tokens []int64
 	k := 0
 	for bi, b := range p.blocks {
