@@ -1,6 +1,10 @@
 package checker
 
-import "sort"
+import (
+	"cmp"
+	"slices"
+	"sort"
+)
 
 // Cutting one key's lock history into pieces that porcupine can check one
 // by one.
@@ -78,7 +82,7 @@ func clipAndCut(ops []lop) ([]cutPoint, []conflict) {
 			anchors = append(anchors, i)
 		}
 	}
-	sort.SliceStable(anchors, func(a, b int) bool { return ops[anchors[a]].ret < ops[anchors[b]].ret })
+	slices.SortStableFunc(anchors, func(a, b int) int { return cmp.Compare(ops[a].ret, ops[b].ret) })
 
 	var cuts []cutPoint
 	var conflicts []conflict
@@ -223,7 +227,7 @@ func choosePieces(key string, ops []lop, cuts []cutPoint, minOps int, init lockS
 	for k, i := range live {
 		rets[k] = ops[i].ret
 	}
-	sort.Slice(rets, func(a, b int) bool { return rets[a] < rets[b] })
+	slices.Sort(rets)
 	before := func(t int64) int { return sort.Search(len(rets), func(k int) bool { return rets[k] > t }) }
 
 	var chosen []cutPoint
@@ -268,7 +272,7 @@ func choosePieces(key string, ops []lop, cuts []cutPoint, minOps int, init lockS
 		if len(g) == 0 {
 			continue // only when there are no ops at all
 		}
-		sort.SliceStable(g, func(a, b int) bool { return g[a].call < g[b].call })
+		slices.SortStableFunc(g, func(a, b lop) int { return cmp.Compare(a.call, b.call) })
 		pc := piece{key: key, ops: g, init: state, start: g[0].call, end: g[0].ret}
 		for _, o := range g {
 			pc.end = max(pc.end, o.ret)
