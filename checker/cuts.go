@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"sort"
+
+	"github.com/lockstorm/lockstorm/internal/hugepage"
 )
 
 // Cutting one key's lock history into pieces that porcupine can check one
@@ -257,6 +259,7 @@ func choosePieces(key string, ops []lop, cuts []cutPoint, minOps int, init lockS
 		sizes[p]++
 	}
 	all := make([]lop, len(live))
+	hugepage.Advise(all)
 	groups := make([][]lop, len(chosen)+1)
 	at := 0
 	for p, n := range sizes {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/internal/hugepage"
 )
 
 // The linearizability checker works on a simplified form of each key's lock
@@ -223,6 +224,7 @@ func lockOps(h history.History, link []int32) []*keyOps {
 		ko := byKey[o.Key]
 		if ko == nil {
 			ko = &keyOps{key: o.Key, ops: make([]lop, 0, counts[o.Key])}
+			hugepage.Advise(ko.ops)
 			byKey[o.Key] = ko
 			keys = append(keys, ko)
 		}
