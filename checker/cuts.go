@@ -78,7 +78,15 @@ func clipAndCut(ops []lop) ([]cutPoint, []conflict) {
 		}
 		last[ops[i].proc] = i
 	}
-	var anchors []int
+	grants := 0
+	for i := range ops {
+		if ops[i].kind == lGrant {
+			grants++
+		}
+	}
+	// Sized once: a long history has hundreds of thousands of anchors,
+	// and most of them are cuts.
+	anchors := make([]int, 0, grants)
 	for i := range ops {
 		if ops[i].kind == lGrant {
 			anchors = append(anchors, i)
@@ -86,7 +94,7 @@ func clipAndCut(ops []lop) ([]cutPoint, []conflict) {
 	}
 	slices.SortStableFunc(anchors, func(a, b int) int { return cmp.Compare(ops[a].ret, ops[b].ret) })
 
-	var cuts []cutPoint
+	cuts := make([]cutPoint, 0, grants)
 	var conflicts []conflict
 	var pend []int
 	j := 0

@@ -196,6 +196,9 @@ type keyOps struct {
 	// not checked.
 	malformed int
 	bad       bool
+	// retired are the processes that had an indeterminate completion on
+	// the key: they must not act on it again.
+	retired map[int]bool
 }
 
 // lockOps extracts the simplified lock operations of every key, keys in
@@ -215,7 +218,6 @@ func lockOps(h history.History, link []int32) []*keyOps {
 	}
 	byKey := map[string]*keyOps{}
 	var keys []*keyOps
-	retired := map[procKey]bool{}
 	for i := range h {
 		o := &h[i]
 		if !isLockInvoke(o) {
@@ -228,13 +230,15 @@ func lockOps(h history.History, link []int32) []*keyOps {
 			byKey[o.Key] = ko
 			keys = append(keys, ko)
 		}
-		pk := procKey{o.Process, o.Key}
-		if retired[pk] && !ko.bad {
+		if ko.retired[o.Process] && !ko.bad {
 			ko.bad, ko.malformed = true, o.Process
 		}
 		typ, j := completion(h, link, i)
 		if typ == history.Info {
-			retired[pk] = true
+			if ko.retired == nil {
+				ko.retired = map[int]bool{}
+			}
+			ko.retired[o.Process] = true
 		}
 		switch {
 		case typ == history.Fail:
