@@ -1,6 +1,12 @@
 package checker
 
-import "sort"
+import (
+	"cmp"
+	"slices"
+	"sort"
+
+	"github.com/lockstorm/lockstorm/internal/hugepage"
+)
 
 // Cutting one key's lock history into pieces that porcupine can check one
 // by one.
@@ -72,15 +78,23 @@ func clipAndCut(ops []lop) ([]cutPoint, []conflict) {
 		}
 		last[ops[i].proc] = i
 	}
-	var anchors []int
+	grants := 0
+	for i := range ops {
+		if ops[i].kind == lGrant {
+			grants++
+		}
+	}
+	// Sized once: a long history has hundreds of thousands of anchors,
+	// and most of them are cuts.
+	anchors := make([]int, 0, grants)
 	for i := range ops {
 		if ops[i].kind == lGrant {
 			anchors = append(anchors, i)
 		}
 	}
-	sort.SliceStable(anchors, func(a, b int) bool { return ops[anchors[a]].ret < ops[anchors[b]].ret })
+	slices.SortStableFunc(anchors, func(a, b int) int { return cmp.Compare(ops[a].ret, ops[b].ret) })
 
-	var cuts []cutPoint
+	cuts := make([]cutPoint, 0, grants)
 	var conflicts []conflict
 	var pend []int
 	j := 0
@@ -223,7 +237,7 @@ func choosePieces(key string, ops []lop, cuts []cutPoint, minOps int, init lockS
 	for k, i := range live {
 		rets[k] = ops[i].ret
 	}
-	sort.Slice(rets, func(a, b int) bool { return rets[a] < rets[b] })
+	slices.Sort(rets)
 	before := func(t int64) int { return sort.Search(len(rets), func(k int) bool { return rets[k] > t }) }
 
 	var chosen []cutPoint
@@ -253,6 +267,7 @@ func choosePieces(key string, ops []lop, cuts []cutPoint, minOps int, init lockS
 		sizes[p]++
 	}
 	all := make([]lop, len(live))
+	hugepage.Advise(all)
 	groups := make([][]lop, len(chosen)+1)
 	at := 0
 	for p, n := range sizes {
@@ -268,7 +283,7 @@ func choosePieces(key string, ops []lop, cuts []cutPoint, minOps int, init lockS
 		if len(g) == 0 {
 			continue // only when there are no ops at all
 		}
-		sort.SliceStable(g, func(a, b int) bool { return g[a].call < g[b].call })
+		slices.SortStableFunc(g, func(a, b lop) int { return cmp.Compare(a.call, b.call) })
 		pc := piece{key: key, ops: g, init: state, start: g[0].call, end: g[0].ret}
 		for _, o := range g {
 			pc.end = max(pc.end, o.ret)

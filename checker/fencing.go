@@ -1,7 +1,9 @@
 package checker
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -118,16 +120,18 @@ func (s *fenState) add(p *part) {
 	for _, key := range sortedKeys(grants) {
 		evs := grants[key]
 		flagged := map[int]bool{}
-		byTok := map[int64]int{}
-		for i, e := range evs {
-			if j, dup := byTok[e.tok]; dup {
-				d.Regressions++
-				d.Repeats++
-				flagged[e.op] = true
-				add(regression(key, evs[j], e, true))
-				continue
+		if !distinctTokens(evs) {
+			byTok := map[int64]int{}
+			for i, e := range evs {
+				if j, dup := byTok[e.tok]; dup {
+					d.Regressions++
+					d.Repeats++
+					flagged[e.op] = true
+					add(regression(key, evs[j], e, true))
+					continue
+				}
+				byTok[e.tok] = i
 			}
-			byTok[e.tok] = i
 		}
 		for _, pr := range precededByLarger(evs) {
 			if !flagged[pr[1].op] {
@@ -191,10 +195,8 @@ func (s *fenState) result() Result {
 // token is smaller. Each later event is reported once, against the largest
 // token completed before its invocation.
 func precededByLarger(evs []tokenEvent) [][2]tokenEvent {
-	byDone := append([]tokenEvent(nil), evs...)
-	sort.SliceStable(byDone, func(i, j int) bool { return byDone[i].done < byDone[j].done })
-	byInv := append([]tokenEvent(nil), evs...)
-	sort.SliceStable(byInv, func(i, j int) bool { return byInv[i].invoked < byInv[j].invoked })
+	byDone := sortedStable(evs, func(e *tokenEvent) int64 { return e.done })
+	byInv := sortedStable(evs, func(e *tokenEvent) int64 { return e.invoked })
 	var out [][2]tokenEvent
 	k := 0
 	var best tokenEvent
@@ -210,6 +212,46 @@ func precededByLarger(evs []tokenEvent) [][2]tokenEvent {
 			out = append(out, [2]tokenEvent{best, e})
 		}
 	}
+	return out
+}
+
+// distinctTokens reports whether no two events carry the same token. A
+// sound lock's grant tokens, in order of completion, usually increase,
+// which tells it at once; otherwise a sorted copy of the tokens does.
+func distinctTokens(evs []tokenEvent) bool {
+	increasing := true
+	for i := 1; i < len(evs) && increasing; i++ {
+		increasing = evs[i-1].tok < evs[i].tok
+	}
+	if increasing {
+		return true
+	}
+	toks := make([]int64, len(evs))
+	for i := range evs {
+		toks[i] = evs[i].tok
+	}
+	slices.Sort(toks)
+	for i := 1; i < len(toks); i++ {
+		if toks[i] == toks[i-1] {
+			return false
+		}
+	}
+	return true
+}
+
+// sortedStable returns evs in the stable order of by: evs itself when it
+// is in that order already, as events listed in history order are by
+// completion, and otherwise a sorted copy.
+func sortedStable(evs []tokenEvent, by func(*tokenEvent) int64) []tokenEvent {
+	sorted := true
+	for i := 1; i < len(evs) && sorted; i++ {
+		sorted = by(&evs[i-1]) <= by(&evs[i])
+	}
+	if sorted {
+		return evs
+	}
+	out := slices.Clone(evs)
+	slices.SortStableFunc(out, func(a, b tokenEvent) int { return cmp.Compare(by(&a), by(&b)) })
 	return out
 }
 

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/internal/hugepage"
 )
 
 // A Hold is the interval during which one process held one key, as the
@@ -86,6 +87,7 @@ func holdsAndReleases(h history.History, link []int32, end int64) ([]Hold, []bad
 		}
 	}
 	holds := make([]Hold, 0, grants)
+	hugepage.Advise(holds)
 	open := map[procKey]int{}     // index into holds of the open hold
 	mayHold := map[procKey]bool{} // the service may still count p as holder
 	var bad []badRelease

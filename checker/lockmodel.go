@@ -6,6 +6,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/lockstorm/lockstorm/history"
+	"github.com/lockstorm/lockstorm/internal/hugepage"
 )
 
 // The linearizability checker works on a simplified form of each key's lock
@@ -195,6 +196,9 @@ type keyOps struct {
 	// not checked.
 	malformed int
 	bad       bool
+	// retired are the processes that had an indeterminate completion on
+	// the key: they must not act on it again.
+	retired map[int]bool
 }
 
 // lockOps extracts the simplified lock operations of every key, keys in
@@ -214,7 +218,6 @@ func lockOps(h history.History, link []int32) []*keyOps {
 	}
 	byKey := map[string]*keyOps{}
 	var keys []*keyOps
-	retired := map[procKey]bool{}
 	for i := range h {
 		o := &h[i]
 		if !isLockInvoke(o) {
@@ -223,16 +226,19 @@ func lockOps(h history.History, link []int32) []*keyOps {
 		ko := byKey[o.Key]
 		if ko == nil {
 			ko = &keyOps{key: o.Key, ops: make([]lop, 0, counts[o.Key])}
+			hugepage.Advise(ko.ops)
 			byKey[o.Key] = ko
 			keys = append(keys, ko)
 		}
-		pk := procKey{o.Process, o.Key}
-		if retired[pk] && !ko.bad {
+		if ko.retired[o.Process] && !ko.bad {
 			ko.bad, ko.malformed = true, o.Process
 		}
 		typ, j := completion(h, link, i)
 		if typ == history.Info {
-			retired[pk] = true
+			if ko.retired == nil {
+				ko.retired = map[int]bool{}
+			}
+			ko.retired[o.Process] = true
 		}
 		switch {
 		case typ == history.Fail:

@@ -114,7 +114,7 @@ func (s *meState) add(p *part) {
 	ctxOf := map[string]*overlapCtx{}
 	for _, k := range keys {
 		idx := byKey[k] // already in order of start
-		oc := &overlapCtx{ends: p.sc.sessions, stale: staleReleases(holds, idx)}
+		oc := &overlapCtx{ends: p.sc.sessions, holds: holds, idx: idx}
 		ctxOf[k] = oc
 		var active []int
 		for _, bi := range idx {
@@ -227,10 +227,23 @@ func meSummary(d MutualExclusionDetails) string {
 
 // overlapCtx is what the classification of an overlap needs besides its
 // two holds: the session ends that faults announced, and the key's stale
-// releases.
+// releases. The stale releases are listed only when an overlap needs them:
+// in a long valid history most holds outlive their lease, and listing them
+// all would cost more than the rest of the sweep.
 type overlapCtx struct {
 	ends  sessionEnds
-	stale []staleRelease // in order of time
+	holds []Hold
+	idx   []int // the key's holds, in order of grant
+	stale []staleRelease
+	found bool // stale is listed
+}
+
+// staleReleases returns the key's stale releases, in order of time.
+func (oc *overlapCtx) staleReleases() []staleRelease {
+	if !oc.found {
+		oc.stale, oc.found = staleReleases(oc.holds, oc.idx), true
+	}
+	return oc.stale
 }
 
 // A staleRelease is a release that returned ok although, when it was
@@ -301,7 +314,7 @@ func overlapKind(a, b *Hold, oc *overlapCtx) string {
 		return KindOutlivedSession
 	}
 	if leaseEnd, ok := a.LeaseEnd(); ok && b.Start < leaseEnd {
-		if _, ok := staleReleaseOf(a, b, oc.stale); ok {
+		if _, ok := staleReleaseOf(a, b, oc.staleReleases()); ok {
 			return KindStaleRelease
 		}
 	}
@@ -346,7 +359,7 @@ func classifyOverlap(a, b *Hold, oc *overlapCtx) Anomaly {
 		return an
 	}
 	if leaseEnd, ok := a.LeaseEnd(); ok {
-		if st, ok := staleReleaseOf(a, b, oc.stale); ok && b.Start < leaseEnd {
+		if st, ok := staleReleaseOf(a, b, oc.staleReleases()); ok && b.Start < leaseEnd {
 			an.Kind = KindStaleRelease
 			an.Ops = append(an.Ops, st.op)
 			why := "although its own lease could have run out before that"

@@ -2,6 +2,8 @@ package history
 
 import (
 	"io"
+
+	"github.com/lockstorm/lockstorm/internal/hugepage"
 )
 
 // A Split is a validated history held by key, in a compact form, for
@@ -159,16 +161,30 @@ func (s *Split) Key(i int) History { return s.materialize(i, false) }
 func (s *Split) materialize(i int, release bool) History {
 	p := &s.parts[i]
 	key := s.keys[i]
-	h := make(History, 0, p.n)
+	// The ops are written field by field into the zeroed History rather
+	// than appended whole: a whole Op is copied with a write barrier on
+	// each of its pointers while the collector runs, which it mostly does
+	// here, as the History is the largest allocation of a check.
+	h := make(History, p.n)
+	hugepage.Advise(h)
 	var tokens []int64
+	k := 0
 	for bi, b := range p.blocks {
 		if release {
 			p.blocks[bi] = nil
 		}
 		for j := range b {
 			so := &b[j]
-			op := Op{Index: int(so.index), Time: so.time, Process: so.process, Type: slimTypes[so.typ],
-				F: s.strs[so.f], Key: key, Lease: so.lease, Node: s.strs[so.node], Error: s.strs[so.err]}
+			op := &h[k]
+			k++
+			op.Index, op.Time, op.Process, op.Lease = int(so.index), so.time, so.process, so.lease
+			op.Type, op.F, op.Key = slimTypes[so.typ], s.strs[so.f], key
+			if so.node != 0 {
+				op.Node = s.strs[so.node]
+			}
+			if so.err != 0 {
+				op.Error = s.strs[so.err]
+			}
 			if so.hasToken {
 				if len(tokens) == cap(tokens) {
 					tokens = make([]int64, 0, min(p.n, 4096))
@@ -176,7 +192,6 @@ func (s *Split) materialize(i int, release bool) History {
 				tokens = append(tokens, so.token)
 				op.Token = &tokens[len(tokens)-1]
 			}
-			h = append(h, op)
 		}
 	}
 	return h
