@@ -52,7 +52,7 @@ type natsClient struct {
 	mu   sync.Mutex
 	nc   *nats.Conn
 	kv   jetstream.KeyValue
-	st   jetstream.Stream // the bucket's stream, to read a key's delete marker
+	st   jetstream.Stream  // the bucket's stream, to read a key's delete marker
 	held map[string]uint64 // lock key -> revision of our put
 	done bool
 }
