@@ -188,8 +188,23 @@ lock, 4 infrastructure failure.`,
 			case scfg.Confirm:
 				confirmed = fmt.Sprintf(", NOT confirmed: no schedule kept %s over a second round; this is the best", threshold)
 			}
-			fmt.Fprintf(w, "SHRUNK: %d of %d faults (%s) broke the lock in %d of %d replays (%.0f%%%s), after %d candidates\n",
-				len(result.Schedule.Events), sr.Faults, faultList(result.Schedule), sr.Broke(), sr.Of(), 100*result.Rate, confirmed, len(result.Steps))
+			tried, rounds := 0, 0
+			for _, st := range result.Steps {
+				if st.Phase == shrink.PhaseConfirm {
+					rounds++
+				} else {
+					tried++
+				}
+			}
+			after := fmt.Sprintf("after %d candidates", tried)
+			if rounds > 0 {
+				after += fmt.Sprintf(" and %d second round", rounds)
+				if rounds > 1 {
+					after += "s"
+				}
+			}
+			fmt.Fprintf(w, "SHRUNK: %d of %d faults (%s) broke the lock in %d of %d replays (%.0f%%%s), %s\n",
+				len(result.Schedule.Events), sr.Faults, faultList(result.Schedule), sr.Broke(), sr.Of(), 100*result.Rate, confirmed, after)
 			fmt.Fprintf(w, "schedule: %s\n", out)
 			fmt.Fprintf(w, "replay: %s\n", final.Command())
 			return nil
