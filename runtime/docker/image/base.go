@@ -123,16 +123,22 @@ func bootstrapBase(ctx context.Context, cli *client.Client, src Sources, opts Op
 	return nil
 }
 
+// dpkgLockWait is apt-get's option to wait for dpkg's lock (seconds).
+const dpkgLockWait = "DPkg::Lock::Timeout=300"
+
 // ensureMmdebstrap installs mmdebstrap on the host with apt-get if it is
 // missing, running apt-get update first only when a plain install fails.
 // It says so on rep's terminal first; apt-get's output goes to rep's log.
+// apt-get waits up to dpkgLockWait for another apt-get or dpkg (an
+// unattended upgrade, a user's install) to let go of dpkg's lock rather
+// than failing at once.
 func ensureMmdebstrap(ctx context.Context, opts Options, rep *report) error {
 	if _, err := exec.LookPath("mmdebstrap"); err == nil {
 		return nil
 	}
 	log := opts.logger()
 	install := func() error {
-		cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "--no-install-recommends", "mmdebstrap")
+		cmd := exec.CommandContext(ctx, "apt-get", "-o", dpkgLockWait, "install", "-y", "--no-install-recommends", "mmdebstrap")
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		cmd.Stdout, cmd.Stderr = rep.output(), rep.output()
 		return cmd.Run()
@@ -141,7 +147,7 @@ func ensureMmdebstrap(ctx context.Context, opts Options, rep *report) error {
 	rep.installOnHost("mmdebstrap", "bootstrap the Debian base image")
 	if err := install(); err != nil {
 		log.Info("apt-get install failed; running apt-get update", "err", err)
-		upd := exec.CommandContext(ctx, "apt-get", "update")
+		upd := exec.CommandContext(ctx, "apt-get", "-o", dpkgLockWait, "update")
 		upd.Stdout, upd.Stderr = rep.output(), rep.output()
 		if err := upd.Run(); err != nil {
 			return fmt.Errorf("apt-get update: %w", err)
