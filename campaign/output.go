@@ -28,7 +28,8 @@ func writeCampaign(root string, began time.Time, res store.CampaignResult) (stri
 }
 
 // WriteDir writes results.json, index.html and junit.xml of a campaign
-// into dir, each as a new file (store.WriteFile). A symbolic link in the
+// into dir, each as a new file (store.WriteFile), and cells/, its runs by
+// cell name (store.LinkCells). A symbolic link in the
 // place of one of them is refused before any is written.
 func WriteDir(dir string, res store.CampaignResult) error {
 	if err := store.RefuseLinks(dir, store.ResultsFile, store.IndexFile, JUnitFile); err != nil {
@@ -52,7 +53,7 @@ func WriteDir(dir string, res store.CampaignResult) error {
 	if err := store.WriteFile(filepath.Join(dir, JUnitFile), b); err != nil {
 		return fmt.Errorf("write junit: %w", err)
 	}
-	return nil
+	return store.LinkCells(dir, res)
 }
 
 type junitSuites struct {

@@ -65,6 +65,18 @@ func TestCampaignOfInMemoryCellsMeetsExpectations(t *testing.T) {
 			t.Errorf("run link %s is broken: %v", r.Dir, err)
 		}
 	}
+	// The store names each run by its cell: cells/<cell>/1 is the cell's run.
+	for _, c := range res.Cells {
+		got, err := filepath.EvalSymlinks(filepath.Join(dir, store.CellsDir, c.Name, "1"))
+		if err != nil {
+			t.Errorf("cell %s: %v", c.Name, err)
+			continue
+		}
+		want, _ := filepath.EvalSymlinks(filepath.Join(root, c.Runs[0].Dir))
+		if got != want {
+			t.Errorf("cells/%s/1 leads to %s, want %s", c.Name, got, want)
+		}
+	}
 }
 
 func TestShardsMergeIntoTheWholeCampaign(t *testing.T) {
