@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/history"
 	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/store"
 )
@@ -95,4 +96,63 @@ func TestARunJudgedWithoutMutualExclusionIsNotStopped(t *testing.T) {
 
 func runDir(cfg Config, res store.RunResult) string {
 	return filepath.Join(cfg.StoreDir, res.Cell, res.ID)
+}
+
+// A run judged by its workload's own checker (the inventory's stock, on
+// three in-memory mutexes that let two servers in at once) stops the
+// grace after that checker's first violation, once the lock showed an
+// overlap, and is judged invalid by it on its whole history.
+func TestARunJudgedByItsWorkloadStopsAfterTheConsequence(t *testing.T) {
+	cfg := inmemoryOnThreeNodes(t, 30*time.Second, time.Second)
+	cfg.Plan.Workload = "inventory"
+	cfg.Plan.Judge = []string{checker.NameInventory}
+	begin := time.Now()
+	res, err := Execute(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(begin); took > 12*time.Second {
+		t.Fatalf("the run took %s; it should have stopped about a second after the stock went wrong", took)
+	}
+	if res.Status != checker.Invalid || res.StoppedEarlyAt == 0 {
+		t.Fatalf("verdict %s, stopped at %d; want invalid, stopped early: %s", res.Status, res.StoppedEarlyAt, res.Summary)
+	}
+	if res.StoppedEarlyAt < res.FirstViolation+int64(time.Second) {
+		t.Errorf("stopped at %d ns, less than the grace after the first violation at %d ns", res.StoppedEarlyAt, res.FirstViolation)
+	}
+}
+
+// fakeConsequence is a test double of a workload's checker: it finds a
+// "double-payment" at 1 ms in any history it is given.
+func fakeConsequence(h history.History) checker.Result {
+	return checker.Result{Checker: checker.NamePayment, Status: checker.Invalid,
+		Anomalies: []checker.Anomaly{{Kind: checker.KindDoubleCharge, Start: int64(time.Millisecond), End: int64(time.Millisecond)}}}
+}
+
+// The workload's checker alone does not stop a run: a prefix can show it
+// a job not run yet. Only once the lock shows an overlap does its first
+// violation count, and only a checker the run is judged by.
+func TestShownConsequenceWaitsForTheOverlap(t *testing.T) {
+	read := func(name string) history.History {
+		h, err := history.ReadFile(filepath.Join("..", "checker", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	fake := []func(history.History) checker.Result{fakeConsequence}
+	if at, ok := shownConsequence(read("crash-then-expiry-valid.jsonl"), fake, []string{checker.NamePayment}); ok {
+		t.Errorf("shown at %d in a history with no overlap", at)
+	}
+	overlap := read("mutex-overlap-invalid.jsonl")
+	if _, ok := checker.ShownViolation(overlap); !ok {
+		t.Fatal("mutex-overlap-invalid.jsonl shows no overlap to the watcher")
+	}
+	at, ok := shownConsequence(overlap, fake, []string{checker.NamePayment})
+	if !ok || at != int64(time.Millisecond) {
+		t.Errorf("shown %v at %d, want at the checker's first violation, 1 ms", ok, at)
+	}
+	if _, ok := shownConsequence(overlap, fake, []string{checker.NameInventory}); ok {
+		t.Error("shown by a checker that does not judge the run")
+	}
 }
