@@ -1,12 +1,15 @@
 package campaign
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -87,12 +90,14 @@ func Run(ctx context.Context, name string, cells []Cell, parallel int, opts Opti
 	// that, and the runs still going stop, with the engine as the cause.
 	dispatch, stopDispatch := context.WithCancelCause(ctx)
 	defer stopDispatch(nil)
-	// parallel workers take the cells in file order, so that a campaign
-	// runs (and its progress reads) top to bottom.
+	// One worker takes the cells in file order, so that a campaign runs
+	// (and its progress reads) top to bottom; several take the longest
+	// first (dispatchOrder), so that no long cell starts last while the
+	// other workers idle. The results keep the file's order either way.
 	next := make(chan int)
 	go func() {
 		defer close(next)
-		for i := range cells {
+		for _, i := range dispatchOrder(cells, parallel) {
 			select {
 			case next <- i:
 			case <-dispatch.Done():
@@ -469,4 +474,28 @@ func ExitCode(cells []store.CellResult, infraFailed bool) int {
 		return ExitUnmet
 	}
 	return ExitMet
+}
+
+// dispatchOrder is the order in which parallel workers start the cells:
+// the file's for one worker; for more, the longest expected first (a
+// margin's search, then by time limit times runs), ties in file order.
+// This is the longest-processing-time rule of list scheduling: with two
+// workers the campaign ends near half the sum of its runs rather than
+// with its longest cell running alone at the end.
+func dispatchOrder(cells []Cell, parallel int) []int {
+	order := make([]int, len(cells))
+	for i := range order {
+		order[i] = i
+	}
+	if parallel <= 1 {
+		return order
+	}
+	cost := func(c Cell) time.Duration {
+		if c.Margin != nil {
+			return math.MaxInt64
+		}
+		return c.Plan.TimeLimit * time.Duration(max(len(c.Seeds), 1))
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(cost(cells[b]), cost(cells[a])) })
+	return order
 }

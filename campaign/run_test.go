@@ -4,9 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/lockstorm/lockstorm/checker"
+	"github.com/lockstorm/lockstorm/plan"
 	"github.com/lockstorm/lockstorm/store"
 )
 
@@ -160,5 +163,21 @@ cells:
 				t.Errorf("run %s of cell %s: results.json names campaign %+v, want %+v", r.Dir, c.Name, rr.Campaign, want)
 			}
 		}
+	}
+}
+
+// Several workers start the longest cells first (a margin's search, then
+// by time limit times runs), ties in file order; one worker keeps the
+// file's order.
+func TestDispatchOrderStartsTheLongestCellsFirst(t *testing.T) {
+	cell := func(limit time.Duration, runs int) Cell {
+		return Cell{Plan: plan.Plan{TimeLimit: limit}, Seeds: make([]int64, runs)}
+	}
+	cells := []Cell{cell(5*time.Second, 1), cell(40*time.Second, 1), cell(20*time.Second, 1), cell(10*time.Second, 3), cell(20*time.Second, 1), {Margin: &MarginSpec{}}}
+	if got, want := dispatchOrder(cells, 2), []int{5, 1, 3, 2, 4, 0}; !slices.Equal(got, want) {
+		t.Errorf("two workers: %v, want %v", got, want)
+	}
+	if got, want := dispatchOrder(cells, 1), []int{0, 1, 2, 3, 4, 5}; !slices.Equal(got, want) {
+		t.Errorf("one worker: %v, want %v", got, want)
 	}
 }
