@@ -20,7 +20,7 @@ const recordedTag = "lockstorm-node:b3a0ed9517be"
 // fakeHost leaves on PATH only a directory with a fake apt-get, which
 // prints the recorded output of installing mmdebstrap on a host and then
 // provides a fake mmdebstrap. No real apt-get can run.
-func fakeHost(t *testing.T) {
+func fakeHost(t *testing.T) string {
 	t.Helper()
 	for _, tool := range []string{"/bin/sh", "/bin/cat", "/bin/chmod"} {
 		if _, err := os.Stat(tool); err != nil {
@@ -32,12 +32,15 @@ func fakeHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	script := "#!/bin/sh\n[ \"$1\" = install ] || exit 0\n/bin/cat '" + transcript + "'\n" +
+	// It keeps its arguments in dir/args, and installs only when one of
+	// them is "install" (apt-get's options may come first).
+	script := "#!/bin/sh\necho \"$*\" >> '" + dir + "/args'\ncase \" $* \" in *' install '*) ;; *) exit 0 ;; esac\n/bin/cat '" + transcript + "'\n" +
 		"printf '#!/bin/sh\\nexit 0\\n' > '" + dir + "/mmdebstrap'\n/bin/chmod 755 '" + dir + "/mmdebstrap'\n"
 	if err := os.WriteFile(filepath.Join(dir, "apt-get"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", dir)
+	return dir
 }
 
 // clock returns a clock that reads start, then start+took.
@@ -254,7 +257,7 @@ func TestBuildLogIsPrivateAndInTheUsersCacheDirectory(t *testing.T) {
 // Installing mmdebstrap on the host is said in one line before it
 // happens; apt-get's output goes to the log only.
 func TestInstallingMmdebstrapIsOneLineAndItsOutputGoesToTheLog(t *testing.T) {
-	fakeHost(t)
+	dir := fakeHost(t)
 	var term, log bytes.Buffer
 	rep := newReport(&term, &log, "/tmp/image-build.log", false, time.Now)
 	if err := ensureMmdebstrap(context.Background(), Options{}, rep); err != nil {
@@ -265,6 +268,11 @@ func TestInstallingMmdebstrapIsOneLineAndItsOutputGoesToTheLog(t *testing.T) {
 	}
 	if i, j := strings.Index(log.String(), "==> image: installing mmdebstrap"), strings.Index(log.String(), "Setting up mmdebstrap"); i < 0 || j < i {
 		t.Errorf("the log does not say it installs before apt-get's output (%d, %d):\n%s", i, j, log.String())
+	}
+	// apt-get waits for dpkg's lock rather than failing when another
+	// apt-get holds it.
+	if args, err := os.ReadFile(filepath.Join(dir, "args")); err != nil || !strings.Contains(string(args), "-o "+dpkgLockWait+" install") {
+		t.Errorf("apt-get was called with %q (%v), without -o %s", args, err, dpkgLockWait)
 	}
 	// With mmdebstrap there, nothing is installed or said.
 	term.Reset()
