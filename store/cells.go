@@ -58,7 +58,7 @@ func LinkCells(campaignDir string, res CampaignResult) error {
 		}
 		used[name] = true
 		for i, r := range c.Runs {
-			if r.Dir == "" || filepath.IsAbs(r.Dir) || !filepath.IsLocal(r.Dir) {
+			if !filepath.IsLocal(r.Dir) { // empty, absolute or leaving the store: no link
 				continue
 			}
 			dir := filepath.Join(cells, name)
