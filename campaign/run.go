@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lockstorm/lockstorm/checker"
@@ -196,14 +197,30 @@ func interruptedBySignal(ctx context.Context, err error) bool {
 		!errors.Is(err, runtime.ErrEngineStuck) && !errors.Is(context.Cause(ctx), runtime.ErrEngineStuck)
 }
 
-// runCell runs every seed of one cell, one after the other; each run's
-// results.json names the cell and its campaign (name, campaignID).
+// execute is harness.Execute; the tests of the runs' overlap replace it.
+var execute = harness.Execute
+
+// runCell runs every seed of one cell, one after another, each starting
+// while the one before tears down; each run's results.json names the cell
+// and its campaign (name, campaignID).
 func runCell(ctx context.Context, c Cell, name, campaignID string, opts Options) (store.CellResult, error) {
 	if c.Margin != nil {
 		return runMarginCell(ctx, c, campaignID, opts)
 	}
 	cr := newCellResult(c)
 	var errs []error
+	type outcome struct {
+		rr  store.RunResult
+		err error
+	}
+	outs := make([]outcome, len(c.Seeds))
+	started := 0
+	var wg sync.WaitGroup
+	// A run's logs, teardown, check and report overlap the next run of
+	// the cell (harness.Config.Released): finishing is closed when the
+	// previous run's Execute returned, and the next run starts only after
+	// that, so that no more than two runs of a cell are ever under way.
+	var finishing chan struct{}
 	for k, seed := range c.Seeds {
 		if ctx.Err() != nil {
 			break
@@ -213,12 +230,49 @@ func runCell(ctx context.Context, c Cell, name, campaignID string, opts Options)
 		cfg.Plan.Judge = c.Judge
 		cfg.Labels = map[string]string{"lockstorm.campaign": campaignID}
 		cfg.Campaign = &store.CampaignOf{Name: name, ID: campaignID, Cell: c.Name}
+		released := make(chan error, 1)
+		var gone atomic.Bool // the run was released: its phases are no longer the cell's
+		cfg.Released = func(err error) {
+			gone.Store(true)
+			released <- err
+		}
 		if opts.Progress != nil {
 			opts.Progress.CellStart(c, k+1, len(c.Seeds))
-			cfg.Phase = func(p string) { opts.Progress.Phase(c, p) }
+			cfg.Phase = func(p string) {
+				if !gone.Load() {
+					opts.Progress.Phase(c, p)
+				}
+			}
 			cfg.Console = opts.Progress.Log()
 		}
-		rr, err := harness.Execute(ctx, cfg)
+		done := make(chan struct{})
+		started++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done)
+			outs[k].rr, outs[k].err = execute(ctx, cfg)
+			if opts.Progress != nil && outs[k].rr.ID != "" {
+				opts.Progress.CellDone(c, outs[k].rr)
+			}
+		}()
+		var ended error
+		select {
+		case ended = <-released:
+		case <-done:
+			ended = outs[k].err
+		}
+		if finishing != nil {
+			<-finishing
+		}
+		finishing = done
+		if errors.Is(ended, runtime.ErrEngineStuck) {
+			break
+		}
+	}
+	wg.Wait()
+	for k, o := range outs[:started] {
+		rr, err, seed := o.rr, o.err, c.Seeds[k]
 		if rr.ID != "" {
 			judged := Judged(rr, c.Judge)
 			cr.Runs = append(cr.Runs, store.CellRun{
@@ -233,18 +287,12 @@ func runCell(ctx context.Context, c Cell, name, campaignID string, opts Options)
 			}
 			cr.Runs[len(cr.Runs)-1].Ratios, cr.Runs[len(cr.Runs)-1].RatioClients = ratios(rr)
 			cr.Runs[len(cr.Runs)-1].NoFaults, cr.Runs[len(cr.Runs)-1].Unjudged = rr.NoFaults, Unjudged(rr, c.Judge)
-			if opts.Progress != nil {
-				opts.Progress.CellDone(c, rr)
-			}
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("cell %s seed %d: %w", c.Name, seed, err))
 			if cr.Infrastructure == "" && !interruptedBySignal(ctx, err) {
 				cr.Infrastructure = fmt.Sprintf("seed %d: %v", seed, err)
 			}
-		}
-		if errors.Is(err, runtime.ErrEngineStuck) {
-			break
 		}
 	}
 	Summarize(&cr)

@@ -53,6 +53,15 @@ type Config struct {
 	// plan.ClientProcess: the running binary, for the command line. It
 	// must be built for linux without cgo (make build).
 	ClientBinary string
+	// Released, if set, is called once the run needs its servers no
+	// longer: when the liveness probe ended, or whatever ended the run
+	// before it (err, nil for a run that went to its end), and before the
+	// server logs are copied, the containers removed and the history
+	// checked. A campaign starts a cell's next run then, so that one run
+	// tears down while the next sets up. Execute calls it at most once;
+	// a run that returns before it got that far (a bad plan, a panic)
+	// does not call it.
+	Released func(err error)
 }
 
 // DefaultConfig returns the settings of `lockstorm run` with no flags but a

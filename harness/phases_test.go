@@ -71,3 +71,42 @@ func TestExecuteRecordsTheImageAsTheFirstPhase(t *testing.T) {
 		t.Errorf("the image took %g s, want at least the fake's 0.2 s", s)
 	}
 }
+
+// Released is called once, when the run needs its servers no longer:
+// after the liveness probe and before the history is checked, so that a
+// campaign's next run can set up while this one tears down.
+func TestReleasedComesAfterTheProbeAndBeforeTheCheck(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Plan.Target, cfg.Plan.Client, cfg.Plan.TimeLimit = "inmemory", plan.ClientGo, 300*time.Millisecond
+	cfg.StoreDir = t.TempDir()
+	var calls int
+	var phases []string
+	var status string
+	cfg.Phase = func(p string) { phases = append(phases, p) }
+	cfg.Released = func(err error) {
+		calls++
+		if err != nil {
+			t.Errorf("released with %v", err)
+		}
+		phases = append(phases, "released")
+		latest, _ := filepath.Glob(filepath.Join(cfg.StoreDir, "*", "*", store.ResultsFile))
+		if len(latest) == 1 {
+			if rr, err := store.ReadRunResult(filepath.Dir(latest[0])); err == nil {
+				status = string(rr.Status)
+			}
+		}
+	}
+	if _, err := Execute(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 {
+		t.Fatalf("Released called %d times, want once", calls)
+	}
+	i := slices.Index(phases, "released")
+	if i < 1 || phases[i-1] != "liveness" || !slices.Contains(phases[i:], "check") {
+		t.Errorf("phases %v: want released between liveness and check", phases)
+	}
+	if status != "unknown" {
+		t.Errorf("results.json said %q when the run was released, want the run not judged yet (unknown)", status)
+	}
+}

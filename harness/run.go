@@ -121,6 +121,9 @@ func Execute(ctx context.Context, cfg Config) (res store.RunResult, err error) {
 	ctx, stopWatch := watchEngine(ctx, cfg.Runtime)
 	defer stopWatch()
 	err = engineCause(ctx, r.execute(ctx))
+	if cfg.Released != nil {
+		cfg.Released(err)
+	}
 	r.teardown()
 	r.finish(err)
 	return r.res, err
