@@ -126,3 +126,29 @@ func TestARunWithAStuckEngineStartsNoNextRun(t *testing.T) {
 		t.Errorf("%d runs still under way when the cell returned", f.live)
 	}
 }
+
+// fakeSharedHosts is a runtime whose runs share machines (the SSH
+// runtime's case); nothing else of it is called by these tests.
+type fakeSharedHosts struct{ runtime.Runtime }
+
+func (fakeSharedHosts) SharesHosts() bool { return true }
+
+// On hosts that every run shares, a run starts only when the one before
+// it has finished, teardown and all, and cells go one at a time whatever
+// the file's parallel says.
+func TestRunsOnSharedHostsNeverOverlap(t *testing.T) {
+	// Runs 1 and 3 linger a second in their teardown.
+	f := &fakeExecute{finish: map[int64]chan struct{}{1: make(chan struct{}), 3: make(chan struct{})}}
+	withFakeExecute(t, f)
+	cells := []Cell{{Name: "a", Seeds: []int64{1, 2}}, {Name: "b", Seeds: []int64{3, 4}}}
+	if _, err := Run(context.Background(), "n", cells, 2, Options{StoreDir: t.TempDir(), Runtime: fakeSharedHosts{}}); err != nil {
+		t.Fatal(err)
+	}
+	if f.maxLive != 1 {
+		t.Errorf("%d runs under way at once on shared hosts, want 1 (events %v)", f.maxLive, f.events)
+	}
+	want := []string{"start 1", "end 1", "start 2", "end 2", "start 3", "end 3", "start 4", "end 4"}
+	if !slices.Equal(f.events, want) {
+		t.Errorf("events %v, want %v", f.events, want)
+	}
+}

@@ -71,8 +71,8 @@ func Run(ctx context.Context, name string, cells []Cell, parallel int, opts Opti
 	if opts.Parallel > 0 {
 		parallel = opts.Parallel
 	}
-	if parallel < 1 {
-		parallel = 1
+	if parallel < 1 || runtime.SharesHosts(opts.Runtime) {
+		parallel = 1 // runs on the user's hosts go one at a time
 	}
 	res := store.CampaignResult{Name: name, Started: began, Shard: opts.Shard}
 	res.Cells = make([]store.CellResult, len(cells))
@@ -266,6 +266,9 @@ func runCell(ctx context.Context, c Cell, name, campaignID string, opts Options)
 			<-finishing
 		}
 		finishing = done
+		if runtime.SharesHosts(opts.Runtime) {
+			<-done // the next run would find this one's servers on the hosts
+		}
 		if errors.Is(ended, runtime.ErrEngineStuck) {
 			break
 		}

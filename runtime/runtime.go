@@ -206,6 +206,21 @@ type ImageProvider interface {
 	NodeImage(ctx context.Context) (string, error)
 }
 
+// A HostSharer is a Runtime whose clusters are the same machines run
+// after run (the user's hosts over SSH): a run's servers listen on the
+// ports and keep their data where the next run's will, so no two runs
+// may be under way at once. Runtimes that give every run machines of its
+// own (Docker containers) do not implement it.
+type HostSharer interface {
+	SharesHosts() bool
+}
+
+// SharesHosts says whether rt's runs share machines (HostSharer).
+func SharesHosts(rt Runtime) bool {
+	hs, ok := rt.(HostSharer)
+	return ok && hs.SharesHosts()
+}
+
 // A Runtime starts clusters and removes what crashed runs left behind.
 // Implementations are safe for concurrent use.
 type Runtime interface {

@@ -136,6 +136,10 @@ func resolve4(ctx context.Context, addr string) (string, error) {
 	return ips[0].String(), nil
 }
 
+// SharesHosts says that every run of this runtime uses the inventory's
+// hosts, so that runs go one at a time (runtime.HostSharer).
+func (r *Runtime) SharesHosts() bool { return true }
+
 // Start takes the first spec.Nodes server hosts as n1..nN, maps c1..cK
 // onto the client hosts (or this machine), makes the run directory on
 // each, and copies spec.ClientFiles to the client hosts. On error it
