@@ -217,9 +217,10 @@ func runCell(ctx context.Context, c Cell, name, campaignID string, opts Options)
 	started := 0
 	var wg sync.WaitGroup
 	// A run's logs, teardown, check and report overlap the next run of
-	// the cell (harness.Config.Released): finishing is closed when the
-	// previous run's Execute returned, and the next run starts only after
-	// that, so that no more than two runs of a cell are ever under way.
+	// the cell (harness.Config.Released). finishing is closed when the
+	// latest released run's Execute returned: the loop waits for it
+	// before it starts another, so that no more than two runs of a cell
+	// are ever under way.
 	var finishing chan struct{}
 	for k, seed := range c.Seeds {
 		if ctx.Err() != nil {

@@ -140,6 +140,8 @@ func resolve4(ctx context.Context, addr string) (string, error) {
 // hosts, so that runs go one at a time (runtime.HostSharer).
 func (r *Runtime) SharesHosts() bool { return true }
 
+var _ runtime.HostSharer = (*Runtime)(nil)
+
 // Start takes the first spec.Nodes server hosts as n1..nN, maps c1..cK
 // onto the client hosts (or this machine), makes the run directory on
 // each, and copies spec.ClientFiles to the client hosts. On error it
